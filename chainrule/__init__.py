@@ -1,0 +1,28 @@
+"""chainrule: automatic differentiation for Python and NumPy.
+
+    import numpy as np
+    import chainrule as cr
+
+    def f(x):
+        return x**3 + 2*x**2 + x
+    cr.grad(f)(2.0)             # 21.0
+    cr.grad(cr.grad(f))(2.0)    # 16.0
+"""
+from . import numpy  # noqa: F401  (installs the NumPy protocol handlers)
+from .api import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize, stop_gradient,
+                  value_and_grad, vjp)
+from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerError,
+                          InvalidArgumentError, MissingRuleError, NonDifferentiableInputError,
+                          NonScalarOutputError, PerturbationConfusionError, ShapeMismatchError,
+                          UnsupportedFunctionError)
+from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
+from .interpreters.staging import make_graph
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
+           "hessian", "hvp", "stop_gradient", "make_graph", "register_dataclass",
+           "register_pytree_node", "tree_flatten", "tree_unflatten", "ChainruleError",
+           "ConcretizationError", "EscapedTracerError", "InvalidArgumentError",
+           "MissingRuleError", "NonDifferentiableInputError", "NonScalarOutputError",
+           "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError"]

@@ -1,0 +1,13 @@
+"""The core: primitives and bind, interpreters and tracers, avals, symbolic zeros, pytrees, the
+graph IR and named errors. It imports nothing else of chainrule."""
+from .avals import ShapedArray, get_aval, is_differentiable_dtype, result_dtype
+from .errors import (ChainruleError, ConcretizationError, EscapedTracerError, GraphTypeError, InvalidArgumentError,
+                     MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
+                     PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
+from .graph import Eqn, Graph, Lit, Var, eval_graph, pp_graph, typecheck
+from .interpreter import Interpreter, new_interpreter
+from .primitive import Primitive, bind
+from .tracer import Tracer
+from .tree import (TreeDef, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
+                   tree_map, tree_unflatten)
+from .zeros import UndefPrimal, Zero, is_undefined, add_any_p, add_tangents, instantiate, tangent_aval, zeros_like_aval

@@ -1,0 +1,54 @@
+"""The hooks through which a Tracer reaches the NumPy layer.
+
+The core knows no operation; ``chainrule.numpy`` fills these tables when it is imported (which
+``import chainrule`` always does). ``ufuncs`` maps a NumPy/SciPy ufunc to a function of its
+positional arguments; ``functions`` maps a NumPy function (``np.sum``) to a function with the
+same signature. The tables are a dispatch index only; every derivative rule lives on a Primitive.
+"""
+from .errors import UnsupportedFunctionError
+
+ufuncs = {}
+functions = {}
+# set by the NumPy layer: ufunc methods (reduce, accumulate, outer, at), indexing, astype
+hooks = {}
+
+
+def _qualname(f):
+    mod = getattr(f, "__module__", None) or "numpy"
+    if type(f).__name__ == "ufunc":
+        mod = "numpy" if mod in (None, "numpy") else mod
+    return f"{mod}.{getattr(f, '__name__', repr(f))}"
+
+
+def call_ufunc(ufunc, *args):
+    handler = ufuncs.get(ufunc)
+    if handler is None:
+        raise UnsupportedFunctionError(
+            f"{_qualname(ufunc)} is not supported on traced arrays (chainrule has no "
+            "derivative for it); see docs/supported.md for the list")
+    return handler(*args)
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    return hooks["array_ufunc"](ufunc, method, inputs, kwargs)
+
+
+def array_function(func, types, args, kwargs):
+    handler = functions.get(func)
+    if handler is None:
+        raise UnsupportedFunctionError(
+            f"{_qualname(func)} is not supported on traced arrays; see docs/supported.md "
+            "for the list of supported functions")
+    return handler(*args, **kwargs)
+
+
+def getitem(x, idx):
+    return hooks["getitem"](x, idx)
+
+
+def setitem(x, idx, value):
+    return hooks["setitem"](x, idx, value)
+
+
+def astype(x, dtype):
+    return hooks["astype"](x, dtype)

@@ -1,0 +1,51 @@
+"""Named errors. Every failure a user can cause gets a class here, so that it can be caught and
+so that its message can say what to write instead."""
+
+
+class ChainruleError(Exception):
+    """Base class of every error raised by chainrule."""
+
+
+class PerturbationConfusionError(ChainruleError):
+    """Two differentiations were mixed up: a tracer met an interpreter it does not belong to.
+
+    The usual cause is a tracer that escaped the function being differentiated (stored in a
+    global, a list or a closure that outlived the call) and was used in a later, unrelated
+    differentiation."""
+
+
+class EscapedTracerError(PerturbationConfusionError):
+    """A tracer was used after the transformation that created it had finished."""
+
+
+class MissingRuleError(ChainruleError, NotImplementedError):
+    """A primitive lacks the rule an interpreter needs (JVP, transpose, Taylor, ...)."""
+
+
+class ConcretizationError(ChainruleError, TypeError):
+    """A traced value was forced into a plain Python or NumPy value, which would lose its derivative."""
+
+
+class UnsupportedFunctionError(ChainruleError, NotImplementedError):
+    """A NumPy/SciPy function (or an argument of it) has no chainrule implementation."""
+
+
+class NonDifferentiableInputError(ChainruleError, TypeError):
+    """An input that is differentiated is not of a floating (or complex) dtype."""
+
+
+class NonScalarOutputError(ChainruleError, TypeError):
+    """grad was asked for the gradient of a function whose output is not a scalar."""
+
+
+class ShapeMismatchError(ChainruleError, ValueError):
+    """A tangent, cotangent or argument has a shape or structure that does not fit."""
+
+
+class GraphTypeError(ChainruleError, TypeError):
+    """A staged Graph is not well typed (a bug in a rule or an interpreter, never the user's)."""
+
+
+class InvalidArgumentError(ChainruleError, ValueError):
+    """A transformation was called with arguments that do not fit it (argnums out of range, a
+    bad axis, mismatched batch sizes, ...)."""

@@ -1,0 +1,183 @@
+"""The graph IR: what staging records and what jit, linearize and transpose work on.
+
+A Graph is a straight-line program over arrays (autodidax's jaxpr, in small):
+
+    { lambda a:f64[3] .
+      let b:f64[3] = sin a
+          c:f64[] = reduce_sum[axes=(0,)] b
+      in ( c ) }
+
+``Var`` is a typed variable; ``Lit`` wraps a constant that a graph closes over (a NumPy array, a
+Python scalar, a symbolic Zero, or a tracer of an enclosing transformation, which is a constant
+from this graph's point of view); ``Eqn`` applies one primitive. ``typecheck`` re-derives every
+aval with the primitives' shape rules; ``eval_graph`` runs a graph through ``bind``, so running a
+graph under another transformation transforms it.
+"""
+import itertools
+
+from .avals import get_aval
+from .errors import GraphTypeError
+from .primitive import bind
+from .zeros import Zero, instantiate
+
+
+class Var:
+    __slots__ = ("aval", "count")
+    _counter = itertools.count()
+
+    def __init__(self, aval):
+        self.aval = aval
+        self.count = next(Var._counter)
+
+    def __repr__(self):
+        return f"Var({self.aval})"
+
+
+class Lit:
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val, aval=None):
+        self.val = val
+        self.aval = get_aval(val) if aval is None else aval
+
+    def __repr__(self):
+        return f"Lit({self.aval})"
+
+
+class Eqn:
+    __slots__ = ("prim", "inputs", "params", "outvars")
+
+    def __init__(self, prim, inputs, params, outvars):
+        self.prim = prim
+        self.inputs = inputs
+        self.params = params
+        self.outvars = outvars
+
+
+class Graph:
+    __slots__ = ("invars", "eqns", "outvars")
+
+    def __init__(self, invars, eqns, outvars):
+        self.invars = list(invars)
+        self.eqns = list(eqns)
+        self.outvars = list(outvars)
+
+    def typecheck(self):
+        typecheck(self)
+        return self
+
+    def __str__(self):
+        return pp_graph(self)
+
+    __repr__ = __str__
+
+
+def typecheck(graph):
+    """Check that every variable is defined once before use and that every equation's output
+    avals are what its primitive's shape rule says. Raises GraphTypeError."""
+    defined = set()
+    for v in graph.invars:
+        if v in defined:
+            raise GraphTypeError(f"input variable bound twice: {v}")
+        defined.add(v)
+    for eqn in graph.eqns:
+        in_avals = []
+        for x in eqn.inputs:
+            if isinstance(x, Var):
+                if x not in defined:
+                    raise GraphTypeError(f"{eqn.prim.name}: variable used before definition")
+            in_avals.append(x.aval)
+        rule = eqn.prim.rule("abstract_eval")
+        outs = rule(*in_avals, **eqn.params)
+        outs = list(outs) if eqn.prim.multiple_results else [outs]
+        if len(outs) != len(eqn.outvars):
+            raise GraphTypeError(f"{eqn.prim.name}: {len(outs)} results, "
+                                 f"{len(eqn.outvars)} variables")
+        for a, v in zip(outs, eqn.outvars):
+            if a.strip_weak() != v.aval.strip_weak():
+                raise GraphTypeError(f"{eqn.prim.name}: shape rule says {a}, graph says {v.aval}")
+            if v in defined:
+                raise GraphTypeError(f"{eqn.prim.name}: variable bound twice")
+            defined.add(v)
+    for v in graph.outvars:
+        if isinstance(v, Var) and v not in defined:
+            raise GraphTypeError("output variable is never defined")
+
+
+def eval_graph(graph, args, linear=False):
+    """Evaluate ``graph`` on ``args`` through ``bind`` (so under any enclosing transformation).
+
+    ``linear=True`` is for graphs that are linear in their inputs (linearize's output): symbolic
+    Zero inputs propagate as Zero, skipping every equation whose variable inputs are all zero."""
+    env = dict(zip(graph.invars, args))
+    for eqn in graph.eqns:
+        vals = [env[x] if type(x) is Var else x.val for x in eqn.inputs]
+        if linear:
+            var_vals = [v for x, v in zip(eqn.inputs, vals) if type(x) is Var]
+            if all(type(v) is Zero for v in var_vals):
+                for o in eqn.outvars:
+                    env[o] = Zero(o.aval)
+                continue
+            vals = [instantiate(v) for v in vals]
+        out = bind(eqn.prim, *vals, **eqn.params)
+        if eqn.prim.multiple_results:
+            env.update(zip(eqn.outvars, out))
+        else:
+            env[eqn.outvars[0]] = out
+    return [env[v] if type(v) is Var else v.val for v in graph.outvars]
+
+
+# -- printing -----------------------------------------------------------------------------------
+
+def _names():
+    for n in itertools.count():
+        s = ""
+        n += 1
+        while n:
+            n, r = divmod(n - 1, 26)
+            s = chr(97 + r) + s
+        yield s
+
+
+def _pp_lit(lit):
+    v = lit.val
+    if type(v) is Zero:
+        return f"0:{v.aval}"
+    if lit.aval.shape == () and not hasattr(v, "_interp"):
+        try:
+            return repr(v.item() if hasattr(v, "item") else v)
+        except Exception:
+            pass
+    return f"<{lit.aval}>"
+
+
+def _pp_params(params):
+    if not params:
+        return ""
+    inner = " ".join(f"{k}={v!r}" for k, v in params.items())
+    return f"[{inner}]"
+
+
+def pp_graph(graph):
+    gen = _names()
+    names = {}
+
+    def name(v):
+        if type(v) is Var:
+            if v not in names:
+                names[v] = next(gen)
+            return names[v]
+        return _pp_lit(v)
+
+    def decl(v):
+        return f"{name(v)}:{v.aval}"
+
+    ins = " ".join(decl(v) for v in graph.invars)
+    lines = []
+    for eqn in graph.eqns:
+        lhs = " ".join(decl(v) for v in eqn.outvars)
+        rhs = " ".join(name(x) for x in eqn.inputs)
+        lines.append(f"{lhs} = {eqn.prim.name}{_pp_params(eqn.params)} {rhs}")
+    outs = " ".join(name(v) for v in graph.outvars)
+    body = ("\n      ".join(lines)) if lines else ""
+    return f"{{ lambda {ins} .\n  let {body}\n  in ( {outs} ) }}"

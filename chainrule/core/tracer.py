@@ -1,0 +1,214 @@
+"""The Tracer base class: what user code holds while chainrule traces it.
+
+A tracer stands for an array inside a transformation. It is tagged with the interpreter that made
+it (``_interp``) and looks like a NumPy array to the code that handles it: Python operators,
+``np.sin(t)`` through NEP 13 (``__array_ufunc__``), ``np.sum(t)`` through NEP 18
+(``__array_function__``), and the attributes and methods users touch (``shape``, ``T``,
+``.sum()``, ``.reshape()``, ...). All of these forward to the NumPy layer's dispatch tables
+(``dispatch``), which map NumPy functions onto primitives; the core itself knows no operation.
+
+A tracer refuses to become a plain value (``float(t)``, ``np.asarray(t)``, using it as an index),
+since its derivative would be lost; it says what to write instead. ``bool(t)`` is allowed when
+the value is concrete (eager mode), so ``if x > 0:`` works: comparisons return plain booleans.
+"""
+import numpy as np
+
+from . import dispatch
+from .errors import ConcretizationError
+
+_ESCAPE_HINT = (
+    "its derivative would be lost. Keep it an array: use np.zeros_like(x) or "
+    "np.zeros(shape, like=x) for buffers you write into, chainrule.stop_gradient(x) for a value "
+    "that should not be differentiated, or compute on x with NumPy functions.")
+
+
+class Tracer:
+    __slots__ = ("_interp",)
+    __array_priority__ = 1000
+    __hash__ = None
+
+    # -- what subclasses provide -------------------------------------------------------------
+    @property
+    def aval(self):
+        raise NotImplementedError
+
+    def concrete_value(self):
+        """The raw value, if this interpreter knows it (eager mode); else ConcretizationError."""
+        raise ConcretizationError(
+            f"the value of a {type(self).__name__} is not known while it is being traced; "
+            "Python control flow on it cannot be staged")
+
+    # -- the array surface ---------------------------------------------------------------------
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    T = property(lambda self: np.transpose(self))
+    real = property(lambda self: np.real(self))
+    imag = property(lambda self: np.imag(self))
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.aval.shape[0]
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __getitem__(self, idx):
+        return dispatch.getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        dispatch.setitem(self, idx, value)
+
+    # -- NEP 13 / NEP 18 --------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return dispatch.array_function(func, types, args, kwargs)
+
+    # -- refusing to become a plain value ------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise ConcretizationError(
+            f"a traced array ({self.aval}) was converted to a NumPy array (np.asarray, "
+            "np.array, or writing it into a plain ndarray); " + _ESCAPE_HINT)
+
+    def _refuse(self, kind):
+        raise ConcretizationError(f"{kind}() was called on a traced value ({self.aval}); "
+                                  + _ESCAPE_HINT)
+
+    def __float__(self):
+        self._refuse("float")
+
+    def __int__(self):
+        self._refuse("int")
+
+    def __complex__(self):
+        self._refuse("complex")
+
+    def __index__(self):
+        raise ConcretizationError(
+            f"a traced value ({self.aval}) was used as an index or size; indices are not "
+            "differentiable: compute them from chainrule.stop_gradient(x) or from plain arrays")
+
+    def __bool__(self):
+        return bool(self.concrete_value())
+
+    def item(self):
+        self._refuse("item")
+
+    def tolist(self):
+        self._refuse("tolist")
+
+    def __repr__(self):
+        try:
+            val = f", value={self.concrete_value()!r}"
+        except Exception:
+            val = ""
+        return f"{type(self).__name__}({self.aval}{val})"
+
+    # -- methods, through NumPy's own functions (NEP 18) ---------------------------------------
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return np.cumsum(self, axis=axis)
+
+    def argmax(self, axis=None):
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self, axis=axis)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def astype(self, dtype, copy=True):
+        return dispatch.astype(self, dtype)
+
+    def copy(self):
+        return np.copy(self)
+
+    def conj(self):
+        return np.conjugate(self)
+
+    conjugate = conj
+
+
+def _binary(ufunc, reflected=False):
+    if reflected:
+        def op(self, other):
+            return dispatch.call_ufunc(ufunc, other, self)
+    else:
+        def op(self, other):
+            return dispatch.call_ufunc(ufunc, self, other)
+    op.__name__ = ufunc.__name__
+    return op
+
+
+def _unary(ufunc):
+    def op(self):
+        return dispatch.call_ufunc(ufunc, self)
+    op.__name__ = ufunc.__name__
+    return op
+
+
+for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
+                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul)]:
+    setattr(Tracer, f"__{_name}__", _binary(_uf))
+    setattr(Tracer, f"__r{_name}__", _binary(_uf, reflected=True))
+for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal),
+                   ("and", np.logical_and), ("or", np.logical_or)]:
+    setattr(Tracer, f"__{_name}__", _binary(_uf))
+for _name, _uf in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
+                   ("invert", np.logical_not)]:
+    setattr(Tracer, f"__{_name}__", _unary(_uf))
+del _name, _uf

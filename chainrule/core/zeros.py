@@ -1,0 +1,88 @@
+"""Symbolic zeros.
+
+A tangent or cotangent that is zero by structure (the derivative of a constant, the cotangent of
+an output nobody used) is represented by ``Zero(aval)`` rather than an array of zeros.
+Interpreters test for it and skip work: a JVP whose input tangents are all Zero does not run its
+rule at all, and the backward pass skips an equation whose output cotangents are all Zero.
+"""
+import numpy as np
+
+from .avals import ShapedArray
+from .primitive import Primitive, bind
+
+
+class Zero:
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    def __repr__(self):
+        return f"Zero({self.aval})"
+
+
+def zeros_like_aval(aval):
+    return np.zeros(aval.shape, aval.dtype)
+
+
+def instantiate(t):
+    """Turn a symbolic Zero into a real array of zeros; pass anything else through."""
+    if type(t) is Zero:
+        return zeros_like_aval(t.aval)
+    return t
+
+
+def tangent_aval(aval):
+    """The aval of a tangent (or cotangent) for a primal of the given aval."""
+    return ShapedArray(aval.shape, aval.dtype) if aval.weak_type else aval
+
+
+class UndefPrimal:
+    """Marks the linear argument of a transpose rule (its value is what is being solved for)."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    def __repr__(self):
+        return f"UndefPrimal({self.aval})"
+
+
+def is_undefined(x):
+    return type(x) is UndefPrimal
+
+
+def add_tangents(a, b):
+    """Sum of two tangents (or cotangents) of the same aval, skipping symbolic zeros."""
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    return bind(add_any_p, a, b)
+
+
+# add_any_p: the one primitive the core itself needs, to accumulate tangents and cotangents.
+# Its operands always have the same shape (no broadcasting), so its rules are trivial.
+add_any_p = Primitive("add_any", linear_in=(0, 1))
+add_any_p.impl = lambda a, b: a + b
+add_any_p.abstract_eval = lambda a, b: ShapedArray(a.shape, a.dtype)
+add_any_p.jvp = lambda primals, tangents: (bind(add_any_p, *primals),
+                                           add_tangents(*tangents))
+add_any_p.transpose = lambda ct, a, b: (ct, ct)
+add_any_p.deriv_class = ("linear", "linear")

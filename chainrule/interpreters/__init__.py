@@ -1,0 +1,1 @@
+"""One transformation per module, each an Interpreter subclass plus a ``*_flat`` driver."""

@@ -1,0 +1,42 @@
+"""Transposition of a linear Graph: the backward pass of reverse mode.
+
+A linear graph computes tangents_out = J tangents_in. Its transpose computes
+cotangents_in = J^T cotangents_out by walking the equations backwards and applying each linear
+primitive's transpose rule. A rule is called as ``rule(ct, *args, **params)`` where every argument
+that is a graph variable (a linear input) is passed as ``UndefPrimal(aval)`` and every literal is
+passed as its value; it returns one cotangent per argument, ``None`` for the non-linear ones.
+
+Cotangents are accumulated per variable with ``add_tangents``; a variable no output depends on
+keeps a symbolic Zero, and an equation whose output cotangents are all Zero is skipped. Rules
+are written with chainrule's operations, so the backward pass itself can be differentiated (its
+literals and cotangents may be tracers of enclosing transformations).
+"""
+from ..core import MissingRuleError, UndefPrimal, Var, Zero, add_tangents
+
+
+def backward_pass(graph, cts_out):
+    """Cotangents of ``graph.invars`` given cotangents of ``graph.outvars`` (Zero allowed)."""
+    ct_env = {}
+    for v, ct in zip(graph.outvars, cts_out):
+        if type(v) is Var and type(ct) is not Zero:
+            ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+    for eqn in reversed(graph.eqns):
+        prim = eqn.prim
+        cts = [ct_env.pop(v, None) for v in eqn.outvars]
+        if all(c is None for c in cts):
+            continue
+        args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
+        rule = prim.transpose
+        if rule is None:
+            raise MissingRuleError(
+                f"primitive '{prim.name}' was used linearly in a derivative but has no "
+                "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
+        if prim.multiple_results:
+            ct = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+        else:
+            ct = cts[0]
+        cts_in = rule(ct, *args, **eqn.params)
+        for x, c in zip(eqn.inputs, cts_in):
+            if type(x) is Var and c is not None and type(c) is not Zero:
+                ct_env[x] = add_tangents(ct_env[x], c) if x in ct_env else c
+    return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]

@@ -1,0 +1,74 @@
+"""Family helpers: declare a primitive and derive its rules from one line.
+
+    def_unary(name, impl, deriv)        elementwise, differentiable: deriv(x, y) is dy/dx written
+                                        with chainrule ops (y = impl(x) is the output, for rules
+                                        like tanh' = 1 - y**2); JVP is t * deriv(x, y)
+    def_zero(name, impl, nargs)         piecewise constant (floor, sign, comparisons, argmax):
+                                        every tangent is a symbolic Zero
+    elementwise_abstract(impl)          shape rule of a broadcasting elementwise op: NumPy's
+                                        broadcasting and NumPy's own dtype resolution
+"""
+import functools
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, Zero, bind, get_aval, tangent_aval
+from . import arithmetic as ar
+
+
+@functools.lru_cache(maxsize=None)
+def _result_dtype(impl, key, params_key):
+    standins = [({"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}[dt.kind] if weak
+                 else np.zeros((), dt)) for dt, weak in key]
+    with np.errstate(all="ignore"):
+        return np.result_type(impl(*standins, **dict(params_key)))
+
+
+def elementwise_abstract(impl):
+    """Shape rule for an elementwise op: broadcast shapes, dtype as NumPy resolves it."""
+    def abstract_eval(*avals, **params):
+        shape = avals[0].shape if len(avals) == 1 else np.broadcast_shapes(
+            *[a.shape for a in avals])
+        key = tuple((a.dtype, a.weak_type) for a in avals)
+        dtype = _result_dtype(impl, key, tuple(sorted(params.items())))
+        return ShapedArray(shape, dtype, weak_type=all(a.weak_type for a in avals))
+    return abstract_eval
+
+
+def def_unary(name, impl, deriv):
+    """An elementwise primitive of one argument with derivative ``deriv(x, y)``."""
+    prim = Primitive(name)
+    prim.impl = impl
+    prim.abstract_eval = elementwise_abstract(impl)
+
+    def jvp(primals, tangents):
+        (x,), (x_dot,) = primals, tangents
+        y = bind(prim, x)
+        return y, ar.mul(x_dot, deriv(x, y))
+    jvp.__name__ = f"{name}_jvp"
+    prim.jvp = jvp
+    prim.deriv_class = ("nonlinear",)
+
+    def op(x):
+        return bind(prim, x)
+    op.__name__ = name
+    return prim, op
+
+
+def def_zero(name, impl, nargs=1, abstract_eval=None):
+    """A primitive whose derivative is zero wherever it exists (piecewise constant)."""
+    prim = Primitive(name)
+    prim.impl = impl
+    prim.abstract_eval = abstract_eval or elementwise_abstract(impl)
+
+    def jvp(primals, tangents, **params):
+        out = bind(prim, *primals, **params)
+        return out, Zero(tangent_aval(get_aval(out)))
+    jvp.__name__ = f"{name}_jvp"
+    prim.jvp = jvp
+    prim.deriv_class = ("zero",) * nargs
+
+    def op(*args, **params):
+        return bind(prim, *args, **params)
+    op.__name__ = name
+    return prim, op

@@ -1,0 +1,215 @@
+"""Shape and indexing: reshape, broadcast_to, transpose, getitem, scatter_add, concatenate,
+convert_element_type. All are linear in their array arguments.
+
+Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``.
+``getitem`` takes a normalized static index (ints, slices, None, Ellipsis and integer arrays);
+its transpose is ``scatter_add`` into zeros.
+"""
+import numpy as np
+
+from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
+                    tangent_aval)
+from . import reductions as red
+
+
+def _linear_unary(name, impl, abstract_eval, transpose):
+    prim = Primitive(name, linear_in=(0,))
+    prim.impl = impl
+    prim.abstract_eval = abstract_eval
+    prim.jvp = lambda primals, tangents, **params: (
+        bind(prim, primals[0], **params), bind(prim, tangents[0], **params))
+    prim.transpose = transpose
+    prim.deriv_class = ("linear",)
+    return prim
+
+
+# -- reshape ---------------------------------------------------------------------------------------
+reshape_p = _linear_unary(
+    "reshape", lambda x, *, shape: np.reshape(x, shape),
+    lambda x, *, shape: ShapedArray(shape, x.dtype, x.weak_type),
+    lambda ct, x, *, shape: (reshape(ct, shape=x.aval.shape),))
+
+
+def reshape(x, *, shape):
+    shape = tuple(shape)
+    if get_aval(x).shape == shape:
+        return x
+    return bind(reshape_p, x, shape=shape)
+
+
+# -- broadcast_to ------------------------------------------------------------------------------------
+def unbroadcast(ct, aval):
+    """Sum a cotangent of a broadcast result back to the shape of an input of aval ``aval``."""
+    shape = get_aval(ct).shape
+    if shape == aval.shape:
+        return ct
+    lead = len(shape) - len(aval.shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(aval.shape) if d == 1 and shape[lead + i] != 1)
+    out = red.reduce_sum(ct, axes=axes) if axes else ct
+    return reshape(out, shape=aval.shape)
+
+
+broadcast_to_p = _linear_unary(
+    "broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
+    lambda x, *, shape: ShapedArray(shape, x.dtype, x.weak_type),
+    lambda ct, x, *, shape: (unbroadcast(ct, x.aval),))
+
+
+def broadcast_to(x, shape):
+    shape = tuple(shape)
+    if get_aval(x).shape == shape:
+        return x
+    return bind(broadcast_to_p, x, shape=shape)
+
+
+# -- transpose ------------------------------------------------------------------------------------
+transpose_p = _linear_unary(
+    "transpose", lambda x, *, perm: np.transpose(x, perm),
+    lambda x, *, perm: ShapedArray(tuple(x.shape[i] for i in perm), x.dtype, x.weak_type),
+    lambda ct, x, *, perm: (transpose(ct, perm=tuple(np.argsort(perm))),))
+
+
+def transpose(x, *, perm):
+    perm = tuple(int(p) for p in perm)
+    if perm == tuple(range(len(perm))):
+        return x
+    return bind(transpose_p, x, perm=perm)
+
+
+# -- getitem / scatter_add ------------------------------------------------------------------------
+def is_basic_index(idx):
+    return not any(isinstance(i, np.ndarray) for i in idx)
+
+
+def _getitem_abstract(x, *, idx):
+    probe = np.broadcast_to(np.empty((), x.dtype), x.shape)[idx]
+    return ShapedArray(probe.shape, x.dtype)
+
+
+getitem_p = _linear_unary(
+    "getitem", lambda x, *, idx: x[idx], _getitem_abstract,
+    lambda ct, x, *, idx: (scatter_add(Zero(x.aval), ct, idx=idx),))
+
+
+def getitem(x, *, idx):
+    return bind(getitem_p, x, idx=idx)
+
+
+def _scatter_add_impl(operand, updates, *, idx):
+    out = np.array(operand, copy=True)
+    if is_basic_index(idx):
+        out[idx] += updates
+    else:
+        np.add.at(out, idx, updates)
+    return out
+
+
+scatter_add_p = Primitive("scatter_add", linear_in=(0, 1))
+scatter_add_p.impl = _scatter_add_impl
+scatter_add_p.abstract_eval = lambda operand, updates, *, idx: ShapedArray(
+    operand.shape, np.result_type(operand.dtype, updates.dtype))
+
+
+def scatter_add(operand, updates, *, idx):
+    """``operand`` with ``updates`` added at ``idx`` (repeated indices accumulate); a Zero
+    operand is instantiated."""
+    return bind(scatter_add_p, instantiate(operand), updates, idx=idx)
+
+
+def scatter_add_jvp(primals, tangents, *, idx):
+    (operand, updates), (op_dot, up_dot) = primals, tangents
+    out = scatter_add(operand, updates, idx=idx)
+    if type(up_dot) is Zero:
+        return out, op_dot
+    if type(op_dot) is Zero:
+        op_dot = Zero(tangent_aval(get_aval(out)))
+    return out, scatter_add(op_dot, up_dot, idx=idx)
+
+
+def scatter_add_transpose(ct, operand, updates, *, idx):
+    ct_updates = None
+    if is_undefined(updates):
+        ct_updates = unbroadcast(getitem(ct, idx=idx), updates.aval)
+    return (ct if is_undefined(operand) else None), ct_updates
+
+
+scatter_add_p.jvp, scatter_add_p.transpose = scatter_add_jvp, scatter_add_transpose
+scatter_add_p.deriv_class = ("linear", "linear")
+
+
+def flip(x, axis):
+    idx = tuple(slice(None, None, -1) if i == axis else slice(None)
+                for i in range(get_aval(x).ndim))
+    return getitem(x, idx=idx)
+
+
+# -- concatenate --------------------------------------------------------------------------------
+concatenate_p = Primitive("concatenate")
+concatenate_p.impl = lambda *xs, axis: np.concatenate(xs, axis=axis)
+
+
+def _concatenate_abstract(*xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    return ShapedArray(shape, np.result_type(*[x.dtype for x in xs]))
+
+
+concatenate_p.abstract_eval = _concatenate_abstract
+
+
+def concatenate(xs, *, axis):
+    return bind(concatenate_p, *xs, axis=axis)
+
+
+def concatenate_jvp(primals, tangents, *, axis):
+    out = concatenate(primals, axis=axis)
+    tangents = [instantiate(t) for t in tangents]
+    return out, concatenate(tangents, axis=axis)
+
+
+def concatenate_transpose(ct, *xs, axis):
+    cts, start = [], 0
+    ndim = len(xs[0].shape)
+    for x in xs:
+        n = get_aval(x).shape[axis]
+        if is_undefined(x):
+            idx = tuple(slice(start, start + n) if i == axis else slice(None)
+                        for i in range(ndim))
+            cts.append(getitem(ct, idx=idx))
+        else:
+            cts.append(None)
+        start += n
+    return cts
+
+
+concatenate_p.jvp, concatenate_p.transpose = concatenate_jvp, concatenate_transpose
+concatenate_p.linear_in = ("all",)
+concatenate_p.deriv_class = ("linear",)  # every argument
+
+# -- convert_element_type (astype) --------------------------------------------------------------
+convert_element_type_p = Primitive("convert_element_type", linear_in=(0,))
+convert_element_type_p.impl = lambda x, *, dtype: np.asarray(x).astype(dtype) \
+    if np.ndim(x) == 0 else x.astype(dtype)
+convert_element_type_p.abstract_eval = lambda x, *, dtype: ShapedArray(x.shape, dtype)
+
+
+def convert_element_type(x, *, dtype):
+    dtype = np.dtype(dtype)
+    if get_aval(x).dtype == dtype:
+        return x
+    return bind(convert_element_type_p, x, dtype=dtype)
+
+
+def convert_element_type_jvp(primals, tangents, *, dtype):
+    (x,), (x_dot,) = primals, tangents
+    out = convert_element_type(x, dtype=dtype)
+    if dtype.kind not in "fc":
+        return out, Zero(ShapedArray(get_aval(out).shape, dtype))
+    return out, convert_element_type(x_dot, dtype=dtype)
+
+
+convert_element_type_p.jvp = convert_element_type_jvp
+convert_element_type_p.transpose = lambda ct, x, *, dtype: (
+    convert_element_type(ct, dtype=x.aval.dtype),)
+convert_element_type_p.deriv_class = ("linear",)
