@@ -54,6 +54,8 @@ def _mirror(value, like):
     if isinstance(like, (float, numbers.Integral)) and not isinstance(like, (np.generic, bool)) \
             and not isinstance(value, Tracer) and np.ndim(value) == 0:
         return float(value)
+    if isinstance(like, np.ndarray) and not isinstance(value, (np.ndarray, Tracer)):
+        return np.asarray(value)
     return value
 
 
