@@ -1,0 +1,4 @@
+"""``python -m chainrule``: the guided tour."""
+from .tour import main
+
+main()
