@@ -15,16 +15,19 @@ from ..core.primitive import bind
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "_aval")
 
     def __init__(self, interp, primal, tangent):
         self._interp = interp
         self.primal = primal
         self.tangent = tangent
+        self._aval = None
 
     @property
     def aval(self):
-        return get_aval(self.primal)
+        if self._aval is None:
+            self._aval = get_aval(self.primal)
+        return self._aval
 
     def concrete_value(self):
         p = self.primal
@@ -41,7 +44,7 @@ class JVPInterpreter(Interpreter):
         primals, tangents = [], []
         nonzero = False
         for x in args:
-            if self.owns(x):
+            if (type(x) is JVPTracer and x._interp is self) or self.owns(x):
                 primals.append(x.primal)
                 tangents.append(x.tangent)
                 nonzero = nonzero or type(x.tangent) is not Zero
