@@ -26,12 +26,22 @@ def _result_dtype(impl, key, params_key):
 
 def elementwise_abstract(impl):
     """Shape rule for an elementwise op: broadcast shapes, dtype as NumPy resolves it."""
+    dtypes = {}   # (dtype, weak_type) per argument -> result dtype: the hot path is one lookup
+
     def abstract_eval(*avals, **params):
-        shape = avals[0].shape if len(avals) == 1 else np.broadcast_shapes(
-            *[a.shape for a in avals])
+        shape = avals[0].shape
+        for a in avals[1:]:
+            if a.shape != shape:
+                shape = np.broadcast_shapes(*[a.shape for a in avals])
+                break
         key = tuple((a.dtype, a.weak_type) for a in avals)
-        dtype = _result_dtype(impl, key, tuple(sorted(params.items())))
-        return ShapedArray(shape, dtype, weak_type=all(a.weak_type for a in avals))
+        if params:
+            key += tuple(sorted(params.items()))
+        dtype = dtypes.get(key)
+        if dtype is None:
+            dtype = dtypes[key] = _result_dtype(impl, key[:len(avals)],
+                                                tuple(sorted(params.items())))
+        return ShapedArray(shape, dtype, all(a.weak_type for a in avals))
     return abstract_eval
 
 
