@@ -17,11 +17,12 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
                           UnsupportedFunctionError)
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
+from .jit import jit, show_code
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
-           "hessian", "hvp", "stop_gradient", "make_graph", "register_dataclass",
+           "hessian", "hvp", "stop_gradient", "make_graph", "jit", "show_code", "register_dataclass",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "ChainruleError",
            "ConcretizationError", "EscapedTracerError", "InvalidArgumentError",
            "MissingRuleError", "NonDifferentiableInputError", "NonScalarOutputError",

@@ -12,6 +12,7 @@ ALLOWED = {
     "numpy": {"core", "ops"},
     "scipy": {"core", "ops", "numpy"},
     "api": {"core", "ops", "interpreters", "numpy"},
+    "jit": {"core", "ops", "interpreters", "numpy", "api"},
     "testing": {"core", "ops", "interpreters", "numpy", "api"},
     "sparse": {"core", "ops", "interpreters", "numpy", "scipy", "api"},
     "tensor": {"core", "numpy", "scipy", "api"},

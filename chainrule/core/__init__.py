@@ -4,7 +4,7 @@ from .avals import ShapedArray, get_aval, is_differentiable_dtype, result_dtype
 from .errors import (ChainruleError, ConcretizationError, EscapedTracerError, GraphTypeError, InvalidArgumentError,
                      MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
                      PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
-from .graph import Eqn, Graph, Lit, Var, eval_graph, pp_graph, typecheck
+from .graph import Eqn, Graph, Lit, Var, eval_graph, graph_phase, pp_graph, typecheck
 from .interpreter import Interpreter, new_interpreter
 from .primitive import Primitive, bind
 from .tracer import Tracer

@@ -13,6 +13,8 @@ from this graph's point of view); ``Eqn`` applies one primitive. ``typecheck`` r
 aval with the primitives' shape rules; ``eval_graph`` runs a graph through ``bind``, so running a
 graph under another transformation transforms it.
 """
+import contextlib
+import contextvars
 import itertools
 
 from .avals import get_aval
@@ -45,13 +47,30 @@ class Lit:
 
 
 class Eqn:
-    __slots__ = ("prim", "inputs", "params", "outvars")
+    """One primitive application. ``phase`` labels the part of a derivative program it belongs
+    to (None for the forward computation, "adjoint sweep" for a backward pass), so printers
+    and generated code can show a person the two sweeps."""
+    __slots__ = ("prim", "inputs", "params", "outvars", "phase")
 
     def __init__(self, prim, inputs, params, outvars):
         self.prim = prim
         self.inputs = inputs
         self.params = params
         self.outvars = outvars
+        self.phase = _phase.get()
+
+
+_phase = contextvars.ContextVar("chainrule_graph_phase", default=None)
+
+
+@contextlib.contextmanager
+def graph_phase(name):
+    """Label the equations staged inside this block (e.g. "adjoint sweep")."""
+    token = _phase.set(name)
+    try:
+        yield
+    finally:
+        _phase.reset(token)
 
 
 class Graph:

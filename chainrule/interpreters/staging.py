@@ -15,26 +15,51 @@ from ..core.avals import get_aval
 
 
 class StagingTracer(Tracer):
-    __slots__ = ("var",)
+    __slots__ = ("var", "val")
 
-    def __init__(self, interp, var):
+    def __init__(self, interp, var, val=None):
         self._interp = interp
         self.var = var
+        self.val = val          # the concrete value, when staging on example inputs (jit)
 
     @property
     def aval(self):
         return self.var.aval
 
+    def concrete_value(self):
+        """The example value, recorded as a guard: the staged program is valid only for inputs
+        that give the same value here. Without an example value: ConcretizationError."""
+        if self.val is None:
+            return super().concrete_value()
+        self._interp.guards.append(("equal", self.var, self.val))
+        return self.val
+
+    def __bool__(self):
+        if self.val is None:
+            return super().__bool__()
+        b = bool(self.val)
+        self._interp.guards.append(("bool", self.var, b))
+        return b
+
+    def __repr__(self):
+        shown = "" if self.val is None else f", value={self.val!r}"
+        return f"StagingTracer({self.aval}{shown})"
+
 
 class StagingInterpreter(Interpreter):
-    __slots__ = ("eqns",)
+    """Records equations. With ``concrete=True`` (jit) it also computes every value on the
+    example inputs, so Python control flow on staged values works; each such use is recorded
+    in ``guards`` as ``(kind, var, value)`` for the compiled code to re-check."""
+    __slots__ = ("eqns", "concrete", "guards")
 
-    def __init__(self, level):
+    def __init__(self, level, concrete=False):
         super().__init__(level)
         self.eqns = []
+        self.concrete = concrete
+        self.guards = []
 
-    def new_input(self, aval):
-        return StagingTracer(self, Var(aval))
+    def new_input(self, aval, val=None):
+        return StagingTracer(self, Var(aval), val)
 
     def lift(self, x):
         # constants are not turned into tracers: they enter equations as literals
@@ -51,15 +76,29 @@ class StagingInterpreter(Interpreter):
         else:
             outvars = [Var(out_avals)]
         self.eqns.append(Eqn(prim, inputs, params, outvars))
-        outs = [StagingTracer(self, v) for v in outvars]
+        vals = self._example_values(prim, args, params, len(outvars))
+        outs = [StagingTracer(self, v, val) for v, val in zip(outvars, vals)]
         return outs if prim.multiple_results else outs[0]
 
-    def build(self, in_tracers, outs):
+    def _example_values(self, prim, args, params, n_out):
+        if not self.concrete:
+            return [None] * n_out
+        vals = []
+        for x in args:
+            if isinstance(x, Tracer):
+                x = x.val if type(x) is StagingTracer and x._interp is self else None
+                if x is None:       # a value of an enclosing transformation: unknown here
+                    return [None] * n_out
+            vals.append(x)
+        out = prim.impl(*vals, **params)
+        return list(out) if prim.multiple_results else [out]
+
+    def build(self, in_tracers, outs, roots=()):
         """The Graph from ``in_tracers`` to ``outs`` (tracers, constants or Zeros), with the
-        equations nothing depends on removed."""
+        equations that neither the outputs nor the variables ``roots`` depend on removed."""
         invars = [t.var for t in in_tracers]
         outvars = [self._atom(o) for o in outs]
-        return Graph(invars, dead_code_elim(self.eqns, outvars), outvars)
+        return Graph(invars, dead_code_elim(self.eqns, outvars + list(roots)), outvars)
 
 
 def dead_code_elim(eqns, outvars):

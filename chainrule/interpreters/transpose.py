@@ -11,11 +11,16 @@ keeps a symbolic Zero, and an equation whose output cotangents are all Zero is s
 are written with chainrule's operations, so the backward pass itself can be differentiated (its
 literals and cotangents may be tracers of enclosing transformations).
 """
-from ..core import MissingRuleError, UndefPrimal, Var, Zero, add_tangents
+from ..core import MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase
 
 
 def backward_pass(graph, cts_out):
     """Cotangents of ``graph.invars`` given cotangents of ``graph.outvars`` (Zero allowed)."""
+    with graph_phase("adjoint sweep"):
+        return _backward_pass(graph, cts_out)
+
+
+def _backward_pass(graph, cts_out):
     ct_env = {}
     for v, ct in zip(graph.outvars, cts_out):
         if type(v) is Var and type(ct) is not Zero:

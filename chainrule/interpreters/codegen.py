@@ -1,0 +1,274 @@
+"""Code generation: a Graph becomes plain Python source that calls NumPy.
+
+The generated function has one argument per graph input and closes over the graph's constants,
+which are passed in (never written into the source by ``repr``; only Python ints, floats and
+bools appear as literals, since their ``repr`` is exact). Every equation becomes one line::
+
+    b = np.sin(a)                  # a primitive whose implementation is a NumPy ufunc
+    c = b * 0.999                  # arithmetic as operators
+    d = reduce_sum(c, axes=(0,))   # any other primitive: its implementation, by name
+
+Guards recorded while staging (Python control flow on example values) become checks that raise
+``GuardFailure`` as soon as the value they test is computed, so a compiled program never runs
+down a branch other than the one it was traced on.
+
+Before emitting, ``optimize`` simplifies the graph: constant folding, algebraic identities of
+derivative code (x * 1, x + 0, -(-x), casts and reshapes that change nothing), common
+subexpressions and dead code; and ``add_any`` accumulations whose left operand is a fresh
+temporary array become in-place ``+=``.
+"""
+import keyword
+
+import numpy as np
+
+from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
+from .staging import dead_code_elim
+
+
+class GuardFailure(Exception):
+    """Raised by generated code when an input takes the other branch of a traced condition."""
+
+
+# -- optimization -----------------------------------------------------------------------------
+def _is_plain_const(x):
+    return type(x) is Lit and not isinstance(x.val, Tracer) and type(x.val) is not Zero
+
+
+def _lit_equals(x, number):
+    """True if ``x`` is a constant every element of which equals ``number``."""
+    if not _is_plain_const(x):
+        return False
+    try:
+        return bool(np.all(x.val == number))
+    except Exception:
+        return False
+
+
+def _same_aval(atom, var):
+    return atom.aval.shape == var.aval.shape and atom.aval.dtype == var.aval.dtype
+
+
+def _simplify(eqn):
+    """An atom equal to the single output of ``eqn`` by an algebraic identity, or None."""
+    name, ins, out = eqn.prim.name, eqn.inputs, eqn.outvars[0]
+    if name == "mul":
+        for a, b in (ins, ins[::-1]):
+            if _lit_equals(b, 1) and _same_aval(a, out):
+                return a
+    elif name in ("add", "add_any"):
+        for a, b in (ins, ins[::-1]):
+            if _lit_equals(b, 0) and _same_aval(a, out):
+                return a
+    elif name == "sub" and _lit_equals(ins[1], 0) and _same_aval(ins[0], out):
+        return ins[0]
+    elif name in ("div", "pow") and _lit_equals(ins[1], 1) and _same_aval(ins[0], out):
+        return ins[0]
+    elif name in ("reshape", "broadcast_to", "convert_element_type") and \
+            _same_aval(ins[0], out):
+        return ins[0]
+    return None
+
+
+def _params_key(params):
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def optimize(graph, roots=()):
+    """A simplified copy of ``graph``; ``roots`` are extra variables to keep alive (guards)."""
+    subst = {}
+
+    def look(x):
+        while type(x) is Var and x in subst:
+            x = subst[x]
+        return x
+
+    eqns, seen = [], {}
+    for eqn in graph.eqns:
+        ins = [look(x) for x in eqn.inputs]
+        new = Eqn(eqn.prim, ins, eqn.params, eqn.outvars)
+        new.phase = eqn.phase
+        if not eqn.prim.multiple_results:
+            if all(_is_plain_const(x) for x in ins) and not eqn.prim.multiple_results:
+                with np.errstate(all="ignore"):
+                    val = eqn.prim.impl(*[x.val for x in ins], **eqn.params)
+                subst[eqn.outvars[0]] = Lit(val, eqn.outvars[0].aval)
+                continue
+            simpler = _simplify(new)
+            if simpler is not None:
+                subst[eqn.outvars[0]] = simpler
+                continue
+        pkey = _params_key(eqn.params)
+        if pkey is not None:
+            key = (eqn.prim, tuple(id(x.val) if type(x) is Lit else x for x in ins), pkey)
+            prev = seen.get(key)
+            if prev is not None:
+                for o, p in zip(eqn.outvars, prev.outvars):
+                    subst[o] = p
+                continue
+            seen[key] = new
+        eqns.append(new)
+    outvars = [look(v) for v in graph.outvars]
+    live_roots = outvars + [look(r) for r in roots]
+    eqns = dead_code_elim(eqns, live_roots)
+    return Graph(graph.invars, eqns, outvars), {r: look(r) for r in roots}
+
+
+# -- emission -----------------------------------------------------------------------------------
+_OPERATORS = {"add": "{} + {}", "add_any": "{} + {}", "sub": "{} - {}", "mul": "{} * {}",
+              "div": "{} / {}", "pow": "{} ** {}", "neg": "-{}", "lt": "{} < {}",
+              "le": "{} <= {}", "gt": "{} > {}", "ge": "{} >= {}", "eq": "{} == {}",
+              "ne": "{} != {}"}
+# primitives whose result is a new array (so it may be accumulated into in place)
+_FRESH = {"add", "add_any", "sub", "mul", "div", "neg", "dot_general", "reduce_sum",
+          "scatter_add", "concatenate", "pow", "select"}
+
+
+def _names(taken):
+    n = 0
+    while True:
+        n += 1
+        s, k = "", n
+        while k:
+            k, r = divmod(k - 1, 26)
+            s = chr(97 + r) + s
+        if s not in taken and not keyword.iskeyword(s) and s not in ("np", "_"):
+            yield s
+
+
+def generate(graph, arg_names, fn_name="compiled", guards=()):
+    """Python source of ``graph`` and the namespace it needs: ``(source, namespace)``.
+    The source defines ``_make(<constants>)`` returning the function ``fn_name``."""
+    taken = set(arg_names)
+    gen = _names(taken)
+    names, consts, namespace = {}, [], {"np": np, "GuardFailure": GuardFailure}
+    for v, n in zip(graph.invars, arg_names):
+        names[v] = n
+
+    def atom(x):
+        if type(x) is Var:
+            if x not in names:
+                names[x] = next(gen)
+            return names[x]
+        val = x.val
+        if type(val) is Zero:
+            val = np.zeros(val.aval.shape, val.aval.dtype)
+        if type(val) in (int, float, bool):
+            return repr(val)
+        consts.append(val)
+        return f"c{len(consts) - 1}"
+
+    def call(eqn):
+        prim = eqn.prim
+        args = [atom(x) for x in eqn.inputs]
+        if prim.name in _OPERATORS and not eqn.params:
+            return _OPERATORS[prim.name].format(*args)
+        impl = prim.impl
+        if isinstance(impl, np.ufunc) and not eqn.params:
+            return f"np.{impl.__name__}({', '.join(args)})"
+        fname = f"{prim.name}_impl" if prim.name in taken else prim.name
+        namespace[fname] = impl
+        kw = []
+        for k, v in eqn.params.items():
+            kw.append(f"{k}={_param_src(v, consts)}")
+        return f"{fname}({', '.join(args + kw)})"
+
+    guard_at = {}
+    for i, (kind, var, val) in enumerate(guards):
+        guard_at.setdefault(var, []).append((i, kind, val))
+
+    body, phase = [], None
+    has_phases = any(e.phase for e in graph.eqns)
+    uses = {}
+    for eqn in graph.eqns:
+        for x in eqn.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    for v in graph.outvars:
+        if type(v) is Var:
+            uses[v] = uses.get(v, 0) + 1
+    for g in guard_at:
+        uses[g] = uses.get(g, 0) + 1
+    fresh = set()
+    for v in graph.invars:
+        if v in guard_at:
+            body.extend(_guard_lines(v, guard_at[v], atom, consts))
+    for eqn in graph.eqns:
+        if has_phases and eqn.phase != phase:
+            body.append(f"# {eqn.phase or 'forward sweep'}")
+            phase = eqn.phase
+        lhs = ", ".join(atom(v) for v in eqn.outvars)
+        if eqn.prim.multiple_results:
+            lhs += ","
+        a = eqn.inputs[0] if eqn.inputs else None
+        if (eqn.prim.name == "add_any" and type(a) is Var and a in fresh and uses[a] == 1
+                and a.aval == eqn.outvars[0].aval and a.aval.shape != ()):
+            # a fresh temporary used only here: accumulate in place
+            body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
+            names[eqn.outvars[0]] = names[a]
+        else:
+            body.append(f"{lhs} = {call(eqn)}")
+        if eqn.prim.name in _FRESH and not eqn.prim.multiple_results:
+            fresh.add(eqn.outvars[0])
+        for v in eqn.outvars:
+            if v in guard_at:
+                body.extend(_guard_lines(v, guard_at[v], atom, consts))
+    missing = [v for v in guard_at if v not in names]
+    if missing:
+        raise AssertionError("a guard tests a value that the generated code never computes")
+    outs = ", ".join(atom(v) for v in graph.outvars)
+    body.append(f"return ({outs}{',' if len(graph.outvars) == 1 else ''})")
+    const_names = ", ".join(f"c{i}" for i in range(len(consts)))
+    src = [f"def _make({const_names}):",
+           f"    def {fn_name}({', '.join(arg_names)}):"]
+    src += [f"        {line}" for line in body]
+    src += [f"    return {fn_name}"]
+    return "\n".join(src) + "\n", namespace, consts
+
+
+def _guard_lines(var, checks, atom, consts):
+    lines = []
+    for i, kind, val in checks:
+        if kind == "bool":
+            lines.append(f"if bool({atom(var)}) is not {val}: raise GuardFailure({i})")
+        else:
+            consts.append(val)
+            lines.append(f"if not np.array_equal({atom(var)}, c{len(consts) - 1}): "
+                         f"raise GuardFailure({i})")
+    return lines
+
+
+def _param_src(v, consts):
+    """Source for a parameter value: literals for plain data, a passed-in constant otherwise."""
+    if v is None or type(v) in (int, float, bool, str):
+        return repr(v)
+    if isinstance(v, np.dtype):
+        return f"np.dtype({v.name!r})"
+    if isinstance(v, slice):
+        return f"slice({_param_src(v.start, consts)}, {_param_src(v.stop, consts)}, " \
+               f"{_param_src(v.step, consts)})"
+    if v is Ellipsis:
+        return "..."
+    if type(v) is tuple:
+        inner = ", ".join(_param_src(e, consts) for e in v)
+        return f"({inner}{',' if len(v) == 1 else ''})"
+    if isinstance(v, np.integer):
+        return repr(int(v))
+    consts.append(v)
+    return f"c{len(consts) - 1}"
+
+
+def compile_graph(graph, arg_names, fn_name="compiled", guards=()):
+    """Optimize ``graph``, generate its source and compile it: ``(function, source)``."""
+    roots = [var for _, var, _ in guards]
+    graph, where = optimize(graph, roots)
+    guards = [(kind, where[var], val) for kind, var, val in guards]
+    guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
+    src, namespace, consts = generate(graph, arg_names, fn_name, guards)
+    code = compile(src, f"<chainrule.jit {fn_name}>", "exec")
+    exec(code, namespace)
+    return namespace["_make"](*consts), src

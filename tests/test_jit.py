@@ -1,0 +1,141 @@
+"""jit: staged, optimized, generated NumPy code; composition with derivatives; guards."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+RNG = np.random.default_rng(0)
+
+
+def mlp_loss(params, x, y):
+    (w1, b1), (w2, b2) = params
+    h = np.tanh(x @ w1 + b1)
+    logits = h @ w2 + b2
+    z = logits - np.max(logits, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(np.sum(logp * y, axis=1))
+
+
+def make_problem():
+    params = [(RNG.standard_normal((5, 8)) * 0.3, np.zeros(8)),
+              (RNG.standard_normal((8, 3)) * 0.3, np.zeros(3))]
+    x = RNG.standard_normal((16, 5))
+    y = np.eye(3)[RNG.integers(0, 3, 16)]
+    return params, x, y
+
+
+def test_jit_matches_eager():
+    params, x, y = make_problem()
+    assert np.isclose(cr.jit(mlp_loss)(params, x, y), mlp_loss(params, x, y))
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: cr.jit(cr.grad(f)),
+    lambda f: cr.grad(cr.jit(f)),
+    lambda f: cr.jit(cr.grad(cr.jit(f))),
+])
+def test_jit_composes_with_grad(transform):
+    params, x, y = make_problem()
+    want = cr.grad(mlp_loss)(params, x, y)
+    got = transform(mlp_loss)(params, x, y)
+    for (gw, gb), (ww, wb) in zip(got, want):
+        assert np.allclose(gw, ww, rtol=1e-12, atol=1e-14) and np.allclose(gb, wb, atol=1e-14)
+
+
+def test_jit_of_hessian_and_inside_nested_derivatives():
+    f = lambda x: np.sum(np.sin(x) * x**2)  # noqa: E731
+    x = RNG.standard_normal(4)
+    assert np.allclose(cr.jit(cr.hessian(f))(x), cr.hessian(f)(x))
+    # a jitted function closing over a tracer of an enclosing derivative: runs f there
+    assert cr.grad(lambda a: cr.jit(lambda b: a * b)(2.0))(3.0) == 2.0
+    g = cr.jit(lambda v: np.sum(v**3))
+    assert np.allclose(cr.hessian(g)(x), np.diag(6 * x))
+
+
+def test_second_call_runs_compiled_code_without_retracing():
+    f = cr.jit(cr.grad(lambda x: np.sum(np.exp(x) * x)))
+    x = RNG.standard_normal(3)
+    f(x)
+    f(x + 1.0)
+    info = f.cache_info()
+    assert info["traces"] == 1 and info["hits"] == 1
+    f(np.ones(4))                                   # a new shape is a new signature
+    assert f.cache_info()["traces"] == 2 and f.cache_info()["signatures"] == 2
+
+
+def test_python_control_flow_never_replays_a_wrong_branch():
+    def f(x):
+        if x > 0:
+            return x**2
+        return -3.0 * x
+    jf = cr.jit(cr.grad(f))
+    assert jf(2.0) == 4.0
+    assert jf(-2.0) == -3.0            # the guard fails, f is traced again for this branch
+    assert jf(5.0) == 10.0 and jf(-1.0) == -3.0
+    info = jf.cache_info()
+    assert info["traces"] == 2 and info["variants"] == 2 and info["guard_failures"] >= 1
+
+
+def test_guards_on_array_conditions_and_loops():
+    def f(x):
+        while np.sum(x**2) > 1.0:       # number of iterations depends on the value
+            x = x / 2.0
+        return np.sum(x)
+    jf = cr.jit(f)
+    for v in (np.array([3.0, 4.0]), np.array([0.1, 0.2]), np.array([30.0, 40.0])):
+        assert np.isclose(jf(v), f(v))
+
+
+def test_static_argnums():
+    def power_sum(x, n):
+        for _ in range(n):
+            x = x * x
+        return np.sum(x)
+    jf = cr.jit(power_sum, static_argnums=1)
+    x = np.array([1.1, 0.9])
+    assert np.isclose(jf(x, 2), np.sum(x**4)) and np.isclose(jf(x, 3), np.sum(x**8))
+    assert jf.cache_info()["signatures"] == 2
+    with pytest.raises(cr.InvalidArgumentError):
+        cr.jit(power_sum, static_argnums=5)(x, 2)
+
+
+def test_cache_is_bounded():
+    jf = cr.jit(lambda x: x * 2.0, max_signatures=3)
+    for n in range(1, 7):
+        jf(np.ones(n))
+    assert jf.cache_info()["signatures"] == 3
+
+
+def test_generated_code_is_readable_and_passes_constants_in():
+    data = RNG.standard_normal(500)
+    src = cr.jit(cr.grad(lambda w: np.sum((data * w - 1.0) ** 2))).source(0.5)
+    assert "adjoint sweep" in src and "def _make(" in src
+    assert "c0" in src and str(round(data[0], 6))[:6] not in src      # no data by repr
+    assert "* 1.0" not in src and "+ 0" not in src                        # simplified
+
+
+def test_in_place_accumulation_of_adjoints():
+    src = cr.jit(cr.grad(lambda x: np.sum(np.sin(x) * np.exp(x)))).source(np.ones(3))
+    assert "+=" in src
+
+
+def test_common_subexpressions_are_shared():
+    src = cr.jit(lambda x: np.sin(x) + np.sin(x)).source(np.ones(3))
+    assert src.count("np.sin") == 1
+
+
+def test_staged_graph_typechecks_and_prints():
+    g = cr.make_graph(cr.grad(mlp_loss))(*make_problem())
+    g.typecheck()
+    assert "dot_general" in str(g)
+
+
+def test_errors_inside_jit_stay_named():
+    with pytest.raises(cr.ConcretizationError):
+        cr.jit(lambda x: float(x) * 2.0)(1.0)
+
+
+def test_show_code_prints(capsys):
+    cr.show_code(cr.grad(lambda x: np.sum(np.tanh(x) * x)), np.ones(2))
+    out = capsys.readouterr().out
+    assert "np.tanh" in out and "adjoint sweep" in out
