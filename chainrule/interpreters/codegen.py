@@ -55,6 +55,10 @@ def _simplify(eqn):
         for a, b in (ins, ins[::-1]):
             if _lit_equals(b, 1) and _same_aval(a, out):
                 return a
+    elif name == "safe_mul":          # zero-safe t * c (ops.arithmetic): 1 * c and t * 1
+        for a, b in (ins, ins[::-1]):
+            if _lit_equals(b, 1) and _same_aval(a, out):
+                return a
     elif name in ("add", "add_any"):
         for a, b in (ins, ins[::-1]):
             if _lit_equals(b, 0) and _same_aval(a, out):
@@ -69,13 +73,53 @@ def _simplify(eqn):
     return None
 
 
+def _hashable(v):
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if type(v) is tuple:
+        return tuple(_hashable(e) for e in v)
+    if isinstance(v, np.ndarray):
+        return ("array", v.dtype.str, v.shape, v.tobytes())
+    return v
+
+
 def _params_key(params):
     try:
-        key = tuple(sorted(params.items()))
+        key = tuple((k, _hashable(v)) for k, v in sorted(params.items()))
         hash(key)
         return key
     except TypeError:
         return None
+
+
+def _is_zero_const(x):
+    return (type(x) is Lit and type(x.val) is Zero) or _lit_equals(x, 0)
+
+
+_ELEMENTWISE_BINARY = {"add", "sub", "mul", "div", "pow", "add_any", "maximum", "minimum",
+                       "safe_mul", "safe_div"}
+
+
+def _scalarize(eqn):
+    """Uniform array constants in an elementwise op become Python scalars when the other
+    operand alone fixes the result's shape and dtype (no broadcasting, no promotion)."""
+    if eqn.prim.name not in _ELEMENTWISE_BINARY:
+        return eqn
+    out = eqn.outvars[0]
+    ins = list(eqn.inputs)
+    for k in (0, 1):
+        c, other = ins[k], ins[1 - k]
+        if (_is_plain_const(c) and c.aval.shape != () and type(other) is Var
+                and _same_aval(other, out) and c.aval.dtype == out.aval.dtype
+                and out.aval.dtype in (np.float64, np.int64, np.bool_)):
+            flat = np.asarray(c.val).ravel()
+            if flat.size and np.all(flat == flat[0]):
+                ins[k] = Lit(flat[0].item())
+    if ins == list(eqn.inputs):
+        return eqn
+    new = Eqn(eqn.prim, ins, eqn.params, eqn.outvars)
+    new.phase = eqn.phase
+    return new
 
 
 def optimize(graph, roots=()):
@@ -87,24 +131,46 @@ def optimize(graph, roots=()):
             x = subst[x]
         return x
 
+    uses = {}
+    for eqn in graph.eqns:
+        for x in eqn.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    for v in list(graph.outvars) + list(roots):
+        uses[v] = uses.get(v, 0) + 2
+    producer = {}
     eqns, seen = [], {}
     for eqn in graph.eqns:
         ins = [look(x) for x in eqn.inputs]
         new = Eqn(eqn.prim, ins, eqn.params, eqn.outvars)
         new.phase = eqn.phase
-        if not eqn.prim.multiple_results:
-            if all(_is_plain_const(x) for x in ins) and not eqn.prim.multiple_results:
+        if eqn.prim.name == "add_any":
+            # a + scatter_add(0, u, idx) = scatter_add(a, u, idx): accumulate in place
+            for a, s in (ins, ins[::-1]):
+                p = producer.get(s)
+                if (p is not None and p.prim.name == "scatter_add" and uses.get(s) == 1
+                        and _is_zero_const(p.inputs[0]) and type(a) is Var
+                        and _same_aval(a, eqn.outvars[0])):
+                    new = Eqn(p.prim, [a, p.inputs[1]], p.params, eqn.outvars)
+                    new.phase = eqn.phase
+                    break
+        new = _scalarize(new)
+        for o in new.outvars:
+            producer[o] = new
+        ins = new.inputs
+        if not new.prim.multiple_results:
+            if all(_is_plain_const(x) for x in ins):
                 with np.errstate(all="ignore"):
-                    val = eqn.prim.impl(*[x.val for x in ins], **eqn.params)
+                    val = new.prim.impl(*[x.val for x in ins], **new.params)
                 subst[eqn.outvars[0]] = Lit(val, eqn.outvars[0].aval)
                 continue
             simpler = _simplify(new)
             if simpler is not None:
                 subst[eqn.outvars[0]] = simpler
                 continue
-        pkey = _params_key(eqn.params)
+        pkey = _params_key(new.params)
         if pkey is not None:
-            key = (eqn.prim, tuple(id(x.val) if type(x) is Lit else x for x in ins), pkey)
+            key = (new.prim, tuple(id(x.val) if type(x) is Lit else x for x in ins), pkey)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(eqn.outvars, prev.outvars):
@@ -167,6 +233,12 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
         args = [atom(x) for x in eqn.inputs]
         if prim.name in _OPERATORS and not eqn.params:
             return _OPERATORS[prim.name].format(*args)
+        if prim.name in ("safe_mul", "safe_div") and _is_plain_const(eqn.inputs[0]) and \
+                np.all(np.asarray(eqn.inputs[0].val) != 0):
+            # the zero-safe product differs from the plain one only where t == 0
+            return _OPERATORS["mul" if prim.name == "safe_mul" else "div"].format(*args)
+        if prim.name == "getitem":
+            return f"{args[0]}[{_index_src(eqn.params['idx'], consts)}]"
         impl = prim.impl
         if isinstance(impl, np.ufunc) and not eqn.params:
             return f"np.{impl.__name__}({', '.join(args)})"
@@ -205,11 +277,25 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
         if eqn.prim.multiple_results:
             lhs += ","
         a = eqn.inputs[0] if eqn.inputs else None
-        if (eqn.prim.name == "add_any" and type(a) is Var and a in fresh and uses[a] == 1
-                and a.aval == eqn.outvars[0].aval and a.aval.shape != ()):
+        in_place = (type(a) is Var and a in fresh and uses[a] == 1
+                    and a.aval == eqn.outvars[0].aval and a.aval.shape != ())
+        if eqn.prim.name == "add_any" and in_place:
             # a fresh temporary used only here: accumulate in place
             body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
             names[eqn.outvars[0]] = names[a]
+        elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
+            out = eqn.outvars[0]
+            if in_place:
+                names[out] = names[a]
+            else:
+                dt = out.aval.dtype
+                body.append(f"{lhs} = np.zeros({out.aval.shape!r}, np.{dt.name})")
+            idx = eqn.params["idx"]
+            target, upd = atom(out), atom(eqn.inputs[1])
+            if any(isinstance(i, np.ndarray) for i in idx):
+                body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
+            else:
+                body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
         else:
             body.append(f"{lhs} = {call(eqn)}")
         if eqn.prim.name in _FRESH and not eqn.prim.multiple_results:
@@ -240,6 +326,23 @@ def _guard_lines(var, checks, atom, consts):
             lines.append(f"if not np.array_equal({atom(var)}, c{len(consts) - 1}): "
                          f"raise GuardFailure({i})")
     return lines
+
+
+def _index_src(idx, consts):
+    """Source of a static index as it would be written inside brackets: ``1:, ::-1, None``."""
+    parts = []
+    for i in idx:
+        if isinstance(i, slice):
+            s = ":".join("" if b is None else repr(int(b)) for b in (i.start, i.stop))
+            parts.append(s + ("" if i.step is None else f":{int(i.step)}"))
+        elif i is Ellipsis:
+            parts.append("...")
+        else:
+            parts.append(_param_src(i, consts))
+    if not parts:
+        return "()"
+    return ", ".join(parts) + ("," if len(parts) == 1 and isinstance(idx[0], np.ndarray)
+                               else "")
 
 
 def _param_src(v, consts):
