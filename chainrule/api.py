@@ -14,6 +14,7 @@ import numpy as np
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, eval_graph, get_aval, instantiate,
                    is_differentiable_dtype, tree_flatten, tree_map, tree_unflatten)
+from .interpreters.batching import vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
@@ -21,7 +22,7 @@ from .interpreters.transpose import backward_pass
 from .ops import control
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
-           "hessian", "hvp", "stop_gradient"]
+           "hessian", "hvp", "vmap", "choose_mode", "stop_gradient"]
 
 
 # -- the edge: argnums, pytrees, input conversion --------------------------------------------
@@ -252,56 +253,81 @@ def _basis(aval):
     return [eye[i].reshape(aval.shape) for i in range(n)]
 
 
-def _jacobian_flat(fun, leaves, mode):
+def _sweep(linear_fn, basis_size, make_seed, chunk_size):
+    """Apply ``linear_fn`` to all ``basis_size`` unit seeds in one vectorized sweep (vmap), or
+    in chunks of ``chunk_size`` to bound memory. Returns the outputs stacked on a leading axis."""
+    chunk = basis_size if not chunk_size else max(1, int(chunk_size))
+    pieces = []
+    for start in range(0, basis_size, chunk):
+        stop = min(start + chunk, basis_size)
+        seeds = make_seed(start, stop)
+        pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],
+                                [0], [0], stop - start))
+    if len(pieces) == 1:
+        return pieces[0]
+    return [_concat([p[i] for p in pieces]) for i in range(len(pieces[0]))]
+
+
+def _concat(xs):
+    from .numpy import concatenate
+    return concatenate(xs, axis=0) if any(isinstance(x, Tracer) for x in xs) else \
+        np.concatenate(xs, axis=0)
+
+
+def _unit_seeds(aval, start, stop):
+    """Rows start..stop of the identity, each reshaped to ``aval``: shape (stop-start,)+shape."""
+    n = aval.size
+    seeds = np.zeros((stop - start, n), aval.dtype)
+    seeds[np.arange(stop - start), np.arange(start, stop)] = 1
+    return seeds.reshape((stop - start,) + aval.shape)
+
+
+def choose_mode(n_in, n_out):
+    """The cost model of ``jacobian(mode="auto")``: a forward sweep per input element against a
+    reverse sweep per output element, the reverse sweep costing about 1.5 forward sweeps
+    (it reads the residuals and accumulates cotangents)."""
+    if n_in <= 1.5 * n_out:
+        return "fwd", f"{n_in} input elements <= 1.5 x {n_out} output elements"
+    return "rev", f"{n_in} input elements > 1.5 x {n_out} output elements"
+
+
+def _jacobian_flat(fun, leaves, mode, chunk_size=None):
     """Jacobian blocks ``jac[i][j]`` of flat output i with respect to flat input j, each of shape
-    ``out_i.shape + in_j.shape``. ``fun``: flat list -> flat list."""
+    ``out_i.shape + in_j.shape``, and the mode used. ``fun``: flat list -> flat list."""
     outs, graph = linearize_flat(fun, leaves)
-    in_avals = [get_aval(x) for x in leaves]
-    out_avals = [get_aval(o) for o in outs]
+    in_avals = [get_aval(x).strip_weak() for x in leaves]
+    out_avals = [get_aval(o).strip_weak() for o in outs]
+    n_in = sum(a.size for a in in_avals)
+    n_out = sum(a.size for a in out_avals)
+    reason = f"mode={mode!r} requested"
     if mode == "auto":
-        # one forward sweep per input element, or one backward sweep per output element
-        n_in = sum(a.size for a in in_avals)
-        n_out = sum(a.size for a in out_avals)
-        mode = "fwd" if n_in <= n_out else "rev"
+        mode, reason = choose_mode(n_in, n_out)
     blocks = [[None] * len(leaves) for _ in outs]
     if mode == "fwd":
         for j, a in enumerate(in_avals):
-            cols = []
-            for e in _basis(a):
-                t = [Zero(b) if k != j else e for k, b in enumerate(in_avals)]
-                cols.append([instantiate(r) for r in eval_graph(graph, t, linear=True)])
-            for i, oa in enumerate(out_avals):
-                col = [c[i] for c in cols]
-                blk = np.stack(col, axis=-1) if not any(isinstance(c, Tracer) for c in col) \
-                    else _stack_traced(col, axis=-1)
-                blocks[i][j] = _reshape_any(blk, oa.shape + a.shape)
+            def push(t, j=j):
+                return eval_graph(graph, [t if k == j else Zero(b)
+                                          for k, b in enumerate(in_avals)], linear=True)
+            cols = _sweep(push, a.size, lambda s, e, a=a: _unit_seeds(a, s, e), chunk_size)
+            for i, oa in enumerate(out_avals):      # cols[i]: (n_j,) + out_i.shape
+                c = np.reshape(cols[i], (a.size, oa.size))
+                blocks[i][j] = np.reshape(np.transpose(c), oa.shape + a.shape)
     else:
         for i, oa in enumerate(out_avals):
-            rows = []
-            for e in _basis(oa):
-                ct = [Zero(b) if k != i else e for k, b in enumerate(out_avals)]
-                rows.append([instantiate(r) for r in backward_pass(graph, ct)])
-            for j, a in enumerate(in_avals):
-                row = [r[j] for r in rows]
-                blk = np.stack(row) if not any(isinstance(r, Tracer) for r in row) \
-                    else _stack_traced(row, axis=0)
-                blocks[i][j] = _reshape_any(blk, oa.shape + a.shape)
-    return outs, blocks
+            def pull(ct, i=i):
+                return backward_pass(graph, [ct if k == i else Zero(b)
+                                             for k, b in enumerate(out_avals)])
+            rows = _sweep(pull, oa.size, lambda s, e, oa=oa: _unit_seeds(oa, s, e), chunk_size)
+            for j, a in enumerate(in_avals):        # rows[j]: (m_i,) + in_j.shape
+                blocks[i][j] = np.reshape(rows[j], oa.shape + a.shape)
+    info = {"mode": mode, "n_inputs": n_in, "n_outputs": n_out, "reason": reason}
+    return outs, blocks, info
 
 
-def _stack_traced(xs, axis):
-    from .numpy import stack
-    return stack(xs, axis=axis)
-
-
-def _reshape_any(x, shape):
-    from .numpy import reshape
-    return reshape(x, shape) if isinstance(x, Tracer) else np.reshape(x, shape)
-
-
-def _jac_transform(fname, fun, argnums, mode):
+def _jac_transform(fname, fun, argnums, mode, chunk_size=None, explain=False):
     if mode not in ("auto", "fwd", "rev"):
         raise InvalidArgumentError(f"{fname}: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
+
     def jac_fun(*args, **kwargs):
         dyn, single, rebuild = _split_args(fname, args, argnums)
         leaves, orig, in_def = _flat_inputs(fname, dyn)
@@ -314,44 +340,116 @@ def _jac_transform(fname, fun, argnums, mode):
             box.append(out_def)
             return out_leaves
 
-        outs, blocks = _jacobian_flat(flat_fun, leaves, mode)
+        outs, blocks, info = _jacobian_flat(flat_fun, leaves, mode, chunk_size)
+        jac_fun.choice = info
         out_def = box[0]
         per_out = [tree_unflatten(in_def, [_mirror(b, None) for b in row]) for row in blocks]
-        return tree_unflatten(out_def, per_out)
+        jac = tree_unflatten(out_def, per_out)
+        return (jac, info) if explain else jac
     _name(jac_fun, fname, fun)
+    jac_fun.choice = None
     return jac_fun
 
 
-def jacfwd(fun, argnums=0):
+def jacfwd(fun, argnums=0, chunk_size=None):
     """The Jacobian of ``f`` with respect to ``args[argnums]`` in forward mode: for each output
     leaf, an array of shape ``out.shape + in.shape`` (per input leaf, as a pytree of the input's
-    structure). Costs one tangent sweep per input element, after a single evaluation of f."""
-    return _jac_transform("jacfwd", fun, argnums, "fwd")
+    structure). One evaluation of f, then all input directions pushed through its linearization
+    in one vectorized sweep (``chunk_size`` directions at a time, to bound memory)."""
+    return _jac_transform("jacfwd", fun, argnums, "fwd", chunk_size)
 
 
-def jacrev(fun, argnums=0):
-    """The Jacobian of ``f`` in reverse mode (shapes as ``jacfwd``). Costs one backward sweep per
-    output element, after a single evaluation of f."""
-    return _jac_transform("jacrev", fun, argnums, "rev")
+def jacrev(fun, argnums=0, chunk_size=None):
+    """The Jacobian of ``f`` in reverse mode (shapes as ``jacfwd``): one evaluation of f, then all
+    output cotangents pulled back in one vectorized sweep (``chunk_size`` at a time)."""
+    return _jac_transform("jacrev", fun, argnums, "rev", chunk_size)
 
 
-def jacobian(fun, argnums=0, mode="auto"):
-    """The Jacobian of ``f`` (shapes as ``jacfwd``). ``mode="auto"`` picks forward mode when the
-    inputs have fewer elements than the outputs and reverse mode otherwise; ``"fwd"`` and
-    ``"rev"`` force one."""
-    return _jac_transform("jacobian", fun, argnums, mode)
+def jacobian(fun, argnums=0, mode="auto", chunk_size=None, explain=False):
+    """The Jacobian of ``f`` (shapes as ``jacfwd``). ``mode="auto"`` chooses forward mode when
+    the inputs are fewer than the outputs (``choose_mode`` is the cost model), ``"fwd"`` and
+    ``"rev"`` force one. The choice is kept in ``jacobian(f).choice`` after each call, and
+    ``explain=True`` returns ``(jac, choice)``."""
+    return _jac_transform("jacobian", fun, argnums, mode, chunk_size, explain)
 
 
-def hessian(fun, argnums=0):
+def hessian(fun, argnums=0, chunk_size=None):
     """The Hessian of scalar ``f``: shape ``in.shape + in.shape`` (per pair of input leaves),
-    computed forward-over-reverse (``jacfwd(grad(f))``)."""
-    return jacfwd(grad(fun, argnums), argnums)
+    computed forward-over-reverse: all directions pushed through the gradient in one sweep."""
+    return jacfwd(grad(fun, argnums), argnums, chunk_size)
 
 
 def hvp(fun, x, v):
     """The Hessian-vector product ``H(x) v`` of scalar ``f`` at ``x`` without forming ``H``:
     forward mode over the reverse-mode gradient, one sweep."""
     return jvp(grad(fun), (x,), (v,))[1]
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorize ``fun`` over a batch axis: ``vmap(f)(xs)[i] == f(xs[i])``, in one call.
+
+    ``in_axes``: an int (the batch axis of every argument), None (not batched), or a tuple with
+    one entry per positional argument, each an int, None, or a pytree of those with the
+    argument's structure. ``out_axes``: where the batch axis goes in the outputs (int, or a
+    pytree matching the output). Keyword arguments are passed unbatched. ``axis_size`` is
+    needed only when no argument is batched."""
+    def batched(*args, **kwargs):
+        if isinstance(in_axes, (tuple, list)):
+            if len(in_axes) != len(args):
+                raise InvalidArgumentError(
+                    f"vmap: in_axes has {len(in_axes)} entries but the function was called "
+                    f"with {len(args)} positional arguments")
+            specs = list(in_axes)
+        else:
+            specs = [in_axes] * len(args)
+        leaves, dims, owners = [], [], []
+        for i, (arg, spec) in enumerate(zip(args, specs)):
+            arg_leaves, arg_def = tree_flatten(arg)
+            if spec is None or isinstance(spec, numbers.Integral):
+                arg_dims = [spec] * len(arg_leaves)
+            else:
+                arg_dims, spec_def = tree_flatten(spec)
+                if spec_def != arg_def:
+                    raise InvalidArgumentError(
+                        f"vmap: in_axes[{i}] has structure {spec_def} but argument {i} has "
+                        f"structure {arg_def}")
+            for leaf, d in zip(arg_leaves, arg_dims):
+                if d is not None:
+                    nd = get_aval(leaf).ndim
+                    if not -nd <= d < nd:
+                        raise InvalidArgumentError(
+                            f"vmap: in_axes={d} is out of range for argument {i} of "
+                            f"dimension {nd}")
+                    d %= nd
+                leaves.append(leaf)
+                dims.append(d)
+                owners.append(i)
+        sizes = {(o, get_aval(x).shape[d]) for x, d, o in zip(leaves, dims, owners)
+                 if d is not None}
+        distinct = {s for _, s in sizes}
+        if len(distinct) > 1:
+            detail = ", ".join(f"argument {o}: {s}" for o, s in sorted(sizes))
+            raise InvalidArgumentError(f"vmap: batch sizes differ ({detail})")
+        if not distinct and axis_size is None:
+            raise InvalidArgumentError("vmap: no argument is batched; pass axis_size")
+        size = distinct.pop() if distinct else axis_size
+        _, args_def = tree_flatten(tuple(args))
+        box = []
+
+        def flat_fun(ins):
+            out = fun(*tree_unflatten(args_def, ins), **kwargs)
+            out_leaves, out_def = tree_flatten(out)
+            box.append(out_def)
+            return out_leaves
+
+        if out_axes is None or isinstance(out_axes, numbers.Integral):
+            outs = vmap_flat(flat_fun, leaves, dims, [out_axes], size)
+        else:
+            out_dims = tree_flatten(out_axes)[0]
+            outs = vmap_flat(flat_fun, leaves, dims, out_dims, size)
+        return tree_unflatten(box[0], outs)
+    _name(batched, "vmap", fun)
+    return batched
 
 
 def stop_gradient(x):
