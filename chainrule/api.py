@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
-                   ShapeMismatchError, Tracer, Zero, eval_graph, get_aval, instantiate,
+                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
                    is_differentiable_dtype, tree_flatten, tree_map, tree_unflatten)
 from .interpreters.batching import vmap_flat
 from .interpreters.forward import jvp_flat
@@ -404,15 +404,12 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             specs = [in_axes] * len(args)
         leaves, dims, owners = [], [], []
         for i, (arg, spec) in enumerate(zip(args, specs)):
-            arg_leaves, arg_def = tree_flatten(arg)
-            if spec is None or isinstance(spec, numbers.Integral):
-                arg_dims = [spec] * len(arg_leaves)
-            else:
-                arg_dims, spec_def = tree_flatten(spec)
-                if spec_def != arg_def:
-                    raise InvalidArgumentError(
-                        f"vmap: in_axes[{i}] has structure {spec_def} but argument {i} has "
-                        f"structure {arg_def}")
+            arg_leaves, _ = tree_flatten(arg)
+            try:
+                arg_dims = broadcast_prefix(spec, arg, is_leaf=lambda s: s is None)
+            except ShapeMismatchError as e:
+                raise InvalidArgumentError(f"vmap: in_axes[{i}] does not fit argument {i}: "
+                                           f"the structure {e}") from None
             for leaf, d in zip(arg_leaves, arg_dims):
                 if d is not None:
                     nd = get_aval(leaf).ndim
@@ -442,11 +439,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             box.append(out_def)
             return out_leaves
 
-        if out_axes is None or isinstance(out_axes, numbers.Integral):
-            outs = vmap_flat(flat_fun, leaves, dims, [out_axes], size)
-        else:
-            out_dims = tree_flatten(out_axes)[0]
-            outs = vmap_flat(flat_fun, leaves, dims, out_dims, size)
+        out_dims = [out_axes] if out_axes is None or isinstance(out_axes, numbers.Integral) \
+            else tree_flatten(out_axes, is_leaf=lambda s: s is None)[0]
+        outs = vmap_flat(flat_fun, leaves, dims, out_dims, size)
         return tree_unflatten(box[0], outs)
     _name(batched, "vmap", fun)
     return batched

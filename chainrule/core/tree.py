@@ -74,24 +74,46 @@ class TreeDef:
 LEAF = TreeDef(None, None, ())
 
 
-def tree_flatten(tree):
-    """``tree -> (leaves, treedef)``."""
+def tree_flatten(tree, is_leaf=None):
+    """``tree -> (leaves, treedef)``. ``is_leaf(x)`` may stop the descent at ``x``."""
     leaves = []
-    treedef = _flatten(tree, leaves)
+    treedef = _flatten(tree, leaves, is_leaf)
     return leaves, treedef
 
 
-def _flatten(x, leaves):
+def _flatten(x, leaves, is_leaf):
     cls = type(x)
     entry = _registry.get(cls)
-    if entry is None and _is_namedtuple(x):
-        children = [_flatten(c, leaves) for c in x]
+    if is_leaf is not None and is_leaf(x):
+        entry = None
+    elif entry is None and _is_namedtuple(x):
+        children = [_flatten(c, leaves, is_leaf) for c in x]
         return TreeDef(cls, None, tuple(children))
     if entry is None:
         leaves.append(x)
         return LEAF
     kids, aux = entry[0](x)
-    return TreeDef(cls, aux, tuple(_flatten(c, leaves) for c in kids))
+    return TreeDef(cls, aux, tuple(_flatten(c, leaves, is_leaf) for c in kids))
+
+
+def broadcast_prefix(prefix, tree, is_leaf=None):
+    """The leaves of ``prefix``, a tree whose structure is a prefix of ``tree``'s, repeated so
+    that there is one per leaf of ``tree`` (as for JAX's ``in_axes``). Raises
+    ShapeMismatchError when ``prefix`` is not a prefix of ``tree``."""
+    p_leaves, p_def = tree_flatten(prefix, is_leaf)
+    _, t_def = tree_flatten(tree)
+    out, it = [], iter(p_leaves)
+
+    def expand(p, t):
+        if p.node_type is None:
+            out.extend([next(it)] * t.num_leaves)
+        elif p.node_type != t.node_type or p.aux != t.aux or len(p.children) != len(t.children):
+            raise ShapeMismatchError(f"{p_def} is not a prefix of the structure {t_def}")
+        else:
+            for pc, tc in zip(p.children, t.children):
+                expand(pc, tc)
+    expand(p_def, t_def)
+    return out
 
 
 def tree_unflatten(treedef, leaves):
