@@ -10,7 +10,7 @@
 """
 from . import numpy  # noqa: F401  (installs the NumPy protocol handlers)
 from .api import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize, stop_gradient,
-                  value_and_grad, vjp, vmap)
+                  value_and_grad, vjp, vmap, jet, taylor, derivative, derivatives)
 from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerError,
                           InvalidArgumentError, MissingRuleError, NonDifferentiableInputError,
                           NonScalarOutputError, PerturbationConfusionError, ShapeMismatchError,
@@ -22,8 +22,10 @@ from .jit import jit, show_code
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
-           "hessian", "hvp", "vmap", "stop_gradient", "make_graph", "jit", "show_code", "register_dataclass",
+           "hessian", "hvp", "vmap", "jet", "taylor", "derivative", "derivatives", "stop_gradient",
+           "make_graph", "jit", "show_code", "register_dataclass",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "ChainruleError",
            "ConcretizationError", "EscapedTracerError", "InvalidArgumentError",
            "MissingRuleError", "NonDifferentiableInputError", "NonScalarOutputError",
-           "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError"]
+           "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
+           "Tensor", "tensor", "no_grad", "autograd", "nn", "optim"]

@@ -18,11 +18,13 @@ from .interpreters.batching import vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
+from .interpreters.taylor import instantiate_series, jet_flat
 from .interpreters.transpose import backward_pass
 from .ops import control
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
-           "hessian", "hvp", "vmap", "choose_mode", "stop_gradient"]
+           "hessian", "hvp", "vmap", "choose_mode", "jet", "taylor", "derivative",
+           "derivatives", "stop_gradient"]
 
 
 # -- the edge: argnums, pytrees, input conversion --------------------------------------------
@@ -445,6 +447,97 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         return tree_unflatten(box[0], outs)
     _name(batched, "vmap", fun)
     return batched
+
+
+# -- Taylor mode ------------------------------------------------------------------------------
+def _factorials(n):
+    out = [1.0]
+    for k in range(1, n + 1):
+        out.append(out[-1] * k)
+    return out
+
+
+def jet(fun, primals, series, normalized=False):
+    """Push truncated Taylor series through ``fun`` in one pass (Taylor mode).
+
+    ``primals``: tuple of inputs; ``series``: tuple (one per input) of lists of K coefficients.
+    By default the coefficients are derivatives, as in ``jax.experimental.jet``: the input curve
+    is ``x(t) = x0 + x1 t + x2 t^2 / 2! + ...``; with ``normalized=True`` it is
+    ``x0 + x1 t + x2 t^2 + ...``. Returns ``(fun(*primals), out_series)`` in the same
+    convention. Cost grows polynomially with K (nested first-order AD grows exponentially)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(series, (tuple, list)):
+        raise InvalidArgumentError("jet: primals and series must be tuples, e.g. "
+                                   "jet(f, (x,), ([x1, x2, x3],))")
+    leaves, orig, treedef = _flat_inputs("jet", tuple(primals))
+    if len(series) != len(primals):
+        raise ShapeMismatchError(f"jet: {len(series)} series for {len(primals)} primals")
+    orders = {len(s) for s in series}
+    if len(orders) != 1:
+        raise ShapeMismatchError(f"jet: every series must have the same length, got {orders}")
+    order = orders.pop()
+    fact = _factorials(order)
+    flat_series = []
+    for p, s in zip(primals, series):
+        p_leaves, p_def = tree_flatten(p)
+        terms = [tree_flatten(c) for c in s]
+        for c_leaves, c_def in terms:
+            if c_def != p_def:
+                raise ShapeMismatchError(f"jet: a series term has structure {c_def}, its "
+                                         f"primal {p_def}")
+        for i, leaf in enumerate(p_leaves):
+            coeffs = []
+            for k, (c_leaves, _) in enumerate(terms):
+                c = _as_input(c_leaves[i], "jet series")
+                if get_aval(c).shape != get_aval(leaf).shape:
+                    raise ShapeMismatchError(f"jet: a series term has shape "
+                                             f"{get_aval(c).shape}, its primal "
+                                             f"{get_aval(leaf).shape}")
+                coeffs.append(c if normalized else c / fact[k + 1])
+            flat_series.append(coeffs)
+    box = []
+
+    def flat_fun(ins):
+        out_leaves, out_def = tree_flatten(fun(*tree_unflatten(treedef, ins)))
+        box.append(out_def)
+        return out_leaves
+
+    outs, out_series = jet_flat(flat_fun, leaves, flat_series, order)
+    result = []
+    for o, s in zip(outs, out_series):
+        s = [instantiate(c) for c in instantiate_series(s, o, order)]
+        result.append([c if normalized else c * fact[k + 1] for k, c in enumerate(s)])
+    out_def = box[0]
+    per_term = [tree_unflatten(out_def, [r[k] for r in result]) for k in range(order)]
+    return tree_unflatten(out_def, outs), per_term
+
+
+def taylor(fun, x, v, order):
+    """The normalized Taylor coefficients ``[c0, c1, ..., c_order]`` of ``t -> fun(x + t v)`` at
+    ``t = 0`` (``c_k`` is the k-th directional derivative divided by k!)."""
+    series = [v] + [np.zeros_like(np.asarray(v, dtype=float))] * (order - 1)
+    out, terms = jet(fun, (x,), (series,), normalized=True)
+    return [out] + list(terms)
+
+
+def derivatives(fun, x, n):
+    """``[f(x), f'(x), ..., f^(n)(x)]`` for a scalar function ``f`` (applied elementwise to an
+    array ``x``), by one Taylor-mode pass of order n."""
+    ones = np.ones_like(np.asarray(x, dtype=float))
+    coeffs = taylor(fun, x, ones if np.ndim(x) else 1.0, n)
+    fact = _factorials(n)
+    return [_mirror(c * fact[k], x) for k, c in enumerate(coeffs)]
+
+
+def derivative(fun, n=1):
+    """``derivative(f, n)(x)``: the n-th derivative of a scalar function ``f`` at ``x`` (float or
+    array, elementwise), computed in Taylor mode at a cost polynomial in n."""
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise InvalidArgumentError(f"derivative: the order must be a non-negative int, got {n!r}")
+
+    def nth(x):
+        return derivatives(fun, x, n)[n] if n else fun(x)
+    _name(nth, f"derivative[{n}]", fun)
+    return nth
 
 
 def stop_gradient(x):
