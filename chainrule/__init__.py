@@ -17,6 +17,8 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
                           UnsupportedFunctionError)
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
+from .tensor import Tensor, autograd, no_grad, tensor
+from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
 
 __version__ = "0.1.0"

@@ -1,0 +1,238 @@
+"""The backward pass of the Tensor interface: micrograd's algorithm, chainrule's calculus.
+
+``backward`` and ``grad`` both run ``_run``:
+
+1. collect the nodes the outputs depend on, in topological order (inputs before consumers);
+2. walk them in reverse, giving each node the cotangents of its results and getting the
+   cotangents of its inputs from ``chainrule.vjp(node.fn, *input values)``; cotangents reaching
+   the same Tensor are summed;
+3. ``backward`` adds the cotangents that reach leaves to their ``.grad``; ``grad`` returns those
+   of the requested inputs and leaves ``.grad`` alone.
+
+With ``create_graph=True`` the cotangents are Tensors and each pullback is applied as a recorded
+operation (see tensor.py), so the result has history and can be differentiated again.
+
+Aliasing and accumulation. ``backward`` never changes a gradient Tensor in place: ``.grad``
+becomes a new Tensor (the old one plus the new contribution), so a name bound to an earlier
+gradient keeps its value. ``zero_()`` on a gradient that has history resets ``.grad`` instead of
+destroying the graph that other names hold. The clean way to take a derivative of a derivative
+does not touch ``.grad`` at all::
+
+    g, = chainrule.autograd.grad(y, x, create_graph=True)
+    g2, = chainrule.autograd.grad(g, x)
+
+Freed graphs. Unless ``retain_graph`` (default: ``create_graph``), every node a backward pass
+went through is released afterwards (its function and its edges dropped, so the recorded
+intermediate values can be garbage collected) and a second backward through it raises
+GraphFreedError, as PyTorch users expect.
+"""
+import numpy as np
+
+from .. import api
+from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMismatchError
+from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
+    UnusedInputError
+from .tensor import Tensor, _own, apply_op, enable_grad, no_grad
+
+__all__ = ["backward", "grad"]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate into ``leaf.grad``, for every leaf that requires grad and that ``tensors``
+    depend on, the gradient of ``sum_i <grad_tensors[i], tensors[i]>`` (same shape as the leaf).
+
+    ``tensors``: a Tensor or a sequence of Tensors; ``grad_tensors``: matching cotangents of the
+    same shapes (None for a one-element Tensor, which gets 1)."""
+    roots, cts = _roots(tensors, grad_tensors, create_graph, "backward")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    with (enable_grad() if create_graph else no_grad()):
+        leaf_cts = _run(roots, cts, None, retain_graph, create_graph)
+        for leaf, ct in leaf_cts.items():
+            if not isinstance(ct, Tensor):
+                ct = Tensor._make(_own(ct))
+            elif ct._node is None:
+                ct = ct.detach()           # never alias a Tensor someone else holds
+            leaf.grad = ct if leaf.grad is None else leaf.grad + ct
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``sum_i <grad_outputs[i], outputs[i]>`` with respect to each of
+    ``inputs``: a tuple with one Tensor per input, of the input's shape. ``.grad`` is not
+    touched.
+
+    ``outputs``, ``inputs``: a Tensor or a sequence of Tensors (inputs may be intermediate
+    results, not only leaves); ``grad_outputs``: cotangents shaped like ``outputs`` (None for
+    one-element outputs). ``create_graph=True`` makes the results differentiable again. An input
+    the outputs do not depend on raises UnusedInputError, or gives None with
+    ``allow_unused=True``."""
+    inputs = _as_tuple(inputs, "inputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise InvalidArgumentError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RequiresGradError(f"grad: inputs[{i}] (shape {t.shape}) does not require grad")
+    roots, cts = _roots(outputs, grad_outputs, create_graph, "grad")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    with (enable_grad() if create_graph else no_grad()):
+        found = _run(roots, cts, inputs, retain_graph, create_graph)
+    results = []
+    for i, t in enumerate(inputs):
+        g = found.get(_key(t))
+        if g is None:
+            if not allow_unused:
+                raise UnusedInputError(
+                    f"grad: the outputs do not depend on inputs[{i}] (shape {t.shape}); pass "
+                    "allow_unused=True to get None for it")
+        elif not isinstance(g, Tensor):
+            g = Tensor._make(_own(g))
+        results.append(g)
+    return tuple(results)
+
+
+# -- the engine ---------------------------------------------------------------------------------
+def _as_tuple(x, what):
+    if isinstance(x, Tensor):
+        return (x,)
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    raise InvalidArgumentError(f"{what} must be a Tensor or a sequence of Tensors, got "
+                               f"{type(x).__name__}")
+
+
+def _roots(tensors, grads, create_graph, fname):
+    """Validate the outputs and their cotangents (Tensors if ``create_graph``, else arrays)."""
+    tensors = _as_tuple(tensors, "outputs")
+    grads = (None,) * len(tensors) if grads is None else _as_tuple_any(grads)
+    if len(grads) != len(tensors):
+        raise ShapeMismatchError(f"{fname}: {len(tensors)} outputs but {len(grads)} gradients")
+    cts = []
+    for t, g in zip(tensors, grads):
+        if not isinstance(t, Tensor):
+            raise InvalidArgumentError(f"{fname}: expected a Tensor, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RequiresGradError(
+                f"{fname}: the Tensor (shape {t.shape}) does not require grad and has no "
+                "grad_fn; create the inputs with requires_grad=True, outside no_grad()")
+        if g is None:
+            if t.size != 1:
+                raise NonScalarOutputError(
+                    f"{fname}: the output has shape {t.shape}; a gradient is created implicitly "
+                    "only for outputs with one element: pass the cotangent (a Tensor of the "
+                    "output's shape), or reduce first, e.g. y.sum().backward()")
+            g = np.ones_like(t.data)
+        if (g.shape if isinstance(g, Tensor) else np.shape(g)) != t.shape:
+            raise ShapeMismatchError(f"{fname}: the gradient has shape {np.shape(g)}, the "
+                                     f"output has shape {t.shape}")
+        if create_graph:
+            g = g if isinstance(g, Tensor) else Tensor._make(_own(np.asarray(g, t.dtype)))
+        else:
+            g = g.data if isinstance(g, Tensor) else np.asarray(g, t.dtype)
+        cts.append(g)
+    return tensors, cts
+
+
+def _as_tuple_any(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _key(t):
+    """Where the cotangent of Tensor ``t`` is collected: the leaf itself, or (node, slot)."""
+    return t if t._node is None else (t._node, t._slot)
+
+
+def _topo_sort(nodes):
+    """The nodes that ``nodes`` depend on (themselves included), inputs before consumers.
+    Iterative depth-first search, so long chains do not hit Python's recursion limit."""
+    order, seen = [], set()
+    stack = [(n, False) for n in nodes]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((t._node, False) for t in node.inputs
+                     if t._node is not None and t._node not in seen)
+    return order
+
+
+def _prune(order, targets):
+    """Keep the nodes through which a cotangent can reach one of ``targets``."""
+    keys = {_key(t) for t in targets}
+    needed = set()
+    for node in order:
+        for t in node.inputs:
+            k = _key(t)
+            if k in keys or (t._node is not None and t._node in needed):
+                needed.add(node)
+                break
+    return [n for n in order if n in needed]
+
+
+def _accumulate(cts, key, ct):
+    cts[key] = ct if key not in cts else cts[key] + ct
+
+
+def _run(roots, root_cts, targets, retain_graph, create_graph):
+    """The backward pass. Returns the cotangents of ``targets`` keyed by ``_key`` (of every leaf
+    reached, keyed by the leaf, when ``targets`` is None)."""
+    order = _topo_sort([r._node for r in roots if r._node is not None])
+    if targets is not None:
+        order = _prune(order, targets)
+    wanted = None if targets is None else {_key(t) for t in targets}
+    cts, found = {}, {}
+    for r, c in zip(roots, root_cts):
+        _accumulate(cts, _key(r), c)
+    for node in reversed(order):
+        cts_out = []
+        for slot in range(len(node.out_meta)):
+            c = cts.pop((node, slot), None)
+            if c is not None and wanted is not None and (node, slot) in wanted:
+                found[(node, slot)] = c
+            cts_out.append(c)
+        if all(c is None for c in cts_out):
+            continue
+        inputs = node.inputs
+        for t, c in zip(inputs, _pullback(node, cts_out, create_graph)):
+            _accumulate(cts, _key(t), c)
+        if not retain_graph:
+            node.release()
+    if wanted is None:
+        return {k: c for k, c in cts.items() if isinstance(k, Tensor)}
+    found.update((k, cts[k]) for k in wanted if k not in found and k in cts)
+    return found
+
+
+def _pullback(node, cts_out, create_graph):
+    """Cotangents of ``node.inputs`` from those of its results (None: zero)."""
+    if node.fn is None:
+        raise GraphFreedError(
+            f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
+            "retain_graph=True to the first backward (or compute both in one pass)")
+    for t, version in node.saved:
+        if t._version != version:
+            raise InplaceModificationError(
+                f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
+                f"it was used (version {version}, now {t._version}); its derivative would be "
+                "computed at the wrong value. Modify a copy, or call backward before the update")
+    cts = [np.zeros(shape, dtype) if c is None else c
+           for c, (shape, dtype) in zip(cts_out, node.out_meta)]
+    if create_graph:
+        return apply_op(_pullback_fn(node), (*node.inputs, *cts), None, node.name)
+    _, vjp_fn = api.vjp(node.fn, *[t.data for t in node.inputs])
+    return vjp_fn(tuple(cts) if node.multiple else cts[0])
+
+
+def _pullback_fn(node):
+    """``node``'s pullback as a pure function ``(*input values, *cotangents) -> cotangents of
+    the inputs``: recorded as an operation, it makes the backward pass differentiable."""
+    fn, n_in, multiple = node.fn, len(node.inputs), node.multiple
+
+    def pullback(*args):
+        _, vjp_fn = api.vjp(fn, *args[:n_in])
+        return vjp_fn(tuple(args[n_in:]) if multiple else args[n_in])
+    return pullback
