@@ -1,2 +1,2 @@
 """Primitives with all their rules, one module per family. Importing this package declares them."""
-from . import arithmetic, control, elementwise, linalg, reductions, shape  # noqa: F401
+from . import arithmetic, complex, control, elementwise, fft, linalg, reductions, shape  # noqa: F401

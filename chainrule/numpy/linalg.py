@@ -1,0 +1,512 @@
+"""``numpy.linalg`` on traced arrays (``cnp.linalg.solve``, or ``np.linalg.solve(tracer, b)``
+through NEP 18), plus ``np.kron``, ``np.vdot`` (complex-aware), and ``np.trace`` /
+``np.diagonal`` / ``np.diag`` when nothing else registered them.
+
+Compositions of the primitives of ``ops/linalg.py``; no derivative rules here. Stacks of
+matrices ``(..., m, n)`` are accepted where NumPy accepts them. Derivatives exist where the
+function is differentiable: ``eigh`` eigenvectors need distinct eigenvalues and ``svd`` vectors
+distinct nonzero singular values (eigenvalues and singular values alone do not); ``det`` and
+``inv`` need a nonsingular matrix; ``pinv`` and ``lstsq`` a constant rank near the point.
+Decompositions (cholesky, qr, eigh, svd, lstsq) are differentiated for real matrices only;
+solve, inv, det, slogdet, pinv, matrix_power, multi_dot and norm also take complex ones.
+"""
+import builtins
+import collections
+import numbers
+
+import numpy as np
+
+from ..core import Tracer, dispatch, get_aval
+from ..core.errors import ConcretizationError, InvalidArgumentError
+from ..ops import arithmetic as ar
+from ..ops import complex as cx
+from ..ops import elementwise as el
+from ..ops import linalg as la
+from ..ops import reductions as red
+from ..ops import shape as sh
+from ._dispatch import implements, unsupported
+from ._funcs import normalize_axes
+
+_shape = lambda x: get_aval(x).shape  # noqa: E731
+
+
+
+def _result_class(example, name, fields):
+    """NumPy's own named-tuple class of a result, so that traced and plain calls return the
+    same pytree structure (a plain namedtuple where NumPy returns tuples)."""
+    cls = type(example)
+    return cls if hasattr(cls, "_fields") else collections.namedtuple(name, fields)
+
+
+SlogdetResult = _result_class(np.linalg.slogdet(np.eye(1)), "SlogdetResult",
+                              ["sign", "logabsdet"])
+EighResult = _result_class(np.linalg.eigh(np.eye(1)), "EighResult",
+                           ["eigenvalues", "eigenvectors"])
+QRResult = _result_class(np.linalg.qr(np.eye(1)), "QRResult", ["Q", "R"])
+SVDResult = _result_class(np.linalg.svd(np.eye(1)), "SVDResult", ["U", "S", "Vh"])
+
+
+def _inexact(x):
+    """Integer and boolean arrays are computed in float64, as LAPACK does."""
+    return x if get_aval(x).dtype.kind in "fc" else sh.convert_element_type(x, dtype=np.float64)
+
+
+def _same_kind(*xs):
+    """Inexact operands, all complex if one is (real ones promoted with ``to_complex``)."""
+    xs = [_inexact(x) for x in xs]
+    if any(cx.is_complex(x) for x in xs):
+        xs = [cx.to_complex(x) for x in xs]
+    return xs
+
+
+def _square(a, fname):
+    s = _shape(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise InvalidArgumentError(f"numpy.linalg.{fname}: expected a square matrix or a stack "
+                                   f"of them (..., n, n), got shape {s}")
+    return _inexact(a)
+
+
+def _real_only(a, fname):
+    if cx.is_complex(a) and isinstance(a, Tracer):
+        raise unsupported(f"numpy.linalg.{fname} of a complex traced matrix (its derivative is "
+                          "implemented for real matrices)")
+    return a
+
+
+def _concrete(x, what):
+    if isinstance(x, Tracer):
+        try:
+            return x.concrete_value()
+        except ConcretizationError:
+            raise ConcretizationError(f"{what} needs a concrete value, but it is traced "
+                                      "(staged)") from None
+    return x
+
+
+def _eye_like(a):
+    n = _shape(a)[-1]
+    return sh.broadcast_to(np.eye(n, dtype=get_aval(a).dtype), _shape(a))
+
+
+def _abs(x):
+    return cx.complex_abs(x) if cx.is_complex(x) else el.abs(x)
+
+
+def _abs2(x):
+    if cx.is_complex(x):
+        re, im = cx.real(x), cx.imag(x)
+        return ar.add(ar.mul(re, re), ar.mul(im, im))
+    return ar.mul(x, x)
+
+
+def _safe_sqrt(s):
+    """sqrt with derivative 0 (not 0/0) at 0: the gradient of a 2-norm at x = 0 is 0."""
+    at_zero = ar.eq(s, 0.0)
+    return ar.select(at_zero, 0.0, el.sqrt(ar.select(at_zero, 1.0, s)))
+
+
+def _move_to_end(x, axes):
+    nd = len(_shape(x))
+    return sh.transpose(x, perm=[i for i in range(nd) if i not in axes] + list(axes))
+
+
+# -- products -----------------------------------------------------------------------------------------
+@implements(np.vdot)
+def vdot(a, b):
+    """``sum(conj(a) * b)`` over the flattened arrays."""
+    a, b = _same_kind(a, b)
+    return la.dot_general(cx.conj(sh.reshape(a, shape=(get_aval(a).size,))),
+                          sh.reshape(b, shape=(get_aval(b).size,)), spec="i,i->")
+
+
+@implements(np.kron)
+def kron(a, b):
+    """The Kronecker product; the operand with fewer dimensions gets leading ones."""
+    sa, sb = _shape(a), _shape(b)
+    nd = builtins.max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    a2 = sh.reshape(a, shape=tuple(d for k in sa for d in (k, 1)))
+    b2 = sh.reshape(b, shape=tuple(d for k in sb for d in (1, k)))
+    a2, b2 = _same_kind_if_traced(a2, b2)
+    return sh.reshape(ar.mul(a2, b2), shape=tuple(i * j for i, j in zip(sa, sb)))
+
+
+def _same_kind_if_traced(a, b):
+    if cx.is_complex(a) != cx.is_complex(b):
+        return _same_kind(a, b)
+    return a, b
+
+
+def _chain_order(dims):
+    """Cheapest parenthesization of a matrix chain with shapes dims[i] x dims[i + 1]:
+    split[i][j] is where the product of matrices i..j splits."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = float("inf")
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+@implements(np.linalg.multi_dot, name="linalg.multi_dot")
+def multi_dot(arrays, *, out=None):
+    """``arrays[0] @ arrays[1] @ ...`` in the cheapest order; a 1-d first (last) array is a row
+    (column) vector."""
+    if out is not None:
+        raise unsupported("the out= argument of numpy.linalg.multi_dot")
+    arrays = _same_kind(*arrays)
+    if len(arrays) < 2:
+        raise InvalidArgumentError("numpy.linalg.multi_dot needs at least two arrays")
+    first_1d, last_1d = len(_shape(arrays[0])) == 1, len(_shape(arrays[-1])) == 1
+    if first_1d:
+        arrays[0] = sh.reshape(arrays[0], shape=(1,) + _shape(arrays[0]))
+    if last_1d:
+        arrays[-1] = sh.reshape(arrays[-1], shape=_shape(arrays[-1]) + (1,))
+    for x in arrays:
+        if len(_shape(x)) != 2:
+            raise InvalidArgumentError("numpy.linalg.multi_dot: arrays must be 2-d (the first "
+                                       "and last may be 1-d)")
+    split = _chain_order([_shape(arrays[0])[0]] + [_shape(x)[1] for x in arrays])
+
+    def product(i, j):
+        if i == j:
+            return arrays[i]
+        k = split[i][j]
+        return la.matmul(product(i, k), product(k + 1, j))
+    r = product(0, len(arrays) - 1)
+    s = _shape(r)
+    return sh.reshape(r, shape=(s[:1] if not first_1d else ()) + (s[1:] if not last_1d else ()))
+
+
+@implements(np.linalg.matrix_power, name="linalg.matrix_power")
+def matrix_power(a, n):
+    """``a`` to the integer power ``n`` by repeated squaring (``n < 0``: of ``inv(a)``)."""
+    if not isinstance(n, numbers.Integral):
+        raise TypeError("numpy.linalg.matrix_power: the exponent must be an integer")
+    a = _square(a, "matrix_power")
+    if n == 0:
+        return np.broadcast_to(np.eye(_shape(a)[-1], dtype=get_aval(a).dtype), _shape(a))
+    if n < 0:
+        a, n = inv(a), -n
+    result, power = None, a
+    while n:
+        if n & 1:
+            result = power if result is None else la.matmul(result, power)
+        n >>= 1
+        if n:
+            power = la.matmul(power, power)
+    return result
+
+
+# -- solves and inverses ---------------------------------------------------------------------------
+@implements(np.linalg.solve, name="linalg.solve")
+def solve(a, b):
+    """``x`` with ``a @ x = b``: ``a (..., n, n)``, ``b (n,)`` (a vector, NumPy 2 semantics) or
+    ``(..., n, k)``; batch dimensions broadcast."""
+    a, b = _same_kind(_square(a, "solve"), b)
+    sa, sb = _shape(a), _shape(b)
+    if len(sb) == 1:
+        b2 = sh.broadcast_to(sh.reshape(b, shape=sb + (1,)), sa[:-1] + (1,))
+        return sh.reshape(la.solve(a, b2), shape=sa[:-1])
+    batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    return la.solve(sh.broadcast_to(a, batch + sa[-2:]), sh.broadcast_to(b, batch + sb[-2:]))
+
+
+@implements(np.linalg.inv, name="linalg.inv")
+def inv(a):
+    a = _square(a, "inv")
+    return la.solve(a, _eye_like(a))
+
+
+@implements(np.linalg.slogdet, name="linalg.slogdet")
+def slogdet(a):
+    """``(sign, logabsdet)`` of ``a (..., n, n)``."""
+    return SlogdetResult(*la.slogdet(_square(a, "slogdet")))
+
+
+@implements(np.linalg.det, name="linalg.det")
+def det(a):
+    """``sign * exp(logabsdet)``; its derivative det(A) tr(A^-1 A_dot) needs A nonsingular."""
+    sign, logabsdet = la.slogdet(_square(a, "det"))
+    return ar.mul(sign, el.exp(logabsdet))
+
+
+@implements(np.linalg.pinv, name="linalg.pinv")
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    a = _inexact(a)
+    tol = rtol if rcond is None else rcond
+    if tol is None:
+        tol = 1e-15
+    if np.ndim(tol) != 0:
+        raise unsupported("numpy.linalg.pinv with an array rcond")
+    return la.pinv(a, rcond=float(tol), hermitian=bool(hermitian))
+
+
+@implements(np.linalg.lstsq, name="linalg.lstsq")
+def lstsq(a, b, rcond=None):
+    """``(x, residuals, rank, s)`` as NumPy returns them; ``x = pinv(a) @ b`` with NumPy's
+    cutoff. ``rank`` (and so the shape of ``residuals``) is read from the concrete value of
+    ``a``: inside staged code lstsq raises ConcretizationError."""
+    a, b = _same_kind(a, b)
+    _real_only(a, "lstsq")
+    m, n = _shape(a)
+    tol = np.finfo(get_aval(a).dtype).eps * builtins.max(m, n) if rcond is None else rcond
+    s = la.svd(a, compute_uv=False)[0]
+    s_val = np.asarray(_concrete(s, "numpy.linalg.lstsq (the rank of a)"))
+    rank = int(np.sum(s_val > tol * s_val.max())) if s_val.size else 0
+    x = la.dot_general(la.pinv(a, rcond=float(tol), hermitian=False), b,
+                       spec="ij,j->i" if len(_shape(b)) == 1 else "ij,jk->ik")
+    if rank == n and m > n:
+        r = ar.sub(b, la.dot_general(a, x, spec="ij,j->i" if len(_shape(b)) == 1
+                                     else "ij,jk->ik"))
+        residuals = red.reduce_sum(_abs2(r), axes=(0,))
+        if len(_shape(b)) == 1:
+            residuals = sh.reshape(residuals, shape=(1,))
+    else:
+        residuals = np.empty((0,), dtype=cx.real_dtype(get_aval(a).dtype))
+    return x, residuals, np.int32(rank), s
+
+
+# -- factorizations ----------------------------------------------------------------------------------
+@implements(np.linalg.cholesky, name="linalg.cholesky")
+def cholesky(a, /, *, upper=False):
+    """Lower factor L (``upper=True``: U = L^T) of a symmetric positive definite ``a``, read from
+    its lower (upper) triangle as LAPACK does; the derivative is that of the function of that
+    triangle."""
+    a = _real_only(_square(a, "cholesky"), "cholesky")
+    return la.mT(la.cholesky(la.mT(a))) if upper else la.cholesky(a)
+
+
+@implements(np.linalg.qr, name="linalg.qr")
+def qr(a, mode="reduced"):
+    """``(Q, R)`` (``mode="reduced"``, or ``"complete"`` when m <= n) or ``R`` (``mode="r"``)."""
+    a = _real_only(_inexact(a), "qr")
+    m, n = _shape(a)[-2:]
+    if mode not in ("reduced", "complete", "r") or (mode == "complete" and m > n):
+        raise unsupported(f"numpy.linalg.qr with mode={mode!r} (for m > n the extra columns of "
+                          "a complete Q are not unique, so have no derivative)")
+    if m >= n:
+        q, r = la.qr(a)
+    else:   # A = Q [R1 R2]: Q R1 is the QR of the leading square block, R2 = Q^T A[:, m:]
+        nd = len(_shape(a))
+        lead = (slice(None),) * (nd - 1)
+        q, r1 = la.qr(sh.getitem(a, idx=lead + (slice(0, m),)))
+        r2 = la.matmul(la.mT(q), sh.getitem(a, idx=lead + (slice(m, None),)))
+        r = sh.concatenate([r1, r2], axis=nd - 1)
+    return r if mode == "r" else QRResult(q, r)
+
+
+@implements(np.linalg.eigh, name="linalg.eigh")
+def eigh(a, UPLO="L"):
+    """``(eigenvalues ascending, eigenvectors)`` of a real symmetric ``a`` read from one
+    triangle. Eigenvector derivatives need distinct eigenvalues."""
+    a = _real_only(_square(a, "eigh"), "eigh")
+    return EighResult(*la.eigh(a, lower=_uplo(UPLO), compute_v=True))
+
+
+@implements(np.linalg.eigvalsh, name="linalg.eigvalsh")
+def eigvalsh(a, UPLO="L"):
+    a = _real_only(_square(a, "eigvalsh"), "eigvalsh")
+    return la.eigh(a, lower=_uplo(UPLO), compute_v=False)[0]
+
+
+def _uplo(uplo):
+    if uplo not in ("L", "U", "l", "u"):
+        raise InvalidArgumentError(f"UPLO must be 'L' or 'U', got {uplo!r}")
+    return uplo in ("L", "l")
+
+
+@implements(np.linalg.svd, name="linalg.svd")
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``(U, S, Vh)`` or ``S``. With vectors, ``full_matrices=True`` is refused for non-square
+    ``a`` (the extra columns are not unique); singular vectors need distinct nonzero singular
+    values to be differentiable."""
+    a = _real_only(_inexact(a), "svd")
+    if not compute_uv:
+        return la.svd(a, compute_uv=False)[0]
+    m, n = _shape(a)[-2:]
+    if full_matrices and m != n:
+        raise unsupported("numpy.linalg.svd with full_matrices=True of a non-square traced "
+                          "matrix; pass full_matrices=False")
+    return SVDResult(*la.svd(a, compute_uv=True))
+
+
+@implements(np.linalg.svdvals, name="linalg.svdvals")
+def svdvals(x, /):
+    return svd(x, compute_uv=False)
+
+
+# -- norms -----------------------------------------------------------------------------------------
+def _vector_norm(x, ord, axis):
+    """Norm over the single axis ``axis`` (reduced away)."""
+    axes = (axis,)
+    if ord is None or ord == 2:
+        return _safe_sqrt(red.reduce_sum(_abs2(x), axes=axes))
+    if ord == np.inf:
+        return red.reduce_max(_abs(x), axes=axes)
+    if ord == -np.inf:
+        return red.reduce_min(_abs(x), axes=axes)
+    if ord == 0:
+        nonzero = ar.ne(x, 0)
+        return red.reduce_sum(sh.convert_element_type(
+            nonzero, dtype=cx.real_dtype(get_aval(x).dtype)), axes=axes)
+    if ord == 1:
+        return red.reduce_sum(_abs(x), axes=axes)
+    if isinstance(ord, str):
+        raise InvalidArgumentError(f"invalid norm order {ord!r} for vectors")
+    return ar.pow(red.reduce_sum(ar.pow(_abs(x), float(ord)), axes=axes), 1.0 / ord)
+
+
+def _matrix_norm(x, ord, row, col):
+    """Norm over the axes ``row`` and ``col`` (both reduced away)."""
+    if ord in (None, "fro", "f"):
+        return _safe_sqrt(red.reduce_sum(_abs2(x), axes=tuple(sorted((row, col)))))
+    if ord in ("nuc", 2, -2):
+        _real_only(x, "norm")
+        s = la.svd(_move_to_end(x, (row, col)), compute_uv=False)[0]
+        last = (len(_shape(s)) - 1,)
+        if ord == "nuc":
+            return red.reduce_sum(s, axes=last)
+        return red.reduce_max(s, axes=last) if ord == 2 else red.reduce_min(s, axes=last)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed, other = (row, col) if ord in (1, -1) else (col, row)
+        sums = red.reduce_sum(_abs(x), axes=(summed,))
+        other = other - 1 if other > summed else other
+        return (red.reduce_max if ord > 0 else red.reduce_min)(sums, axes=(other,))
+    raise InvalidArgumentError(f"invalid norm order {ord!r} for matrices")
+
+
+@implements(np.linalg.norm, name="linalg.norm")
+def norm(x, ord=None, axis=None, keepdims=False):
+    """NumPy's vector and matrix norms. The 2-norm and 'fro' have gradient 0 at x = 0."""
+    x = _inexact(x)
+    shape = _shape(x)
+    nd = len(shape)
+    if axis is None:
+        if ord is None:
+            r = _safe_sqrt(red.reduce_sum(_abs2(x), axes=tuple(range(nd))))
+            axes = tuple(range(nd))
+            return _keepdims(r, shape, axes) if keepdims else r
+        if nd not in (1, 2):
+            raise InvalidArgumentError("numpy.linalg.norm: improper number of dimensions "
+                                       "for an order without an axis")
+        axis = tuple(range(nd))
+    axes = normalize_axes(axis, nd) if not isinstance(axis, tuple) else \
+        tuple(a % nd for a in axis)
+    if len(axes) == 1:
+        r = _vector_norm(x, ord, axes[0])
+    elif len(axes) == 2:
+        r = _matrix_norm(x, ord, *axes)
+    else:
+        raise InvalidArgumentError("numpy.linalg.norm: axis must be an int or a pair")
+    return _keepdims(r, shape, axes) if keepdims else r
+
+
+def _keepdims(r, shape, axes):
+    return sh.reshape(r, shape=tuple(1 if i in axes else d for i, d in enumerate(shape)))
+
+
+@implements(np.linalg.vector_norm, name="linalg.vector_norm")
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    x = _inexact(x)
+    shape = _shape(x)
+    if axis is None:
+        r = norm(sh.reshape(x, shape=(get_aval(x).size,)), ord=ord, axis=0)
+        return _keepdims(r, shape, tuple(range(len(shape)))) if keepdims else r
+    if isinstance(axis, tuple) and len(axis) > 1:   # several axes: flatten them into one
+        axes = normalize_axes(axis, len(shape))
+        moved = _move_to_end(x, axes)
+        kept = _shape(moved)[:len(shape) - len(axes)]
+        size = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+        r = norm(sh.reshape(moved, shape=kept + (size,)), ord=ord, axis=-1)
+        return _keepdims(r, shape, axes) if keepdims else r
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@implements(np.linalg.matrix_norm, name="linalg.matrix_norm")
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+# -- small array-API functions of numpy.linalg -----------------------------------------------------
+@implements(np.linalg.matrix_transpose, name="linalg.matrix_transpose")
+def matrix_transpose(x, /):
+    return la.mT(x)
+
+
+@implements(np.linalg.matmul, name="linalg.matmul")
+def matmul(x1, x2, /):
+    return dispatch.call_ufunc(np.matmul, x1, x2)
+
+
+@implements(np.linalg.outer, name="linalg.outer")
+def outer(x1, x2, /):
+    x1, x2 = _same_kind_if_traced(x1, x2)
+    return la.dot_general(x1, x2, spec="i,j->ij")
+
+
+@implements(np.linalg.diagonal, name="linalg.diagonal")
+def linalg_diagonal(x, /, *, offset=0):
+    nd = len(_shape(x))
+    return diagonal(x, offset, nd - 2, nd - 1)
+
+
+@implements(np.linalg.trace, name="linalg.trace")
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    nd = len(_shape(x))
+    return trace(x, offset, nd - 2, nd - 1, dtype)
+
+
+# -- diagonals and traces (registered for np.* only if the NumPy layer has none yet) ------------
+def _if_missing(np_func, name):
+    if np_func in dispatch.functions:
+        return lambda f: f
+    return implements(np_func, name=name)
+
+
+@_if_missing(np.diagonal, "diagonal")
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    nd = len(_shape(a))
+    ax1, ax2 = axis1 % nd, axis2 % nd
+    x = _move_to_end(a, (ax1, ax2))
+    n, m = _shape(x)[-2:]
+    rows = slice(0, n) if offset >= 0 else slice(-offset, n)
+    cols = slice(offset, m) if offset >= 0 else slice(0, m)
+    k = builtins.max(0, builtins.min(n - rows.start, m - cols.start))
+    lead = (slice(None),) * (nd - 2)
+    x = sh.getitem(x, idx=lead + (slice(rows.start, rows.start + k),
+                                  slice(cols.start, cols.start + k)))
+    return la.diagonal(x)
+
+
+@_if_missing(np.trace, "trace")
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    if out is not None:
+        raise unsupported("the out= argument of numpy.trace")
+    d = diagonal(a, offset, axis1, axis2)
+    r = red.reduce_sum(d, axes=(len(_shape(d)) - 1,))
+    return r if dtype is None else sh.convert_element_type(r, dtype=dtype)
+
+
+@_if_missing(np.diag, "diag")
+def diag(v, k=0):
+    s = _shape(v)
+    if len(s) == 2:
+        return diagonal(v, k)
+    if len(s) != 1:
+        raise InvalidArgumentError("numpy.diag: input must be 1-d or 2-d")
+    m = la.diag_embed(v)
+    if k == 0:
+        return m
+    n, pad = s[0], abs(k)
+    zr = np.zeros((pad, n), get_aval(v).dtype)
+    zc = np.zeros((n + pad, pad), get_aval(v).dtype)
+    m = sh.concatenate([m, zr] if k > 0 else [zr, m], axis=0)
+    return sh.concatenate([zc, m] if k > 0 else [m, zc], axis=1)
