@@ -15,8 +15,10 @@ operation (see tensor.py), so the result has history and can be differentiated a
 Aliasing and accumulation. ``backward`` never changes a gradient Tensor in place: ``.grad``
 becomes a new Tensor (the old one plus the new contribution), so a name bound to an earlier
 gradient keeps its value. ``zero_()`` on a gradient that has history resets ``.grad`` instead of
-destroying the graph that other names hold. The clean way to take a derivative of a derivative
-does not touch ``.grad`` at all::
+destroying the value and graph that other names hold, so the lecture's
+``grad_1 = x.grad; x.grad.zero_(); grad_1.backward()`` leaves the second derivative in
+``x.grad`` (in PyTorch the in-place ``zero_()`` also zeroes ``grad_1``, and it leaves 0). The
+clean way to take a derivative of a derivative does not touch ``.grad`` at all::
 
     g, = chainrule.autograd.grad(y, x, create_graph=True)
     g2, = chainrule.autograd.grad(g, x)
@@ -32,7 +34,8 @@ from .. import api
 from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMismatchError
 from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
     UnusedInputError
-from .tensor import Tensor, _own, apply_op, enable_grad, no_grad
+from .grad_mode import enable_grad, no_grad
+from .tensor import Tensor, _own, apply_op
 
 __all__ = ["backward", "grad"]
 

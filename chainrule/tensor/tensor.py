@@ -1,4 +1,4 @@
-"""PyTorch-style Tensors on chainrule's functional core: ``requires_grad``, ``backward()``, ``.grad``.
+"""PyTorch-style Tensors on chainrule's functional core: requires_grad, backward(), .grad.
 
     x = cr.tensor([2.0], requires_grad=True)
     y = x**3 + 2*x**2 + x
@@ -36,8 +36,6 @@ Functional transformations win: when a chainrule Tracer is among the arguments, 
 returns ``NotImplemented`` and the tracer handles the call (a Tensor is then a constant array to
 it). ``chainrule.core.get_aval`` reads a Tensor's ``.shape`` and ``.dtype`` like an array's.
 """
-import contextvars
-import functools
 import numbers
 import weakref
 
@@ -47,50 +45,9 @@ from ..core import Tracer, dispatch, tree_flatten, tree_unflatten
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
 from .errors import AutogradError, InplaceModificationError
+from .grad_mode import _grad_enabled
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
-
-# -- grad mode ------------------------------------------------------------------------------------
-_grad_enabled = contextvars.ContextVar("chainrule_grad_enabled", default=True)
-
-
-def is_grad_enabled():
-    """True unless inside ``no_grad()``: whether operations on Tensors are being recorded."""
-    return _grad_enabled.get()
-
-
-class _GradMode:
-    _enabled = True
-
-    def __init__(self):
-        self._tokens = []
-
-    def __enter__(self):
-        self._tokens.append(_grad_enabled.set(self._enabled))
-        return self
-
-    def __exit__(self, *exc):
-        _grad_enabled.reset(self._tokens.pop())
-        return False
-
-    def __call__(self, fun):
-        @functools.wraps(fun)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return fun(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(_GradMode):
-    """Context manager (or decorator) inside which operations on Tensors record nothing: their
-    results do not require grad. Use it for parameter updates and for evaluation."""
-    _enabled = False
-
-
-class enable_grad(_GradMode):
-    """Context manager (or decorator) that turns recording back on inside ``no_grad()``."""
-    _enabled = True
-
+__all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
 # -- the recorded graph -------------------------------------------------------------------------
 class Node:
