@@ -14,7 +14,7 @@ the value is concrete (eager mode), so ``if x > 0:`` works: comparisons return p
 import numpy as np
 
 from . import dispatch
-from .errors import ConcretizationError
+from .errors import ConcretizationError, UnsupportedFunctionError
 
 _ESCAPE_HINT = (
     "its derivative would be lost. Keep it an array: use np.zeros_like(x) or "
@@ -63,11 +63,21 @@ class Tracer:
     def __setitem__(self, idx, value):
         dispatch.setitem(self, idx, value)
 
+    def _become(self, new):
+        """Make this object stand for ``new``, a tracer of the same interpreter: item assignment
+        (``x[idx] = v``) rebinds the array object ``x`` to the updated value."""
+        raise UnsupportedFunctionError(
+            f"item assignment on a {type(self).__name__} (this transformation does not support "
+            "writing into traced arrays)")
+
     # -- NEP 13 / NEP 18 --------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        make = dispatch.hooks.get("like", {}).get(func)   # np.zeros(shape, like=self), ...
+        if make is not None:
+            return make(self, *args, **kwargs)
         return dispatch.array_function(func, types, args, kwargs)
 
     # -- refusing to become a plain value ------------------------------------------------------

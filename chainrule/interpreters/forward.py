@@ -33,6 +33,9 @@ class JVPTracer(Tracer):
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else p
 
+    def _become(self, new):
+        self.primal, self.tangent, self._aval = new.primal, new.tangent, new._aval
+
 
 class JVPInterpreter(Interpreter):
     __slots__ = ()

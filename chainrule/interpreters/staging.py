@@ -45,21 +45,27 @@ class StagingTracer(Tracer):
         shown = "" if self.val is None else f", value={self.val!r}"
         return f"StagingTracer({self.aval}{shown})"
 
+    def _become(self, new):
+        self.var, self.val = new.var, new.val
+
 
 class StagingInterpreter(Interpreter):
     """Records equations. With ``concrete=True`` (jit) it also computes every value on the
     example inputs, so Python control flow on staged values works; each such use is recorded
     in ``guards`` as ``(kind, var, value)`` for the compiled code to re-check."""
-    __slots__ = ("eqns", "concrete", "guards")
+    __slots__ = ("eqns", "concrete", "guards", "input_vars")
 
     def __init__(self, level, concrete=False):
         super().__init__(level)
         self.eqns = []
         self.concrete = concrete
         self.guards = []
+        self.input_vars = {}    # id(input tracer) -> its variable (item assignment rebinds it)
 
     def new_input(self, aval, val=None):
-        return StagingTracer(self, Var(aval), val)
+        t = StagingTracer(self, Var(aval), val)
+        self.input_vars[id(t)] = t.var
+        return t
 
     def lift(self, x):
         # constants are not turned into tracers: they enter equations as literals
@@ -96,7 +102,7 @@ class StagingInterpreter(Interpreter):
     def build(self, in_tracers, outs, roots=()):
         """The Graph from ``in_tracers`` to ``outs`` (tracers, constants or Zeros), with the
         equations that neither the outputs nor the variables ``roots`` depend on removed."""
-        invars = [t.var for t in in_tracers]
+        invars = [self.input_vars.get(id(t), t.var) for t in in_tracers]
         outvars = [self._atom(o) for o in outs]
         return Graph(invars, dead_code_elim(self.eqns, outvars + list(roots)), outvars)
 

@@ -1,30 +1,50 @@
 """Registration of the NumPy layer into the core's dispatch tables (NEP 13 and NEP 18).
 
 ``implements(np.sum)`` registers a function with NumPy's signature as the handler of ``np.sum``
-on traced arrays; ``implements_ufunc(np.sin)`` does the same for a ufunc. The tables are an index
-from NumPy's names to chainrule functions; no derivative rule lives here.
+on traced arrays; ``implements_ufunc(np.sin)`` does the same for a ufunc (``scipy.special``
+ufuncs too); ``implements_like(np.zeros)`` for a constructor called as
+``np.zeros(shape, like=x)``. The tables are an index from NumPy's names to chainrule functions;
+no derivative rule lives here. ``exported`` is the ``chainrule.numpy`` namespace, ``scipy_exported``
+the ufuncs of ``chainrule.scipy.special``; ``ufunc_methods`` lists the ufunc methods (reduce,
+accumulate, outer, at) the NumPy layer handles, for the generated list of supported functions.
 """
 from ..core import dispatch
 from ..core.errors import UnsupportedFunctionError
 
 # name -> function, for the chainrule.numpy namespace and the generated list of supported names
 exported = {}
+# name -> function, the scipy.special ufuncs (chainrule.scipy.special re-exports them)
+scipy_exported = {}
+# method name -> description of the ufuncs it supports
+ufunc_methods = {}
 
 
-def implements(*np_funcs, name=None):
+def implements(*np_funcs, name=None, export=True):
     def register(f):
         for nf in np_funcs:
             dispatch.functions[nf] = f
-        exported[name or f.__name__] = f
+        if export:
+            exported[name or f.__name__] = f
         return f
     return register
 
 
-def implements_ufunc(*ufuncs, name=None):
+def implements_ufunc(*ufuncs, name=None, namespace=exported):
     def register(f):
         for uf in ufuncs:
             dispatch.ufuncs[uf] = f
-        exported[name or ufuncs[0].__name__] = f
+        if namespace is not None:
+            namespace[name or ufuncs[0].__name__] = f
+        return f
+    return register
+
+
+def implements_like(*np_funcs):
+    """Register ``f(like, *args, **kwargs)`` as ``np_func(*args, like=like, **kwargs)``."""
+    def register(f):
+        table = dispatch.hooks.setdefault("like", {})
+        for nf in np_funcs:
+            table[nf] = f
         return f
     return register
 

@@ -1,13 +1,21 @@
 """Family helpers: declare a primitive and derive its rules from one line.
 
-    def_unary(name, impl, deriv)        elementwise, differentiable: deriv(x, y) is dy/dx written
+    def_unary(name, impl, deriv, singular=False)
+                                        elementwise, differentiable: deriv(x, y) is dy/dx written
                                         with chainrule ops (y = impl(x) is the output, for rules
-                                        like tanh' = 1 - y**2); JVP is t * deriv(x, y)
+                                        like tanh' = 1 - y**2); JVP is t * deriv(x, y).
+                                        singular=True where deriv can be infinite (sqrt, log at
+                                        0): the product is zero-safe (ar.safe_mul), so a zero
+                                        tangent or cotangent gives 0, never 0 * inf = NaN
+    def_binary(name, impl, deriv0, deriv1, singular=False)
+                                        the same for two broadcasting arguments: deriv0(x, y, out)
+                                        and deriv1(x, y, out) are the partial derivatives
     def_zero(name, impl, nargs)         piecewise constant (floor, sign, comparisons, argmax):
                                         every tangent is a symbolic Zero
     elementwise_abstract(impl)          shape rule of a broadcasting elementwise op: NumPy's
                                         broadcasting and NumPy's own dtype resolution
 """
+import contextlib
 import functools
 
 import numpy as np
@@ -45,7 +53,13 @@ def elementwise_abstract(impl):
     return abstract_eval
 
 
-def def_unary(name, impl, deriv):
+def quiet():
+    """No floating-point warnings: for derivative factors that are infinite by design at a
+    singular point (1/sqrt(0)), which the zero-safe products then apply harmlessly."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+def def_unary(name, impl, deriv, singular=False):
     """An elementwise primitive of one argument with derivative ``deriv(x, y)``."""
     prim = Primitive(name)
     prim.impl = impl
@@ -54,13 +68,41 @@ def def_unary(name, impl, deriv):
     def jvp(primals, tangents):
         (x,), (x_dot,) = primals, tangents
         y = bind(prim, x)
-        return y, ar.mul(x_dot, deriv(x, y))
+        if not singular:
+            return y, ar.mul(x_dot, deriv(x, y))
+        with quiet():     # an infinite factor is expected (and made harmless by safe_mul)
+            return y, ar.safe_mul(x_dot, deriv(x, y))
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
     prim.deriv_class = ("nonlinear",)
 
     def op(x):
         return bind(prim, x)
+    op.__name__ = name
+    return prim, op
+
+
+def def_binary(name, impl, deriv0, deriv1, singular=False):
+    """An elementwise primitive of two broadcasting arguments with partial derivatives
+    ``deriv0(x, y, out)`` and ``deriv1(x, y, out)``."""
+    prim = Primitive(name)
+    prim.impl = impl
+    prim.abstract_eval = elementwise_abstract(impl)
+
+    def jvp(primals, tangents):
+        (x, y), (x_dot, y_dot) = primals, tangents
+        out = bind(prim, x, y)
+        scale = ar.safe_mul if singular else ar.mul
+        with quiet() if singular else contextlib.nullcontext():
+            x_term = None if type(x_dot) is Zero else scale(x_dot, deriv0(x, y, out))
+            y_term = None if type(y_dot) is Zero else scale(y_dot, deriv1(x, y, out))
+        return out, ar.sum_tangents(out, x_term, y_term)
+    jvp.__name__ = f"{name}_jvp"
+    prim.jvp = jvp
+    prim.deriv_class = ("nonlinear", "nonlinear", "cross")
+
+    def op(x, y):
+        return bind(prim, x, y)
     op.__name__ = name
     return prim, op
 

@@ -1,17 +1,21 @@
-"""Arithmetic: add, sub, mul, div, neg, pow, maximum, minimum, select (where), comparisons.
+"""Arithmetic: add, sub, mul, div, neg, pow, maximum/minimum, fmax/fmin, arctan2, hypot, select
+(where), comparisons, and the zero-safe products safe_mul/safe_div of NaN-safe derivatives.
 
 Elementwise binary primitives broadcast as NumPy does. Their rules:
     *_jvp(primals, tangents) -> (y, y_dot)      tangents may be Zero
     *_transpose(ct, x, y)    -> (x_bar, y_bar)  UndefPrimal marks the linear argument;
                                                 cotangents are summed back to the input shape
                                                 (unbroadcast)
+NaN-safety: a derivative factor that may be infinite (1/y at y = 0, sqrt'(0)) is applied with
+safe_mul/safe_div, whose result is 0 wherever the tangent is 0, so the branch np.where did not
+take (zero cotangent) contributes 0, not 0 * inf = NaN.
 """
 import numpy as np
 
 from ..core import Primitive, Tracer, Zero, bind, get_aval, is_undefined, tangent_aval
 from . import reductions as red
 from . import shape as sh
-from ._define import def_zero, elementwise_abstract
+from ._define import def_binary, def_zero, elementwise_abstract, quiet
 
 
 def _binary(name, impl, linear_in=()):
@@ -30,6 +34,17 @@ def broadcast_tangent(t, shape):
 
 def unbroadcast(ct, aval):
     return sh.unbroadcast(ct, aval)
+
+
+def sum_tangents(out, *terms):
+    """The sum of the non-None tangent terms, broadcast to ``out``'s shape (Zero if none)."""
+    shape = get_aval(out).shape
+    t = None
+    for term in terms:
+        if term is not None:
+            term = broadcast_tangent(term, shape)
+            t = term if t is None else add(t, term)
+    return Zero(tangent_aval(get_aval(out))) if t is None else t
 
 
 # -- add, sub, neg: linear ---------------------------------------------------------------------
@@ -98,7 +113,7 @@ def sub_transpose(ct, x, y):
 sub_p.jvp, sub_p.transpose = sub_jvp, sub_transpose
 sub_p.deriv_class = ("linear", "linear")
 
-# -- mul, div: bilinear / linear in the numerator -----------------------------------------------
+# -- mul: bilinear ------------------------------------------------------------------------------
 mul_p = _binary("mul", np.multiply, linear_in=(0, 1))
 
 
@@ -125,6 +140,68 @@ def mul_transpose(ct, x, y):
 mul_p.jvp, mul_p.transpose = mul_jvp, mul_transpose
 mul_p.deriv_class = ("linear", "linear", "cross")
 
+
+# -- safe_mul, safe_div: t * c and t / c, but 0 wherever t == 0 (linear in t) -------------------
+def _safe_mul_impl(t, c):
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(t == 0, 0, np.multiply(t, c))
+
+
+def _safe_div_impl(t, c):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.where(t == 0, 0, np.true_divide(t, c))
+
+
+safe_mul_p = _binary("safe_mul", _safe_mul_impl, linear_in=(0,))
+safe_div_p = _binary("safe_div", _safe_div_impl, linear_in=(0,))
+
+
+def safe_mul(t, c):
+    """``t * c`` with 0 wherever ``t == 0``, even where ``c`` is infinite or NaN."""
+    return bind(safe_mul_p, t, c)
+
+
+def safe_div(t, c):
+    """``t / c`` with 0 wherever ``t == 0``, even where ``c`` is 0 or NaN."""
+    return bind(safe_div_p, t, c)
+
+
+def safe_mul_jvp(primals, tangents):
+    (t, c), (t_dot, c_dot) = primals, tangents
+    out = safe_mul(t, c)
+    t_term = None if type(t_dot) is Zero else safe_mul(t_dot, c)
+    c_term = None if type(c_dot) is Zero else select(ne(t, 0), safe_mul(c_dot, t), 0.0)
+    return out, sum_tangents(out, t_term, c_term)
+
+
+def safe_div_jvp(primals, tangents):
+    (t, c), (t_dot, c_dot) = primals, tangents
+    out = safe_div(t, c)
+    t_term = None if type(t_dot) is Zero else safe_div(t_dot, c)
+    c_term = None
+    if type(c_dot) is not Zero:
+        t_zero = eq(t, 0)
+        factor = select(t_zero, 0.0, neg(div(out, select(t_zero, 1.0, c))))
+        c_term = mul(c_dot, factor)
+    return out, sum_tangents(out, t_term, c_term)
+
+
+safe_mul_p.jvp = safe_mul_jvp
+safe_mul_p.transpose = lambda ct, t, c: (unbroadcast(safe_mul(ct, c), t.aval), None)
+safe_mul_p.deriv_class = ("linear", "nonlinear", "cross")
+safe_div_p.jvp = safe_div_jvp
+safe_div_p.transpose = lambda ct, t, c: (unbroadcast(safe_div(ct, c), t.aval), None)
+safe_div_p.deriv_class = ("linear", "nonlinear", "cross")
+
+
+def div_or_zero(x, y):
+    """``x / y`` where ``y != 0`` and 0 where ``y == 0``, with a finite derivative everywhere
+    (the subgradient of norms at 0: ``div_or_zero(x, norm)`` is x / |x|, or 0 at 0)."""
+    y_zero = eq(y, 0)
+    return select(y_zero, 0.0, div(x, select(y_zero, 1.0, y)))
+
+
+# -- div: linear in the numerator ------------------------------------------------------------------
 div_p = _binary("div", np.true_divide, linear_in=(0,))
 
 
@@ -135,21 +212,14 @@ def div(x, y):
 def div_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = div(x, y)
-    shape = get_aval(out).shape
-    t = Zero(tangent_aval(get_aval(out)))
-    if type(x_dot) is not Zero:
-        t = broadcast_tangent(div(x_dot, y), shape)
-    if type(y_dot) is not Zero:
-        t_y = broadcast_tangent(mul(y_dot, neg(div(out, y))), shape)
-        t = t_y if type(t) is Zero else add(t, t_y)
-    return out, t
+    x_term = None if type(x_dot) is Zero else safe_div(x_dot, y)
+    with quiet():
+        y_term = None if type(y_dot) is Zero else safe_mul(y_dot, neg(div(out, y)))
+    return out, sum_tangents(out, x_term, y_term)
 
 
-def div_transpose(ct, x, y):
-    return unbroadcast(div(ct, y), x.aval), None
-
-
-div_p.jvp, div_p.transpose = div_jvp, div_transpose
+div_p.jvp = div_jvp
+div_p.transpose = lambda ct, x, y: (unbroadcast(safe_div(ct, y), x.aval), None)
 div_p.deriv_class = ("linear", "nonlinear", "cross")
 
 
@@ -168,25 +238,46 @@ def pow(x, y):
 def pow_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = pow(x, y)
-    shape = get_aval(out).shape
-    t = Zero(tangent_aval(get_aval(out)))
+    x_term = y_term = None
     if type(x_dot) is not Zero and not _is_const_zero(y):
-        t = broadcast_tangent(mul(x_dot, mul(y, pow(x, sub(y, 1)))), shape)
+        with quiet():
+            x_term = safe_mul(x_dot, mul(y, pow(x, sub(y, 1))))
     if type(y_dot) is not Zero:
         # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0)
         x_zero = eq(x, 0)
         log_x = select(x_zero, 0.0, el.log(select(x_zero, 1.0, x)))
-        t_y = broadcast_tangent(mul(y_dot, mul(log_x, out)), shape)
-        t = t_y if type(t) is Zero else add(t, t_y)
-    return out, t
+        y_term = safe_mul(y_dot, mul(log_x, out))
+    return out, sum_tangents(out, x_term, y_term)
 
 
 pow_p.jvp = pow_jvp
 pow_p.deriv_class = ("nonlinear", "nonlinear", "cross")
 
-# -- maximum, minimum: ties share the tangent equally (the mean of the one-sided derivatives) ---
+
+# -- maximum, minimum, fmax, fmin: ties share the tangent equally --------------------------------
+def _weight(mask, like):
+    """A boolean mask as 0/1 in the dtype of ``like``'s tangent."""
+    return sh.convert_element_type(mask, dtype=tangent_aval(get_aval(like)).dtype)
+
+
+def _minmax_jvp(prim, pick, nan_aware=False):
+    def jvp(primals, tangents):
+        (x, y), (x_dot, y_dot) = primals, tangents
+        out = bind(prim, x, y)
+        w_x = add(_weight(pick(x, y), out), mul(_weight(eq(x, y), out), 0.5))
+        if nan_aware:   # fmax/fmin return the argument that is not NaN
+            w_x = select(el.isnan(y), 1.0, select(el.isnan(x), 0.0, w_x))
+        x_term = None if type(x_dot) is Zero else mul(x_dot, w_x)
+        y_term = None if type(y_dot) is Zero else mul(y_dot, sub(1.0, w_x))
+        return out, sum_tangents(out, x_term, y_term)
+    jvp.__name__ = f"{prim.name}_jvp"
+    return jvp
+
+
 maximum_p = _binary("maximum", np.maximum)
 minimum_p = _binary("minimum", np.minimum)
+fmax_p = _binary("fmax", np.fmax)
+fmin_p = _binary("fmin", np.fmin)
 
 
 def maximum(x, y):
@@ -197,26 +288,34 @@ def minimum(x, y):
     return bind(minimum_p, x, y)
 
 
-def _minmax_jvp(prim, pick):
-    def jvp(primals, tangents):
-        (x, y), (x_dot, y_dot) = primals, tangents
-        out = bind(prim, x, y)
-        shape = get_aval(out).shape
-        w_x = add(mul(pick(x, y), 1.0), mul(eq(x, y), 0.5))   # weight of x's tangent
-        t = Zero(tangent_aval(get_aval(out)))
-        if type(x_dot) is not Zero:
-            t = broadcast_tangent(mul(x_dot, w_x), shape)
-        if type(y_dot) is not Zero:
-            t_y = broadcast_tangent(mul(y_dot, sub(1.0, w_x)), shape)
-            t = t_y if type(t) is Zero else add(t, t_y)
-        return out, t
-    jvp.__name__ = f"{prim.name}_jvp"
-    return jvp
+def fmax(x, y):
+    return bind(fmax_p, x, y)
+
+
+def fmin(x, y):
+    return bind(fmin_p, x, y)
 
 
 maximum_p.jvp = _minmax_jvp(maximum_p, lambda x, y: gt(x, y))
 minimum_p.jvp = _minmax_jvp(minimum_p, lambda x, y: lt(x, y))
-maximum_p.deriv_class = minimum_p.deriv_class = ("nonlinear", "nonlinear")
+fmax_p.jvp = _minmax_jvp(fmax_p, lambda x, y: gt(x, y), nan_aware=True)
+fmin_p.jvp = _minmax_jvp(fmin_p, lambda x, y: lt(x, y), nan_aware=True)
+for _p in (maximum_p, minimum_p, fmax_p, fmin_p):
+    _p.deriv_class = ("nonlinear", "nonlinear")
+
+
+# -- arctan2, hypot: the subgradient 0 at the origin ------------------------------------------
+def _sq_norm(x, y):
+    return add(mul(x, x), mul(y, y))
+
+
+arctan2_p, arctan2 = def_binary(
+    "arctan2", np.arctan2,    # arctan2(y, x)
+    deriv0=lambda y, x, out: div_or_zero(x, _sq_norm(x, y)),
+    deriv1=lambda y, x, out: div_or_zero(neg(y), _sq_norm(x, y)))
+hypot_p, hypot = def_binary("hypot", np.hypot,
+                            deriv0=lambda x, y, out: div_or_zero(x, out),
+                            deriv1=lambda x, y, out: div_or_zero(y, out))
 
 # -- select (np.where): linear in both branches ----------------------------------------------------
 select_p = Primitive("select", linear_in=(1, 2))
@@ -260,5 +359,6 @@ logical_or_p, logical_or = def_zero("logical_or", np.logical_or, 2)
 logical_xor_p, logical_xor = def_zero("logical_xor", np.logical_xor, 2)
 logical_not_p, logical_not = def_zero("logical_not", np.logical_not, 1)
 floor_divide_p, floor_divide = def_zero("floor_divide", np.floor_divide, 2)
+heaviside_p, heaviside = def_zero("heaviside", np.heaviside, 2)
 
 from . import elementwise as el  # noqa: E402  (elementwise builds on the ops above)

@@ -1,8 +1,11 @@
-"""Reductions: reduce_sum, reduce_max, reduce_min, cumsum, argmax, argmin.
+"""Reductions and scans: reduce_sum, reduce_max, reduce_min, reduce_prod, cumsum, cumprod,
+argmax, argmin, argsort, searchsorted, reduce_all, reduce_any.
 
 ``axes`` is always a tuple of non-negative ints (the NumPy layer normalizes ``axis`` and handles
 ``keepdims`` with a reshape). Rules: ``*_jvp(primals, tangents, *, axes)``,
-``*_transpose(ct, x, *, axes)``.
+``*_transpose(ct, x, *, axes)``. Products are differentiated without division, so zeros in the
+input are exact at every order: the JVP of cumprod is a log-depth scan of the product rule,
+and reduce_prod's uses the products of all the other elements (exclusive cumprods from both ends).
 """
 import numpy as np
 
@@ -100,6 +103,76 @@ cumsum_p.transpose = cumsum_transpose
 cumsum_p.deriv_class = ("linear",)
 
 
+# -- reduce_prod and cumprod: the product rule, no division --------------------------------------
+def _shift(x, k, axis, fill):
+    """``x`` shifted by ``k`` along ``axis`` towards higher indices, ``fill`` coming in."""
+    shape = get_aval(x).shape
+    head_shape = tuple(k if i == axis else d for i, d in enumerate(shape))
+    head = np.full(head_shape, fill, dtype=get_aval(x).dtype)
+    body = sh.getitem(x, idx=tuple(slice(0, shape[axis] - k) if i == axis else slice(None)
+                                   for i in range(len(shape))))
+    return sh.concatenate([head, body], axis=axis)
+
+
+cumprod_p = Primitive("cumprod")
+cumprod_p.impl = lambda x, *, axis: np.cumprod(x, axis=axis)
+cumprod_p.abstract_eval = lambda x, *, axis: ShapedArray(x.shape, _sum_dtype(x.dtype))
+
+
+def cumprod(x, *, axis):
+    return bind(cumprod_p, x, axis=axis)
+
+
+def cumprod_jvp(primals, tangents, *, axis):
+    # inclusive scan of (p, t) pairs under (p1, t1) o (p2, t2) = (p1 p2, t1 p2 + p1 t2)
+    (x,), (x_dot,) = primals, tangents
+    p, t = x, x_dot
+    n, k = get_aval(x).shape[axis], 1
+    while k < n:
+        p_prev, t_prev = _shift(p, k, axis, 1), _shift(t, k, axis, 0)
+        t = ar.add(ar.mul(t_prev, p), ar.mul(p_prev, t))
+        p = ar.mul(p_prev, p)
+        k *= 2
+    return cumprod(x, axis=axis), t
+
+
+cumprod_p.jvp = cumprod_jvp
+cumprod_p.deriv_class = ("nonlinear",)
+
+reduce_prod_p = Primitive("reduce_prod")
+reduce_prod_p.impl = lambda x, *, axes: np.prod(x, axis=axes)
+reduce_prod_p.abstract_eval = lambda x, *, axes: ShapedArray(
+    _reduced_shape(x.shape, axes), _sum_dtype(x.dtype))
+
+
+def reduce_prod(x, *, axes):
+    return bind(reduce_prod_p, x, axes=tuple(axes))
+
+
+def _to_last_axis(x, axes):
+    """``x`` with ``axes`` moved to the end and merged into one axis."""
+    shape = get_aval(x).shape
+    kept = [i for i in range(len(shape)) if i not in axes]
+    n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    x = sh.transpose(x, perm=kept + list(axes))
+    return sh.reshape(x, shape=tuple(shape[i] for i in kept) + (n,))
+
+
+def reduce_prod_jvp(primals, tangents, *, axes):
+    (x,), (x_dot,) = primals, tangents
+    xs = _to_last_axis(x, axes)
+    last = get_aval(xs).ndim - 1
+    before = _shift(cumprod(xs, axis=last), 1, last, 1)
+    after = sh.flip(_shift(cumprod(sh.flip(xs, last), axis=last), 1, last, 1), last)
+    others = ar.mul(before, after)          # the product of all the other elements
+    y_dot = reduce_sum(ar.mul(_to_last_axis(x_dot, axes), others), axes=(last,))
+    return reduce_prod(x, axes=axes), y_dot
+
+
+reduce_prod_p.jvp = reduce_prod_jvp
+reduce_prod_p.deriv_class = ("nonlinear",)
+
+
 # -- argmax / argmin: integer results, no derivative ---------------------------------------------
 def _arg_abstract(x, *, axis):
     shape = () if axis is None else tuple(d for i, d in enumerate(x.shape) if i != axis)
@@ -110,3 +183,31 @@ argmax_p, argmax = def_zero("argmax", lambda x, *, axis: np.argmax(x, axis=axis)
                             abstract_eval=_arg_abstract)
 argmin_p, argmin = def_zero("argmin", lambda x, *, axis: np.argmin(x, axis=axis),
                             abstract_eval=_arg_abstract)
+
+
+def _argsort_abstract(x, *, axis):
+    return ShapedArray(x.shape, np.int64)
+
+
+argsort_p, argsort = def_zero("argsort", lambda x, *, axis: np.argsort(x, axis=axis,
+                                                                       kind="stable"),
+                              abstract_eval=_argsort_abstract)
+
+
+def _searchsorted_abstract(a, v, *, side):
+    return ShapedArray(v.shape, np.int64)
+
+
+searchsorted_p, searchsorted = def_zero(
+    "searchsorted", lambda a, v, *, side: np.searchsorted(a, v, side=side), 2,
+    abstract_eval=_searchsorted_abstract)
+
+
+def _bool_reduce_abstract(x, *, axes):
+    return ShapedArray(_reduced_shape(x.shape, axes), np.bool_)
+
+
+reduce_all_p, reduce_all = def_zero("reduce_all", lambda x, *, axes: np.all(x, axis=axes),
+                                    abstract_eval=_bool_reduce_abstract)
+reduce_any_p, reduce_any = def_zero("reduce_any", lambda x, *, axes: np.any(x, axis=axes),
+                                    abstract_eval=_bool_reduce_abstract)

@@ -1,9 +1,11 @@
-"""Shape and indexing: reshape, broadcast_to, transpose, getitem, scatter_add, concatenate,
-convert_element_type. All are linear in their array arguments.
+"""Shape and indexing: reshape, broadcast_to, transpose, getitem, scatter_add, setitem,
+concatenate, convert_element_type, copy. All are linear in their array arguments.
 
 Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``.
 ``getitem`` takes a normalized static index (ints, slices, None, Ellipsis and integer arrays);
-its transpose is ``scatter_add`` into zeros.
+its transpose is ``scatter_add`` into zeros. ``setitem`` (``out = x.copy(); out[idx] = v``) is
+linear in ``(x, v)`` jointly; its transpose zeroes ``idx`` in the cotangent of ``x`` and gathers
+the cotangent of ``v``.
 """
 import numpy as np
 
@@ -136,6 +138,57 @@ def scatter_add_transpose(ct, operand, updates, *, idx):
 
 scatter_add_p.jvp, scatter_add_p.transpose = scatter_add_jvp, scatter_add_transpose
 scatter_add_p.deriv_class = ("linear", "linear")
+
+
+def _setitem_impl(x, v, *, idx):
+    out = x.copy()
+    out[idx] = v
+    return out
+
+
+setitem_p = Primitive("setitem", linear_in=(0, 1))
+setitem_p.impl = _setitem_impl
+setitem_p.abstract_eval = lambda x, v, *, idx: ShapedArray(x.shape, x.dtype)
+
+
+def setitem(x, v, *, idx):
+    """``x`` with ``x[idx] = v`` (NumPy's casting to ``x``'s dtype); ``x`` is not changed."""
+    return bind(setitem_p, x, v, idx=idx)
+
+
+def setitem_jvp(primals, tangents, *, idx):
+    (x, v), (x_dot, v_dot) = primals, tangents
+    out = setitem(x, v, idx=idx)
+    t_aval = tangent_aval(get_aval(out))
+    if t_aval.dtype.kind not in "fc":
+        return out, Zero(t_aval)
+    v_dot = 0.0 if type(v_dot) is Zero else v_dot
+    return out, setitem(instantiate(Zero(t_aval)) if type(x_dot) is Zero else x_dot, v_dot,
+                        idx=idx)
+
+
+def setitem_transpose(ct, x, v, *, idx):
+    ct_x = setitem(ct, 0.0, idx=idx) if is_undefined(x) else None
+    ct_v = None
+    if is_undefined(v):
+        ct_v = convert_element_type(unbroadcast(getitem(ct, idx=idx), v.aval), dtype=v.aval.dtype)
+    return ct_x, ct_v
+
+
+setitem_p.jvp, setitem_p.transpose = setitem_jvp, setitem_transpose
+setitem_p.deriv_class = ("linear", "linear")
+
+# -- copy: a new array object with the same value (what item assignment may write into) --------
+copy_p = _linear_unary("copy", lambda x: x.copy() if hasattr(x, "copy") else x,
+                       lambda x: ShapedArray(x.shape, x.dtype, x.weak_type),
+                       lambda ct, x: (ct,))
+
+
+def copy(x):
+    return bind(copy_p, x)
+
+
+copy_p.jvp = lambda primals, tangents: (copy(primals[0]), tangents[0])
 
 
 def flip(x, axis):

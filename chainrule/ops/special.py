@@ -1,0 +1,165 @@
+"""Special functions (SciPy's ``scipy.special`` and their kin): gammaln, digamma, polygamma,
+erf, erfc, erfinv, erfcinv, expit, logit, log_expit, ndtr, ndtri, log_ndtr, gamma, xlogy,
+xlog1py, logaddexp, logaddexp2, logsumexp; and vector_norm, the 2-norm with the subgradient 0
+at 0 (what np.linalg.norm builds on).
+
+Elementwise ones come from the derivative tables of ``_define`` (``def_unary``/``def_binary``);
+rules of the others: ``*_jvp(primals, tangents, **params)``. All are NaN-safe: a -inf entry of
+logsumexp gets weight 0, xlogy(0, y) has derivative 0 in y, the norm's derivative at 0 is 0.
+"""
+import math
+
+import numpy as np
+from scipy import special as sp
+
+from ..core import Primitive, ShapedArray, bind, get_aval
+from . import arithmetic as ar
+from . import elementwise as el
+from . import reductions as red
+from ._define import def_binary, def_unary, elementwise_abstract
+
+mul, div, add, sub, neg, exp = ar.mul, ar.div, ar.add, ar.sub, ar.neg, el.exp
+_SQRT_PI, _SQRT_2PI, _LN2 = math.sqrt(math.pi), math.sqrt(2 * math.pi), math.log(2.0)
+
+
+def _gauss(x):
+    return exp(mul(mul(x, x), -0.5))
+
+
+# -- gamma family ---------------------------------------------------------------------------------
+polygamma_p = Primitive("polygamma")
+polygamma_p.impl = lambda x, *, n: sp.polygamma(n, x)
+polygamma_p.abstract_eval = elementwise_abstract(lambda x, *, n: sp.polygamma(n, x))
+
+
+def polygamma(x, *, n):
+    """The n-th derivative of digamma, elementwise in ``x`` (``n`` a static int)."""
+    return bind(polygamma_p, x, n=int(n))
+
+
+def polygamma_jvp(primals, tangents, *, n):
+    (x,), (x_dot,) = primals, tangents
+    return polygamma(x, n=n), mul(x_dot, polygamma(x, n=n + 1))
+
+
+polygamma_p.jvp = polygamma_jvp
+polygamma_p.deriv_class = ("nonlinear",)
+
+digamma_p, digamma = def_unary("digamma", sp.digamma, deriv=lambda x, y: polygamma(x, n=1))
+gammaln_p, gammaln = def_unary("gammaln", sp.gammaln, deriv=lambda x, y: digamma(x))
+gamma_p, gamma = def_unary("gamma", sp.gamma, deriv=lambda x, y: mul(y, digamma(x)))
+
+# -- error function and the normal distribution ---------------------------------------------------
+erf_p, erf = def_unary("erf", sp.erf, deriv=lambda x, y: mul(exp(neg(mul(x, x))), 2 / _SQRT_PI))
+erfc_p, erfc = def_unary("erfc", sp.erfc,
+                         deriv=lambda x, y: mul(exp(neg(mul(x, x))), -2 / _SQRT_PI))
+erfinv_p, erfinv = def_unary("erfinv", sp.erfinv,
+                             deriv=lambda x, y: mul(exp(mul(y, y)), _SQRT_PI / 2), singular=True)
+erfcinv_p, erfcinv = def_unary("erfcinv", sp.erfcinv,
+                               deriv=lambda x, y: mul(exp(mul(y, y)), -_SQRT_PI / 2),
+                               singular=True)
+ndtr_p, ndtr = def_unary("ndtr", sp.ndtr, deriv=lambda x, y: mul(_gauss(x), 1 / _SQRT_2PI))
+ndtri_p, ndtri = def_unary("ndtri", sp.ndtri,
+                           deriv=lambda x, y: mul(exp(mul(mul(y, y), 0.5)), _SQRT_2PI),
+                           singular=True)
+log_ndtr_p, log_ndtr = def_unary(
+    "log_ndtr", sp.log_ndtr,
+    deriv=lambda x, y: mul(exp(sub(mul(mul(x, x), -0.5), y)), 1 / _SQRT_2PI))
+
+# -- logistic -------------------------------------------------------------------------------------
+expit_p, expit = def_unary("expit", sp.expit, deriv=lambda x, y: mul(y, sub(1.0, y)))
+logit_p, logit = def_unary("logit", sp.logit, deriv=lambda x, y: div(1.0, mul(x, sub(1.0, x))),
+                           singular=True)
+log_expit_p, log_expit = def_unary("log_expit", sp.log_expit,
+                                   deriv=lambda x, y: expit(neg(x)))
+
+
+# -- x log y: the derivative in y is 0 where x == 0 (x log y is identically 0 there) -------------
+def _x_over(x, y):
+    x_zero = ar.eq(x, 0)
+    return ar.select(x_zero, 0.0, div(x, ar.select(x_zero, 1.0, y)))
+
+
+xlogy_p, xlogy = def_binary("xlogy", sp.xlogy,
+                            deriv0=lambda x, y, out: el.log(y),
+                            deriv1=lambda x, y, out: _x_over(x, y), singular=True)
+xlog1py_p, xlog1py = def_binary("xlog1py", sp.xlog1py,
+                                deriv0=lambda x, y, out: el.log1p(y),
+                                deriv1=lambda x, y, out: _x_over(x, add(y, 1.0)), singular=True)
+
+
+# -- logaddexp: the weights are a logistic function of x - y (0 where x == y == -inf) ----------
+def _logaddexp_weight(x, y, scale=1.0):
+    d = sub(x, y)
+    d = ar.select(ar.eq(x, y), 0.0, d)  # inf - inf
+    return expit(d if scale == 1.0 else mul(d, scale))
+
+
+logaddexp_p, logaddexp = def_binary(
+    "logaddexp", np.logaddexp,
+    deriv0=lambda x, y, out: _logaddexp_weight(x, y),
+    deriv1=lambda x, y, out: _logaddexp_weight(y, x))
+logaddexp2_p, logaddexp2 = def_binary(
+    "logaddexp2", np.logaddexp2,
+    deriv0=lambda x, y, out: _logaddexp_weight(x, y, _LN2),
+    deriv1=lambda x, y, out: _logaddexp_weight(y, x, _LN2))
+
+
+# -- logsumexp: softmax weights, -inf entries weigh 0 (also when every entry is -inf) ----------
+def _logsumexp_impl(x, *, axes):
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return np.reshape(out, red._reduced_shape(np.shape(x), axes))
+
+
+logsumexp_p = Primitive("logsumexp")
+logsumexp_p.impl = _logsumexp_impl
+logsumexp_p.abstract_eval = lambda x, *, axes: ShapedArray(
+    red._reduced_shape(x.shape, axes), x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+def logsumexp(x, *, axes):
+    """``log(sum(exp(x), axes))``, computed stably."""
+    return bind(logsumexp_p, x, axes=tuple(axes))
+
+
+def softmax_weights(x, y, axes):
+    """``exp(x - y)`` with ``y = logsumexp(x, axes)`` broadcast back; 0 where y is -inf."""
+    y = ar.select(el.isfinite(y), y, 0.0)
+    return exp(sub(x, red.expand_reduced(y, get_aval(x).shape, axes)))
+
+
+def logsumexp_jvp(primals, tangents, *, axes):
+    (x,), (x_dot,) = primals, tangents
+    y = logsumexp(x, axes=axes)
+    return y, red.reduce_sum(mul(x_dot, softmax_weights(x, y, axes)), axes=axes)
+
+
+logsumexp_p.jvp = logsumexp_jvp
+logsumexp_p.deriv_class = ("nonlinear",)
+
+# -- vector_norm: sqrt(sum(x**2)) with the subgradient 0 at x = 0 ----------------------------------
+vector_norm_p = Primitive("vector_norm")
+vector_norm_p.impl = lambda x, *, axes: np.sqrt(np.sum(x * x, axis=axes))
+vector_norm_p.abstract_eval = lambda x, *, axes: ShapedArray(
+    red._reduced_shape(x.shape, axes), x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+def vector_norm(x, *, axes):
+    """The 2-norm of real ``x`` over ``axes`` (a tuple of non-negative ints; the reduced axes
+    are removed). Its derivative ``x / norm`` is taken as 0 where the norm is 0, so gradients
+    of norms (and of distances, std, ...) are finite everywhere."""
+    return bind(vector_norm_p, x, axes=tuple(axes))
+
+
+def vector_norm_jvp(primals, tangents, *, axes):
+    (x,), (x_dot,) = primals, tangents
+    y = vector_norm(x, axes=axes)
+    w = ar.div_or_zero(x, red.expand_reduced(y, get_aval(x).shape, axes))
+    return y, red.reduce_sum(mul(x_dot, w), axes=axes)
+
+
+vector_norm_p.jvp = vector_norm_jvp
+vector_norm_p.deriv_class = ("nonlinear",)
