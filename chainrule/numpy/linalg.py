@@ -20,6 +20,7 @@ from ..core import Tracer, dispatch, get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
 from ..ops import arithmetic as ar
 from ..ops import complex as cx
+from ..ops import decompositions as dec
 from ..ops import elementwise as el
 from ..ops import linalg as la
 from ..ops import reductions as red
@@ -258,7 +259,7 @@ def lstsq(a, b, rcond=None):
     _real_only(a, "lstsq")
     m, n = _shape(a)
     tol = np.finfo(get_aval(a).dtype).eps * builtins.max(m, n) if rcond is None else rcond
-    s = la.svd(a, compute_uv=False)[0]
+    s = dec.svd(a, compute_uv=False)[0]
     s_val = np.asarray(_concrete(s, "numpy.linalg.lstsq (the rank of a)"))
     rank = int(np.sum(s_val > tol * s_val.max())) if s_val.size else 0
     x = la.dot_general(la.pinv(a, rcond=float(tol), hermitian=False), b,
@@ -281,7 +282,7 @@ def cholesky(a, /, *, upper=False):
     its lower (upper) triangle as LAPACK does; the derivative is that of the function of that
     triangle."""
     a = _real_only(_square(a, "cholesky"), "cholesky")
-    return la.mT(la.cholesky(la.mT(a))) if upper else la.cholesky(a)
+    return la.mT(dec.cholesky(la.mT(a))) if upper else dec.cholesky(a)
 
 
 @implements(np.linalg.qr, name="linalg.qr")
@@ -293,11 +294,11 @@ def qr(a, mode="reduced"):
         raise unsupported(f"numpy.linalg.qr with mode={mode!r} (for m > n the extra columns of "
                           "a complete Q are not unique, so have no derivative)")
     if m >= n:
-        q, r = la.qr(a)
+        q, r = dec.qr(a)
     else:   # A = Q [R1 R2]: Q R1 is the QR of the leading square block, R2 = Q^T A[:, m:]
         nd = len(_shape(a))
         lead = (slice(None),) * (nd - 1)
-        q, r1 = la.qr(sh.getitem(a, idx=lead + (slice(0, m),)))
+        q, r1 = dec.qr(sh.getitem(a, idx=lead + (slice(0, m),)))
         r2 = la.matmul(la.mT(q), sh.getitem(a, idx=lead + (slice(m, None),)))
         r = sh.concatenate([r1, r2], axis=nd - 1)
     return r if mode == "r" else QRResult(q, r)
@@ -308,13 +309,13 @@ def eigh(a, UPLO="L"):
     """``(eigenvalues ascending, eigenvectors)`` of a real symmetric ``a`` read from one
     triangle. Eigenvector derivatives need distinct eigenvalues."""
     a = _real_only(_square(a, "eigh"), "eigh")
-    return EighResult(*la.eigh(a, lower=_uplo(UPLO), compute_v=True))
+    return EighResult(*dec.eigh(a, lower=_uplo(UPLO), compute_v=True))
 
 
 @implements(np.linalg.eigvalsh, name="linalg.eigvalsh")
 def eigvalsh(a, UPLO="L"):
     a = _real_only(_square(a, "eigvalsh"), "eigvalsh")
-    return la.eigh(a, lower=_uplo(UPLO), compute_v=False)[0]
+    return dec.eigh(a, lower=_uplo(UPLO), compute_v=False)[0]
 
 
 def _uplo(uplo):
@@ -330,12 +331,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     values to be differentiable."""
     a = _real_only(_inexact(a), "svd")
     if not compute_uv:
-        return la.svd(a, compute_uv=False)[0]
+        return dec.svd(a, compute_uv=False)[0]
     m, n = _shape(a)[-2:]
     if full_matrices and m != n:
         raise unsupported("numpy.linalg.svd with full_matrices=True of a non-square traced "
                           "matrix; pass full_matrices=False")
-    return SVDResult(*la.svd(a, compute_uv=True))
+    return SVDResult(*dec.svd(a, compute_uv=True))
 
 
 @implements(np.linalg.svdvals, name="linalg.svdvals")
@@ -370,7 +371,7 @@ def _matrix_norm(x, ord, row, col):
         return _safe_sqrt(red.reduce_sum(_abs2(x), axes=tuple(sorted((row, col)))))
     if ord in ("nuc", 2, -2):
         _real_only(x, "norm")
-        s = la.svd(_move_to_end(x, (row, col)), compute_uv=False)[0]
+        s = dec.svd(_move_to_end(x, (row, col)), compute_uv=False)[0]
         last = (len(_shape(s)) - 1,)
         if ord == "nuc":
             return red.reduce_sum(s, axes=last)

@@ -1,2 +1,3 @@
 """Primitives with all their rules, one module per family. Importing this package declares them."""
-from . import arithmetic, complex, control, elementwise, fft, linalg, reductions, shape  # noqa: F401
+from . import (arithmetic, complex, control, decompositions, elementwise, fft,  # noqa: F401
+               linalg, reductions, shape)

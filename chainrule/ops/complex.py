@@ -12,8 +12,9 @@ the transpose with respect to the real pairing ``<a, b> = Re(sum(a * b))`` (no c
     real input x         its cotangent is the real part of what reaches it (``real_cotangent``),
     used as complex      so gradients with respect to real inputs are real
 
-Rules: ``*_jvp(primals, tangents)``, ``*_transpose(ct, *args)``; real(z) transposes to ct + 0i,
-imag(z) to -i ct, conj(z) to conj(ct), complex(re, im) to (Re ct, -Im ct).
+Rules: ``*_jvp(primals, tangents)``, ``*_transpose(ct, *args)``, ``*_batch(vals, dims)``;
+real(z) transposes to ct + 0i, imag(z) to -i ct, conj(z) to conj(ct), complex(re, im) to
+(Re ct, -Im ct).
 """
 import numpy as np
 
@@ -36,6 +37,14 @@ def is_complex(x):
     return get_aval(x).dtype.kind == "c"
 
 
+def _same_axis_batch(prim):
+    """Batching of an elementwise primitive of one operand: the batch axis stays where it is."""
+    def batch(vals, dims):
+        return bind(prim, vals[0]), dims[0]
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
 def _part_abstract(z):
     return ShapedArray(z.shape, real_dtype(z.dtype))
 
@@ -54,6 +63,7 @@ real_p.jvp = lambda primals, tangents: (real(primals[0]), real(tangents[0]))
 real_p.transpose = lambda ct, z: (complex_(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))), 0.0),)
 real_p.deriv_class = ("linear",)
+real_p.batch = _same_axis_batch(real_p)
 
 imag_p = Primitive("imag", linear_in=(0,))
 imag_p.impl = np.imag
@@ -68,6 +78,7 @@ imag_p.jvp = lambda primals, tangents: (imag(primals[0]), imag(tangents[0]))
 imag_p.transpose = lambda ct, z: (complex_(0.0, ar.neg(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))))),)
 imag_p.deriv_class = ("linear",)
+imag_p.batch = _same_axis_batch(imag_p)
 
 # -- conj: complex -> complex, linear over the reals ---------------------------------------------
 conj_p = Primitive("conj", linear_in=(0,))
@@ -83,6 +94,7 @@ def conj(z):
 conj_p.jvp = lambda primals, tangents: (conj(primals[0]), conj(tangents[0]))
 conj_p.transpose = lambda ct, z: (conj(ct),)
 conj_p.deriv_class = ("linear",)
+conj_p.batch = _same_axis_batch(conj_p)
 
 
 # -- complex(re, im) = re + i im: two reals -> complex, linear in both ----------------------------
@@ -115,6 +127,24 @@ def complex_transpose(ct, re, im):
 
 complex_p.jvp, complex_p.transpose = complex_jvp, complex_transpose
 complex_p.deriv_class = ("linear", "linear")
+
+
+def complex_batch(vals, dims):
+    """Operands with the batch axis moved to the front and ranks aligned (NumPy broadcasting
+    aligns trailing axes, so unbatched operands need nothing)."""
+    rank = max(get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
+    args = []
+    for v, d in zip(vals, dims):
+        if d is not None:
+            shape = get_aval(v).shape
+            v = sh.transpose(v, perm=(d,) + tuple(i for i in range(len(shape)) if i != d))
+            rest = shape[:d] + shape[d + 1:]
+            v = sh.reshape(v, shape=(shape[d],) + (1,) * (rank - len(rest)) + rest)
+        args.append(v)
+    return complex_(*args), 0
+
+
+complex_p.batch = complex_batch
 
 
 def to_complex(x):
@@ -153,3 +183,4 @@ def complex_abs_jvp(primals, tangents):
 
 complex_abs_p.jvp = complex_abs_jvp
 complex_abs_p.deriv_class = ("nonlinear",)
+complex_abs_p.batch = _same_axis_batch(complex_abs_p)

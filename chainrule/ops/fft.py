@@ -12,7 +12,8 @@ the real pairing Re(sum(a * b)) (see complex.py):
                        n/2 for even n) and 2 for the others (each stands for a conjugate pair)
 
 Rules: ``*_jvp(primals, tangents, **params)`` (the same transform of the tangent),
-``*_transpose(ct, x, **params)``.
+``*_transpose(ct, x, **params)``, ``*_batch(vals, dims, **params)`` (the axes shift past the
+batch axis).
 """
 import numpy as np
 
@@ -47,6 +48,15 @@ def fft(x, *, axes, inverse=False):
 fft_p.jvp = _linear_jvp(fft_p)
 fft_p.transpose = lambda ct, x, *, axes, inverse: (fft(ct, axes=axes, inverse=inverse),)
 fft_p.deriv_class = ("linear",)
+
+
+def _shift(axis, d):
+    """An axis index of the unbatched array, in the array with a batch axis at ``d``."""
+    return axis + (axis >= d)
+
+
+fft_p.batch = lambda vals, dims, *, axes, inverse: (
+    fft(vals[0], axes=tuple(_shift(a, dims[0]) for a in axes), inverse=inverse), dims[0])
 
 
 # -- rfft: real (..., n, ...) -> complex (..., n // 2 + 1, ...) along ``axis`` ------------------
@@ -86,6 +96,16 @@ def rfft_transpose(ct, x, *, axis):
 
 rfft_p.jvp, rfft_p.transpose = _linear_jvp(rfft_p), rfft_transpose
 rfft_p.deriv_class = ("linear",)
+rfft_p.batch = lambda vals, dims, *, axis: (rfft(vals[0], axis=_shift(axis, dims[0])), dims[0])
+
+
+def _shift(axis, d):
+    """An axis index of the unbatched array, in the array with a batch axis at ``d``."""
+    return axis + (axis >= d)
+
+
+fft_p.batch = lambda vals, dims, *, axes, inverse: (
+    fft(vals[0], axes=tuple(_shift(a, dims[0]) for a in axes), inverse=inverse), dims[0])
 
 
 # -- irfft: complex (..., n // 2 + 1, ...) -> real (..., n, ...) along ``axis`` -------------------
@@ -117,3 +137,15 @@ def irfft_transpose(ct, x, *, axis, n):
 
 irfft_p.jvp, irfft_p.transpose = _linear_jvp(irfft_p), irfft_transpose
 irfft_p.deriv_class = ("linear",)
+irfft_p.batch = lambda vals, dims, *, axis, n: (
+    irfft(vals[0], axis=_shift(axis, dims[0]), n=n), dims[0])
+rfft_p.batch = lambda vals, dims, *, axis: (rfft(vals[0], axis=_shift(axis, dims[0])), dims[0])
+
+
+def _shift(axis, d):
+    """An axis index of the unbatched array, in the array with a batch axis at ``d``."""
+    return axis + (axis >= d)
+
+
+fft_p.batch = lambda vals, dims, *, axes, inverse: (
+    fft(vals[0], axes=tuple(_shift(a, dims[0]) for a in axes), inverse=inverse), dims[0])

@@ -1,35 +1,32 @@
-"""Linear algebra: contractions (dot_general), diagonals, linear solves, factorizations
-(cholesky, qr, lu, eigh, svd), determinants (slogdet), pinv and the matrix exponential.
+"""Linear algebra: contractions (dot_general), diagonals, linear solves, determinants
+(slogdet), pinv and the matrix exponential; the decompositions are in decompositions.py.
 
-Matrices are stacks ``(..., m, n)``; every rule is written for stacks. ``dot_general``'s ``spec``
-is explicit: ``"ij,jk->ik"``, letters only, no ellipsis and no letter repeated within one
-operand (the NumPy layer expands matmul, dot, tensordot, einsum, ... into this form; einsum takes
-repeated letters with ``diagonal`` first). A letter in both operands and the output is a batch
-axis; in both operands but not the output, a contracted axis; in one operand only and not the
-output, summed first. The implementation reshapes to one batched matrix product (BLAS).
+Matrices are stacks ``(..., m, n)``; every rule is written for stacks, and batching (vmap) only
+adds a leading batch axis (``stacked_batch``). ``dot_general``'s ``spec`` is explicit:
+``"ij,jk->ik"``, letters only, no ellipsis and no letter repeated within one operand (the NumPy
+layer expands matmul, dot, tensordot, einsum, ... into this form; einsum takes repeated letters
+with ``diagonal`` first). A letter in both operands and the output is a batch axis; in both
+operands but not the output, a contracted axis; in one operand only and not the output, summed
+first. The implementation reshapes to one batched matrix product (BLAS).
 
 Linear primitives (with transposes): dot_general, diagonal / diag_embed (each other's transpose),
 solve and triangular_solve in their right-hand side, expm_frechet in its direction. Nonlinear
 ones have only a JVP rule, written with those, so reverse mode and every higher order follow:
 
-    solve           x_dot = solve(A, b_dot - A_dot x)
-    cholesky        L_dot = L Phi(L^-1 S L^-T), S = A_dot symmetrized from its lower triangle
-                    (the only part LAPACK reads), Phi = strict lower part + half the diagonal
-    qr (m >= n)     C = Q^T A_dot R^-1, Omega = skew part from tril(C, -1):
-                    R_dot = (C - Omega) R, Q_dot = A_dot R^-1 - Q (C - Omega)
-    lu              X = L^-1 P^T A_dot U^-1: L_dot = L tril(X, -1), U_dot = triu(X) U
-    eigh            P = V^T S V: w_dot = diag(P), V_dot = V (F o P), F_ij = 1 / (w_j - w_i)
-                    (eigenvalues must be distinct for eigenvectors; eigenvalues alone are fine
-                    to first order wherever eigh is differentiable)
-    svd             P = U^T A_dot V: s_dot = diag(P), U_dot and V_dot with F_ij = 1/(s_j^2 - s_i^2)
-                    plus the terms outside the column spaces (distinct, nonzero singular values)
+    solve           x_dot = solve(A, b_dot - A_dot x);  transpose in b: solve(A^T, ct)
+    triangular      x_dot = op(T)^-1 (b_dot - op(T_dot) x), T_dot masked to the triangle read
     slogdet         logabsdet_dot = Re tr(A^-1 A_dot); sign_dot = i sign Im tr(A^-1 A_dot)
     pinv            X_dot = -X A_dot X + X X^H A_dot^H (I - A X) + (I - X A) A_dot^H X^H X
                     (constant rank)
-    expm            the Frechet derivative expm_frechet(A, A_dot) = [expm([[A, E], [0, A]])]_12;
-                    its own JVP in A is the same trick one size up, so every order exists
+    expm            the Frechet derivative expm_frechet(A, A_dot) = [expm([[A, E], [0, A]])]_12,
+                    linear in E (transpose: expm_frechet(A^T, ct)); its JVP in A is the same
+                    trick one size up, so every order exists
 
-Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``.
+Complex matrices follow ops/complex.py: transposes are plain (not conjugate) transposes, and a
+real operand's cotangent is the real part of what reaches it.
+
+Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``,
+``*_batch(vals, dims, **params)``.
 """
 import numpy as np
 import scipy.linalg
@@ -39,6 +36,47 @@ from . import arithmetic as ar
 from . import complex as cx
 from . import reductions as red
 from . import shape as sh
+
+
+
+# -- batching: the vmapped axis becomes one more leading batch axis -------------------------------
+def to_front(x, d):
+    """``x`` with its axis ``d`` moved to the front."""
+    if d == 0:
+        return x
+    nd = get_aval(x).ndim
+    return sh.transpose(x, perm=(d,) + tuple(i for i in range(nd) if i != d))
+
+
+def stacked_batch(prim):
+    """The batching rule of a primitive on stacks whose operands share their batch dimensions:
+    batched operands get the vmapped axis in front, the others are broadcast to it."""
+    def batch(vals, dims, **params):
+        size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+        args = [sh.broadcast_to(v, (size,) + get_aval(v).shape) if d is None else to_front(v, d)
+                for v, d in zip(vals, dims)]
+        out = bind(prim, *args, **params)
+        return out, ([0] * len(out) if prim.multiple_results else 0)
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
+def rhs_batch(prim):
+    """Batching of ``prim(a, b)`` (a solve): with ``a`` unbatched the vmapped axis of ``b``
+    joins its columns, so one factorization of ``a`` serves the whole batch."""
+    stacked = stacked_batch(prim)
+
+    def batch(vals, dims, **params):
+        (a, b), (da, db) = vals, dims
+        if da is not None:
+            return stacked(vals, dims, **params)
+        nd = get_aval(b).ndim
+        b = sh.transpose(b, perm=tuple(i for i in range(nd) if i != db) + (db,))
+        shape = get_aval(b).shape
+        x = bind(prim, a, sh.reshape(b, shape=shape[:-2] + (shape[-2] * shape[-1],)), **params)
+        return sh.reshape(x, shape=shape), nd - 1
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
 
 
 def parse_spec(spec):
@@ -125,6 +163,20 @@ dot_general_p.jvp, dot_general_p.transpose = dot_general_jvp, dot_general_transp
 dot_general_p.deriv_class = ("linear", "linear", "cross")
 
 
+def dot_general_batch(vals, dims, *, spec):
+    (a, b), (da, db) = vals, dims
+    a_s, b_s, o_s = parse_spec(spec)
+    c = next(ch for ch in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if ch not in spec)
+    if da is not None:
+        a, a_s = to_front(a, da), c + a_s
+    if db is not None:
+        b, b_s = to_front(b, db), c + b_s
+    return dot_general(a, b, spec=f"{a_s},{b_s}->{c}{o_s}"), 0
+
+
+dot_general_p.batch = dot_general_batch
+
+
 # -- helpers on stacks of matrices, written with ops ----------------------------------------------
 _BATCH = "abcdefghlmnopqrstuvwxyz"
 
@@ -161,28 +213,28 @@ def symmetrize(x, lower=True):
     return ar.add(tril(x), mT(tril(x, -1))) if lower else ar.add(triu(x), mT(triu(x, 1)))
 
 
-def _eye(n, dtype):
+def real_eye(n, dtype):
     return np.eye(n, dtype=cx.real_dtype(dtype))
 
 
-def _off_diagonal_inverse(d):
+def off_diagonal_inverse(d):
     """``F[..., i, j] = 1 / d[..., i, j]`` off the diagonal and 0 on it (d's diagonal is 0)."""
     n = get_aval(d).shape[-1]
-    eye = _eye(n, get_aval(d).dtype)
+    eye = real_eye(n, get_aval(d).dtype)
     return ar.div(1.0 - eye, ar.add(d, eye))
 
 
-def _row(v):
+def as_row(v):
     """``(..., n) -> (..., 1, n)``: v_j along rows."""
     return sh.reshape(v, shape=get_aval(v).shape[:-1] + (1, get_aval(v).shape[-1]))
 
 
-def _col(v):
+def as_col(v):
     """``(..., n) -> (..., n, 1)``: v_i along columns."""
     return sh.reshape(v, shape=get_aval(v).shape + (1,))
 
 
-def _add_tangent(t, u):
+def add_tangent(t, u):
     return u if t is None or type(t) is Zero else ar.add(t, u)
 
 
@@ -221,6 +273,21 @@ diagonal_p.deriv_class = ("linear",)
 diag_embed_p.jvp = lambda primals, tangents: (diag_embed(primals[0]), diag_embed(tangents[0]))
 diag_embed_p.transpose = lambda ct, d: (diagonal(ct),)
 diag_embed_p.deriv_class = ("linear",)
+
+
+def _trailing_batch(prim, core):
+    """Batching of a one-operand primitive acting on its last ``core`` axes."""
+    def batch(vals, dims):
+        (x,), (d,) = vals, dims
+        if d >= get_aval(x).ndim - core:
+            x, d = to_front(x, d), 0
+        return bind(prim, x), d
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
+diagonal_p.batch = _trailing_batch(diagonal_p, 2)
+diag_embed_p.batch = _trailing_batch(diag_embed_p, 1)
 
 
 def trace(x):
@@ -270,6 +337,7 @@ def solve_transpose(ct, a, b):
 
 solve_p.jvp, solve_p.transpose = solve_jvp, solve_transpose
 solve_p.deriv_class = ("nonlinear", "linear", "cross")
+solve_p.batch = rhs_batch(solve_p)
 
 
 # -- triangular_solve: op(T) x = b, T the lower or upper triangle of a; linear in b ---------------
@@ -312,214 +380,13 @@ def triangular_solve_transpose(ct, a, b, *, lower, transpose_a, unit_diagonal):
 triangular_solve_p.jvp = triangular_solve_jvp
 triangular_solve_p.transpose = triangular_solve_transpose
 triangular_solve_p.deriv_class = ("nonlinear", "linear", "cross")
+triangular_solve_p.batch = rhs_batch(triangular_solve_p)
 
 
-def _right_solve_upper(x, r):
+def right_solve_upper(x, r):
     """``x R^-1`` for upper-triangular R."""
     return mT(triangular_solve(r, mT(x), lower=False, transpose_a=True))
 
-
-# -- cholesky: the lower factor L of A = L L^T, from A's lower triangle -----------------------------
-cholesky_p = Primitive("cholesky")
-cholesky_p.impl = lambda a: np.linalg.cholesky(a)
-cholesky_p.abstract_eval = lambda a: ShapedArray(a.shape, a.dtype)
-
-
-def cholesky(a):
-    """``(..., n, n) -> (..., n, n)``: lower-triangular L with L L^T = A (A's lower triangle)."""
-    return bind(cholesky_p, a)
-
-
-def cholesky_jvp(primals, tangents):
-    (a,), (a_dot,) = primals, tangents
-    l_ = cholesky(a)
-    s = symmetrize(a_dot, lower=True)
-    x = triangular_solve(l_, mT(triangular_solve(l_, s, lower=True)), lower=True)
-    n = get_aval(a).shape[-1]
-    phi = np.tri(n, k=-1) + 0.5 * np.eye(n)
-    return l_, matmul(l_, ar.mul(x, phi.astype(get_aval(a).dtype)))
-
-
-cholesky_p.jvp = cholesky_jvp
-cholesky_p.deriv_class = ("nonlinear",)
-
-# -- qr: reduced A = Q R for m >= n ------------------------------------------------------------------
-qr_p = Primitive("qr", multiple_results=True)
-qr_p.impl = lambda a: list(np.linalg.qr(a, mode="reduced"))
-qr_p.abstract_eval = lambda a: [ShapedArray(a.shape, a.dtype),
-                                ShapedArray(a.shape[:-2] + (a.shape[-1],) * 2, a.dtype)]
-
-
-def qr(a):
-    """``(..., m, n)``, m >= n -> ``[Q (..., m, n), R (..., n, n)]``."""
-    return bind(qr_p, a)
-
-
-def qr_jvp(primals, tangents):
-    (a,), (a_dot,) = primals, tangents
-    q, r = qr(a)
-    a_dot_rinv = _right_solve_upper(a_dot, r)
-    c = matmul(mT(q), a_dot_rinv)
-    low = tril(c, -1)
-    c_minus_omega = ar.sub(c, ar.sub(low, mT(low)))
-    q_dot = ar.sub(a_dot_rinv, matmul(q, c_minus_omega))
-    r_dot = matmul(c_minus_omega, r)
-    return [q, r], [q_dot, r_dot]
-
-
-qr_p.jvp = qr_jvp
-qr_p.deriv_class = ("nonlinear",)
-
-
-# -- lu: A[perm] = L U (L unit lower, U upper, stored in one matrix as LAPACK does) ---------------
-def _perm_from_piv(piv):
-    """LAPACK's sequential row interchanges ``piv`` -> the permutation ``perm`` with
-    ``A[perm] = L U``."""
-    n = piv.shape[-1]
-    flat_piv = np.reshape(piv, (-1, n))
-    perm = np.tile(np.arange(n), (flat_piv.shape[0], 1))
-    rows = np.arange(flat_piv.shape[0])
-    for i in range(n):
-        j = flat_piv[:, i]
-        perm_i = perm[rows, i].copy()
-        perm[rows, i] = perm[rows, j]
-        perm[rows, j] = perm_i
-    return np.reshape(perm, np.shape(piv))
-
-
-def _lu_impl(a):
-    lu_, piv = scipy.linalg.lu_factor(a, check_finite=False)
-    return [lu_, piv, _perm_from_piv(piv)]
-
-
-lu_p = Primitive("lu", multiple_results=True)
-lu_p.impl = _lu_impl
-lu_p.abstract_eval = lambda a: [ShapedArray(a.shape, a.dtype),
-                                ShapedArray(a.shape[:-1], np.int32),
-                                ShapedArray(a.shape[:-1], np.int64)]
-
-
-def lu(a):
-    """``(..., n, n) -> [lu (..., n, n), piv (..., n) int32, perm (..., n) int64]``: ``lu``
-    holds L below the diagonal (unit diagonal implied) and U on and above it; ``piv`` are
-    LAPACK's row interchanges, ``perm`` the resulting permutation (``A[perm] = L U``)."""
-    return bind(lu_p, a)
-
-
-def permutation_matrix(perm, dtype):
-    """``P[..., i, j] = (perm[..., i] == j)``, so ``P @ x`` is ``x[perm]``."""
-    n = get_aval(perm).shape[-1]
-    onehot = ar.eq(_col(perm), np.arange(n))
-    return sh.convert_element_type(onehot, dtype=cx.real_dtype(dtype))
-
-
-def lu_jvp(primals, tangents):
-    (a,), (a_dot,) = primals, tangents
-    lu_, piv, perm = lu(a)
-    dtype = get_aval(a).dtype
-    n = get_aval(a).shape[-1]
-    l_ = ar.add(tril(lu_, -1), _eye(n, dtype))
-    u = triu(lu_)
-    pa_dot = matmul(sh.broadcast_to(permutation_matrix(perm, dtype), get_aval(a).shape), a_dot)
-    x = _right_solve_upper(triangular_solve(l_, pa_dot, lower=True, unit_diagonal=True), u)
-    lu_dot = ar.add(matmul(l_, tril(x, -1)), matmul(triu(x), u))
-    return [lu_, piv, perm], [lu_dot, Zero(get_aval(piv)), Zero(get_aval(perm))]
-
-
-lu_p.jvp = lu_jvp
-lu_p.deriv_class = ("nonlinear",)
-
-# -- eigh: symmetric eigendecomposition from one triangle -----------------------------------------
-eigh_p = Primitive("eigh", multiple_results=True)
-
-
-def _eigh_impl(a, *, lower, compute_v):
-    uplo = "L" if lower else "U"
-    if compute_v:
-        return list(np.linalg.eigh(a, UPLO=uplo))
-    return [np.linalg.eigvalsh(a, UPLO=uplo)]
-
-
-def _eigh_abstract(a, *, lower, compute_v):
-    w = ShapedArray(a.shape[:-1], cx.real_dtype(a.dtype))
-    return [w, ShapedArray(a.shape, a.dtype)] if compute_v else [w]
-
-
-eigh_p.impl = _eigh_impl
-eigh_p.abstract_eval = _eigh_abstract
-
-
-def eigh(a, *, lower=True, compute_v=True):
-    """Real symmetric ``(..., n, n)`` -> ``[w (..., n) ascending, V (..., n, n)]`` (``[w]``
-    without ``compute_v``), read from the lower (or upper) triangle."""
-    return bind(eigh_p, a, lower=lower, compute_v=compute_v)
-
-
-def eigh_jvp(primals, tangents, *, lower, compute_v):
-    (a,), (a_dot,) = primals, tangents
-    w, v = eigh(a, lower=lower, compute_v=True)
-    p = matmul(mT(v), matmul(symmetrize(a_dot, lower), v))
-    w_dot = diagonal(p)
-    if not compute_v:
-        return [w], [w_dot]
-    f = _off_diagonal_inverse(ar.sub(_row(w), _col(w)))
-    return [w, v], [w_dot, matmul(v, ar.mul(f, p))]
-
-
-eigh_p.jvp = eigh_jvp
-eigh_p.deriv_class = ("nonlinear",)
-
-# -- svd: reduced A = U diag(s) Vh -------------------------------------------------------------------
-svd_p = Primitive("svd", multiple_results=True)
-
-
-def _svd_impl(a, *, compute_uv):
-    if compute_uv:
-        return list(np.linalg.svd(a, full_matrices=False))
-    return [np.linalg.svd(a, compute_uv=False)]
-
-
-def _svd_abstract(a, *, compute_uv):
-    m, n = a.shape[-2:]
-    k = min(m, n)
-    s = ShapedArray(a.shape[:-2] + (k,), cx.real_dtype(a.dtype))
-    if not compute_uv:
-        return [s]
-    return [ShapedArray(a.shape[:-2] + (m, k), a.dtype), s,
-            ShapedArray(a.shape[:-2] + (k, n), a.dtype)]
-
-
-svd_p.impl = _svd_impl
-svd_p.abstract_eval = _svd_abstract
-
-
-def svd(a, *, compute_uv=True):
-    """Real ``(..., m, n)`` -> ``[U (..., m, k), s (..., k) descending, Vh (..., k, n)]``,
-    k = min(m, n) (``[s]`` without ``compute_uv``)."""
-    return bind(svd_p, a, compute_uv=compute_uv)
-
-
-def svd_jvp(primals, tangents, *, compute_uv):
-    (a,), (a_dot,) = primals, tangents
-    u, s, vh = svd(a, compute_uv=True)
-    v = mT(vh)
-    a_dot_v = matmul(a_dot, v)
-    p = matmul(mT(u), a_dot_v)
-    s_dot = diagonal(p)
-    if not compute_uv:
-        return [s], [s_dot]
-    s_row, s_col = _row(s), _col(s)
-    f = _off_diagonal_inverse(ar.sub(ar.mul(s_row, s_row), ar.mul(s_col, s_col)))
-    p_t = mT(p)
-    u_dot = ar.add(matmul(u, ar.mul(f, ar.add(ar.mul(p, s_row), ar.mul(s_col, p_t)))),
-                   ar.div(ar.sub(a_dot_v, matmul(u, p)), s_row))
-    v_dot = ar.add(matmul(v, ar.mul(f, ar.add(ar.mul(s_col, p), ar.mul(p_t, s_row)))),
-                   ar.div(ar.sub(matmul(mT(a_dot), u), matmul(v, p_t)), s_row))
-    return [u, s, vh], [u_dot, s_dot, mT(v_dot)]
-
-
-svd_p.jvp = svd_jvp
-svd_p.deriv_class = ("nonlinear",)
 
 # -- slogdet: [sign, log|det|] ------------------------------------------------------------------------
 slogdet_p = Primitive("slogdet", multiple_results=True)
@@ -544,6 +411,7 @@ def slogdet_jvp(primals, tangents):
 
 slogdet_p.jvp = slogdet_jvp
 slogdet_p.deriv_class = ("nonlinear",)
+slogdet_p.batch = stacked_batch(slogdet_p)
 
 # -- pinv: Moore-Penrose pseudo-inverse ------------------------------------------------------------
 pinv_p = Primitive("pinv")
@@ -569,6 +437,7 @@ def pinv_jvp(primals, tangents, *, rcond, hermitian):
 
 pinv_p.jvp = pinv_jvp
 pinv_p.deriv_class = ("nonlinear",)
+pinv_p.batch = stacked_batch(pinv_p)
 
 # -- expm and its Frechet derivative -----------------------------------------------------------------
 expm_p = Primitive("expm")
@@ -583,6 +452,7 @@ def expm(a):
 
 expm_p.jvp = lambda primals, tangents: (expm(primals[0]), expm_frechet(primals[0], tangents[0]))
 expm_p.deriv_class = ("nonlinear",)
+expm_p.batch = stacked_batch(expm_p)
 
 
 def _block(a, e, lower_left):
@@ -623,7 +493,7 @@ def expm_frechet_jvp(primals, tangents):
         m_dot = _block(a_dot, zeros, zeros)
         big = expm_frechet(_block(a, e, zeros), m_dot)
         nd = get_aval(a).ndim
-        t = _add_tangent(t, sh.getitem(big, idx=(slice(None),) * (nd - 2)
+        t = add_tangent(t, sh.getitem(big, idx=(slice(None),) * (nd - 2)
                                        + (slice(0, n), slice(n, None))))
     return out, t
 
@@ -634,3 +504,4 @@ def expm_frechet_transpose(ct, a, e):
 
 expm_frechet_p.jvp, expm_frechet_p.transpose = expm_frechet_jvp, expm_frechet_transpose
 expm_frechet_p.deriv_class = ("nonlinear", "linear", "cross")
+expm_frechet_p.batch = stacked_batch(expm_frechet_p)

@@ -16,6 +16,7 @@ from ..core.errors import ConcretizationError, InvalidArgumentError
 from ..numpy import linalg as nla
 from ..ops import arithmetic as ar
 from ..ops import complex as cx
+from ..ops import decompositions as dec
 from ..ops import linalg as la
 from ..ops import shape as sh
 from ..numpy._dispatch import unsupported
@@ -78,7 +79,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
     """``(lu, piv)``: L (unit diagonal implied) below the diagonal and U on and above it, and
     LAPACK's row interchanges (row i was interchanged with row piv[i])."""
     a = nla._square(a, "lu_factor")
-    lu_, piv, _ = la.lu(a)
+    lu_, piv, _ = dec.lu(a)
     return lu_, piv
 
 
@@ -89,7 +90,7 @@ def _perm(piv):
         except ConcretizationError:
             raise ConcretizationError("chainrule.scipy.linalg.lu_solve needs concrete pivots "
                                       "(it cannot be staged with traced pivots)") from None
-    return la._perm_from_piv(np.asarray(piv))
+    return dec.perm_from_piv(np.asarray(piv))
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
@@ -97,7 +98,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     lu_, piv = lu_and_piv
     t = _trans(trans)
     lu_, b2, restore = _rhs(lu_, b)
-    p = la.permutation_matrix(_perm(piv), get_aval(lu_).dtype)
+    p = dec.permutation_matrix(_perm(piv), get_aval(lu_).dtype)
     p = sh.broadcast_to(p, _shape(lu_))
     if t == 2:
         lu_ = cx.conj(lu_)
@@ -115,13 +116,13 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
     """``(P, L, U)`` with ``a = P @ L @ U`` for square ``a``; ``(P @ L, U)`` with
     ``permute_l``; ``p_indices`` gives P as row indices (``a = L[p] @ U``)."""
     a = nla._square(a, "lu")
-    lu_, _, perm = la.lu(a)
+    lu_, _, perm = dec.lu(a)
     n = _shape(a)[-1]
     lower = ar.add(la.tril(lu_, -1), np.eye(n, dtype=get_aval(a).dtype))
     upper = la.triu(lu_)
     perm = np.asarray(perm.concrete_value() if isinstance(perm, Tracer) else perm)
     inv_perm = np.argsort(perm, axis=-1)
-    pmat = la.mT(la.permutation_matrix(perm, get_aval(a).dtype))
+    pmat = la.mT(dec.permutation_matrix(perm, get_aval(a).dtype))
     if permute_l:
         return la.matmul(sh.broadcast_to(pmat, _shape(a)), lower), upper
     if p_indices:

@@ -1,0 +1,234 @@
+"""Matrix decompositions: cholesky, qr, lu, eigh, svd. Nonlinear primitives with JVP rules
+written with the linear primitives of linalg.py (dot_general, triangular_solve, diagonal), so
+reverse mode and every higher order follow. Stacks ``(..., m, n)`` throughout; real matrices.
+
+    cholesky        L_dot = L Phi(L^-1 S L^-T), S = A_dot symmetrized from its lower triangle
+                    (the only part LAPACK reads), Phi = strict lower part + half the diagonal
+    qr (m >= n)     C = Q^T A_dot R^-1, Omega = skew part from tril(C, -1):
+                    R_dot = (C - Omega) R, Q_dot = A_dot R^-1 - Q (C - Omega)
+    lu              X = L^-1 P^T A_dot U^-1: L_dot = L tril(X, -1), U_dot = triu(X) U
+    eigh            P = V^T S V: w_dot = diag(P), V_dot = V (F o P), F_ij = 1 / (w_j - w_i)
+                    (eigenvectors need distinct eigenvalues; eigenvalues alone do not)
+    svd             P = U^T A_dot V: s_dot = diag(P); U_dot, V_dot with F_ij = 1/(s_j^2 - s_i^2)
+                    plus the parts outside the column spaces (distinct, nonzero singular values)
+
+Rules: ``*_jvp(primals, tangents, **params)``; batching moves the vmapped axis to the front
+(``linalg.stacked_batch``).
+"""
+import numpy as np
+import scipy.linalg
+
+from ..core import Primitive, ShapedArray, Zero, bind, get_aval
+from . import arithmetic as ar
+from . import complex as cx
+from . import shape as sh
+from .linalg import (as_col, as_row, diagonal, matmul, mT, off_diagonal_inverse, real_eye,
+                     right_solve_upper, stacked_batch, symmetrize, tril, triangular_solve, triu)
+
+
+# -- cholesky: the lower factor L of A = L L^T, from A's lower triangle -----------------------------
+cholesky_p = Primitive("cholesky")
+cholesky_p.impl = lambda a: np.linalg.cholesky(a)
+cholesky_p.abstract_eval = lambda a: ShapedArray(a.shape, a.dtype)
+
+
+def cholesky(a):
+    """``(..., n, n) -> (..., n, n)``: lower-triangular L with L L^T = A (A's lower triangle)."""
+    return bind(cholesky_p, a)
+
+
+def cholesky_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    l_ = cholesky(a)
+    s = symmetrize(a_dot, lower=True)
+    x = triangular_solve(l_, mT(triangular_solve(l_, s, lower=True)), lower=True)
+    n = get_aval(a).shape[-1]
+    phi = np.tri(n, k=-1) + 0.5 * np.eye(n)
+    return l_, matmul(l_, ar.mul(x, phi.astype(get_aval(a).dtype)))
+
+
+cholesky_p.jvp = cholesky_jvp
+cholesky_p.deriv_class = ("nonlinear",)
+cholesky_p.batch = stacked_batch(cholesky_p)
+
+# -- qr: reduced A = Q R for m >= n ------------------------------------------------------------------
+qr_p = Primitive("qr", multiple_results=True)
+qr_p.impl = lambda a: list(np.linalg.qr(a, mode="reduced"))
+qr_p.abstract_eval = lambda a: [ShapedArray(a.shape, a.dtype),
+                                ShapedArray(a.shape[:-2] + (a.shape[-1],) * 2, a.dtype)]
+
+
+def qr(a):
+    """``(..., m, n)``, m >= n -> ``[Q (..., m, n), R (..., n, n)]``."""
+    return bind(qr_p, a)
+
+
+def qr_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    q, r = qr(a)
+    a_dot_rinv = right_solve_upper(a_dot, r)
+    c = matmul(mT(q), a_dot_rinv)
+    low = tril(c, -1)
+    c_minus_omega = ar.sub(c, ar.sub(low, mT(low)))
+    q_dot = ar.sub(a_dot_rinv, matmul(q, c_minus_omega))
+    r_dot = matmul(c_minus_omega, r)
+    return [q, r], [q_dot, r_dot]
+
+
+qr_p.jvp = qr_jvp
+qr_p.deriv_class = ("nonlinear",)
+qr_p.batch = stacked_batch(qr_p)
+
+
+# -- lu: A[perm] = L U (L unit lower, U upper, stored in one matrix as LAPACK does) ---------------
+def perm_from_piv(piv):
+    """LAPACK's sequential row interchanges ``piv`` -> the permutation ``perm`` with
+    ``A[perm] = L U``."""
+    n = piv.shape[-1]
+    flat_piv = np.reshape(piv, (-1, n))
+    perm = np.tile(np.arange(n), (flat_piv.shape[0], 1))
+    rows = np.arange(flat_piv.shape[0])
+    for i in range(n):
+        j = flat_piv[:, i]
+        perm_i = perm[rows, i].copy()
+        perm[rows, i] = perm[rows, j]
+        perm[rows, j] = perm_i
+    return np.reshape(perm, np.shape(piv))
+
+
+def _lu_impl(a):
+    lu_, piv = scipy.linalg.lu_factor(a, check_finite=False)
+    return [lu_, piv, perm_from_piv(piv)]
+
+
+lu_p = Primitive("lu", multiple_results=True)
+lu_p.impl = _lu_impl
+lu_p.abstract_eval = lambda a: [ShapedArray(a.shape, a.dtype),
+                                ShapedArray(a.shape[:-1], np.int32),
+                                ShapedArray(a.shape[:-1], np.int64)]
+
+
+def lu(a):
+    """``(..., n, n) -> [lu (..., n, n), piv (..., n) int32, perm (..., n) int64]``: ``lu``
+    holds L below the diagonal (unit diagonal implied) and U on and above it; ``piv`` are
+    LAPACK's row interchanges, ``perm`` the resulting permutation (``A[perm] = L U``)."""
+    return bind(lu_p, a)
+
+
+def permutation_matrix(perm, dtype):
+    """``P[..., i, j] = (perm[..., i] == j)``, so ``P @ x`` is ``x[perm]``."""
+    n = get_aval(perm).shape[-1]
+    onehot = ar.eq(as_col(perm), np.arange(n))
+    return sh.convert_element_type(onehot, dtype=cx.real_dtype(dtype))
+
+
+def lu_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    lu_, piv, perm = lu(a)
+    dtype = get_aval(a).dtype
+    n = get_aval(a).shape[-1]
+    l_ = ar.add(tril(lu_, -1), real_eye(n, dtype))
+    u = triu(lu_)
+    pa_dot = matmul(sh.broadcast_to(permutation_matrix(perm, dtype), get_aval(a).shape), a_dot)
+    x = right_solve_upper(triangular_solve(l_, pa_dot, lower=True, unit_diagonal=True), u)
+    lu_dot = ar.add(matmul(l_, tril(x, -1)), matmul(triu(x), u))
+    return [lu_, piv, perm], [lu_dot, Zero(get_aval(piv)), Zero(get_aval(perm))]
+
+
+lu_p.jvp = lu_jvp
+lu_p.deriv_class = ("nonlinear",)
+lu_p.batch = stacked_batch(lu_p)
+
+# -- eigh: symmetric eigendecomposition from one triangle -----------------------------------------
+eigh_p = Primitive("eigh", multiple_results=True)
+
+
+def _eigh_impl(a, *, lower, compute_v):
+    uplo = "L" if lower else "U"
+    if compute_v:
+        return list(np.linalg.eigh(a, UPLO=uplo))
+    return [np.linalg.eigvalsh(a, UPLO=uplo)]
+
+
+def _eigh_abstract(a, *, lower, compute_v):
+    w = ShapedArray(a.shape[:-1], cx.real_dtype(a.dtype))
+    return [w, ShapedArray(a.shape, a.dtype)] if compute_v else [w]
+
+
+eigh_p.impl = _eigh_impl
+eigh_p.abstract_eval = _eigh_abstract
+
+
+def eigh(a, *, lower=True, compute_v=True):
+    """Real symmetric ``(..., n, n)`` -> ``[w (..., n) ascending, V (..., n, n)]`` (``[w]``
+    without ``compute_v``), read from the lower (or upper) triangle."""
+    return bind(eigh_p, a, lower=lower, compute_v=compute_v)
+
+
+def eigh_jvp(primals, tangents, *, lower, compute_v):
+    (a,), (a_dot,) = primals, tangents
+    w, v = eigh(a, lower=lower, compute_v=True)
+    p = matmul(mT(v), matmul(symmetrize(a_dot, lower), v))
+    w_dot = diagonal(p)
+    if not compute_v:
+        return [w], [w_dot]
+    f = off_diagonal_inverse(ar.sub(as_row(w), as_col(w)))
+    return [w, v], [w_dot, matmul(v, ar.mul(f, p))]
+
+
+eigh_p.jvp = eigh_jvp
+eigh_p.deriv_class = ("nonlinear",)
+eigh_p.batch = stacked_batch(eigh_p)
+
+# -- svd: reduced A = U diag(s) Vh -------------------------------------------------------------------
+svd_p = Primitive("svd", multiple_results=True)
+
+
+def _svd_impl(a, *, compute_uv):
+    if compute_uv:
+        return list(np.linalg.svd(a, full_matrices=False))
+    return [np.linalg.svd(a, compute_uv=False)]
+
+
+def _svd_abstract(a, *, compute_uv):
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    s = ShapedArray(a.shape[:-2] + (k,), cx.real_dtype(a.dtype))
+    if not compute_uv:
+        return [s]
+    return [ShapedArray(a.shape[:-2] + (m, k), a.dtype), s,
+            ShapedArray(a.shape[:-2] + (k, n), a.dtype)]
+
+
+svd_p.impl = _svd_impl
+svd_p.abstract_eval = _svd_abstract
+
+
+def svd(a, *, compute_uv=True):
+    """Real ``(..., m, n)`` -> ``[U (..., m, k), s (..., k) descending, Vh (..., k, n)]``,
+    k = min(m, n) (``[s]`` without ``compute_uv``)."""
+    return bind(svd_p, a, compute_uv=compute_uv)
+
+
+def svd_jvp(primals, tangents, *, compute_uv):
+    (a,), (a_dot,) = primals, tangents
+    u, s, vh = svd(a, compute_uv=True)
+    v = mT(vh)
+    a_dot_v = matmul(a_dot, v)
+    p = matmul(mT(u), a_dot_v)
+    s_dot = diagonal(p)
+    if not compute_uv:
+        return [s], [s_dot]
+    s_row, s_col = as_row(s), as_col(s)
+    f = off_diagonal_inverse(ar.sub(ar.mul(s_row, s_row), ar.mul(s_col, s_col)))
+    p_t = mT(p)
+    u_dot = ar.add(matmul(u, ar.mul(f, ar.add(ar.mul(p, s_row), ar.mul(s_col, p_t)))),
+                   ar.div(ar.sub(a_dot_v, matmul(u, p)), s_row))
+    v_dot = ar.add(matmul(v, ar.mul(f, ar.add(ar.mul(s_col, p), ar.mul(p_t, s_row)))),
+                   ar.div(ar.sub(matmul(mT(a_dot), u), matmul(v, p_t)), s_row))
+    return [u, s, vh], [u_dot, s_dot, mT(v_dot)]
+
+
+svd_p.jvp = svd_jvp
+svd_p.deriv_class = ("nonlinear",)
+svd_p.batch = stacked_batch(svd_p)
