@@ -49,6 +49,7 @@ from .grad_mode import _grad_enabled
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
+
 # -- the recorded graph -------------------------------------------------------------------------
 class Node:
     """One recorded operation, the ``grad_fn`` of its results.
@@ -86,7 +87,7 @@ def _own(a):
     """``a`` as an array that no one else can write to: chainrule's values are immutable."""
     a = np.asarray(a)
     if a.flags.writeable:
-        if a.base is not None:        # a view of an array we do not own
+        if a.base is not None:        # a writable view (of a temporary, or of the caller's array)
             a = a.copy()
         a.flags.writeable = False
     return a
@@ -335,15 +336,15 @@ class Tensor:
         return bool(self._value)
 
     def __float__(self):
-        return float(self._value)
+        return float(self._value.item())
 
     def __int__(self):
-        return int(self._value)
+        return int(self._value.item())
 
     def __index__(self):
-        if self._value.dtype.kind not in "iu":
-            raise TypeError(f"only integer Tensors can be used as an index, not {self.dtype}")
-        return int(self._value)
+        if self._value.dtype.kind not in "iu" or self._value.ndim:
+            raise TypeError("only 0-d integer Tensors can be used as an index")
+        return int(self._value.item())
 
     def __format__(self, spec):
         if spec and self._value.size == 1:
@@ -382,7 +383,11 @@ class Tensor:
         return apply_op(func, args, kwargs, func.__name__, func in dispatch.functions)
 
     def __getitem__(self, idx):
-        return apply_op(_getitem, (self, idx), None, "getitem")
+        out = apply_op(_getitem, (self, idx), None, "getitem")
+        if out is NotImplemented:
+            raise ConcretizationError("a traced value was used to index a Tensor; indices are "
+                                      "not differentiable, use a plain integer array")
+        return out
 
     # -- in-place operations -------------------------------------------------------------------
     def _check_inplace(self, other=None):
