@@ -54,14 +54,20 @@ def absolute(x):
     return cx.complex_abs(x) if cx.is_complex(x) else _real_absolute(x)
 
 
+_SCALAR_KINDS = {float: "f", int: "i", bool: "b", complex: "c"}
+
+
+def _kind(v):
+    """The dtype kind of an operand, cheaply (this runs on every traced arithmetic call)."""
+    kind = _SCALAR_KINDS.get(type(v))
+    if kind is None:
+        dtype = getattr(v, "dtype", None)
+        kind = np.asarray(v).dtype.kind if dtype is None else dtype.kind
+    return kind
+
+
 def _is_complex(v):
-    t = type(v)
-    if t is float or t is int or t is bool:
-        return False
-    if t is complex:
-        return True
-    dtype = getattr(v, "dtype", None)
-    return dtype is not None and np.dtype(dtype).kind == "c"
+    return _kind(v) == "c"
 
 
 def _promote(v):
@@ -72,9 +78,10 @@ def _promote(v):
 
 def _promoting_binary(handler):
     def promoted(x, y):
-        cx_x, cx_y = _is_complex(x), _is_complex(y)
-        if cx_x is not cx_y:
-            if cx_x:
+        kx = _SCALAR_KINDS.get(type(x)) or _kind(x)
+        ky = _SCALAR_KINDS.get(type(y)) or _kind(y)
+        if kx != ky and (kx == "c" or ky == "c"):
+            if kx == "c":
                 y = _promote(y)
             else:
                 x = _promote(x)

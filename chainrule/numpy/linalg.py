@@ -1,6 +1,5 @@
 """``numpy.linalg`` on traced arrays (``cnp.linalg.solve``, or ``np.linalg.solve(tracer, b)``
-through NEP 18), plus ``np.kron``, ``np.vdot`` (complex-aware), and ``np.trace`` /
-``np.diagonal`` / ``np.diag`` when nothing else registered them.
+through NEP 18), plus ``np.kron`` and ``np.vdot`` (which conjugates complex arrays).
 
 Compositions of the primitives of ``ops/linalg.py``; no derivative rules here. Stacks of
 matrices ``(..., m, n)`` are accepted where NumPy accepts them. Derivatives exist where the
@@ -275,6 +274,50 @@ def lstsq(a, b, rcond=None):
     return x, residuals, np.int32(rank), s
 
 
+@implements(np.linalg.tensorsolve, name="linalg.tensorsolve")
+def tensorsolve(a, b, axes=None):
+    """``x`` with ``tensordot(a, x, x.ndim) = b``, through one matrix solve."""
+    if axes is not None:
+        nd = len(_shape(a))
+        axes = [ax % nd for ax in axes]
+        a = sh.transpose(a, perm=[i for i in range(nd) if i not in axes] + axes)
+    sa, sb = _shape(a), _shape(b)
+    x_shape = sa[len(sb):]
+    n = int(np.prod(sb, dtype=np.int64))
+    if int(np.prod(x_shape, dtype=np.int64)) != n:
+        raise InvalidArgumentError("numpy.linalg.tensorsolve: a is not square in the split "
+                                   "given by b's shape")
+    x = solve(sh.reshape(a, shape=(n, n)), sh.reshape(b, shape=(n,)))
+    return sh.reshape(x, shape=x_shape)
+
+
+@implements(np.linalg.tensorinv, name="linalg.tensorinv")
+def tensorinv(a, ind=2):
+    sa = _shape(a)
+    lead, trail = sa[:ind], sa[ind:]
+    n = int(np.prod(lead, dtype=np.int64))
+    return sh.reshape(inv(sh.reshape(a, shape=(n, n))), shape=trail + lead)
+
+
+@implements(np.linalg.cond, name="linalg.cond")
+def cond(x, p=None):
+    """The condition number: ratio of extreme singular values (p None, 2, -2), else
+    ``norm(x, p) * norm(inv(x), p)``."""
+    if p in (None, 2, -2):
+        s = svd(x, compute_uv=False)
+        last = (len(_shape(s)) - 1,)
+        big, small = red.reduce_max(s, axes=last), red.reduce_min(s, axes=last)
+        return ar.div(big, small) if p != -2 else ar.div(small, big)
+    return ar.mul(norm(x, p, axis=(-2, -1)), norm(inv(x), p, axis=(-2, -1)))
+
+
+@implements(np.linalg.matrix_rank, name="linalg.matrix_rank")
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """An integer (no derivative), from the concrete value of ``A``."""
+    return np.linalg.matrix_rank(_concrete(A, "numpy.linalg.matrix_rank"), tol=tol,
+                                 hermitian=hermitian, rtol=rtol)
+
+
 # -- factorizations ----------------------------------------------------------------------------------
 @implements(np.linalg.cholesky, name="linalg.cholesky")
 def cholesky(a, /, *, upper=False):
@@ -465,49 +508,19 @@ def linalg_trace(x, /, *, offset=0, dtype=None):
     return trace(x, offset, nd - 2, nd - 1, dtype)
 
 
-# -- diagonals and traces (registered for np.* only if the NumPy layer has none yet) ------------
-def _if_missing(np_func, name):
-    if np_func in dispatch.functions:
-        return lambda f: f
-    return implements(np_func, name=name)
-
-
-@_if_missing(np.diagonal, "diagonal")
+# -- diagonals and traces of the last two axes ------------------------------------------------------
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    """np.diagonal through the ``diagonal`` primitive (square blocks cut out with slices)."""
     nd = len(_shape(a))
-    ax1, ax2 = axis1 % nd, axis2 % nd
-    x = _move_to_end(a, (ax1, ax2))
+    x = _move_to_end(a, (axis1 % nd, axis2 % nd))
     n, m = _shape(x)[-2:]
-    rows = slice(0, n) if offset >= 0 else slice(-offset, n)
-    cols = slice(offset, m) if offset >= 0 else slice(0, m)
-    k = builtins.max(0, builtins.min(n - rows.start, m - cols.start))
+    r0, c0 = (0, offset) if offset >= 0 else (-offset, 0)
+    k = builtins.max(0, builtins.min(n - r0, m - c0))
     lead = (slice(None),) * (nd - 2)
-    x = sh.getitem(x, idx=lead + (slice(rows.start, rows.start + k),
-                                  slice(cols.start, cols.start + k)))
-    return la.diagonal(x)
+    return la.diagonal(sh.getitem(x, idx=lead + (slice(r0, r0 + k), slice(c0, c0 + k))))
 
 
-@_if_missing(np.trace, "trace")
-def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    if out is not None:
-        raise unsupported("the out= argument of numpy.trace")
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
     d = diagonal(a, offset, axis1, axis2)
     r = red.reduce_sum(d, axes=(len(_shape(d)) - 1,))
     return r if dtype is None else sh.convert_element_type(r, dtype=dtype)
-
-
-@_if_missing(np.diag, "diag")
-def diag(v, k=0):
-    s = _shape(v)
-    if len(s) == 2:
-        return diagonal(v, k)
-    if len(s) != 1:
-        raise InvalidArgumentError("numpy.diag: input must be 1-d or 2-d")
-    m = la.diag_embed(v)
-    if k == 0:
-        return m
-    n, pad = s[0], abs(k)
-    zr = np.zeros((pad, n), get_aval(v).dtype)
-    zc = np.zeros((n + pad, pad), get_aval(v).dtype)
-    m = sh.concatenate([m, zr] if k > 0 else [zr, m], axis=0)
-    return sh.concatenate([zc, m] if k > 0 else [m, zc], axis=1)

@@ -92,9 +92,14 @@ CASES = [
      (rng.standard_normal((2, 3, 4)),)),
     ("vector_norm", lambda x: la.vector_norm(x, axis=(0, 1)), (rng.standard_normal((2, 3, 4)),)),
     ("matrix_norm nuc", lambda x: la.matrix_norm(x, ord="nuc"), (rng.standard_normal((2, 4, 3)),)),
+    ("tensorsolve", lambda a, b: la.tensorsolve(a, b), (well_conditioned(6, 6).reshape(2, 3, 6),
+                                                           rng.standard_normal((2, 3)))),
+    ("tensorinv", lambda a: la.tensorinv(a, ind=1), (well_conditioned(6, 6).reshape(6, 2, 3),)),
+    ("cond", lambda a: la.cond(a), (T43,)),
+    ("cond fro", lambda a: la.cond(a, "fro"), (A23,)),
     ("trace", lambda x: np.trace(x), (T43,)),
     ("linalg.trace offset", lambda x: la.trace(x, offset=1), (A23,)),
-    ("diagonal", lambda x: np.diagonal(x, 1, 0, 2), (rng.standard_normal((3, 2, 4)),)),
+    ("linalg.diagonal", lambda x: la.diagonal(x, offset=-1), (rng.standard_normal((2, 4, 3)),)),
     ("diag", lambda x: (np.diag(x, -1), np.diag(np.diag(x, 1) * 2.0)), (V3,)),
 ]
 
@@ -204,6 +209,17 @@ def test_cnp_namespace_and_dispatch():
     assert "linalg.solve" in cnp.supported() and "kron" in cnp.supported()
     g = cr.grad(lambda b: np.sum(np.linalg.solve(A3, b)))(b)
     np.testing.assert_allclose(g, np.linalg.solve(A3.T, np.ones(3)))
+
+
+def test_third_order():
+    for f, args in [(np.linalg.solve, (A3, B32)), (np.linalg.det, (A3,)),
+                    (lambda a: np.linalg.eigh(a)[1] ** 2, (E3,)),
+                    (lambda a: np.linalg.svd(a, full_matrices=False)[2] ** 2, (T43,))]:
+        check_grads(f, args, order=3, modes=("fwd", "rev"))
+
+
+def test_matrix_rank_is_a_plain_integer():
+    assert cr.grad(lambda a: np.linalg.matrix_rank(a) * np.sum(a))(A3)[0, 0] == 3.0
 
 
 def test_refusals_are_named():
