@@ -17,6 +17,9 @@ exported = {}
 scipy_exported = {}
 # method name -> description of the ufuncs it supports
 ufunc_methods = {}
+# the plain (non-ufunc) functions of chainrule.scipy.special, for the list of supported names
+# (the numpy layer does not import chainrule.scipy; a test checks the two agree)
+scipy_functions = ("logsumexp", "softmax", "log_softmax", "polygamma")
 
 
 def implements(*np_funcs, name=None, export=True):

@@ -124,6 +124,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise UnsupportedFunctionError("numpy.interp: the derivative with respect to the knots "
                                        "xp is not supported; pass them as a plain array")
     xp = np.asarray(xp, dtype=np.float64)
+    fp = fp if isinstance(fp, Tracer) else np.asarray(fp, dtype=np.float64)
     n = xp.shape[0]
     xv = np.asarray(_concrete(x, "numpy.interp(x)"), dtype=np.float64)
     i = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, builtins.max(n - 2, 0))

@@ -156,7 +156,7 @@ for _uf, _op in {_sps.gammaln: sp.gammaln, _sps.digamma: sp.digamma, _sps.gamma:
                  _sps.log_expit: sp.log_expit, _sps.xlogy: sp.xlogy,
                  _sps.xlog1py: sp.xlog1py}.items():
     implements_ufunc(_uf, namespace=scipy_exported)(_op)
-scipy_exported["psi"] = sp.digamma
+scipy_exported["psi"] = scipy_exported["digamma"] = sp.digamma
 
 
 # -- ufunc methods ----------------------------------------------------------------------------

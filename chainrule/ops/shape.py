@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
                     tangent_aval)
+from . import arithmetic as ar
 from . import reductions as red
 
 
@@ -167,11 +168,28 @@ def setitem_jvp(primals, tangents, *, idx):
                         idx=idx)
 
 
+def _written(x_shape, idx):
+    """Mask, over the elements of ``x[idx]``, of those whose write survives (NumPy's own rule
+    for repeated advanced indices: a later write wins); None when every write survives."""
+    if is_basic_index(idx):
+        return None
+    target = np.full(x_shape, -1, dtype=np.int64)
+    slots = target[idx].shape
+    labels = np.arange(int(np.prod(slots, dtype=np.int64))).reshape(slots)
+    target[idx] = labels
+    mask = target[idx] == labels
+    return None if mask.all() else mask
+
+
 def setitem_transpose(ct, x, v, *, idx):
     ct_x = setitem(ct, 0.0, idx=idx) if is_undefined(x) else None
     ct_v = None
     if is_undefined(v):
-        ct_v = convert_element_type(unbroadcast(getitem(ct, idx=idx), v.aval), dtype=v.aval.dtype)
+        ct_v = getitem(ct, idx=idx)
+        mask = _written(get_aval(ct).shape, idx)
+        if mask is not None:
+            ct_v = ar.select(mask, ct_v, 0.0)
+        ct_v = convert_element_type(unbroadcast(ct_v, v.aval), dtype=v.aval.dtype)
     return ct_x, ct_v
 
 

@@ -13,7 +13,7 @@ import scipy.special as _sps
 
 from ..core import Tracer, get_aval
 from ..core.errors import InvalidArgumentError
-from ..numpy._dispatch import scipy_exported
+from ..numpy._dispatch import scipy_exported, scipy_functions
 from ..numpy._shape import normalize_axes
 from ..ops import arithmetic as ar
 from ..ops import elementwise as el
@@ -23,7 +23,7 @@ from ..ops import special as sp
 
 globals().update(scipy_exported)
 
-__all__ = sorted(scipy_exported) + ["logsumexp", "softmax", "log_softmax", "polygamma"]
+__all__ = sorted(scipy_exported) + list(scipy_functions)
 
 
 def _keep(y, shape, axes, keepdims):

@@ -8,7 +8,7 @@ import scipy.special as ss
 import chainrule as cr
 from chainrule.ops import special
 
-from .cases import case, ids
+from gradcases import case, ids
 
 # name -> (function whose taken branch is smooth, the point where the other branch is singular)
 MASKED = {

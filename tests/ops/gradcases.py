@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from chainrule import jvp, vjp
-from chainrule.core import Interpreter, Tracer, bind, get_aval, new_interpreter
+from chainrule.core import Interpreter, Tracer, bind, get_aval, new_interpreter, tree_map
 from chainrule.testing import check_grads
 
 
@@ -101,11 +101,13 @@ def primitives_of(c):
     (forward and reverse mode) apply."""
     rng = np.random.default_rng(0)
     with new_interpreter(_Recorder) as rec:
-        args = tuple(_RecTracer(rec, a) for a in c.args)
+        def wrap(x):
+            return tree_map(lambda a: _RecTracer(rec, a), x)
+        args = wrap(c.args)
         out = c.f(*args)
-        v = tuple(rng.standard_normal(np.shape(a)) for a in c.args)
+        v = wrap(tuple(rng.standard_normal(np.shape(a)) for a in c.args))
         jvp(c.f, args, v)
-        u = rng.standard_normal(np.shape(_unwrap(out)))
+        u = wrap(tree_map(lambda o: rng.standard_normal(np.shape(_unwrap(o))), out))
         vjp(c.f, *args)[1](u)
         if c.order > 1:
             jvp(lambda *xs: jvp(c.f, xs, v)[1], args, v)
