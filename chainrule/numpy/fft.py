@@ -5,7 +5,8 @@ ihfft, fftshift, ifftshift, with NumPy's ``n``/``s`` (crop or zero-pad), ``axis`
 ``norm`` ("backward", "ortho", "forward"), built on the linear primitives of ``ops/fft.py``.
 
 Complex numbers (convention in ``ops/complex.py``: transposes under Re(sum(a * b)), as JAX
-does). This module registers np.real, np.imag, np.conjugate and, for complex arrays, np.absolute,
+does). This module registers np.real, np.imag, np.conjugate, np.angle and, for complex arrays,
+np.absolute,
 replacing the NumPy layer's real-only handlers. It also wraps the handlers of np.add,
 np.subtract, np.multiply, np.true_divide, np.power and np.where so that a real traced operand
 meeting a complex one is promoted explicitly with ``to_complex``: its cotangent is then the real
@@ -26,7 +27,7 @@ from ._dispatch import implements, implements_ufunc, unsupported
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
 
-# -- complex numbers --------------------------------------------------------------------------------
+# -- complex numbers -------------------------------------------------------------------------------
 @implements(np.real)
 def real(val):
     return cx.real(val) if cx.is_complex(val) else val
@@ -43,6 +44,15 @@ def imag(val):
 @implements_ufunc(np.conjugate, name="conj")
 def conjugate(x):
     return cx.conj(x)
+
+
+@implements(np.angle)
+def angle(z, deg=False):
+    """arctan2(imag(z), real(z)) (0 or pi for real z); its derivative is 0 at z = 0."""
+    z = _float(z)
+    re, im = (cx.real(z), cx.imag(z)) if cx.is_complex(z) else (z, imag(z))
+    a = ar.arctan2(im, re)
+    return ar.mul(a, 180.0 / np.pi) if deg else a
 
 
 _real_absolute = dispatch.ufuncs[np.absolute]
@@ -107,7 +117,7 @@ def where(condition, x=None, y=None):
     return _plain_where(condition, x, y)
 
 
-# -- FFT --------------------------------------------------------------------------------------------
+# -- FFT -------------------------------------------------------------------------------------------
 _NORMS = (None, "backward", "ortho", "forward")
 
 

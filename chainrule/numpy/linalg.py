@@ -111,7 +111,7 @@ def _move_to_end(x, axes):
     return sh.transpose(x, perm=[i for i in range(nd) if i not in axes] + list(axes))
 
 
-# -- products -----------------------------------------------------------------------------------------
+# -- products --------------------------------------------------------------------------------------
 @implements(np.vdot)
 def vdot(a, b):
     """``sum(conj(a) * b)`` over the flattened arrays."""
@@ -318,7 +318,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
                                  hermitian=hermitian, rtol=rtol)
 
 
-# -- factorizations ----------------------------------------------------------------------------------
+# -- factorizations --------------------------------------------------------------------------------
 @implements(np.linalg.cholesky, name="linalg.cholesky")
 def cholesky(a, /, *, upper=False):
     """Lower factor L (``upper=True``: U = L^T) of a symmetric positive definite ``a``, read from
@@ -508,7 +508,7 @@ def linalg_trace(x, /, *, offset=0, dtype=None):
     return trace(x, offset, nd - 2, nd - 1, dtype)
 
 
-# -- diagonals and traces of the last two axes ------------------------------------------------------
+# -- diagonals and traces of the last two axes -----------------------------------------------------
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """np.diagonal through the ``diagonal`` primitive (square blocks cut out with slices)."""
     nd = len(_shape(a))

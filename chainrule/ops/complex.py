@@ -99,7 +99,8 @@ conj_p.batch = _same_axis_batch(conj_p)
 
 # -- complex(re, im) = re + i im: two reals -> complex, linear in both ----------------------------
 def _complex_impl(re, im):
-    return np.add(re, np.multiply(im, 1j))
+    unit = np.asarray(1j, np.result_type(re, im, np.complex64))   # complex64 for float32 parts
+    return np.add(re, np.multiply(im, unit))
 
 
 complex_p = Primitive("complex", linear_in=(0, 1))

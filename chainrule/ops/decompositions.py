@@ -26,7 +26,7 @@ from .linalg import (as_col, as_row, diagonal, matmul, mT, off_diagonal_inverse,
                      right_solve_upper, stacked_batch, symmetrize, tril, triangular_solve, triu)
 
 
-# -- cholesky: the lower factor L of A = L L^T, from A's lower triangle -----------------------------
+# -- cholesky: the lower factor L of A = L L^T, from A's lower triangle ----------------------------
 cholesky_p = Primitive("cholesky")
 cholesky_p.impl = lambda a: np.linalg.cholesky(a)
 cholesky_p.abstract_eval = lambda a: ShapedArray(a.shape, a.dtype)
@@ -51,7 +51,7 @@ cholesky_p.jvp = cholesky_jvp
 cholesky_p.deriv_class = ("nonlinear",)
 cholesky_p.batch = stacked_batch(cholesky_p)
 
-# -- qr: reduced A = Q R for m >= n ------------------------------------------------------------------
+# -- qr: reduced A = Q R for m >= n ----------------------------------------------------------------
 qr_p = Primitive("qr", multiple_results=True)
 qr_p.impl = lambda a: list(np.linalg.qr(a, mode="reduced"))
 qr_p.abstract_eval = lambda a: [ShapedArray(a.shape, a.dtype),
@@ -180,7 +180,7 @@ eigh_p.jvp = eigh_jvp
 eigh_p.deriv_class = ("nonlinear",)
 eigh_p.batch = stacked_batch(eigh_p)
 
-# -- svd: reduced A = U diag(s) Vh -------------------------------------------------------------------
+# -- svd: reduced A = U diag(s) Vh -----------------------------------------------------------------
 svd_p = Primitive("svd", multiple_results=True)
 
 

@@ -99,14 +99,6 @@ rfft_p.deriv_class = ("linear",)
 rfft_p.batch = lambda vals, dims, *, axis: (rfft(vals[0], axis=_shift(axis, dims[0])), dims[0])
 
 
-def _shift(axis, d):
-    """An axis index of the unbatched array, in the array with a batch axis at ``d``."""
-    return axis + (axis >= d)
-
-
-fft_p.batch = lambda vals, dims, *, axes, inverse: (
-    fft(vals[0], axes=tuple(_shift(a, dims[0]) for a in axes), inverse=inverse), dims[0])
-
 
 # -- irfft: complex (..., n // 2 + 1, ...) -> real (..., n, ...) along ``axis`` -------------------
 def _irfft_abstract(x, *, axis, n):
@@ -139,13 +131,4 @@ irfft_p.jvp, irfft_p.transpose = _linear_jvp(irfft_p), irfft_transpose
 irfft_p.deriv_class = ("linear",)
 irfft_p.batch = lambda vals, dims, *, axis, n: (
     irfft(vals[0], axis=_shift(axis, dims[0]), n=n), dims[0])
-rfft_p.batch = lambda vals, dims, *, axis: (rfft(vals[0], axis=_shift(axis, dims[0])), dims[0])
 
-
-def _shift(axis, d):
-    """An axis index of the unbatched array, in the array with a batch axis at ``d``."""
-    return axis + (axis >= d)
-
-
-fft_p.batch = lambda vals, dims, *, axes, inverse: (
-    fft(vals[0], axes=tuple(_shift(a, dims[0]) for a in axes), inverse=inverse), dims[0])

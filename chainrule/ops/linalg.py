@@ -326,8 +326,8 @@ def solve_jvp(primals, tangents):
     x = solve(a, b)
     rhs = None if type(b_dot) is Zero else b_dot
     if type(a_dot) is not Zero:
-        ax = ar.neg(matmul(a_dot, x)) if rhs is None else ar.sub(rhs, matmul(a_dot, x))
-        rhs = ax
+        ax = matmul(a_dot, x)
+        rhs = ar.neg(ax) if rhs is None else ar.sub(rhs, ax)
     return x, solve(a, rhs)
 
 
@@ -388,7 +388,7 @@ def right_solve_upper(x, r):
     return mT(triangular_solve(r, mT(x), lower=False, transpose_a=True))
 
 
-# -- slogdet: [sign, log|det|] ------------------------------------------------------------------------
+# -- slogdet: [sign, log|det|] ---------------------------------------------------------------------
 slogdet_p = Primitive("slogdet", multiple_results=True)
 slogdet_p.impl = lambda a: list(np.linalg.slogdet(a))
 slogdet_p.abstract_eval = lambda a: [ShapedArray(a.shape[:-2], a.dtype),
@@ -439,7 +439,7 @@ pinv_p.jvp = pinv_jvp
 pinv_p.deriv_class = ("nonlinear",)
 pinv_p.batch = stacked_batch(pinv_p)
 
-# -- expm and its Frechet derivative -----------------------------------------------------------------
+# -- expm and its Frechet derivative ---------------------------------------------------------------
 expm_p = Primitive("expm")
 expm_p.impl = lambda a: scipy.linalg.expm(a)
 expm_p.abstract_eval = lambda a: ShapedArray(a.shape, a.dtype)

@@ -24,6 +24,7 @@ CASES = [
     ("where", lambda x, y: np.real(np.where(x > 0, x + 1j * y, y))),
     ("attributes", lambda x, y: ((x + 1j * y).real * (x * 1j + y).imag, (x + 1j * y).conj().imag)),
     ("complex times real", lambda x, y: np.abs(x * np.exp(1j * y))),
+    ("angle", lambda x, y: (np.angle(x + 1j * y), np.angle(x * y + 0.1, deg=True))),
 ]
 
 
@@ -71,3 +72,5 @@ def test_values_on_plain_arrays():
     np.testing.assert_allclose(cnp.imag(RE), 0.0)
     np.testing.assert_allclose(cnp.conj(Z), np.conj(Z))
     np.testing.assert_allclose(cnp.abs(Z), np.abs(Z))
+    np.testing.assert_allclose(cnp.angle(Z, deg=True), np.angle(Z, deg=True))
+    np.testing.assert_allclose(cnp.angle(RE), np.angle(RE))

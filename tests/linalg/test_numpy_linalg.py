@@ -117,7 +117,7 @@ def test_values_match_numpy(name, f, args):
         np.testing.assert_allclose(t, p, rtol=1e-10, atol=1e-12)
 
 
-# -- closed forms ------------------------------------------------------------------------------------
+# -- closed forms ----------------------------------------------------------------------------------
 def test_grad_det_is_cofactor():
     g = cr.grad(np.linalg.det)(A3)
     np.testing.assert_allclose(g, np.linalg.det(A3) * np.linalg.inv(A3).T, rtol=1e-10)
