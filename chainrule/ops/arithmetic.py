@@ -144,12 +144,14 @@ mul_p.deriv_class = ("linear", "linear", "cross")
 # -- safe_mul, safe_div: t * c and t / c, but 0 wherever t == 0 (linear in t) -------------------
 def _safe_mul_impl(t, c):
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.where(t == 0, 0, np.multiply(t, c))
+        out = np.where(t == 0, 0, np.multiply(t, c))
+    return out[()] if out.ndim == 0 else out      # a scalar, as NumPy's ufuncs return
 
 
 def _safe_div_impl(t, c):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return np.where(t == 0, 0, np.true_divide(t, c))
+        out = np.where(t == 0, 0, np.true_divide(t, c))
+    return out[()] if out.ndim == 0 else out
 
 
 safe_mul_p = _binary("safe_mul", _safe_mul_impl, linear_in=(0,))
