@@ -17,7 +17,7 @@ from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops import special as sp
 from ._dispatch import exported, implements, unsupported
-from ._shape import cast, no_out, normalize_axes, one_axis, ravel
+from ._shape import cast, no_out, normalize_axes, one_axis, ravel, sort
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -220,11 +220,6 @@ all = implements(np.all)(_logical(red.reduce_all, "all"))
 any = implements(np.any)(_logical(red.reduce_any, "any"))
 
 
-def _sorted_along(a, axis):
-    from ._shape import sort
-    return sort(a, axis=axis)
-
-
 @implements(np.quantile)
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
              keepdims=False, *, weights=None, interpolation=None):
@@ -238,7 +233,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     if len(axes) != 1:
         raise unsupported("numpy.quantile over several axes")
     ax = axes[0]
-    s = sh.transpose(_sorted_along(a, ax), perm=[ax] + [i for i in range(nd) if i != ax])
+    s = sh.transpose(sort(a, axis=ax), perm=[ax] + [i for i in range(nd) if i != ax])
     n = _shape(s)[0]
     q = np.asarray(q, dtype=np.float64)
     pos = q * (n - 1)

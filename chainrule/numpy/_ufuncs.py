@@ -20,7 +20,8 @@ from ..ops import shape as sh
 from ..ops import special as sp
 from . import _reductions as nred
 from ._dispatch import implements_ufunc, scipy_exported, ufunc_methods, unsupported
-from ._shape import cast, normalize_axes, normalize_index, one_axis, rebind, write_refused
+from ._shape import (cast, concrete, normalize_axes, normalize_index, one_axis, rebind,
+                     write_refused)
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -95,7 +96,7 @@ def modf(x):
 
 @implements_ufunc(np.frexp)
 def frexp(x):
-    _, e = np.frexp(_value(x, "numpy.frexp"))
+    _, e = np.frexp(concrete(x, "numpy.frexp"))
     return ar.mul(x, np.ldexp(1.0, -e).astype(get_aval(x).dtype)), e
 
 
@@ -141,11 +142,6 @@ def matvec(x1, x2):
 def vecmat(x1, x2):
     prod = ar.mul(sh.reshape(x1, shape=_shape(x1) + (1,)), x2)
     return red.reduce_sum(prod, axes=(len(_shape(prod)) - 2,))
-
-
-def _value(x, what):
-    from ._shape import concrete
-    return concrete(x, what)
 
 
 # -- scipy.special ufuncs -----------------------------------------------------------------------
