@@ -1,13 +1,23 @@
 """``numpy.linalg`` on traced arrays (``cnp.linalg.solve``, or ``np.linalg.solve(tracer, b)``
 through NEP 18), plus ``np.kron`` and ``np.vdot`` (which conjugates complex arrays).
 
-Compositions of the primitives of ``ops/linalg.py``; no derivative rules here. Stacks of
-matrices ``(..., m, n)`` are accepted where NumPy accepts them. Derivatives exist where the
-function is differentiable: ``eigh`` eigenvectors need distinct eigenvalues and ``svd`` vectors
-distinct nonzero singular values (eigenvalues and singular values alone do not); ``det`` and
-``inv`` need a nonsingular matrix; ``pinv`` and ``lstsq`` a constant rank near the point.
-Decompositions (cholesky, qr, eigh, svd, lstsq) are differentiated for real matrices only;
-solve, inv, det, slogdet, pinv, matrix_power, multi_dot and norm also take complex ones.
+Compositions of the primitives of ``ops/linalg.py`` and ``ops/decompositions.py``; no
+derivative rules here. Stacks of matrices ``(..., m, n)`` are accepted where NumPy accepts them.
+Derivatives exist where the function is differentiable:
+
+- ``eigh`` eigenvectors need distinct eigenvalues, ``svd`` vectors distinct nonzero singular
+  values (at a repeated value they are not unique, and their derivatives come out inf/NaN).
+  Eigenvalues and singular values get finite first derivatives even when repeated; those are
+  exact for functions symmetric within a repeated group (sums, traces, norms), which are the
+  differentiable ones there. Their second derivatives need distinct values too.
+- ``det``, ``inv``, ``solve`` need a nonsingular matrix (det's derivative det(A) tr(A^-1 A_dot)
+  is NaN at a singular A); ``pinv`` and ``lstsq`` a constant rank near the point.
+- ``cholesky`` and ``eigh`` read one triangle, as LAPACK does: their derivatives are those of
+  the function of that triangle (the gradient lies in it), so finite differences in any
+  direction agree with them.
+- Decompositions (cholesky, qr, eigh, svd, lstsq) are differentiated for real matrices only;
+  solve, inv, det, slogdet, pinv, matrix_power, multi_dot, norm and the products also take
+  complex ones.
 """
 import builtins
 import collections

@@ -8,7 +8,7 @@ reverse mode and every higher order follow. Stacks ``(..., m, n)`` throughout; r
                     R_dot = (C - Omega) R, Q_dot = A_dot R^-1 - Q (C - Omega)
     lu              X = L^-1 P^T A_dot U^-1: L_dot = L tril(X, -1), U_dot = triu(X) U
     eigh            P = V^T S V: w_dot = diag(P), V_dot = V (F o P), F_ij = 1 / (w_j - w_i)
-                    (eigenvectors need distinct eigenvalues; eigenvalues alone do not)
+                    (eigenvectors need distinct eigenvalues; F is only used for them)
     svd             P = U^T A_dot V: s_dot = diag(P); U_dot, V_dot with F_ij = 1/(s_j^2 - s_i^2)
                     plus the parts outside the column spaces (distinct, nonzero singular values)
 

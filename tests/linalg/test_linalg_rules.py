@@ -140,3 +140,18 @@ def test_staged_gradients_match_eager():
     for f in (lambda a: np.linalg.slogdet(a)[1], lambda a: np.sum(np.linalg.eigh(a)[0] ** 3),
               lambda a: np.sum(np.abs(np.fft.fft2(a)) ** 2), lambda a: np.linalg.norm(a, "nuc")):
         np.testing.assert_allclose(jit(cr.grad(f))(S[1]), cr.grad(f)(S[1]), rtol=1e-12)
+
+
+def test_taylor_mode_through_linear_algebra():
+    from math import factorial
+    a = rng.standard_normal((3, 3))
+    coeffs = cr.taylor(csl.expm, np.zeros((3, 3)), a, 4)            # expm(t a) = sum (t a)^k / k!
+    for k, c in enumerate(coeffs):
+        np.testing.assert_allclose(c, np.linalg.matrix_power(a, k) / factorial(k), atol=1e-12)
+    coeffs = cr.taylor(np.linalg.inv, np.eye(3), a, 3)              # inv(I + t a) = sum (-t a)^k
+    for k, c in enumerate(coeffs):
+        np.testing.assert_allclose(c, np.linalg.matrix_power(-a, k), atol=1e-10)
+    s = S[0]
+    coeffs = cr.taylor(np.linalg.cholesky, s, s, 3)                # chol((1 + t) s) = sqrt(1+t) L
+    for c, w in zip(coeffs, [1.0, 0.5, -0.125, 0.0625]):
+        np.testing.assert_allclose(c, w * np.linalg.cholesky(s), atol=1e-10)

@@ -151,6 +151,12 @@ def test_eigenvalue_derivative_is_outer_product_of_eigenvectors():
         np.testing.assert_allclose(g, np.tril(2 * full - np.diag(np.diag(full))), atol=1e-10)
 
 
+def test_repeated_eigenvalues_symmetric_functions_are_finite():
+    a = np.diag([1.0, 1.0, 2.0])
+    np.testing.assert_allclose(cr.grad(lambda a: np.sum(np.linalg.eigh(a)[0] ** 2))(a), 2 * a)
+    np.testing.assert_allclose(cr.grad(lambda a: np.linalg.norm(a, "nuc"))(np.eye(3)), np.eye(3))
+
+
 def test_singular_value_derivative():
     u, s, vh = np.linalg.svd(T43, full_matrices=False)
     g = cr.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(T43)
