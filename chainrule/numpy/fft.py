@@ -8,9 +8,10 @@ Complex numbers (convention in ``ops/complex.py``: transposes under Re(sum(a * b
 does). This module registers np.real, np.imag, np.conjugate, np.angle and, for complex arrays,
 np.absolute,
 replacing the NumPy layer's real-only handlers. It also wraps the handlers of np.add,
-np.subtract, np.multiply, np.true_divide, np.power and np.where so that a real traced operand
-meeting a complex one is promoted explicitly with ``to_complex``: its cotangent is then the real
-part of the complex one, and gradients with respect to real inputs stay real.
+np.subtract, np.multiply, np.true_divide, np.power, np.where and the joining functions
+(concatenate, stack, hstack, vstack, dstack, column_stack) so that a real traced operand meeting
+a complex one is promoted explicitly with ``to_complex``: its cotangent is then the real part of
+the complex one, and gradients with respect to real inputs stay real.
 """
 import numbers
 
@@ -115,6 +116,23 @@ def where(condition, x=None, y=None):
     if x is not None and y is not None and _is_complex(x) is not _is_complex(y):
         x, y = _promote(x), _promote(y)
     return _plain_where(condition, x, y)
+
+
+def _promoting_sequence(handler):
+    """The same promotion for functions of a sequence of arrays (concatenate, stack, ...)."""
+    def promoted(arrays, *args, **kwargs):
+        arrays = list(arrays)
+        if any(_is_complex(a) for a in arrays) and not all(_is_complex(a) for a in arrays):
+            arrays = [_promote(a) for a in arrays]
+        return handler(arrays, *args, **kwargs)
+    promoted.__name__ = getattr(handler, "__name__", "promoted")
+    promoted.__doc__ = handler.__doc__
+    return promoted
+
+
+for _f in (np.concatenate, np.stack, np.hstack, np.vstack, np.dstack, np.column_stack):
+    if _f in dispatch.functions:
+        implements(_f, name=_f.__name__)(_promoting_sequence(dispatch.functions[_f]))
 
 
 # -- FFT -------------------------------------------------------------------------------------------

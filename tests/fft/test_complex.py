@@ -48,7 +48,9 @@ def test_real_loss_of_complex_input_gives_conjugate_of_ascent_direction():
 def test_gradients_wrt_real_inputs_are_real():
     for f in (lambda x: np.sum(np.abs(x * (1 + 2j)) ** 2),
               lambda x: np.real(np.sum(x * np.exp(1j * x))),
-              lambda x: np.sum(np.abs(np.fft.fft(x * 1j + 1.0)))):
+              lambda x: np.sum(np.abs(np.fft.fft(x * 1j + 1.0))),
+              lambda x: np.sum(np.abs(np.concatenate([x, 1j * x, x[:1] * (1 - 2j)])) ** 2),
+              lambda x: np.sum(np.imag(np.stack([x ** 2, np.exp(1j * x)]) * (2 + 1j)))):
         g = cr.grad(f)(RE)
         assert g.dtype == np.float64, f
         check_grads(f, (RE,), order=2)
