@@ -14,6 +14,9 @@
                                         every tangent is a symbolic Zero
     elementwise_abstract(impl)          shape rule of a broadcasting elementwise op: NumPy's
                                         broadcasting and NumPy's own dtype resolution
+    elementwise_batch(prim)             batching rule (vmap) of a broadcasting elementwise op;
+    axes_batch(prim)                    of a reduction or scan with an ``axes``/``axis`` param
+                                        (the vmapped axis goes to the front, axes shift by one)
 """
 import contextlib
 import functools
@@ -22,6 +25,7 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, Zero, bind, get_aval, tangent_aval
 from . import arithmetic as ar
+from . import shape as sh
 
 
 @functools.lru_cache(maxsize=None)
@@ -53,6 +57,55 @@ def elementwise_abstract(impl):
     return abstract_eval
 
 
+# -- batching (vmap): rules ``batch(vals, dims, **params) -> (out, out_dim)`` --------------------
+def to_front(x, d):
+    """``x`` with its axis ``d`` moved to the front."""
+    if d == 0:
+        return x
+    nd = get_aval(x).ndim
+    return sh.transpose(x, perm=(d,) + tuple(i for i in range(nd) if i != d))
+
+
+def batch_size(vals, dims):
+    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def elementwise_batch(prim):
+    """Batched operands get the vmapped axis in front and ones up to the broadcast rank;
+    unbatched operands broadcast against the trailing axes as they are."""
+    def batch(vals, dims, **params):
+        size = batch_size(vals, dims)
+        rank = max(get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
+        args = []
+        for v, d in zip(vals, dims):
+            if d is not None:
+                v = to_front(v, d)
+                shape = get_aval(v).shape[1:]
+                v = sh.reshape(v, shape=(size,) + (1,) * (rank - len(shape)) + shape)
+            args.append(v)
+        return bind(prim, *args, **params), 0
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
+def axes_batch(prim):
+    """For ``prim(x, *, axes=tuple)`` or ``prim(x, *, axis=int or None)`` (None: flattened)."""
+    def batch(vals, dims, **params):
+        (x,), (d,) = vals, dims
+        x = to_front(x, d)
+        if "axes" in params:
+            params["axes"] = tuple(a + 1 for a in params["axes"])
+        elif params.get("axis") is None:
+            shape = get_aval(x).shape
+            x = sh.reshape(x, shape=(shape[0], int(np.prod(shape[1:], dtype=np.int64))))
+            params["axis"] = 1
+        else:
+            params["axis"] += 1
+        return bind(prim, x, **params), 0
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
 def quiet():
     """No floating-point warnings: for derivative factors that are infinite by design at a
     singular point (1/sqrt(0)), which the zero-safe products then apply harmlessly."""
@@ -74,6 +127,7 @@ def def_unary(name, impl, deriv, singular=False):
             return y, ar.safe_mul(x_dot, deriv(x, y))
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear",)
 
     def op(x):
@@ -99,6 +153,7 @@ def def_binary(name, impl, deriv0, deriv1, singular=False):
         return out, ar.sum_tangents(out, x_term, y_term)
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear", "nonlinear", "cross")
 
     def op(x, y):
@@ -107,11 +162,14 @@ def def_binary(name, impl, deriv0, deriv1, singular=False):
     return prim, op
 
 
-def def_zero(name, impl, nargs=1, abstract_eval=None):
-    """A primitive whose derivative is zero wherever it exists (piecewise constant)."""
+def def_zero(name, impl, nargs=1, abstract_eval=None, batch=None):
+    """A primitive whose derivative is zero wherever it exists (piecewise constant);
+    elementwise unless ``abstract_eval`` and ``batch`` (a function of the primitive) say
+    otherwise."""
     prim = Primitive(name)
     prim.impl = impl
     prim.abstract_eval = abstract_eval or elementwise_abstract(impl)
+    prim.batch = (batch or elementwise_batch)(prim)
 
     def jvp(primals, tangents, **params):
         out = bind(prim, *primals, **params)

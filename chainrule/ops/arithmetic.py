@@ -15,13 +15,14 @@ import numpy as np
 from ..core import Primitive, Tracer, Zero, bind, get_aval, is_undefined, tangent_aval
 from . import reductions as red
 from . import shape as sh
-from ._define import def_binary, def_zero, elementwise_abstract, quiet
+from ._define import def_binary, def_zero, elementwise_abstract, elementwise_batch, quiet
 
 
 def _binary(name, impl, linear_in=()):
     prim = Primitive(name, linear_in=linear_in)
     prim.impl = impl
     prim.abstract_eval = elementwise_abstract(impl)
+    prim.batch = elementwise_batch(prim)
     return prim
 
 
@@ -77,6 +78,7 @@ add_p.deriv_class = ("linear", "linear")
 neg_p = Primitive("neg", linear_in=(0,))
 neg_p.impl = np.negative
 neg_p.abstract_eval = elementwise_abstract(np.negative)
+neg_p.batch = elementwise_batch(neg_p)
 
 
 def neg(x):
@@ -323,6 +325,7 @@ hypot_p, hypot = def_binary("hypot", np.hypot,
 select_p = Primitive("select", linear_in=(1, 2))
 select_p.impl = np.where
 select_p.abstract_eval = elementwise_abstract(np.where)
+select_p.batch = elementwise_batch(select_p)
 
 
 def select(cond, x, y):

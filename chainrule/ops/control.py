@@ -21,4 +21,5 @@ def stop_gradient_jvp(primals, tangents):
 
 
 stop_gradient_p.jvp = stop_gradient_jvp
+stop_gradient_p.batch = lambda vals, dims: (stop_gradient(vals[0]), dims[0])
 stop_gradient_p.deriv_class = ("zero",)

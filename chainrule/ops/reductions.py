@@ -12,7 +12,7 @@ import numpy as np
 from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import shape as sh
-from ._define import def_zero
+from ._define import axes_batch, def_zero, to_front
 
 
 def _reduced_shape(shape, axes):
@@ -54,6 +54,7 @@ def reduce_sum_transpose(ct, x, *, axes):
 
 
 reduce_sum_p.transpose = reduce_sum_transpose
+reduce_sum_p.batch = axes_batch(reduce_sum_p)
 reduce_sum_p.deriv_class = ("linear",)
 
 
@@ -71,6 +72,7 @@ def _def_extremum(name, impl):
         return y, ar.div(reduce_sum(ar.mul(x_dot, mask), axes=axes), count)
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.batch = axes_batch(prim)
     prim.deriv_class = ("nonlinear",)
 
     def op(x, *, axes):
@@ -100,6 +102,7 @@ def cumsum_transpose(ct, x, *, axis):
 
 
 cumsum_p.transpose = cumsum_transpose
+cumsum_p.batch = axes_batch(cumsum_p)
 cumsum_p.deriv_class = ("linear",)
 
 
@@ -137,6 +140,7 @@ def cumprod_jvp(primals, tangents, *, axis):
 
 
 cumprod_p.jvp = cumprod_jvp
+cumprod_p.batch = axes_batch(cumprod_p)
 cumprod_p.deriv_class = ("nonlinear",)
 
 reduce_prod_p = Primitive("reduce_prod")
@@ -170,6 +174,7 @@ def reduce_prod_jvp(primals, tangents, *, axes):
 
 
 reduce_prod_p.jvp = reduce_prod_jvp
+reduce_prod_p.batch = axes_batch(reduce_prod_p)
 reduce_prod_p.deriv_class = ("nonlinear",)
 
 
@@ -180,9 +185,9 @@ def _arg_abstract(x, *, axis):
 
 
 argmax_p, argmax = def_zero("argmax", lambda x, *, axis: np.argmax(x, axis=axis),
-                            abstract_eval=_arg_abstract)
+                            abstract_eval=_arg_abstract, batch=axes_batch)
 argmin_p, argmin = def_zero("argmin", lambda x, *, axis: np.argmin(x, axis=axis),
-                            abstract_eval=_arg_abstract)
+                            abstract_eval=_arg_abstract, batch=axes_batch)
 
 
 def _argsort_abstract(x, *, axis):
@@ -191,16 +196,31 @@ def _argsort_abstract(x, *, axis):
 
 argsort_p, argsort = def_zero("argsort", lambda x, *, axis: np.argsort(x, axis=axis,
                                                                        kind="stable"),
-                              abstract_eval=_argsort_abstract)
+                              abstract_eval=_argsort_abstract, batch=axes_batch)
 
 
 def _searchsorted_abstract(a, v, *, side):
     return ShapedArray(v.shape, np.int64)
 
 
+def _searchsorted_batch(prim):
+    def batch(vals, dims, *, side):
+        (a, v), (da, dv) = vals, dims
+        if da is None:
+            return searchsorted(a, to_front(v, dv), side=side), 0
+        a = to_front(a, da)
+        size = get_aval(a).shape[0]
+        v = v if dv is None else to_front(v, dv)
+        outs = [searchsorted(sh.getitem(a, idx=(i,)), v if dv is None else
+                             sh.getitem(v, idx=(i,)), side=side) for i in range(size)]
+        return sh.concatenate([sh.reshape(o, shape=(1,) + get_aval(o).shape) for o in outs],
+                              axis=0), 0
+    return batch
+
+
 searchsorted_p, searchsorted = def_zero(
     "searchsorted", lambda a, v, *, side: np.searchsorted(a, v, side=side), 2,
-    abstract_eval=_searchsorted_abstract)
+    abstract_eval=_searchsorted_abstract, batch=_searchsorted_batch)
 
 
 def _bool_reduce_abstract(x, *, axes):
@@ -208,6 +228,6 @@ def _bool_reduce_abstract(x, *, axes):
 
 
 reduce_all_p, reduce_all = def_zero("reduce_all", lambda x, *, axes: np.all(x, axis=axes),
-                                    abstract_eval=_bool_reduce_abstract)
+                                    abstract_eval=_bool_reduce_abstract, batch=axes_batch)
 reduce_any_p, reduce_any = def_zero("reduce_any", lambda x, *, axes: np.any(x, axis=axes),
-                                    abstract_eval=_bool_reduce_abstract)
+                                    abstract_eval=_bool_reduce_abstract, batch=axes_batch)

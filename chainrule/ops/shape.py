@@ -1,7 +1,8 @@
 """Shape and indexing: reshape, broadcast_to, transpose, getitem, scatter_add, setitem,
 concatenate, convert_element_type, copy. All are linear in their array arguments.
 
-Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``.
+Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``,
+``*_batch(vals, dims, **params)`` (the vmapped axis goes to the front).
 ``getitem`` takes a normalized static index (ints, slices, None, Ellipsis and integer arrays);
 its transpose is ``scatter_add`` into zeros. ``setitem`` (``out = x.copy(); out[idx] = v``) is
 linear in ``(x, v)`` jointly; its transpose zeroes ``idx`` in the cotangent of ``x`` and gathers
@@ -13,15 +14,17 @@ from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, i
                     tangent_aval)
 from . import arithmetic as ar
 from . import reductions as red
+from ._define import batch_size, elementwise_batch, to_front
 
 
-def _linear_unary(name, impl, abstract_eval, transpose):
+def _linear_unary(name, impl, abstract_eval, transpose, batch=None):
     prim = Primitive(name, linear_in=(0,))
     prim.impl = impl
     prim.abstract_eval = abstract_eval
     prim.jvp = lambda primals, tangents, **params: (
         bind(prim, primals[0], **params), bind(prim, tangents[0], **params))
     prim.transpose = transpose
+    prim.batch = batch or elementwise_batch(prim)
     prim.deriv_class = ("linear",)
     return prim
 
@@ -30,7 +33,9 @@ def _linear_unary(name, impl, abstract_eval, transpose):
 reshape_p = _linear_unary(
     "reshape", lambda x, *, shape: np.reshape(x, shape),
     lambda x, *, shape: ShapedArray(shape, x.dtype, x.weak_type),
-    lambda ct, x, *, shape: (reshape(ct, shape=x.aval.shape),))
+    lambda ct, x, *, shape: (reshape(ct, shape=x.aval.shape),),
+    lambda vals, dims, *, shape: (
+        reshape(to_front(vals[0], dims[0]), shape=(batch_size(vals, dims),) + shape), 0))
 
 
 def reshape(x, *, shape):
@@ -53,10 +58,19 @@ def unbroadcast(ct, aval):
     return reshape(out, shape=aval.shape)
 
 
+def _batched_like(x, d, rank):
+    """A batched ``x`` with its vmapped axis in front and ones up to ``rank`` other axes."""
+    x = to_front(x, d)
+    shape = get_aval(x).shape
+    return reshape(x, shape=shape[:1] + (1,) * (rank - len(shape) + 1) + shape[1:])
+
+
 broadcast_to_p = _linear_unary(
     "broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
     lambda x, *, shape: ShapedArray(shape, x.dtype, x.weak_type),
-    lambda ct, x, *, shape: (unbroadcast(ct, x.aval),))
+    lambda ct, x, *, shape: (unbroadcast(ct, x.aval),),
+    lambda vals, dims, *, shape: (broadcast_to(_batched_like(vals[0], dims[0], len(shape)),
+                                               (batch_size(vals, dims),) + shape), 0))
 
 
 def broadcast_to(x, shape):
@@ -70,7 +84,9 @@ def broadcast_to(x, shape):
 transpose_p = _linear_unary(
     "transpose", lambda x, *, perm: np.transpose(x, perm),
     lambda x, *, perm: ShapedArray(tuple(x.shape[i] for i in perm), x.dtype, x.weak_type),
-    lambda ct, x, *, perm: (transpose(ct, perm=tuple(np.argsort(perm))),))
+    lambda ct, x, *, perm: (transpose(ct, perm=tuple(np.argsort(perm))),),
+    lambda vals, dims, *, perm: (transpose(to_front(vals[0], dims[0]),
+                                           perm=(0,) + tuple(p + 1 for p in perm)), 0))
 
 
 def transpose(x, *, perm):
@@ -90,9 +106,24 @@ def _getitem_abstract(x, *, idx):
     return ShapedArray(probe.shape, x.dtype)
 
 
+def batched_index_dim(idx):
+    """Where the vmapped axis lands in ``x[(slice(None),) + idx]``: in front, unless the
+    advanced indices (arrays, and ints among them) are not adjacent, in which case NumPy puts
+    their broadcast dimensions first."""
+    if is_basic_index(idx):
+        return 0
+    pos = [k for k, i in enumerate(idx) if isinstance(i, (np.ndarray, int, np.integer))
+           and not isinstance(i, bool)]
+    if pos == list(range(pos[0], pos[-1] + 1)):
+        return 0
+    return len(np.broadcast_shapes(*[np.shape(idx[k]) for k in pos]))
+
+
 getitem_p = _linear_unary(
     "getitem", lambda x, *, idx: x[idx], _getitem_abstract,
-    lambda ct, x, *, idx: (scatter_add(Zero(x.aval), ct, idx=idx),))
+    lambda ct, x, *, idx: (scatter_add(Zero(x.aval), ct, idx=idx),),
+    lambda vals, dims, *, idx: (getitem(to_front(vals[0], dims[0]), idx=(slice(None),) + idx),
+                                batched_index_dim(idx)))
 
 
 def getitem(x, *, idx):
@@ -137,7 +168,30 @@ def scatter_add_transpose(ct, operand, updates, *, idx):
     return (ct if is_undefined(operand) else None), ct_updates
 
 
+def _indexed_batch(prim):
+    """Batching of ``prim(x, v, idx=...)`` (scatter_add, setitem): ``x`` gets the vmapped axis
+    in front, ``v`` is laid out like ``x[(slice(None),) + idx]``."""
+    def batch(vals, dims, *, idx):
+        (x, v), (dx, dv) = vals, dims
+        size = batch_size(vals, dims)
+        x_aval = get_aval(x)
+        x_shape = x_aval.shape if dx is None else x_aval.shape[:dx] + x_aval.shape[dx + 1:]
+        x = broadcast_to(x, (size,) + x_shape) if dx is None else to_front(x, dx)
+        part = np.broadcast_to(np.empty((), x_aval.dtype), x_shape)[idx].shape
+        p = batched_index_dim(idx)
+        if dv is not None or p:
+            v = (broadcast_to(v, (size,) + part) if dv is None
+                 else broadcast_to(_batched_like(v, dv, len(part)), (size,) + part))
+            if p:
+                rest = list(range(1, len(part) + 1))
+                v = transpose(v, perm=rest[:p] + [0] + rest[p:])
+        return bind(prim, x, v, idx=(slice(None),) + idx), 0
+    batch.__name__ = f"{prim.name}_batch"
+    return batch
+
+
 scatter_add_p.jvp, scatter_add_p.transpose = scatter_add_jvp, scatter_add_transpose
+scatter_add_p.batch = _indexed_batch(scatter_add_p)
 scatter_add_p.deriv_class = ("linear", "linear")
 
 
@@ -194,6 +248,7 @@ def setitem_transpose(ct, x, v, *, idx):
 
 
 setitem_p.jvp, setitem_p.transpose = setitem_jvp, setitem_transpose
+setitem_p.batch = _indexed_batch(setitem_p)
 setitem_p.deriv_class = ("linear", "linear")
 
 # -- copy: a new array object with the same value (what item assignment may write into) --------
@@ -254,7 +309,15 @@ def concatenate_transpose(ct, *xs, axis):
     return cts
 
 
+def concatenate_batch(vals, dims, *, axis):
+    size = batch_size(vals, dims)
+    args = [broadcast_to(v, (size,) + get_aval(v).shape) if d is None else to_front(v, d)
+            for v, d in zip(vals, dims)]
+    return concatenate(args, axis=axis + 1), 0
+
+
 concatenate_p.jvp, concatenate_p.transpose = concatenate_jvp, concatenate_transpose
+concatenate_p.batch = concatenate_batch
 concatenate_p.linear_in = ("all",)
 concatenate_p.deriv_class = ("linear",)  # every argument
 
@@ -281,6 +344,7 @@ def convert_element_type_jvp(primals, tangents, *, dtype):
 
 
 convert_element_type_p.jvp = convert_element_type_jvp
+convert_element_type_p.batch = elementwise_batch(convert_element_type_p)
 convert_element_type_p.transpose = lambda ct, x, *, dtype: (
     convert_element_type(ct, dtype=x.aval.dtype),)
 convert_element_type_p.deriv_class = ("linear",)

@@ -16,7 +16,7 @@ from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import elementwise as el
 from . import reductions as red
-from ._define import def_binary, def_unary, elementwise_abstract
+from ._define import axes_batch, def_binary, def_unary, elementwise_abstract, elementwise_batch
 
 mul, div, add, sub, neg, exp = ar.mul, ar.div, ar.add, ar.sub, ar.neg, el.exp
 _SQRT_PI, _SQRT_2PI, _LN2 = math.sqrt(math.pi), math.sqrt(2 * math.pi), math.log(2.0)
@@ -43,6 +43,7 @@ def polygamma_jvp(primals, tangents, *, n):
 
 
 polygamma_p.jvp = polygamma_jvp
+polygamma_p.batch = elementwise_batch(polygamma_p)
 polygamma_p.deriv_class = ("nonlinear",)
 
 digamma_p, digamma = def_unary("digamma", sp.digamma, deriv=lambda x, y: polygamma(x, n=1))
@@ -138,6 +139,7 @@ def logsumexp_jvp(primals, tangents, *, axes):
 
 
 logsumexp_p.jvp = logsumexp_jvp
+logsumexp_p.batch = axes_batch(logsumexp_p)
 logsumexp_p.deriv_class = ("nonlinear",)
 
 # -- vector_norm: sqrt(sum(x**2)) with the subgradient 0 at x = 0 ----------------------------------
@@ -162,4 +164,5 @@ def vector_norm_jvp(primals, tangents, *, axes):
 
 
 vector_norm_p.jvp = vector_norm_jvp
+vector_norm_p.batch = axes_batch(vector_norm_p)
 vector_norm_p.deriv_class = ("nonlinear",)

@@ -7,6 +7,8 @@ small recording interpreter; ``test_rule_coverage`` uses it to check that every 
 families appears in some table.
 """
 import dataclasses
+import importlib.util
+import pathlib
 
 import numpy as np
 
@@ -113,3 +115,21 @@ def primitives_of(c):
             jvp(lambda *xs: jvp(c.f, xs, v)[1], args, v)
             jvp(lambda *xs: vjp(c.f, *xs)[1](u), args, v)
     return rec.seen
+
+
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_tables(exclude=()):
+    """Every ``GRAD_CASES`` table of the test suite (modules are loaded by path)."""
+    cases = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        if path.resolve() in {pathlib.Path(e).resolve() for e in exclude} or \
+                "\nGRAD_CASES = " not in path.read_text():
+            continue
+        spec = importlib.util.spec_from_file_location(
+            f"_tables_{path.parent.name}_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        cases.extend(mod.GRAD_CASES)
+    return cases

@@ -3,8 +3,6 @@ it is linear, deriv_class); every primitive of the families of this suite appear
 derivative table (GRAD_CASES, checked by check_grads in forward and reverse mode to second
 order); staging typechecks (shape rules agree with the implementations)."""
 import importlib
-import importlib.util
-import pathlib
 import pkgutil
 
 import numpy as np
@@ -17,9 +15,8 @@ import chainrule.scipy.special as css
 from chainrule.core import Primitive, add_any_p
 from chainrule.core.graph import Eqn, Graph
 
-from gradcases import primitives_of, rand
+from gradcases import load_tables, primitives_of, rand
 
-TESTS = pathlib.Path(__file__).resolve().parents[1]
 # the families whose primitives must all be in a table of this suite (linalg/fft/complex/
 # decompositions are tested by their own suites; a table of theirs named GRAD_CASES counts too)
 FAMILIES = ("_define", "arithmetic", "elementwise", "reductions", "shape", "special", "control")
@@ -48,17 +45,7 @@ def test_primitive_has_all_rules(name):
 
 
 def _tables():
-    cases = []
-    for path in sorted(TESTS.rglob("test_*.py")):
-        if path.resolve() == pathlib.Path(__file__).resolve() or \
-                "\nGRAD_CASES = " not in path.read_text():
-            continue
-        spec = importlib.util.spec_from_file_location(f"_coverage_{path.parent.name}_"
-                                                      f"{path.stem}", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        cases.extend(mod.GRAD_CASES)
-    return cases
+    return load_tables(exclude=[__file__])
 
 
 def test_every_primitive_is_in_a_derivative_table():
