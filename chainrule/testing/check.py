@@ -20,24 +20,39 @@ RTOL = 1e-5
 ATOL = 1e-6
 
 
+def _as_array(x):
+    """A leaf as a float or complex array (complex values keep their imaginary part)."""
+    x = np.asarray(x)
+    return x.astype(complex if x.dtype.kind == "c" else float)
+
+
 def _leaves(tree):
-    return [np.asarray(x, dtype=float) for x in tree_flatten(tree)[0]]
+    return [_as_array(x) for x in tree_flatten(tree)[0]]
 
 
 def _random_like(tree, rng):
+    """Random directions with the shapes of ``tree``'s leaves, complex where a leaf is."""
     leaves, td = tree_flatten(tree)
-    return tree_unflatten(td, [rng.standard_normal(np.shape(x)) for x in leaves])
+    out = []
+    for x in leaves:
+        r = rng.standard_normal(np.shape(x))
+        if np.asarray(x).dtype.kind == "c":
+            r = r + 1j * rng.standard_normal(np.shape(x))
+        out.append(r)
+    return tree_unflatten(td, out)
 
 
 def _axpy(a, x, y):
     leaves_x, td = tree_flatten(x)
     leaves_y, _ = tree_flatten(y)
-    return tree_unflatten(td, [np.asarray(yy, float) + a * np.asarray(xx, float)
+    return tree_unflatten(td, [_as_array(yy) + a * _as_array(xx)
                                for xx, yy in zip(leaves_x, leaves_y)])
 
 
 def _inner(a, b):
-    return float(sum(np.sum(x * y) for x, y in zip(_leaves(a), _leaves(b))))
+    """The real inner product Re(sum(a * b)) of two trees, the pairing under which vjp is the
+    transpose of jvp (without conjugation)."""
+    return float(np.real(sum(np.sum(x * y) for x, y in zip(_leaves(a), _leaves(b)))))
 
 
 def _assert_close(got, want, what, rtol, atol):
@@ -54,8 +69,7 @@ def numerical_jvp(f, args, tangents, eps=EPS):
     plus = f(*_axpy(eps, tangents, args))
     minus = f(*_axpy(-eps, tangents, args))
     return tree_unflatten(tree_flatten(plus)[1],
-                          [(np.asarray(p, float) - np.asarray(m, float)) / (2 * eps)
-                           for p, m in zip(_leaves(plus), _leaves(minus))])
+                          [(p - m) / (2 * eps) for p, m in zip(_leaves(plus), _leaves(minus))])
 
 
 def check_jvp(f, args, rng=None, eps=EPS, rtol=RTOL, atol=ATOL):
