@@ -149,7 +149,8 @@ cumprod = implements(np.cumprod)(_cumulative(red.cumprod, "cumprod"))
 
 
 def _nan_filled(a, fill):
-    return ar.select(el.isnan(a), fill, a)
+    # fill as a 0-d array of a's dtype (not a Python float: inf has no literal in generated code)
+    return ar.select(el.isnan(a), np.asarray(fill, get_aval(a).dtype), a)
 
 
 @implements(np.nansum)

@@ -45,7 +45,7 @@ def reshape(x, *, shape):
     return bind(reshape_p, x, shape=shape)
 
 
-# -- broadcast_to ------------------------------------------------------------------------------------
+# -- broadcast_to ----------------------------------------------------------------------------------
 def unbroadcast(ct, aval):
     """Sum a cotangent of a broadcast result back to the shape of an input of aval ``aval``."""
     shape = get_aval(ct).shape

@@ -22,6 +22,15 @@ mul, div, add, sub, neg, exp = ar.mul, ar.div, ar.add, ar.sub, ar.neg, el.exp
 _SQRT_PI, _SQRT_2PI, _LN2 = math.sqrt(math.pi), math.sqrt(2 * math.pi), math.log(2.0)
 
 
+def _plain(ufunc):
+    """A SciPy ufunc as a plain function (generated code calls a primitive's implementation by
+    name; it would look a ufunc up in NumPy's namespace)."""
+    def impl(*args):
+        return ufunc(*args)
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
 def _gauss(x):
     return exp(mul(mul(x, x), -0.5))
 
@@ -46,32 +55,35 @@ polygamma_p.jvp = polygamma_jvp
 polygamma_p.batch = elementwise_batch(polygamma_p)
 polygamma_p.deriv_class = ("nonlinear",)
 
-digamma_p, digamma = def_unary("digamma", sp.digamma, deriv=lambda x, y: polygamma(x, n=1))
-gammaln_p, gammaln = def_unary("gammaln", sp.gammaln, deriv=lambda x, y: digamma(x))
-gamma_p, gamma = def_unary("gamma", sp.gamma, deriv=lambda x, y: mul(y, digamma(x)))
+digamma_p, digamma = def_unary("digamma", _plain(sp.digamma),
+                               deriv=lambda x, y: polygamma(x, n=1))
+gammaln_p, gammaln = def_unary("gammaln", _plain(sp.gammaln), deriv=lambda x, y: digamma(x))
+gamma_p, gamma = def_unary("gamma", _plain(sp.gamma), deriv=lambda x, y: mul(y, digamma(x)))
 
 # -- error function and the normal distribution ---------------------------------------------------
-erf_p, erf = def_unary("erf", sp.erf, deriv=lambda x, y: mul(exp(neg(mul(x, x))), 2 / _SQRT_PI))
-erfc_p, erfc = def_unary("erfc", sp.erfc,
+erf_p, erf = def_unary("erf", _plain(sp.erf),
+                       deriv=lambda x, y: mul(exp(neg(mul(x, x))), 2 / _SQRT_PI))
+erfc_p, erfc = def_unary("erfc", _plain(sp.erfc),
                          deriv=lambda x, y: mul(exp(neg(mul(x, x))), -2 / _SQRT_PI))
-erfinv_p, erfinv = def_unary("erfinv", sp.erfinv,
+erfinv_p, erfinv = def_unary("erfinv", _plain(sp.erfinv),
                              deriv=lambda x, y: mul(exp(mul(y, y)), _SQRT_PI / 2), singular=True)
-erfcinv_p, erfcinv = def_unary("erfcinv", sp.erfcinv,
+erfcinv_p, erfcinv = def_unary("erfcinv", _plain(sp.erfcinv),
                                deriv=lambda x, y: mul(exp(mul(y, y)), -_SQRT_PI / 2),
                                singular=True)
-ndtr_p, ndtr = def_unary("ndtr", sp.ndtr, deriv=lambda x, y: mul(_gauss(x), 1 / _SQRT_2PI))
-ndtri_p, ndtri = def_unary("ndtri", sp.ndtri,
+ndtr_p, ndtr = def_unary("ndtr", _plain(sp.ndtr),
+                         deriv=lambda x, y: mul(_gauss(x), 1 / _SQRT_2PI))
+ndtri_p, ndtri = def_unary("ndtri", _plain(sp.ndtri),
                            deriv=lambda x, y: mul(exp(mul(mul(y, y), 0.5)), _SQRT_2PI),
                            singular=True)
 log_ndtr_p, log_ndtr = def_unary(
-    "log_ndtr", sp.log_ndtr,
+    "log_ndtr", _plain(sp.log_ndtr),
     deriv=lambda x, y: mul(exp(sub(mul(mul(x, x), -0.5), y)), 1 / _SQRT_2PI))
 
 # -- logistic -------------------------------------------------------------------------------------
-expit_p, expit = def_unary("expit", sp.expit, deriv=lambda x, y: mul(y, sub(1.0, y)))
-logit_p, logit = def_unary("logit", sp.logit, deriv=lambda x, y: div(1.0, mul(x, sub(1.0, x))),
-                           singular=True)
-log_expit_p, log_expit = def_unary("log_expit", sp.log_expit,
+expit_p, expit = def_unary("expit", _plain(sp.expit), deriv=lambda x, y: mul(y, sub(1.0, y)))
+logit_p, logit = def_unary("logit", _plain(sp.logit),
+                           deriv=lambda x, y: div(1.0, mul(x, sub(1.0, x))), singular=True)
+log_expit_p, log_expit = def_unary("log_expit", _plain(sp.log_expit),
                                    deriv=lambda x, y: expit(neg(x)))
 
 
@@ -81,10 +93,10 @@ def _x_over(x, y):
     return ar.select(x_zero, 0.0, div(x, ar.select(x_zero, 1.0, y)))
 
 
-xlogy_p, xlogy = def_binary("xlogy", sp.xlogy,
+xlogy_p, xlogy = def_binary("xlogy", _plain(sp.xlogy),
                             deriv0=lambda x, y, out: el.log(y),
                             deriv1=lambda x, y, out: _x_over(x, y), singular=True)
-xlog1py_p, xlog1py = def_binary("xlog1py", sp.xlog1py,
+xlog1py_p, xlog1py = def_binary("xlog1py", _plain(sp.xlog1py),
                                 deriv0=lambda x, y, out: el.log1p(y),
                                 deriv1=lambda x, y, out: _x_over(x, add(y, 1.0)), singular=True)
 

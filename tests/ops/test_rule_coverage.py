@@ -93,6 +93,28 @@ def test_shape_rules_agree_with_implementations():
             graph = cr.make_graph(c.f)(*c.args)
         except cr.ConcretizationError:
             continue        # needs values (sort, boolean masks, interp): not stageable
-        outs = cr.tree_flatten(c.f(*c.args))[0]
+        outs = cr.tree_flatten(c.f(*[np.array(a, copy=True) for a in c.args]))[0]
         for v, o in zip(graph.outvars, outs):
             assert v.aval.shape == np.shape(o), c.name
+
+
+# generated code writes a float('-inf') constant as the bare name `-inf` (codegen, reported)
+JIT_KNOWN_FAILURES = {"logsumexp_minus_inf"}
+
+
+def test_jit_agrees_with_eager_on_the_tables():
+    failures = []
+    for c in _tables():
+        fresh = lambda: [np.array(a, copy=True) for a in c.args]  # noqa: E731
+        try:
+            got = cr.tree_flatten(cr.jit(c.f)(*fresh()))[0]
+        except cr.ConcretizationError:
+            continue
+        except Exception as e:       # noqa: BLE001  (collected and reported below)
+            if c.name not in JIT_KNOWN_FAILURES:
+                failures.append(f"{c.name}: {type(e).__name__}: {e}")
+            continue
+        for g, w in zip(got, cr.tree_flatten(c.f(*fresh()))[0]):
+            if not np.allclose(g, w, rtol=1e-10, atol=1e-12):
+                failures.append(f"{c.name}: values differ")
+    assert not failures, "\n".join(failures)
