@@ -11,6 +11,8 @@ keeps a symbolic Zero, and an equation whose output cotangents are all Zero is s
 are written with chainrule's operations, so the backward pass itself can be differentiated (its
 literals and cotangents may be tracers of enclosing transformations).
 """
+import numpy as np
+
 from ..core import MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase
 
 
@@ -43,5 +45,7 @@ def _backward_pass(graph, cts_out):
         cts_in = rule(ct, *args, **eqn.params)
         for x, c in zip(eqn.inputs, cts_in):
             if type(x) is Var and c is not None and type(c) is not Zero:
+                if x.aval.dtype.kind != "c" and getattr(c, "dtype", x.aval.dtype).kind == "c":
+                    c = np.real(c)      # a real input's cotangent: the real pairing Re(ct . t)
                 ct_env[x] = add_tangents(ct_env[x], c) if x in ct_env else c
     return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]
