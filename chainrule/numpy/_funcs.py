@@ -141,6 +141,136 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     return ar.select(xv > xp[-1], last if right is None else right, y)
 
 
+@implements(np.sinc)
+def sinc(x):
+    """sin(pi x) / (pi x); near 0 its Taylor polynomial, so every derivative is right at 0."""
+    px = ar.mul(x, np.pi)
+    small = ar.lt(el.abs(px), 1e-3)
+    safe = ar.select(small, 1.0, px)
+    p2 = ar.mul(px, px)
+    series = ar.add(1.0, ar.mul(p2, ar.add(-1.0 / 6.0, ar.mul(p2, 1.0 / 120.0))))
+    return ar.select(small, series, ar.div(el.sin(safe), safe))
+
+
+@implements(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = _shp.moveaxis(a, axisa, -1)
+    b = _shp.moveaxis(b, axisb, -1)
+    na, nb = _shape(a)[-1], _shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise InvalidArgumentError("cross: vectors must have 2 or 3 components")
+
+    def comp(v, i, n):
+        return sh.getitem(v, idx=(Ellipsis, i)) if i < n else 0.0
+    a0, a1, a2 = (comp(a, i, na) for i in range(3))
+    b0, b1, b2 = (comp(b, i, nb) for i in range(3))
+    z = ar.sub(ar.mul(a0, b1), ar.mul(a1, b0))
+    if na == 2 and nb == 2:
+        return z
+    out = _shp.stack([ar.sub(ar.mul(a1, b2), ar.mul(a2, b1)),
+                      ar.sub(ar.mul(a2, b0), ar.mul(a0, b2)), z], axis=-1)
+    return _shp.moveaxis(out, -1, axisc)
+
+
+def _full_correlation(a, v):
+    """c[k] = sum_j a_padded[k + j] v[j] for every overlap k (length len(a) + len(v) - 1)."""
+    n, m = _shape(a)[0], _shape(v)[0]
+    padded = _shp.pad(a, (m - 1, m - 1))
+    windows = sh.getitem(padded, idx=(np.arange(n + m - 1)[:, None] + np.arange(m)[None, :],))
+    return la.dot_general(windows, v, spec="kj,j->k")
+
+
+def _trim(c, n, m, mode):
+    if mode == "full":
+        return c
+    if mode == "valid":
+        lo, size = min(n, m) - 1, max(n, m) - min(n, m) + 1
+    elif mode == "same":
+        size = max(n, m)
+        lo = (n + m - 1 - size) // 2
+    else:
+        raise InvalidArgumentError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+    return sh.getitem(c, idx=(slice(lo, lo + size),))
+
+
+@implements(np.correlate)
+def correlate(a, v, mode="valid"):
+    n, m = _shape(a)[0], _shape(v)[0]
+    if m > n:    # numpy swaps and reverses
+        return _shp.flip(correlate(v, a, mode))
+    return _trim(_full_correlation(a, v), n, m, mode)
+
+
+@implements(np.convolve)
+def convolve(a, v, mode="full"):
+    n, m = _shape(a)[0], _shape(v)[0]
+    if m > n:
+        a, v, n, m = v, a, m, n
+    return _trim(_full_correlation(a, _shp.flip(v)), n, m, mode)
+
+
+@implements(np.trapezoid)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    nd = len(_shape(y))
+    axis = _shp.one_axis(axis, nd)
+    hi = sh.getitem(y, idx=_shp.along(axis, nd, slice(1, None)))
+    lo = sh.getitem(y, idx=_shp.along(axis, nd, slice(None, -1)))
+    if x is None:
+        return ar.mul(_reductions.sum(ar.add(hi, lo), axis=axis), ar.mul(dx, 0.5))
+    d = _shp.diff(x, axis=-1 if len(_shape(x)) == 1 else axis)
+    if len(_shape(x)) == 1 and nd > 1:
+        d = sh.reshape(d, shape=tuple(_shape(x)[0] - 1 if i == axis else 1 for i in range(nd)))
+    return ar.mul(_reductions.sum(ar.mul(ar.add(hi, lo), d), axis=axis), 0.5)
+
+
+@implements(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """Second-order central differences inside, first-order one-sided at the ends, for
+    uniform (scalar) spacings."""
+    nd = len(_shape(f))
+    axes = list(range(nd)) if axis is None else _shp.axis_list(axis, nd)
+    spacing = list(varargs) or [1.0]
+    if len(spacing) == 1:
+        spacing = spacing * len(axes)
+    if edge_order != 1 or any(np.ndim(h) != 0 or isinstance(h, Tracer) for h in spacing):
+        raise unsupported("numpy.gradient with edge_order=2 or coordinate arrays")
+    outs = []
+    for ax, h in zip(axes, spacing):
+        def part(sl, ax=ax):
+            return sh.getitem(f, idx=_shp.along(ax, nd, sl))
+        inner = ar.div(ar.sub(part(slice(2, None)), part(slice(None, -2))), 2.0 * h)
+        first = ar.div(ar.sub(part(slice(1, 2)), part(slice(0, 1))), float(h))
+        last = ar.div(ar.sub(part(slice(-1, None)), part(slice(-2, -1))), float(h))
+        outs.append(sh.concatenate([first, inner, last], axis=ax))
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+@implements(np.cumulative_sum)
+def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    return _cumulative(_reductions.cumsum, 0.0, x, axis, dtype, out, include_initial)
+
+
+@implements(np.cumulative_prod)
+def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    return _cumulative(_reductions.cumprod, 1.0, x, axis, dtype, out, include_initial)
+
+
+def _cumulative(scan, start, x, axis, dtype, out, include_initial):
+    nd = len(_shape(x))
+    if axis is None:
+        if nd > 1:
+            raise InvalidArgumentError("axis must be given for arrays of more than one dimension")
+        axis = 0
+    y = scan(x, axis=axis, dtype=dtype, out=out)
+    if include_initial:
+        axis = _shp.one_axis(axis, nd)
+        shape = tuple(1 if i == axis else d for i, d in enumerate(_shape(y)))
+        y = sh.concatenate([np.full(shape, start, get_aval(y).dtype), y], axis=axis)
+    return y
+
+
 @implements(np.linspace)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
              device=None):

@@ -40,9 +40,9 @@ def test_every_floating_ufunc_is_supported():
 
 
 @pytest.mark.parametrize("f, name", [
-    (lambda x: np.median(np.convolve(x, x)), "numpy.convolve"),
+    (lambda x: np.polyfit(x, x, 1), "numpy.polyfit"),
     (lambda x: np.unique(x), "numpy.unique"),
-    (lambda x: np.fft.fftfreq(3) * np.correlate(x, x), "numpy.correlate"),
+    (lambda x: np.fft.fftfreq(3) * np.ediff1d(x), "numpy.ediff1d"),
     (lambda x: np.lexsort((x,)), "numpy.lexsort"),
     (lambda x: ss.jv(1.0, x), "jv"),
     (lambda x: np.gcd(x, x), "gcd"),
