@@ -59,14 +59,24 @@ _PY_SCALARS = {float: np.dtype(np.float64), int: np.dtype(np.int64),
                bool: np.dtype(np.bool_), complex: np.dtype(np.complex128)}
 
 
+# avals are never mutated, so the avals of scalars are shared: this runs on every traced op
+_SCALAR_AVALS = {t: ShapedArray((), dt, weak_type=True) for t, dt in _PY_SCALARS.items()}
+
+
 def get_aval(x):
     """The ShapedArray of a raw value (array, NumPy scalar, Python scalar) or of a tracer."""
+    t = type(x)
+    aval = _SCALAR_AVALS.get(t)
+    if aval is not None:
+        return aval
+    if t is np.ndarray:
+        return ShapedArray(x.shape, x.dtype)
     aval = getattr(x, "aval", None)  # tracers carry theirs
     if aval is not None:
         return aval
-    dt = _PY_SCALARS.get(type(x))
-    if dt is not None:
-        return ShapedArray((), dt, weak_type=True)
+    if isinstance(x, np.generic):
+        aval = _SCALAR_AVALS[t] = ShapedArray((), x.dtype)
+        return aval
     try:
         return ShapedArray(x.shape, x.dtype)
     except AttributeError:

@@ -75,16 +75,19 @@ class StagingInterpreter(Interpreter):
         return x.var if self.owns(x) else Lit(x)
 
     def process_primitive(self, prim, args, params):
-        inputs = [self._atom(x) for x in args]
-        out_avals = prim.rule("abstract_eval")(*[a.aval for a in inputs], **params)
-        if prim.multiple_results:
-            outvars = [Var(a) for a in out_avals]
-        else:
-            outvars = [Var(out_avals)]
+        inputs = [x.var if type(x) is StagingTracer and x._interp is self else self._atom(x)
+                  for x in args]
+        abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
+        out_avals = abstract_eval(*[a.aval for a in inputs], **params)
+        if not prim.multiple_results:
+            var = Var(out_avals)
+            self.eqns.append(Eqn(prim, inputs, params, [var]))
+            val = self._example_values(prim, args, params, 1)[0] if self.concrete else None
+            return StagingTracer(self, var, val)
+        outvars = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, inputs, params, outvars))
         vals = self._example_values(prim, args, params, len(outvars))
-        outs = [StagingTracer(self, v, val) for v, val in zip(outvars, vals)]
-        return outs if prim.multiple_results else outs[0]
+        return [StagingTracer(self, v, val) for v, val in zip(outvars, vals)]
 
     def _example_values(self, prim, args, params, n_out):
         if not self.concrete:
