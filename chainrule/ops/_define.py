@@ -41,6 +41,16 @@ def elementwise_abstract(impl):
     dtypes = {}   # (dtype, weak_type) per argument -> result dtype: the hot path is one lookup
 
     def abstract_eval(*avals, **params):
+        if len(avals) == 2 and not params:      # the hot path: binary arithmetic
+            a, b = avals
+            key = (a.dtype, a.weak_type, b.dtype, b.weak_type)
+            dtype = dtypes.get(key)
+            if dtype is not None:
+                shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
+                return ShapedArray(shape, dtype, a.weak_type and b.weak_type)
+            dtype = dtypes[key] = _result_dtype(impl, ((a.dtype, a.weak_type),
+                                                       (b.dtype, b.weak_type)), ())
+            return abstract_eval(*avals)
         shape = avals[0].shape
         for a in avals[1:]:
             if a.shape != shape:
