@@ -27,25 +27,30 @@ def _backward_pass(graph, cts_out):
     for v, ct in zip(graph.outvars, cts_out):
         if type(v) is Var and type(ct) is not Zero:
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+    pop = ct_env.pop
     for eqn in reversed(graph.eqns):
         prim = eqn.prim
-        cts = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(c is None for c in cts):
-            continue
+        if prim.multiple_results:
+            cts = [pop(v, None) for v in eqn.outvars]
+            if all(c is None for c in cts):
+                continue
+            ct = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+        else:
+            ct = pop(eqn.outvars[0], None)
+            if ct is None:
+                continue
         args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
         rule = prim.transpose
         if rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        if prim.multiple_results:
-            ct = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
-        else:
-            ct = cts[0]
         cts_in = rule(ct, *args, **eqn.params)
         for x, c in zip(eqn.inputs, cts_in):
-            if type(x) is Var and c is not None and type(c) is not Zero:
-                if x.aval.dtype.kind != "c" and getattr(c, "dtype", x.aval.dtype).kind == "c":
-                    c = np.real(c)      # a real input's cotangent: the real pairing Re(ct . t)
-                ct_env[x] = add_tangents(ct_env[x], c) if x in ct_env else c
+            if c is None or type(x) is not Var or type(c) is Zero:
+                continue
+            if x.aval.dtype.kind != "c" and getattr(c, "dtype", x.aval.dtype).kind == "c":
+                c = np.real(c)      # a real input's cotangent: the real pairing Re(ct . t)
+            prev = ct_env.get(x)
+            ct_env[x] = c if prev is None else add_tangents(prev, c)
     return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]
