@@ -36,6 +36,9 @@ class BatchTracer(Tracer):
             self._aval = a.update(shape=shape)
         return self._aval
 
+    def _become(self, new):
+        self.val, self.bdim, self._aval = new.val, new.bdim, new._aval
+
     def concrete_value(self):
         raise ConcretizationError(
             "a batched (vmap) value differs from example to example, so Python control flow "

@@ -37,6 +37,9 @@ class JetTracer(Tracer):
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else p
 
+    def _become(self, new):
+        self.primal, self.series, self._aval = new.primal, new.series, new._aval
+
 
 class JetInterpreter(Interpreter):
     __slots__ = ("order",)
