@@ -11,6 +11,8 @@ A tracer refuses to become a plain value (``float(t)``, ``np.asarray(t)``, using
 since its derivative would be lost; it says what to write instead. ``bool(t)`` is allowed when
 the value is concrete (eager mode), so ``if x > 0:`` works: comparisons return plain booleans.
 """
+import sys
+
 import numpy as np
 
 from . import dispatch
@@ -20,6 +22,21 @@ _ESCAPE_HINT = (
     "its derivative would be lost. Keep it an array: use np.zeros_like(x) or "
     "np.zeros(shape, like=x) for buffers you write into, chainrule.stop_gradient(x) for a value "
     "that should not be differentiated, or compute on x with NumPy functions.")
+
+
+def _caller_hint():
+    """A pointer to chainrule's own version when the conversion happened inside SciPy (whose
+    functions convert their inputs with np.asarray before NumPy's protocols can dispatch)."""
+    frame, public = sys._getframe(2), None
+    while frame is not None:
+        parts = frame.f_globals.get("__name__", "").split(".")
+        if parts[0] == "scipy" and len(parts) > 1 and not parts[1].startswith("_"):
+            public = parts[1]           # the outermost public SciPy package on the stack
+        frame = frame.f_back
+    if public is None:
+        return ""
+    return (f" This happened inside scipy.{public}, which converts its inputs: use "
+            f"chainrule.scipy.{public} for the differentiable version of that function.")
 
 
 class Tracer:
@@ -84,7 +101,7 @@ class Tracer:
     def __array__(self, dtype=None, copy=None):
         raise ConcretizationError(
             f"a traced array ({self.aval}) was converted to a NumPy array (np.asarray, "
-            "np.array, or writing it into a plain ndarray); " + _ESCAPE_HINT)
+            "np.array, or writing it into a plain ndarray); " + _ESCAPE_HINT + _caller_hint())
 
     def _refuse(self, kind):
         raise ConcretizationError(f"{kind}() was called on a traced value ({self.aval}); "
@@ -216,7 +233,8 @@ for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
     setattr(Tracer, f"__r{_name}__", _binary(_uf, reflected=True))
 for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
                    ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal),
-                   ("and", np.logical_and), ("or", np.logical_or)]:
+                   ("and", np.logical_and), ("or", np.logical_or),
+                   ("xor", np.logical_xor)]:
     setattr(Tracer, f"__{_name}__", _binary(_uf))
 for _name, _uf in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
                    ("invert", np.logical_not)]:

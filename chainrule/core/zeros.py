@@ -86,3 +86,12 @@ add_any_p.jvp = lambda primals, tangents: (bind(add_any_p, *primals),
                                            add_tangents(*tangents))
 add_any_p.transpose = lambda ct, a, b: (ct, ct)
 add_any_p.deriv_class = ("linear", "linear")
+
+
+def add_any_batch(vals, dims):
+    """vmap: both operands have the same per-example shape; put their batch axes first."""
+    vals = [v if d is None or d == 0 else np.moveaxis(v, d, 0) for v, d in zip(vals, dims)]
+    return bind(add_any_p, *vals) if all(d is not None for d in dims) else vals[0] + vals[1], 0
+
+
+add_any_p.batch = add_any_batch

@@ -223,7 +223,7 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
         val = x.val
         if type(val) is Zero:
             val = np.zeros(val.aval.shape, val.aval.dtype)
-        if type(val) in (int, float, bool):
+        if type(val) in (int, bool) or (type(val) is float and np.isfinite(val)):
             return repr(val)
         consts.append(val)
         return f"c{len(consts) - 1}"
@@ -240,7 +240,8 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
         if prim.name == "getitem":
             return f"{args[0]}[{_index_src(eqn.params['idx'], consts)}]"
         impl = prim.impl
-        if isinstance(impl, np.ufunc) and not eqn.params:
+        if isinstance(impl, np.ufunc) and not eqn.params and \
+                getattr(np, impl.__name__, None) is impl:
             return f"np.{impl.__name__}({', '.join(args)})"
         fname = f"{prim.name}_impl" if prim.name in taken else prim.name
         namespace[fname] = impl
@@ -347,7 +348,7 @@ def _index_src(idx, consts):
 
 def _param_src(v, consts):
     """Source for a parameter value: literals for plain data, a passed-in constant otherwise."""
-    if v is None or type(v) in (int, float, bool, str):
+    if v is None or type(v) in (int, bool, str) or (type(v) is float and np.isfinite(v)):
         return repr(v)
     if isinstance(v, np.dtype):
         return f"np.dtype({v.name!r})"

@@ -244,8 +244,15 @@ def pow_jvp(primals, tangents):
     out = pow(x, y)
     x_term = y_term = None
     if type(x_dot) is not Zero and not _is_const_zero(y):
-        with quiet():
-            x_term = safe_mul(x_dot, mul(y, pow(x, sub(y, 1))))
+        if type(y) in (int, float):
+            # a Python exponent stays a weak scalar (float32 x keeps float32), and for
+            # y = 1, 2, 3, ... the derivative y x**(y-1) is finite: no zero-safe product needed
+            scale = mul if y >= 1 and float(y).is_integer() else safe_mul
+            with quiet():
+                x_term = scale(x_dot, mul(y, pow(x, y - 1)))
+        else:
+            with quiet():
+                x_term = safe_mul(x_dot, mul(y, pow(x, sub(y, 1))))
     if type(y_dot) is not Zero:
         # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0)
         x_zero = eq(x, 0)

@@ -98,10 +98,6 @@ def test_shape_rules_agree_with_implementations():
             assert v.aval.shape == np.shape(o), c.name
 
 
-# generated code writes a float('-inf') constant as the bare name `-inf` (codegen, reported)
-JIT_KNOWN_FAILURES = {"logsumexp_minus_inf"}
-
-
 def test_jit_agrees_with_eager_on_the_tables():
     failures = []
     for c in _tables():
@@ -111,8 +107,7 @@ def test_jit_agrees_with_eager_on_the_tables():
         except cr.ConcretizationError:
             continue
         except Exception as e:       # noqa: BLE001  (collected and reported below)
-            if c.name not in JIT_KNOWN_FAILURES:
-                failures.append(f"{c.name}: {type(e).__name__}: {e}")
+            failures.append(f"{c.name}: {type(e).__name__}: {e}")
             continue
         for g, w in zip(got, cr.tree_flatten(c.f(*fresh()))[0]):
             if not np.allclose(g, w, rtol=1e-10, atol=1e-12):
