@@ -216,7 +216,6 @@ def test_one_training_step_matches_functional_gradient():
 
 # -- the example ------------------------------------------------------------------------------
 def test_mlp_digits_example_runs_briefly():
-    pytest.importorskip("sklearn")
     path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "mlp_digits.py"
     spec = importlib.util.spec_from_file_location("mlp_digits", path)
     example = importlib.util.module_from_spec(spec)
