@@ -13,6 +13,10 @@ itself in one place; the interpreters read those slots and never import the ops 
     batch(args, dims, **params)                 vmap
     deriv_class                                 per-argument derivative structure for sparsity:
                                                 "zero", "linear" or "nonlinear"
+    sparsity(avals, values, **params)           which input elements each output element reads
+                                                (interpreters/sparsity.py); None: elementwise
+                                                families get theirs from _define, others fall
+                                                back to "every output reads every input"
 
 ``bind`` is the single entry point used by every op: it finds the innermost interpreter among the
 tracers in ``args`` and hands it the call. With no tracer among the arguments it calls the
@@ -24,7 +28,7 @@ from .tracer import Tracer
 
 class Primitive:
     __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "jvp", "transpose",
-                 "taylor", "batch", "deriv_class", "linear_in", "__weakref__")
+                 "taylor", "batch", "deriv_class", "sparsity", "linear_in", "__weakref__")
 
     def __init__(self, name, *, multiple_results=False, linear_in=()):
         self.name = name
@@ -37,6 +41,7 @@ class Primitive:
         self.taylor = None
         self.batch = None
         self.deriv_class = None
+        self.sparsity = None
 
     def bind(self, *args, **params):
         return bind(self, *args, **params)
