@@ -102,8 +102,11 @@ def which_mode():
         winner = "forward" if t_fwd < t_rev else "reverse"
         print(f"  {name}:  forward {t_fwd * 1e3:7.2f} ms   reverse {t_rev * 1e3:7.2f} ms"
               f"   -> {winner} wins")
-    _say("""cr.jacobian(f) makes this choice for you from the input and output sizes. Mixing
-    modes pays off for second derivatives: cr.hessian is forward mode over reverse mode.""")
+    _, info = cr.jacobian(tall, explain=True)(p)
+    _say(f"""cr.jacobian(f) makes this choice for you from the input and output sizes: for the
+    tall one it picks '{info['mode']}' ({info['reason']}). Each mode builds the whole Jacobian in
+    one vectorized sweep. Mixing modes pays off for second derivatives: cr.hessian is forward
+    mode over reverse mode.""")
     A = np.array([[2.0, 1.0], [1.0, 3.0]])
     f = lambda x: 0.5 * x @ A @ x + np.sum(np.cos(x))  # noqa: E731
     x = np.array([0.3, -0.4])
@@ -155,7 +158,10 @@ def code_example():
         y.backward()
         print("  PyTorch style: y.backward(); x.grad    ", x.grad)
     _say("""The true value is f'(2) = 3*4 + 4*2 + 1 = 21; the lecture prints 17, an arithmetic
-    slip.""")
+    slip. The derivative can also be compiled into plain NumPy code that a person can read
+    (cr.jit, cr.show_code):""")
+    source = cr.jit(cr.grad(poly)).source(2.0)
+    print(textwrap.indent(source.rstrip(), "  "))
 
 
 def higher_order():
@@ -168,7 +174,16 @@ def higher_order():
         (g2,) = cr.autograd.grad(g, x)
         print("  PyTorch style: autograd.grad twice     ", g2)
     _say("""f''(2) = 6*2 + 4 = 16 (the lecture prints 11, another slip), f'''= 6. Nesting works to
-    any depth and in any mix of modes, with no confusion between the levels.""")
+    any depth and in any mix of modes, with no confusion between the levels. For high orders,
+    Taylor mode pushes a truncated Taylor series through the program once, instead of
+    differentiating derivatives over and over:""")
+    g = lambda x: np.exp(np.sin(x)) / (1 + x**2)  # noqa: E731
+    t0 = time.perf_counter()
+    ds = cr.derivatives(g, 0.5, 8)
+    elapsed = time.perf_counter() - t0
+    print(f"  derivatives 0..8 of exp(sin x)/(1+x^2) at 0.5, one Taylor pass "
+          f"({elapsed * 1e3:.0f} ms):")
+    print("  " + "  ".join(f"{d:.6g}" for d in ds))
 
 
 def summary():

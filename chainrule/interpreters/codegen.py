@@ -109,7 +109,7 @@ def _scalarize(eqn):
     ins = list(eqn.inputs)
     for k in (0, 1):
         c, other = ins[k], ins[1 - k]
-        if (_is_plain_const(c) and c.aval.shape != () and type(other) is Var
+        if (_is_plain_const(c) and type(c.val) not in (int, float, bool) and type(other) is Var
                 and _same_aval(other, out) and c.aval.dtype == out.aval.dtype
                 and out.aval.dtype in (np.float64, np.int64, np.bool_)):
             flat = np.asarray(c.val).ravel()
