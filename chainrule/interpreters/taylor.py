@@ -12,9 +12,16 @@ Taylor rule gets one derived from its JVP rule: ``y'(t) = J_F(x(t)) x'(t)``, so 
 of y' to order K-1 come from running the JVP rule under a jet of order K-1 on the series of x and
 of x'; then ``y_k = y'_{k-1} / k``. That costs a polynomial in K for primitives whose derivative
 is written with arithmetic, and every rule stays correct to any order.
+
+Most primitives have a rule of their own, written with the truncated series arithmetic of
+``ops/_series.py`` (Cauchy products, the recurrences of exp, log, powers, sin/cos, ...), so the
+cost of order K is a small polynomial in K. Some of those rules need the series of another
+function (``def_unary`` solves ``y' = deriv(x, y) x'`` and needs the series of ``deriv``):
+they reach ``jet_flat`` through the core's hook table (``dispatch.hooks["jet"]``), set below,
+since the ops import only the core.
 """
-from ..core import (Interpreter, Tracer, Zero, get_aval, instantiate, new_interpreter,
-                    tangent_aval)
+from ..core import (Interpreter, Tracer, Zero, dispatch, get_aval, instantiate,
+                    new_interpreter, tangent_aval)
 from ..core.primitive import bind
 
 
@@ -83,11 +90,15 @@ def jet_flat(fun, primals, series, order):
     """Push the normalized series (one list of ``order`` coefficients, or None, per input)
     through ``fun`` (flat list -> flat list): ``(primals_out, series_out)``; a constant output
     has series None."""
+    series = [None if s is None or all(type(c) is Zero for c in s) else s for s in series]
     with new_interpreter(JetInterpreter, order) as interp:
         ins = [JetTracer(interp, p, s) if s is not None else p for p, s in zip(primals, series)]
         outs = fun(ins)
         pairs = [interp.unpack(o) for o in outs]
     return [p for p, _ in pairs], [s for _, s in pairs]
+
+
+dispatch.hooks["jet"] = jet_flat
 
 
 def zero_series(x, order):

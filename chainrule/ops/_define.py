@@ -12,6 +12,10 @@
                                         and deriv1(x, y, out) are the partial derivatives
     def_zero(name, impl, nargs)         piecewise constant (floor, sign, comparisons, argmax):
                                         every tangent is a symbolic Zero
+    Taylor rules (bottom of the file): def_unary/def_binary solve y' = deriv * x' coefficient
+    by coefficient (deriv_taylor), def_zero gives zero series; unary_taylor wraps a recurrence
+    of ops/_series.py, linear_taylor applies a linear primitive coefficient by coefficient,
+    local_linear_taylor a piecewise-linear one's JVP at the primal
     elementwise_abstract(impl)          shape rule of a broadcasting elementwise op: NumPy's
                                         broadcasting and NumPy's own dtype resolution
     elementwise_batch(prim)             batching rule (vmap) of a broadcasting elementwise op;
@@ -19,11 +23,14 @@
                                         (the vmapped axis goes to the front, axes shift by one)
 """
 import contextlib
+import dis
 import functools
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, Zero, bind, get_aval, tangent_aval
+from ..core import (Primitive, ShapedArray, Zero, bind, dispatch, get_aval, tangent_aval,
+                    zeros_like_aval)
+from . import _series as ser
 from . import arithmetic as ar
 from . import shape as sh
 
@@ -137,6 +144,7 @@ def def_unary(name, impl, deriv, singular=False):
             return y, ar.safe_mul(x_dot, deriv(x, y))
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.taylor = deriv_taylor(prim, deriv, singular)
     prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear",)
 
@@ -163,6 +171,7 @@ def def_binary(name, impl, deriv0, deriv1, singular=False):
         return out, ar.sum_tangents(out, x_term, y_term)
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.taylor = binary_deriv_taylor(prim, deriv0, deriv1, singular)
     prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear", "nonlinear", "cross")
 
@@ -186,9 +195,174 @@ def def_zero(name, impl, nargs=1, abstract_eval=None, batch=None):
         return out, Zero(tangent_aval(get_aval(out)))
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
+    prim.taylor = zero_taylor(prim)
     prim.deriv_class = ("zero",) * nargs
 
     def op(*args, **params):
         return bind(prim, *args, **params)
     op.__name__ = name
     return prim, op
+
+
+# -- Taylor mode: rules ``taylor(primals, series, **params) -> (primal_out, series_out)`` ----------
+# Series are handled as full lists [c0, c1, ..., cK] by ops/_series.py (None: a zero coefficient).
+def _reads_argument(fun, index):
+    """Whether ``fun`` reads its positional argument ``index`` (conservatively True if unsure):
+    a derivative that does not read the output ``y`` is solved in one pass."""
+    code = getattr(fun, "__code__", None)
+    if code is None or index >= code.co_argcount:
+        return code is None
+    name = code.co_varnames[index]
+    if name in code.co_cellvars:
+        return True
+    for ins in dis.get_instructions(fun):
+        if ins.opname.startswith("LOAD_FAST") or ins.opname == "DELETE_FAST":
+            args = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+            if name in args:
+                return True
+    return False
+
+
+def series_of(fun, args, order):
+    """The series ``[c0, ..., c_order]`` of ``fun(*args)`` for argument series ``args`` (full
+    lists, at least ``order + 1`` long), by Taylor mode itself (the jet interpreter, reached
+    through the core's hook table since ops import only the core)."""
+    if order == 0:
+        return [fun(*[a[0] for a in args])]
+    primals = [a[0] for a in args]
+    series = []
+    for a in args:
+        cs = a[1:order + 1]
+        if all(c is None for c in cs):
+            series.append(None)
+        else:
+            zero = Zero(tangent_aval(get_aval(a[0])))
+            series.append([zero if c is None else c for c in cs])
+    outs, out_series = dispatch.hooks["jet"](lambda ins: [fun(*ins)], primals, series, order)
+    return ser.full(outs[0], out_series[0], order)
+
+
+def unary_taylor(prim, series_fn, singular=False):
+    """The Taylor rule of an elementwise primitive of one argument from a recurrence:
+    ``series_fn(a, y, **params)`` returns the full series of the output given the full series
+    ``a`` of the input and the primal output ``y`` (``singular``: no floating-point warnings,
+    the recurrence divides zero-safely by a primal that may be 0)."""
+    def taylor(primals, series, **params):
+        (x,), (s,) = primals, series
+        y = bind(prim, x, **params)
+        with quiet() if singular else contextlib.nullcontext():
+            return y, ser.finish(y, series_fn(ser.full(x, s), y, **params)[1:])
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor
+
+
+def deriv_taylor(prim, deriv, singular=False):
+    """The Taylor rule of ``def_unary``: ``y' = deriv(x, y) x'`` solved coefficient by
+    coefficient. The series of ``deriv`` comes from Taylor mode: one pass of order K - 1 when
+    ``deriv`` reads only ``x``; one pass per order when it reads ``y`` (``y_k`` needs
+    ``deriv`` to order k - 1, which needs ``y`` to order k - 1)."""
+    uses_y = _reads_argument(deriv, 1)
+
+    def taylor(primals, series):
+        (x,), (s,) = primals, series
+        y = bind(prim, x)
+        a = ser.full(x, s)
+        order = len(s)
+        with quiet() if singular else contextlib.nullcontext():
+            if not uses_y:
+                d = series_of(deriv, [a, ser.constant(y, order)], order - 1)
+                ys = ser.ode(a, d, y, singular)
+            else:
+                ys = [y] + [None] * order
+                da = ser.times_index(a)
+                for k in range(1, order + 1):
+                    d = series_of(deriv, [a, ys], k - 1)
+                    c = ser.sconv(da, d, k, 1, k) if singular else ser.conv(da, d, k, 1, k)
+                    ys[k] = ser.scale(c, 1.0 / k)
+        return y, ser.finish(y, ys[1:])
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor
+
+
+def binary_deriv_taylor(prim, deriv0, deriv1, singular=False):
+    """The Taylor rule of ``def_binary``: ``z' = deriv0 x' + deriv1 y'`` coefficient by
+    coefficient (one pass per order when a partial derivative reads the output)."""
+    uses_out = _reads_argument(deriv0, 2) or _reads_argument(deriv1, 2)
+
+    def taylor(primals, series):
+        (x, y), (sx, sy) = primals, series
+        order = ser.order_of(series)
+        z = bind(prim, x, y)
+        a, b = ser.full(x, sx, order), ser.full(y, sy, order)
+        terms = [(ser.times_index(a), deriv0), (ser.times_index(b), deriv1)]
+        terms = [(dv, f) for dv, f in terms if any(c is not None for c in dv)]
+        zs = [z] + [None] * order
+        conv = ser.sconv if singular else ser.conv
+        with quiet() if singular else contextlib.nullcontext():
+            passes = range(1, order + 1) if uses_out else [order]
+            for m in passes:
+                ds = [series_of(f, [a, b, zs], m - 1) for _, f in terms]
+                for k in (range(m, m + 1) if uses_out else range(1, order + 1)):
+                    acc = None
+                    for (dv, _), d in zip(terms, ds):
+                        acc = ser.add(acc, conv(dv, d, k, 1, k))
+                    zs[k] = ser.scale(acc, 1.0 / k)
+        return z, ser.finish(z, zs[1:])
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor
+
+
+def zero_taylor(prim):
+    """Piecewise constant: the output series is zero."""
+    def taylor(primals, series, **params):
+        return bind(prim, *primals, **params), None
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor
+
+
+def linear_taylor(prim, constant_args=()):
+    """A primitive linear in its arguments jointly (those at ``constant_args`` excepted: they
+    are piecewise constant, like select's condition, and only their primal is used): the
+    primitive applied coefficient by coefficient, zero coefficients as zeros where another
+    argument's coefficient is not zero."""
+    def taylor(primals, series, **params):
+        out = bind(prim, *primals, **params)
+        if tangent_aval(get_aval(out)).dtype.kind not in "fc":
+            return out, None
+        order = ser.order_of(series)
+        coeffs = []
+        for k in range(order):
+            cs = [p if i in constant_args or s is None or type(s[k]) is Zero else s[k]
+                  for i, (p, s) in enumerate(zip(primals, series))]
+            live = [i not in constant_args and s is not None and type(s[k]) is not Zero
+                    for i, s in enumerate(series)]
+            if not any(live):
+                coeffs.append(None)
+                continue
+            args = [c if live[i] or i in constant_args else
+                    zeros_like_aval(tangent_aval(get_aval(c))) for i, c in enumerate(cs)]
+            coeffs.append(bind(prim, *args, **params))
+        return out, ser.finish(out, coeffs)
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor
+
+
+def local_linear_taylor(prim):
+    """A piecewise-linear primitive (max, min, |x|, tie-averaged reductions): its series is its
+    local linear map, the JVP rule at the primal, applied to each coefficient."""
+    def taylor(primals, series, **params):
+        order = ser.order_of(series)
+        out, coeffs = None, []
+        for k in range(order):
+            cs = [Zero(tangent_aval(get_aval(p))) if s is None else s[k]
+                  for p, s in zip(primals, series)]
+            if all(type(c) is Zero for c in cs):
+                coeffs.append(None)
+                continue
+            out, t = prim.jvp(primals, cs, **params)
+            coeffs.append(None if type(t) is Zero else t)
+        if out is None:
+            out = bind(prim, *primals, **params)
+        return out, ser.finish(out, coeffs)
+    taylor.__name__ = f"{prim.name}_taylor"
+    return taylor

@@ -12,10 +12,13 @@ take (zero cotangent) contributes 0, not 0 * inf = NaN.
 """
 import numpy as np
 
-from ..core import Primitive, Tracer, Zero, bind, get_aval, is_undefined, tangent_aval
+from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undefined,
+                    tangent_aval)
+from . import _series as ser
 from . import reductions as red
 from . import shape as sh
-from ._define import def_binary, def_zero, elementwise_abstract, elementwise_batch, quiet
+from ._define import (def_binary, def_zero, elementwise_abstract, elementwise_batch,
+                      linear_taylor, local_linear_taylor, quiet)
 
 
 def _binary(name, impl, linear_in=()):
@@ -75,6 +78,18 @@ def add_transpose(ct, x, y):
 add_p.jvp, add_p.transpose = add_jvp, add_transpose
 add_p.deriv_class = ("linear", "linear")
 
+
+def add_taylor(primals, series):
+    (x, y), (sx, sy) = primals, series
+    out = add(x, y)
+    k = ser.order_of(series)
+    a, b = ser.full(x, sx, k), ser.full(y, sy, k)
+    return out, ser.finish(out, [ser.add(p, q) for p, q in zip(a[1:], b[1:])])
+
+
+add_p.taylor = add_taylor
+add_any_p.taylor = linear_taylor(add_any_p)    # the core's tangent accumulation
+
 neg_p = Primitive("neg", linear_in=(0,))
 neg_p.impl = np.negative
 neg_p.abstract_eval = elementwise_abstract(np.negative)
@@ -88,6 +103,14 @@ def neg(x):
 neg_p.jvp = lambda primals, tangents: (neg(primals[0]), neg(tangents[0]))
 neg_p.transpose = lambda ct, x: (neg(ct),)
 neg_p.deriv_class = ("linear",)
+
+
+def neg_taylor(primals, series):
+    out = neg(primals[0])
+    return out, ser.finish(out, [ser.neg(c) for c in ser.full(primals[0], series[0])[1:]])
+
+
+neg_p.taylor = neg_taylor
 
 sub_p = _binary("sub", np.subtract, linear_in=(0, 1))
 
@@ -115,6 +138,17 @@ def sub_transpose(ct, x, y):
 sub_p.jvp, sub_p.transpose = sub_jvp, sub_transpose
 sub_p.deriv_class = ("linear", "linear")
 
+
+def sub_taylor(primals, series):
+    (x, y), (sx, sy) = primals, series
+    out = sub(x, y)
+    k = ser.order_of(series)
+    a, b = ser.full(x, sx, k), ser.full(y, sy, k)
+    return out, ser.finish(out, [ser.sub(p, q) for p, q in zip(a[1:], b[1:])])
+
+
+sub_p.taylor = sub_taylor
+
 # -- mul: bilinear ------------------------------------------------------------------------------
 mul_p = _binary("mul", np.multiply, linear_in=(0, 1))
 
@@ -141,6 +175,17 @@ def mul_transpose(ct, x, y):
 
 mul_p.jvp, mul_p.transpose = mul_jvp, mul_transpose
 mul_p.deriv_class = ("linear", "linear", "cross")
+
+
+def mul_taylor(primals, series):
+    (x, y), (sx, sy) = primals, series
+    out = mul(x, y)
+    k = ser.order_of(series)
+    a, b = ser.full(x, sx, k), ser.full(y, sy, k)
+    return out, ser.finish(out, ser.mul_series(a, b, out)[1:])
+
+
+mul_p.taylor = mul_taylor
 
 
 # -- safe_mul, safe_div: t * c and t / c, but 0 wherever t == 0 (linear in t) -------------------
@@ -198,6 +243,27 @@ safe_div_p.transpose = lambda ct, t, c: (unbroadcast(safe_div(ct, c), t.aval), N
 safe_div_p.deriv_class = ("linear", "nonlinear", "cross")
 
 
+def safe_mul_taylor(primals, series):
+    (t, c), (st, sc) = primals, series
+    out = safe_mul(t, c)
+    k = ser.order_of(series)
+    a, b = ser.full(t, st, k), ser.full(c, sc, k)
+    with quiet():
+        return out, ser.finish(out, [ser.sconv(a, b, j) for j in range(1, k + 1)])
+
+
+def safe_div_taylor(primals, series):
+    (t, c), (st, sc) = primals, series
+    out = safe_div(t, c)
+    k = ser.order_of(series)
+    with quiet():
+        q = ser.div_series(ser.full(t, st, k), ser.full(c, sc, k), out, safe=True)
+    return out, ser.finish(out, q[1:])
+
+
+safe_mul_p.taylor, safe_div_p.taylor = safe_mul_taylor, safe_div_taylor
+
+
 def div_or_zero(x, y):
     """``x / y`` where ``y != 0`` and 0 where ``y == 0``, with a finite derivative everywhere
     (the subgradient of norms at 0: ``div_or_zero(x, norm)`` is x / |x|, or 0 at 0)."""
@@ -225,6 +291,18 @@ def div_jvp(primals, tangents):
 div_p.jvp = div_jvp
 div_p.transpose = lambda ct, x, y: (unbroadcast(safe_div(ct, y), x.aval), None)
 div_p.deriv_class = ("linear", "nonlinear", "cross")
+
+
+def div_taylor(primals, series):
+    (x, y), (sx, sy) = primals, series
+    out = div(x, y)
+    k = ser.order_of(series)
+    with quiet():
+        q = ser.div_series(ser.full(x, sx, k), ser.full(y, sy, k), out, safe=True)
+    return out, ser.finish(out, q[1:])
+
+
+div_p.taylor = div_taylor
 
 
 # -- pow -------------------------------------------------------------------------------------------
@@ -263,6 +341,35 @@ def pow_jvp(primals, tangents):
 
 pow_p.jvp = pow_jvp
 pow_p.deriv_class = ("nonlinear", "nonlinear", "cross")
+
+
+def _small_natural(y):
+    """A concrete exponent that is a small non-negative integer (exact at x = 0 by products)."""
+    if isinstance(y, Tracer) or np.ndim(y) != 0 or not np.isrealobj(y):
+        return None
+    n = float(y)
+    return int(n) if n.is_integer() and 0 <= n <= 64 else None
+
+
+def pow_taylor(primals, series):
+    (x, y), (sx, sy) = primals, series
+    out = pow(x, y)
+    k = ser.order_of(series)
+    a = ser.full(x, sx, k)
+    with quiet():
+        if sy is None:
+            n = _small_natural(y)
+            ys = (ser.int_pow_series(a, n, out) if n is not None
+                  else ser.pow_series(a, y, out))
+        else:   # x**y = exp(y log x), log x taken as 0 where x == 0 (as in the JVP)
+            x_zero = eq(x, 0)
+            log_x = select(x_zero, 0.0, el.log(select(x_zero, 1.0, x)))
+            log_a = ser.constant(log_x, k) if sx is None else ser.log_series(a, log_x)
+            ys = ser.exp_series(ser.mul_series(ser.full(y, sy, k), log_a), out)
+    return out, ser.finish(out, ys[1:])
+
+
+pow_p.taylor = pow_taylor
 
 
 # -- maximum, minimum, fmax, fmin: ties share the tangent equally --------------------------------
@@ -313,6 +420,7 @@ fmax_p.jvp = _minmax_jvp(fmax_p, lambda x, y: gt(x, y), nan_aware=True)
 fmin_p.jvp = _minmax_jvp(fmin_p, lambda x, y: lt(x, y), nan_aware=True)
 for _p in (maximum_p, minimum_p, fmax_p, fmin_p):
     _p.deriv_class = ("nonlinear", "nonlinear")
+    _p.taylor = local_linear_taylor(_p)     # the local linear map, ties averaged
 
 
 # -- arctan2, hypot: the subgradient 0 at the origin ------------------------------------------
@@ -358,6 +466,19 @@ def select_transpose(ct, c, x, y):
 
 select_p.jvp, select_p.transpose = select_jvp, select_transpose
 select_p.deriv_class = ("zero", "linear", "linear")
+
+
+def select_taylor(primals, series):
+    (c, x, y), (_, sx, sy) = primals, series
+    out = select(c, x, y)
+    k = ser.order_of(series)
+    a, b = ser.full(x, sx, k), ser.full(y, sy, k)
+    return out, ser.finish(out, [None if p is None and q is None else
+                                 select(c, 0.0 if p is None else p, 0.0 if q is None else q)
+                                 for p, q in zip(a[1:], b[1:])])
+
+
+select_p.taylor = select_taylor
 
 # -- piecewise constant: comparisons and logic return plain booleans in eager mode ---------------
 lt_p, lt = def_zero("lt", np.less, 2)

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
+from . import _series as ser
 from . import arithmetic as ar
-from ._define import def_unary, def_zero
+from ._define import def_unary, def_zero, unary_taylor
 
 mul, div, add, sub, neg = ar.mul, ar.div, ar.add, ar.sub, ar.neg
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -69,3 +70,77 @@ nextafter_p, nextafter = def_zero("nextafter", np.nextafter, 2)
 isfinite_p, isfinite = def_zero("isfinite", np.isfinite)
 isnan_p, isnan = def_zero("isnan", np.isnan)
 isinf_p, isinf = def_zero("isinf", np.isinf)
+
+
+# -- Taylor rules: direct and joint recurrences of ops/_series.py, ``series(a, y)`` -> the full
+# output series from the input's ``a`` and the primal output ``y`` (faster than the derivation
+# from deriv that def_unary gives every line above, and joint where deriv is transcendental) --
+def _with_primal(y, cs):
+    return [y] + cs[1:]
+
+
+def _linear_scale(a, y, c):
+    return [y] + [ser.scale(v, c) for v in a[1:]]
+
+
+def _inverse_sqrt_of(u):
+    """``u ** -1/2`` for a series ``u``."""
+    return ser.pow_series(u, -0.5, div(1.0, sqrt(u[0])))
+
+
+def _one_minus_square(a):
+    return ser.shift(ser.scale_series(ser.square_series(a), -1.0), 1.0)
+
+
+def _tan_like(sign):
+    """tan (``y' = (1 + y^2) a'``) and tanh (``y' = (1 - y^2) a'``), solved online."""
+    def series(a, y):
+        def d_of(ys, d, m):
+            if m == 0:
+                return add(1.0, ser.scale(mul(y, y), sign))
+            return ser.scale(ser.conv(ys, ys, m), sign)
+        return ser.ode_online(a, y, d_of)
+    return series
+
+
+def _abs_series(a, y):
+    s = sign(a[0])
+    return [y] + [ser.mul(v, s) for v in a[1:]]
+
+
+_TAYLOR = [
+    (exp_p, lambda a, y: ser.exp_series(a, y), False),
+    (exp2_p, lambda a, y: ser.exp_series(ser.scale_series(a, _LN2), y), False),
+    (expm1_p, lambda a, y: _with_primal(y, ser.exp_series(a, add(y, 1.0))), False),
+    (log_p, lambda a, y: ser.log_series(a, y), True),
+    (log2_p, lambda a, y: _linear_scale(ser.log_series(a, y), y, 1.0 / _LN2), True),
+    (log10_p, lambda a, y: _linear_scale(ser.log_series(a, y), y, 1.0 / _LN10), True),
+    (log1p_p, lambda a, y: ser.log_series(ser.shift(a, 1.0), y), True),
+    (sqrt_p, lambda a, y: ser.sqrt_series(a, y), True),
+    (cbrt_p, lambda a, y: ser.pow_series(a, 1.0 / 3.0, y), True),
+    (square_p, lambda a, y: ser.square_series(a, y), False),
+    (reciprocal_p, lambda a, y: ser.reciprocal_series(a, y, safe=True), True),
+    (sin_p, lambda a, y: ser.sin_cos_series(a, y, cos(a[0]))[0], False),
+    (cos_p, lambda a, y: ser.sin_cos_series(a, sin(a[0]), y)[1], False),
+    (tan_p, _tan_like(1.0), False),
+    (arcsin_p, lambda a, y: ser.ode(a, _inverse_sqrt_of(_one_minus_square(a)), y, True), True),
+    (arccos_p, lambda a, y: ser.ode(a, ser.scale_series(
+        _inverse_sqrt_of(_one_minus_square(a)), -1.0), y, True), True),
+    (arctan_p, lambda a, y: ser.ode(a, ser.reciprocal_series(
+        ser.shift(ser.square_series(a), 1.0)), y), False),
+    (sinh_p, lambda a, y: ser.sin_cos_series(a, y, cosh(a[0]), hyperbolic=True)[0], False),
+    (cosh_p, lambda a, y: ser.sin_cos_series(a, sinh(a[0]), y, hyperbolic=True)[1], False),
+    (tanh_p, _tan_like(-1.0), False),
+    (arcsinh_p, lambda a, y: ser.ode(a, _inverse_sqrt_of(
+        ser.shift(ser.square_series(a), 1.0)), y), False),
+    (arccosh_p, lambda a, y: ser.ode(a, _inverse_sqrt_of(
+        ser.shift(ser.square_series(a), -1.0)), y, True), True),
+    (arctanh_p, lambda a, y: ser.ode(a, ser.reciprocal_series(_one_minus_square(a), safe=True),
+                                     y, True), True),
+    (abs_p, _abs_series, False),    # the local linear map sign(x0) x, 0 at 0
+    (deg2rad_p, lambda a, y: _linear_scale(a, y, math.pi / 180.0), False),
+    (rad2deg_p, lambda a, y: _linear_scale(a, y, 180.0 / math.pi), False),
+]
+for _prim, _series_fn, _singular in _TAYLOR:
+    _prim.taylor = unary_taylor(_prim, _series_fn, _singular)
+del _prim, _series_fn, _singular
