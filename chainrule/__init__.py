@@ -20,6 +20,9 @@ from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
+from . import sparse  # noqa: F401  (pattern detection, coloring, sparse Jacobians/Hessians)
+from .sparse import (hessian_sparsity, jacobian_sparsity, prepare_sparse_hessian,
+                     prepare_sparse_jacobian, sparse_hessian, sparse_jacobian)
 
 __version__ = "0.1.0"
 
@@ -30,4 +33,6 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "ConcretizationError", "EscapedTracerError", "InvalidArgumentError",
            "MissingRuleError", "NonDifferentiableInputError", "NonScalarOutputError",
            "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
-           "Tensor", "tensor", "no_grad", "autograd", "nn", "optim"]
+           "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
+           "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
+           "prepare_sparse_jacobian", "prepare_sparse_hessian"]

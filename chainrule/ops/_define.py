@@ -31,6 +31,7 @@ import numpy as np
 from ..core import (Primitive, ShapedArray, Zero, bind, dispatch, get_aval, tangent_aval,
                     zeros_like_aval)
 from . import _series as ser
+from ._sparsity import elementwise_sparsity
 from . import arithmetic as ar
 from . import shape as sh
 
@@ -147,6 +148,7 @@ def def_unary(name, impl, deriv, singular=False):
     prim.taylor = deriv_taylor(prim, deriv, singular)
     prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear",)
+    prim.sparsity = elementwise_sparsity
 
     def op(x):
         return bind(prim, x)
@@ -174,6 +176,7 @@ def def_binary(name, impl, deriv0, deriv1, singular=False):
     prim.taylor = binary_deriv_taylor(prim, deriv0, deriv1, singular)
     prim.batch = elementwise_batch(prim)
     prim.deriv_class = ("nonlinear", "nonlinear", "cross")
+    prim.sparsity = elementwise_sparsity
 
     def op(x, y):
         return bind(prim, x, y)
@@ -197,6 +200,7 @@ def def_zero(name, impl, nargs=1, abstract_eval=None, batch=None):
     prim.jvp = jvp
     prim.taylor = zero_taylor(prim)
     prim.deriv_class = ("zero",) * nargs
+    prim.sparsity = elementwise_sparsity if abstract_eval is None else None
 
     def op(*args, **params):
         return bind(prim, *args, **params)

@@ -17,6 +17,7 @@ from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undef
 from . import _series as ser
 from . import reductions as red
 from . import shape as sh
+from ._sparsity import elementwise_sparsity, select_sparsity
 from ._define import (def_binary, def_zero, elementwise_abstract, elementwise_batch,
                       linear_taylor, local_linear_taylor, quiet)
 
@@ -26,6 +27,7 @@ def _binary(name, impl, linear_in=()):
     prim.impl = impl
     prim.abstract_eval = elementwise_abstract(impl)
     prim.batch = elementwise_batch(prim)
+    prim.sparsity = elementwise_sparsity
     return prim
 
 
@@ -103,6 +105,7 @@ def neg(x):
 neg_p.jvp = lambda primals, tangents: (neg(primals[0]), neg(tangents[0]))
 neg_p.transpose = lambda ct, x: (neg(ct),)
 neg_p.deriv_class = ("linear",)
+neg_p.sparsity = elementwise_sparsity
 
 
 def neg_taylor(primals, series):
@@ -466,6 +469,7 @@ def select_transpose(ct, c, x, y):
 
 select_p.jvp, select_p.transpose = select_jvp, select_transpose
 select_p.deriv_class = ("zero", "linear", "linear")
+select_p.sparsity = select_sparsity      # a known condition selects the branch read
 
 
 def select_taylor(primals, series):

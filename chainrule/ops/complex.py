@@ -22,6 +22,7 @@ from ..core import Primitive, ShapedArray, Zero, bind, get_aval, is_undefined
 from . import arithmetic as ar
 from . import shape as sh
 from ._define import elementwise_abstract
+from ._sparsity import elementwise_sparsity
 
 
 def real_dtype(dtype):
@@ -63,6 +64,7 @@ real_p.jvp = lambda primals, tangents: (real(primals[0]), real(tangents[0]))
 real_p.transpose = lambda ct, z: (complex_(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))), 0.0),)
 real_p.deriv_class = ("linear",)
+real_p.sparsity = elementwise_sparsity
 real_p.batch = _same_axis_batch(real_p)
 
 imag_p = Primitive("imag", linear_in=(0,))
@@ -78,6 +80,7 @@ imag_p.jvp = lambda primals, tangents: (imag(primals[0]), imag(tangents[0]))
 imag_p.transpose = lambda ct, z: (complex_(0.0, ar.neg(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))))),)
 imag_p.deriv_class = ("linear",)
+imag_p.sparsity = elementwise_sparsity
 imag_p.batch = _same_axis_batch(imag_p)
 
 # -- conj: complex -> complex, linear over the reals ---------------------------------------------
@@ -94,6 +97,7 @@ def conj(z):
 conj_p.jvp = lambda primals, tangents: (conj(primals[0]), conj(tangents[0]))
 conj_p.transpose = lambda ct, z: (conj(ct),)
 conj_p.deriv_class = ("linear",)
+conj_p.sparsity = elementwise_sparsity
 conj_p.batch = _same_axis_batch(conj_p)
 
 
@@ -128,6 +132,7 @@ def complex_transpose(ct, re, im):
 
 complex_p.jvp, complex_p.transpose = complex_jvp, complex_transpose
 complex_p.deriv_class = ("linear", "linear")
+complex_p.sparsity = elementwise_sparsity
 
 
 def complex_batch(vals, dims):
@@ -184,4 +189,5 @@ def complex_abs_jvp(primals, tangents):
 
 complex_abs_p.jvp = complex_abs_jvp
 complex_abs_p.deriv_class = ("nonlinear",)
+complex_abs_p.sparsity = elementwise_sparsity
 complex_abs_p.batch = _same_axis_batch(complex_abs_p)

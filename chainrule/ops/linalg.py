@@ -36,6 +36,7 @@ from . import arithmetic as ar
 from . import complex as cx
 from . import reductions as red
 from . import shape as sh
+from ._sparsity import contraction_sparsity, selection_sparsity
 
 
 
@@ -161,6 +162,7 @@ def dot_general_transpose(ct, a, b, *, spec):
 
 dot_general_p.jvp, dot_general_p.transpose = dot_general_jvp, dot_general_transpose
 dot_general_p.deriv_class = ("linear", "linear", "cross")
+dot_general_p.sparsity = contraction_sparsity
 
 
 def dot_general_batch(vals, dims, *, spec):
@@ -270,9 +272,11 @@ def diag_embed(d):
 diagonal_p.jvp = lambda primals, tangents: (diagonal(primals[0]), diagonal(tangents[0]))
 diagonal_p.transpose = lambda ct, x: (diag_embed(ct),)
 diagonal_p.deriv_class = ("linear",)
+diagonal_p.sparsity = selection_sparsity(diagonal_p)
 diag_embed_p.jvp = lambda primals, tangents: (diag_embed(primals[0]), diag_embed(tangents[0]))
 diag_embed_p.transpose = lambda ct, d: (diagonal(ct),)
 diag_embed_p.deriv_class = ("linear",)
+diag_embed_p.sparsity = selection_sparsity(diag_embed_p)
 
 
 def _trailing_batch(prim, core):

@@ -13,6 +13,7 @@ from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import shape as sh
 from ._define import axes_batch, def_zero, to_front
+from ._sparsity import reduction_sparsity, scan_sparsity
 
 
 def _reduced_shape(shape, axes):
@@ -56,6 +57,7 @@ def reduce_sum_transpose(ct, x, *, axes):
 reduce_sum_p.transpose = reduce_sum_transpose
 reduce_sum_p.batch = axes_batch(reduce_sum_p)
 reduce_sum_p.deriv_class = ("linear",)
+reduce_sum_p.sparsity = reduction_sparsity
 
 
 # -- reduce_max / reduce_min: ties share the tangent equally ----------------------------------
@@ -74,6 +76,7 @@ def _def_extremum(name, impl):
     prim.jvp = jvp
     prim.batch = axes_batch(prim)
     prim.deriv_class = ("nonlinear",)
+    prim.sparsity = reduction_sparsity
 
     def op(x, *, axes):
         return bind(prim, x, axes=tuple(axes))
@@ -104,6 +107,7 @@ def cumsum_transpose(ct, x, *, axis):
 cumsum_p.transpose = cumsum_transpose
 cumsum_p.batch = axes_batch(cumsum_p)
 cumsum_p.deriv_class = ("linear",)
+cumsum_p.sparsity = scan_sparsity
 
 
 # -- reduce_prod and cumprod: the product rule, no division --------------------------------------
@@ -142,6 +146,7 @@ def cumprod_jvp(primals, tangents, *, axis):
 cumprod_p.jvp = cumprod_jvp
 cumprod_p.batch = axes_batch(cumprod_p)
 cumprod_p.deriv_class = ("nonlinear",)
+cumprod_p.sparsity = scan_sparsity
 
 reduce_prod_p = Primitive("reduce_prod")
 reduce_prod_p.impl = lambda x, *, axes: np.prod(x, axis=axes)
@@ -176,6 +181,7 @@ def reduce_prod_jvp(primals, tangents, *, axes):
 reduce_prod_p.jvp = reduce_prod_jvp
 reduce_prod_p.batch = axes_batch(reduce_prod_p)
 reduce_prod_p.deriv_class = ("nonlinear",)
+reduce_prod_p.sparsity = reduction_sparsity
 
 
 # -- argmax / argmin: integer results, no derivative ---------------------------------------------

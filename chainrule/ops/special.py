@@ -17,6 +17,7 @@ from . import arithmetic as ar
 from . import elementwise as el
 from . import reductions as red
 from ._define import axes_batch, def_binary, def_unary, elementwise_abstract, elementwise_batch
+from ._sparsity import elementwise_sparsity, reduction_sparsity
 
 mul, div, add, sub, neg, exp = ar.mul, ar.div, ar.add, ar.sub, ar.neg, el.exp
 _SQRT_PI, _SQRT_2PI, _LN2 = math.sqrt(math.pi), math.sqrt(2 * math.pi), math.log(2.0)
@@ -54,6 +55,7 @@ def polygamma_jvp(primals, tangents, *, n):
 polygamma_p.jvp = polygamma_jvp
 polygamma_p.batch = elementwise_batch(polygamma_p)
 polygamma_p.deriv_class = ("nonlinear",)
+polygamma_p.sparsity = elementwise_sparsity
 
 digamma_p, digamma = def_unary("digamma", _plain(sp.digamma),
                                deriv=lambda x, y: polygamma(x, n=1))
@@ -153,6 +155,7 @@ def logsumexp_jvp(primals, tangents, *, axes):
 logsumexp_p.jvp = logsumexp_jvp
 logsumexp_p.batch = axes_batch(logsumexp_p)
 logsumexp_p.deriv_class = ("nonlinear",)
+logsumexp_p.sparsity = reduction_sparsity
 
 # -- vector_norm: sqrt(sum(x**2)) with the subgradient 0 at x = 0 ----------------------------------
 vector_norm_p = Primitive("vector_norm")
@@ -178,3 +181,4 @@ def vector_norm_jvp(primals, tangents, *, axes):
 vector_norm_p.jvp = vector_norm_jvp
 vector_norm_p.batch = axes_batch(vector_norm_p)
 vector_norm_p.deriv_class = ("nonlinear",)
+vector_norm_p.sparsity = reduction_sparsity

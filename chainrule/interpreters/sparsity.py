@@ -1,0 +1,363 @@
+"""Sparsity detection: which inputs each output depends on, and which pairs of inputs the
+second derivatives couple, found by running the program on index sets instead of numbers.
+
+A SparsityTracer stands for an array ``v`` computed from the inputs ``x`` (all of them
+flattened into one vector of ``n`` elements). It carries the *Jacobian pattern* of ``v``: a
+boolean sparse matrix ``T`` of shape ``(v.size, n)`` whose row ``k`` marks the inputs element
+``k`` of ``v`` depends on. The inputs start with identity rows; every primitive maps the
+patterns of its arguments to the pattern of its result. Nothing here is a Python set per element:
+a pattern is one scipy.sparse CSR matrix, and a primitive costs a few vectorized operations on
+it, so a million inputs take seconds.
+
+How does a primitive map patterns? Two pieces of metadata on the Primitive answer it:
+
+* ``prim.sparsity(out_aval, avals, values, **params)`` says, per argument ``j``, which elements
+  of that argument each output element reads. Its answer ``L_j`` is one of
+      None            the output does not read argument j
+      slice(None)     output element k reads element k (same size: elementwise, reshape)
+      int array       output element k reads element sel[k] (-1: none): broadcasting,
+                      indexing, transposes, concatenation (a selection)
+      sparse matrix   (out.size, arg.size), any pattern: sums, scans, contractions
+  For a multiple-result primitive: one such list per result. Elementwise families get their
+  rule from the family helpers in ``ops/_define.py``; a primitive without a rule gets the
+  conservative "every output element reads every input element" (recorded in ``fallbacks``).
+* ``prim.deriv_class`` says, per argument, whether the derivative is ``"zero"`` (comparisons,
+  floor: no dependence at all), ``"linear"`` or ``"nonlinear"``, plus ``"cross"`` when the
+  primitive couples its first two arguments at second order (``x * y``).
+
+The Jacobian rule is then ``T_out = OR_j L_j T_j`` over the arguments that are not "zero": the
+rows read through ``L_j`` (a row selection or a boolean sparse product, ``R_j = L_j T_j``).
+
+Hessians. A nonlinear argument makes every output element couple, at second order, the inputs
+it reads: the primitive adds ``R_j^T R_j`` (the pairs within each row of ``R_j``) to the
+Hessian pattern; a cross term adds ``R_0^T R_1`` and its transpose. But only where the output
+element actually reaches the function's result with a nonzero derivative: ``where(x**2 > 1,
+...)`` reads ``x**2`` only through a comparison, so ``x**2`` contributes nothing. So for a
+Hessian the interpreter also keeps a tape (one record per primitive: inputs, the ``L_j`` and the
+second-order terms), and at the end walks it backwards with a boolean mask per value ("this
+element reaches the result"), ``mask_in |= L_j^T mask_out``; each second-order term is counted
+only over the rows whose mask is set: ``R_a^T diag(mask) R_b``. This is the exact union over
+the output's elements of their Hessian patterns, given the per-primitive classes.
+
+Global and local patterns. By default (global) the values of traced arrays are unknown: the
+pattern holds for every ``x``, shapes come from ``abstract_eval``, and Python control flow on a
+traced value (``if x > 0``) raises ConcretizationError, since its branch could differ at another
+``x``. With ``local=True`` the tracer also carries the value at this ``x``: control flow works
+and primitives may refine their pattern with the values (``where`` reads only the branch it
+takes), but the pattern is only valid at this ``x``. Constants are known in both modes, so
+``where(mask, x, y)`` with a constant mask is exact in global mode too.
+"""
+import numpy as np
+import scipy.sparse as sp
+
+from ..core import (ConcretizationError, Interpreter, Tracer, add_any_p, get_aval,
+                    is_differentiable_dtype, new_interpreter)
+
+
+# -- patterns: boolean CSR matrices, rows = elements of a value, columns = the n inputs --------
+def empty_pattern(size, n):
+    return sp.csr_array((size, n), dtype=bool)
+
+
+def identity_pattern(size, n, offset=0):
+    """The pattern of an input occupying columns ``offset .. offset + size`` of the n inputs."""
+    return sp.csr_array((np.ones(size, bool), np.arange(offset, offset + size),
+                         np.arange(size + 1)), shape=(size, n))
+
+
+def take_rows(T, sel):
+    """Rows ``sel`` of pattern ``T`` (an empty row where ``sel < 0``), in O(result) vectorized:
+    the new row k is a copy of the index segment of row sel[k]."""
+    sel = np.asarray(sel).ravel()
+    valid = sel >= 0
+    s = np.where(valid, sel, 0)
+    counts = np.where(valid, T.indptr[s + 1] - T.indptr[s], 0)
+    indptr = np.zeros(len(sel) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    total = int(indptr[-1])
+    # position p of the result copies T.indices[start(row of p) + (p - indptr[row of p])]
+    shift = np.repeat(T.indptr[s] - indptr[:-1], counts)
+    indices = T.indices[np.arange(total) + shift]
+    return sp.csr_array((np.ones(total, bool), indices, indptr), shape=(len(sel), T.shape[1]))
+
+
+def union(a, b):
+    if a is None or a.nnz == 0:
+        return b if b is not None else a
+    if b is None or b.nnz == 0:
+        return a
+    return (a + b).tocsr()
+
+
+class _AllDeps:
+    """The fallback dependency: every output element reads every element of the argument."""
+    __repr__ = lambda self: "ALL"  # noqa: E731
+
+
+ALL = _AllDeps()
+
+
+def apply_deps(L, T, out_size):
+    """``R = L T``: the rows of pattern ``T`` read by each output element (see the module
+    docstring for the forms of ``L``)."""
+    if L is None:
+        return None
+    if isinstance(L, slice):
+        return T[L] if L != slice(None) else T
+    if L is ALL:
+        cols = np.unique(T.indices)
+        indptr = np.arange(out_size + 1, dtype=np.int64) * len(cols)
+        return sp.csr_array((np.ones(out_size * len(cols), bool), np.tile(cols, out_size),
+                             indptr), shape=(out_size, T.shape[1]))
+    if isinstance(L, np.ndarray):
+        return take_rows(T, L)
+    return (sp.csr_array(L, dtype=bool) @ T).tocsr()
+
+
+def pull_mask(L, mask_out, in_size):
+    """``L^T mask``: which elements of an argument some marked output element reads."""
+    if isinstance(L, slice):
+        return mask_out
+    if L is ALL:
+        return np.full(in_size, bool(mask_out.any()))
+    if isinstance(L, np.ndarray):
+        m = np.zeros(in_size, bool)
+        sel = L.ravel()[mask_out]
+        m[sel[sel >= 0]] = True
+        return m
+    return (sp.csr_array(L, dtype=bool).T @ mask_out.astype(np.int8)) > 0
+
+
+# -- the tracer and the interpreter -------------------------------------------------------------
+class SparsityTracer(Tracer):
+    __slots__ = ("_aval", "value", "pattern", "node")
+
+    def __init__(self, interp, aval, value, pattern, node):
+        self._interp = interp
+        self._aval = aval
+        self.value = value          # the concrete value (local mode) or None (global mode)
+        self.pattern = pattern      # boolean CSR (aval.size, n)
+        self.node = node            # its index on the Hessian tape (None without a tape)
+
+    @property
+    def aval(self):
+        return self._aval
+
+    def concrete_value(self):
+        if self.value is None:
+            raise ConcretizationError(
+                "a global sparsity pattern must hold for every input, so the value of a traced "
+                f"array ({self._aval}) is unknown and Python control flow on it (if, while, "
+                "bool(), int(), an index computed from it) cannot be followed; use np.where for "
+                "branches, or ask for the pattern at this point with mode='local'")
+        v = self.value
+        return v.concrete_value() if isinstance(v, Tracer) else v
+
+    def _become(self, new):
+        self._aval, self.value, self.pattern, self.node = \
+            new._aval, new.value, new.pattern, new.node
+
+
+def _classes(prim, nargs):
+    """The derivative class of each argument, and whether the first two couple (cross)."""
+    dc = prim.deriv_class
+    if dc is None:
+        return None, False
+    cross = "cross" in dc
+    per_arg = tuple(c for c in dc if c != "cross")
+    if len(per_arg) == 1 and nargs > 1:      # one class for every argument (concatenate)
+        per_arg = per_arg * nargs
+    return per_arg, cross
+
+
+def _add_any_sparsity(out_aval, avals, values):
+    return [slice(None), slice(None)]
+
+
+class SparsityInterpreter(Interpreter):
+    __slots__ = ("n", "local", "tape", "n_nodes", "fallbacks")
+
+    def __init__(self, level, n, local, hessian):
+        super().__init__(level)
+        self.n = n                  # number of input elements (columns of every pattern)
+        self.local = local
+        self.tape = [] if hessian else None
+        self.n_nodes = 0
+        self.fallbacks = set()      # names of primitives that used the conservative rule
+
+    def new_node(self):
+        if self.tape is None:
+            return None
+        self.n_nodes += 1
+        return self.n_nodes - 1
+
+    def new_input(self, value, offset):
+        aval = get_aval(value)
+        return SparsityTracer(self, aval, value if self.local else None,
+                              identity_pattern(aval.size, self.n, offset), self.new_node())
+
+    def lift(self, x):
+        aval = get_aval(x)
+        return SparsityTracer(self, aval, x, empty_pattern(aval.size, self.n), None)
+
+    def process_primitive(self, prim, args, params):
+        avals, values, tracers = [], [], []
+        for x in args:
+            if (type(x) is SparsityTracer and x._interp is self) or self.owns(x):
+                avals.append(x._aval)
+                values.append(x.value)
+                tracers.append(x)
+            else:                   # a constant: its value is known, its pattern empty
+                avals.append(get_aval(x))
+                values.append(x)
+                tracers.append(None)
+        # 1. the primal: the value itself (local) or only its shape and dtype (global)
+        if self.local:
+            out = prim.bind(*values, **params)
+            outs = list(out) if prim.multiple_results else [out]
+            out_avals = [get_aval(o) for o in outs]
+        else:
+            out = prim.abstract_eval(*avals, **params)
+            out_avals = list(out) if prim.multiple_results else [out]
+            outs = [None] * len(out_avals)
+        # 2. which arguments carry a dependence, and through which class
+        classes, cross = _classes(prim, len(args))
+        live = [j for j, t in enumerate(tracers) if t is not None and t.pattern.nnz
+                and (classes is None or classes[j] != "zero")]
+        if not live or not any(is_differentiable_dtype(a.dtype) for a in out_avals):
+            results = [self._result(a, v, None, None) for a, v in zip(out_avals, outs)]
+            return results if prim.multiple_results else results[0]
+        # 3. the primitive's dependency rule, told the values known (constants; local mode)
+        values = [None if isinstance(v, Tracer) else v for v in values]
+        deps_all = self._deps(prim, out_avals, avals, values, params)
+        results = []
+        for o, (o_aval, o_val, deps) in enumerate(zip(out_avals, outs, deps_all)):
+            if not is_differentiable_dtype(o_aval.dtype):
+                results.append(self._result(o_aval, o_val, None, None))
+                continue
+            R = {j: apply_deps(deps[j], tracers[j].pattern, o_aval.size) for j in live}
+            R = {j: r for j, r in R.items() if r is not None}
+            pattern = None
+            for r in R.values():
+                pattern = union(pattern, r)
+            node = None
+            if self.tape is not None and pattern is not None and pattern.nnz:
+                node = self.new_node()
+                terms = self._second_order(prim, classes, cross, R, tracers, deps, o_aval,
+                                           avals, values, params)
+                self.tape.append((node, o_aval.size,
+                                  [(tracers[j].node, deps[j], avals[j].size) for j in R],
+                                  terms))
+            results.append(self._result(o_aval, o_val, pattern, node))
+        return results if prim.multiple_results else results[0]
+
+    def _deps(self, prim, out_avals, avals, values, params):
+        """Per result, per argument, the dependency ``L_j`` (module docstring)."""
+        rule = prim.sparsity
+        if rule is None and prim is add_any_p:
+            rule = _add_any_sparsity
+        if rule is None:
+            self.fallbacks.add(prim.name)
+            return [[ALL] * len(avals) for _ in out_avals]
+        out_aval = out_avals if prim.multiple_results else out_avals[0]
+        deps = rule(out_aval, avals, values, **params)
+        return deps if prim.multiple_results else [deps]
+
+    def _second_order(self, prim, classes, cross, R, tracers, deps, o_aval, avals, values,
+                      params):
+        """The second-order terms ``(R_a, R_b, rows)`` of this result: each contributes
+        ``R_a^T diag(mask[rows]) R_b`` to the Hessian pattern (rows None: one per element)."""
+        if classes is None:         # no metadata: every pair of inputs it reads may couple
+            u = None
+            for r in R.values():
+                u = union(u, r)
+            return [(u, u, None)]
+        terms = [(R[j], R[j], None) for j in R if classes[j] == "nonlinear"]
+        if cross and 0 in R and 1 in R:
+            pairs = getattr(prim.sparsity, "cross_terms", None)
+            products = pairs and pairs(o_aval, avals, values, **params)
+            if products is not None:    # the exact product terms (dot_general)
+                rows, i0, i1 = products
+                terms.append((take_rows(tracers[0].pattern, i0),
+                              take_rows(tracers[1].pattern, i1), rows))
+            else:                       # every pair read by one output element
+                terms.append((R[0], R[1], None))
+        return terms
+
+    def _result(self, aval, value, pattern, node):
+        if pattern is None or pattern.nnz == 0:
+            if self.local and value is not None:
+                return value        # a constant: nothing it holds depends on the inputs
+            pattern = empty_pattern(aval.size, self.n)
+        return SparsityTracer(self, aval, value, pattern, node)
+
+    def pattern_of(self, out):
+        """The pattern of an output of the traced function (a constant has an empty one)."""
+        if (type(out) is SparsityTracer and out._interp is self) or self.owns(out):
+            return out.pattern, out.node
+        return empty_pattern(get_aval(out).size, self.n), None
+
+    def hessian_pattern(self, out_nodes):
+        """The union of the Hessian patterns of the outputs on the tape's nodes ``out_nodes``:
+        a backward sweep of "reaches an output" masks, then the masked second-order terms."""
+        masks = {}
+        for node, size in out_nodes:
+            if node is not None:
+                masks[node] = np.ones(size, bool)
+        rows, cols = [], []
+        for node, size, inputs, terms in reversed(self.tape):
+            mask = masks.pop(node, None)
+            if mask is None or not mask.any():
+                continue
+            for in_node, L, in_size in inputs:
+                if in_node is None:
+                    continue
+                m = pull_mask(L, mask, in_size)
+                prev = masks.get(in_node)
+                masks[in_node] = m if prev is None else (prev | m)
+            for Ra, Rb, term_rows in terms:
+                keep = mask if term_rows is None else mask[term_rows]
+                if not keep.any():
+                    continue
+                if not keep.all():
+                    idx = np.flatnonzero(keep)
+                    same = Rb is Ra
+                    Ra = take_rows(Ra, idx)
+                    Rb = Ra if same else take_rows(Rb, idx)
+                if Ra.nnz == 0 or Rb.nnz == 0:
+                    continue
+                C = (Ra.T @ Rb).tocoo()
+                rows.append(C.row)
+                cols.append(C.col)
+        n = self.n
+        if not rows:
+            return empty_pattern(n, n)
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        H = sp.csr_array((np.ones(len(r), bool), (r, c)), shape=(n, n))
+        H = (H + H.T).tocsr()
+        H.sum_duplicates()
+        return H
+
+
+def sparsity_flat(fun, primals, *, local=False, hessian=False):
+    """Trace ``fun`` (flat list of arrays -> flat list of arrays) on index sets.
+
+    Returns ``(J, H, fallbacks)``: ``J`` the boolean CSR Jacobian pattern of shape
+    ``(sum of output sizes, n)`` with ``n`` the sum of the input sizes (elements in C order,
+    leaves one after the other), ``H`` the boolean CSR ``(n, n)`` union of the Hessian patterns
+    of all output elements (None unless ``hessian``), and the set of primitive names that used
+    the conservative fallback rule. ``local``: patterns at these values only (module docstring).
+    """
+    sizes = [get_aval(p).size for p in primals]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    n = int(offsets[-1])
+    with new_interpreter(SparsityInterpreter, n, local, hessian) as interp:
+        ins = [interp.new_input(p, int(o)) for p, o in zip(primals, offsets[:-1])]
+        outs = fun(ins)
+        pats = [interp.pattern_of(o) for o in outs]
+        J = sp.vstack([p for p, _ in pats], format="csr", dtype=bool) if pats else \
+            empty_pattern(0, n)
+        H = None
+        if hessian:
+            H = interp.hessian_pattern([(node, p.shape[0]) for p, node in pats])
+    return sp.csr_array(J), H, interp.fallbacks

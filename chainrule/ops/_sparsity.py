@@ -1,0 +1,131 @@
+"""Sparsity rules of the families: which elements of each argument an output element reads.
+
+    rule(out_aval, avals, values, **params) -> [L_j per argument]   (interpreters/sparsity.py)
+    L_j: None (not read), slice(None) (element k reads element k), an int array sel with
+    output element k reading element sel[k] (-1: none), or a boolean sparse (out.size, arg.size)
+    ``values``: each argument's value where known (constants; traced values in local mode),
+    else None. Rules run on index arrays with NumPy and SciPy; they are metadata, never traced.
+
+    elementwise_sparsity            broadcasting elementwise ops (set by the family helpers)
+    select_sparsity                 where(c, x, y): a known c selects the branch read
+    selection_sparsity(prim)        ops that only move elements (reshape, transpose, indexing,
+                                    concatenate, setitem): the implementation run on labels
+    reduction_sparsity              ops with ``axes`` reducing to one element per kept index
+    scan_sparsity                   cumulative ops along ``axis``: element k reads 0..k
+    scatter_add_sparsity            operand element k, plus the updates added at k
+    contraction_sparsity            dot_general ``spec``; its ``cross_terms`` are the products
+"""
+import numpy as np
+import scipy.sparse as sp
+
+# product terms enumerated for an exact second-order cross term of a contraction; beyond it
+# the interpreter uses the conservative all-pairs-per-output rule
+MAX_CROSS_TERMS = 20_000_000
+
+
+def _bool_matrix(rows, cols, shape):
+    return sp.csr_array((np.ones(len(rows), bool), (rows, cols)), shape=shape)
+
+
+def elementwise_sparsity(out_aval, avals, values, **params):
+    deps = []
+    for a in avals:
+        if a.shape == out_aval.shape:
+            deps.append(slice(None))
+        else:
+            ids = np.arange(a.size).reshape(a.shape)
+            deps.append(np.broadcast_to(ids, out_aval.shape).ravel())
+    return deps
+
+
+def select_sparsity(out_aval, avals, values):
+    deps = elementwise_sparsity(out_aval, avals, values)
+    c = values[0]
+    if c is None:
+        return deps
+    c = np.broadcast_to(np.asarray(c, bool), out_aval.shape).ravel()
+    x, y = [np.arange(out_aval.size) if isinstance(d, slice) else d for d in deps[1:]]
+    return [None, np.where(c, x, -1), np.where(c, -1, y)]
+
+
+def selection_sparsity(prim):
+    def sparsity(out_aval, avals, values, **params):
+        # label element i of argument j as offset_j + i + 1; 0 is what fills new elements
+        offsets = np.cumsum([0] + [a.size for a in avals])
+        labels = [np.arange(o + 1, o + a.size + 1, dtype=np.int64).reshape(a.shape)
+                  for o, a in zip(offsets, avals)]
+        got = np.asarray(prim.impl(*labels, **params)).ravel() - 1
+        return [np.where((got >= o) & (got < o + a.size), got - o, -1)
+                for o, a in zip(offsets, avals)]
+    sparsity.__name__ = f"{prim.name}_sparsity"
+    return sparsity
+
+
+def reduction_sparsity(out_aval, avals, values, *, axes):
+    (a,) = avals
+    kept = tuple(1 if i in axes else d for i, d in enumerate(a.shape))
+    out_idx = np.broadcast_to(np.arange(out_aval.size).reshape(kept), a.shape).ravel()
+    return [_bool_matrix(out_idx, np.arange(a.size), (out_aval.size, a.size))]
+
+
+def scan_sparsity(out_aval, avals, values, *, axis):
+    (a,) = avals
+    m = a.shape[axis]
+    lines = np.moveaxis(np.arange(a.size).reshape(a.shape), axis, -1).reshape(-1, m)
+    k, j = np.tril_indices(m)                   # element k of a line reads elements j <= k
+    return [_bool_matrix(lines[:, k].ravel(), lines[:, j].ravel(), (a.size, a.size))]
+
+
+def scatter_add_sparsity(out_aval, avals, values, *, idx):
+    operand, updates = avals
+    target = np.arange(operand.size).reshape(operand.shape)[idx]
+    read = np.broadcast_to(np.arange(updates.size).reshape(updates.shape), target.shape)
+    return [slice(None), _bool_matrix(target.ravel(), read.ravel(),
+                                      (operand.size, updates.size))]
+
+
+# -- contractions: dot_general with spec "ij,jk->ik" -------------------------------------------
+def _parse(spec):
+    ins, out = spec.split("->")
+    a, b = ins.split(",")
+    return a, b, out
+
+
+def _grid_labels(letters, grid, sizes):
+    """The flat (C-order) index over ``letters`` of every point of the grid over ``grid``."""
+    shape = [sizes[c] for c in grid]
+    label = np.zeros([1] * len(grid), dtype=np.int64)
+    stride = 1
+    for c in reversed(letters):
+        axis = grid.index(c)
+        label = label + stride * np.arange(sizes[c]).reshape(
+            [-1 if i == axis else 1 for i in range(len(grid))])
+        stride *= sizes[c]
+    return np.broadcast_to(label, shape).ravel()
+
+
+def contraction_sparsity(out_aval, avals, values, *, spec):
+    a_s, b_s, o_s = _parse(spec)
+    sizes = dict(zip(a_s, avals[0].shape))
+    sizes.update(zip(b_s, avals[1].shape))
+    deps = []
+    for s, aval in zip((a_s, b_s), avals):
+        grid = list(o_s) + [c for c in s if c not in o_s]
+        deps.append(_bool_matrix(_grid_labels(o_s, grid, sizes), _grid_labels(s, grid, sizes),
+                                 (out_aval.size, aval.size)))
+    return deps
+
+
+def _contraction_cross_terms(out_aval, avals, values, *, spec):
+    """The products a[p] * b[p'] summed into each output element: ``(out, a_idx, b_idx)``,
+    one entry per product (None when there are too many to list)."""
+    a_s, b_s, o_s = _parse(spec)
+    sizes = dict(zip(a_s, avals[0].shape))
+    sizes.update(zip(b_s, avals[1].shape))
+    grid = list(dict.fromkeys(o_s + a_s + b_s))
+    if np.prod([sizes[c] for c in grid], dtype=np.float64) > MAX_CROSS_TERMS:
+        return None
+    return tuple(_grid_labels(s, grid, sizes) for s in (o_s, a_s, b_s))
+
+
+contraction_sparsity.cross_terms = _contraction_cross_terms

@@ -1,0 +1,401 @@
+"""Sparse Jacobians and Hessians: detect the pattern, color it, one sweep per color, recover.
+
+    prep = prepare_sparse_hessian(f, x0)    # pattern + coloring + recovery plan, once
+    H = prep(x)                             # at any x: one linearization, ncolors sweeps
+
+A sweep pushes the sum of the basis vectors of one color through the linearized function:
+forward (``J s``) for column colors, reverse (``s^T J``) for row colors, forward over reverse
+(the linearized gradient, ``H s``) for Hessians. Sweeps of several colors run batched (vmap)
+while ``seeds x length`` stays under ``ELEMENT_BUDGET`` elements, one by one beyond (large
+inputs: a single sweep already fills the memory bandwidth). Results are
+``scipy.sparse.csr_array`` with the detected pattern (structural zeros included where a value
+happens to be 0 at this x).
+"""
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import scipy.sparse.linalg as spla
+
+from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchError, eval_graph,
+                    get_aval, instantiate)
+from ..interpreters.batching import vmap_flat
+from ..interpreters.partial_eval import linearize_flat
+from ..interpreters.reverse import vjp_flat
+from ..interpreters.sparsity import sparsity_flat
+from ..interpreters.transpose import backward_pass
+from . import coloring as col
+from .detect import _check_mode, as_inputs, flat_function
+
+ELEMENT_BUDGET = 1 << 20        # seeds x vector length of one batched sweep
+GRAPH_BUDGET = 50_000_000       # entries of a column/row intersection graph worth building
+JAC_MODES = ("auto", "fwd", "rev")
+HESSIAN_COLORINGS = ("star", "acyclic", "column")
+
+
+# -- sweeps -----------------------------------------------------------------------------------------
+def _split(vec, avals):
+    """A flat vector (or a (b, N) block of them) as leaves of the given avals."""
+    lead = vec.shape[:-1]
+    out, start = [], 0
+    for a in avals:
+        out.append(vec[..., start:start + a.size].reshape(lead + a.shape))
+        start += a.size
+    return out
+
+
+def _join(leaves, lead=()):
+    return np.concatenate([np.reshape(np.asarray(leaf), lead + (-1,)) for leaf in leaves],
+                          axis=len(lead))
+
+
+def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
+    """Apply ``linear_fn`` (flat list of leaves of ``in_avals`` -> flat list of leaves) to every
+    row of ``seeds`` (k, N). Returns the results flattened and stacked: (k, M)."""
+    k, N = seeds.shape
+    chunk = int(chunk_size) if chunk_size else max(1, ELEMENT_BUDGET // max(N, 1))
+    rows = []
+    for start in range(0, k, chunk):
+        block = seeds[start:start + chunk]
+        b = block.shape[0]
+        if b == 1:
+            outs = [instantiate(o) for o in linear_fn(_split(block[0], in_avals))]
+            rows.append(_join(outs)[None])
+        else:
+            outs = vmap_flat(lambda s: [instantiate(o) for o in linear_fn(s)],
+                             _split(block, in_avals), [0] * len(in_avals), [0], b)
+            rows.append(_join(outs, (b,)))
+    return np.concatenate(rows, axis=0) if rows else np.zeros((0, 0))
+
+
+# -- recovery plans: compressed (k, M) -> CSR ---------------------------------------------------
+class _DirectRecovery:
+    """Each nonzero is one entry of the compressed matrix: ``values = B.ravel()[take]``."""
+
+    def __init__(self, pattern, take):
+        self.pattern, self.take = pattern, take
+
+    def __call__(self, B):
+        P = self.pattern
+        return sp.csr_array((B.ravel()[self.take], P.indices, P.indptr), shape=P.shape)
+
+
+def _entries(P):
+    return np.repeat(np.arange(P.shape[0]), np.diff(P.indptr)), P.indices
+
+
+def column_recovery(J, colors, symmetric=False):
+    i, j = _entries(J)
+    if symmetric:       # H[i, j] and H[j, i] both read B[c_hi, lo]: exactly symmetric
+        i, j = np.minimum(i, j), np.maximum(i, j)
+    return _DirectRecovery(J, colors[j] * J.shape[0] + i)      # B[c_j, i] = J[i, j]
+
+
+def row_recovery(J, colors):
+    i, j = _entries(J)
+    return _DirectRecovery(J, colors[i] * J.shape[1] + j)      # B[c_i, j] = J[i, j]
+
+
+def star_recovery(H, colors):
+    """H[i, j] from the sweep of color(j) at row i when j is i's only neighbour of that color,
+    else from the sweep of color(i) at row j; both triangles read the same entry, so the result
+    is exactly symmetric."""
+    n = H.shape[0]
+    i, j = _entries(H)
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    count = col.neighbour_color_counts(H, colors)
+    from_lo = (lo == hi) | (count[lo, colors[hi]] == 1)
+    if not np.all(from_lo | (count[hi, colors[lo]] == 1)):
+        raise InvalidArgumentError("the coloring is not a star coloring of this pattern")
+    take = np.where(from_lo, colors[hi] * n + lo, colors[lo] * n + hi)
+    return _DirectRecovery(H, take)
+
+
+class _SubstitutionRecovery:
+    """Acyclic coloring: the diagonal is read directly; the off-diagonal entries of each
+    two-colored tree are solved for leaves first. Rooting every tree (breadth-first), the edge
+    from node u to its parent has value ``h_u = B[color, vertex(u)] - sum of h over u's child
+    edges``: a unit lower-triangular system in reverse breadth-first order, one sparse
+    triangular solve for all trees."""
+
+    def __init__(self, H, colors):
+        n = H.shape[0]
+        self.pattern = H
+        G = col.adjacency_graph(H)
+        nodes, (ei, ej, ni, nj, keys, nc) = col._bicolored_forest(G, colors)
+        m = nodes.shape[0]
+        n_comp, labels = csgraph.connected_components(nodes, directed=False)
+        if n_comp != m - ei.size:
+            raise InvalidArgumentError("the coloring is not an acyclic coloring of this pattern")
+        # a virtual root (node m) joined to the first node of every tree
+        first = np.unique(labels, return_index=True)[1]
+        coo = nodes.tocoo()
+        ext = sp.csr_array((np.ones(coo.nnz + first.size, bool),
+                            (np.concatenate([coo.row, np.full(first.size, m)]),
+                             np.concatenate([coo.col, first]))), shape=(m + 1, m + 1))
+        bfs, pred = csgraph.breadth_first_order(ext, m, directed=False,
+                                                return_predecessors=True)
+        bfs = bfs[1:]                                   # drop the virtual root
+        unknown = bfs[pred[bfs] != m][::-1]             # nodes with a parent edge, leaves first
+        pos = np.full(m, -1)
+        pos[unknown] = np.arange(unknown.size)
+        child = unknown
+        parent = pred[unknown]
+        rows = pos[parent]
+        ok = rows >= 0                                   # a child edge of a non-root node
+        k = unknown.size
+        self.system = sp.csr_array(
+            (np.ones(k + int(ok.sum())), (np.concatenate([np.arange(k), rows[ok]]),
+                                          np.concatenate([np.arange(k), pos[child[ok]]]))),
+            shape=(k, k))
+        # right-hand side: node u = (vertex i, partner color a) reads B[a, i]
+        vert, partner = keys[unknown] // nc, keys[unknown] % nc
+        self.rhs = partner * n + vert
+        # every stored entry (i, j), i != j: the tree edge {i, j}, solved at its child node
+        edge_child = np.where(pred[ni] == nj, ni, nj)
+        i, j = _entries(H)
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        edge_key = ei * n + ej
+        order = np.argsort(edge_key)
+        off = i != j
+        which = order[np.searchsorted(edge_key[order], lo[off] * n + hi[off])]
+        self.off = off
+        self.off_take = pos[edge_child[which]]
+        self.diag_take = colors[i[~off]] * n + i[~off]
+
+    def __call__(self, B):
+        P = self.pattern
+        h = spla.spsolve_triangular(self.system, B.ravel()[self.rhs], lower=True,
+                                    unit_diagonal=True) if self.rhs.size else np.zeros(0)
+        data = np.empty(P.nnz, dtype=B.dtype)
+        data[self.off] = h[self.off_take]
+        data[~self.off] = B.ravel()[self.diag_take]
+        return sp.csr_array((data, P.indices, P.indptr), shape=P.shape)
+
+
+# -- prepared objects ----------------------------------------------------------------------------
+def _canonical(P, shape, what):
+    P = sp.csr_array(P, dtype=bool)
+    if P.shape != shape:
+        raise ShapeMismatchError(f"{what}: the given pattern has shape {P.shape}, expected "
+                                 f"{shape}")
+    P.sum_duplicates()
+    P.eliminate_zeros()
+    P.sort_indices()
+    return P
+
+
+def _check_point(prep, leaves, treedef):
+    if treedef != prep.treedef or [get_aval(x).shape for x in leaves] != \
+            [a.shape for a in prep.in_avals]:
+        raise ShapeMismatchError(f"{type(prep).__name__} was prepared for inputs "
+                                 f"{prep.in_avals} and cannot be applied to "
+                                 f"{[get_aval(x) for x in leaves]}")
+
+
+class SparseJacobian:
+    """A sparse Jacobian prepared once (pattern, coloring, recovery plan) and evaluated at
+    many points: ``prep(x)`` is a ``scipy.sparse.csr_array`` of shape ``(m, n)``.
+
+    Attributes: ``pattern`` (boolean CSR), ``coloring`` (a Coloring: ``ncolors`` sweeps per
+    call), ``mode`` ("fwd": column colors and forward sweeps; "rev": row colors, reverse
+    sweeps), ``info`` (sizes, the reason for the mode, preparation times, fallbacks)."""
+
+    def __init__(self, f, x, mode="auto", order="natural", sparsity="global", pattern=None,
+                 chunk_size=None):
+        if mode not in JAC_MODES:
+            raise InvalidArgumentError(f"mode must be one of {JAC_MODES}, got {mode!r}")
+        self.f, self.chunk_size = f, chunk_size
+        leaves, self.treedef = as_inputs(x, "sparse_jacobian")
+        self.in_avals = [get_aval(x).strip_weak() for x in leaves]
+        t0 = time.perf_counter()
+        fallbacks = ()
+        if pattern is None:
+            local = _check_mode("sparse_jacobian", sparsity)
+            J, _, fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
+                                            local=local)
+        else:
+            J = pattern
+        n = sum(a.size for a in self.in_avals)
+        m = sp.csr_array(J).shape[0]
+        self.pattern = J = _canonical(J, (m, n), "sparse_jacobian")
+        t1 = time.perf_counter()
+        self.mode, self.coloring, reason = _choose_jacobian_coloring(J, mode, order)
+        recover = column_recovery if self.mode == "fwd" else row_recovery
+        self._recover = recover(J, self.coloring.colors)
+        self._seeds = self.coloring.seeds()
+        t2 = time.perf_counter()
+        self.info = {"mode": self.mode, "reason": reason, "ncolors": self.coloring.ncolors,
+                     "shape": (m, n), "nnz": J.nnz, "sparsity": "given" if pattern is not None
+                     else sparsity, "fallbacks": sorted(fallbacks),
+                     "detect_s": t1 - t0, "color_s": t2 - t1}
+
+    @property
+    def ncolors(self):
+        return self.coloring.ncolors
+
+    def __call__(self, x):
+        leaves, treedef = as_inputs(x, "sparse_jacobian")
+        _check_point(self, leaves, treedef)
+        outs, graph = linearize_flat(flat_function(self.f, self.treedef), leaves)
+        out_avals = [get_aval(o).strip_weak() for o in outs]
+        if self.mode == "fwd":
+            B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
+                       self.in_avals, self.chunk_size)
+        else:
+            B = sweeps(lambda cts: backward_pass(graph, cts), self._seeds, out_avals,
+                       self.chunk_size)
+        return self._recover(B)
+
+    def __repr__(self):
+        m, n = self.info["shape"]
+        return (f"SparseJacobian({m}x{n}, nnz={self.pattern.nnz}, {self.ncolors} "
+                f"{self.mode} sweeps)")
+
+
+def _choose_jacobian_coloring(J, mode, order):
+    """-> (mode, Coloring, reason). Forward sweeps cost one per column color, reverse ones
+    about 1.5 forward sweeps per row color (the model of ``chainrule.choose_mode``). A coloring
+    whose intersection graph would be too large to build (a dense row or column) is not tried:
+    it would need about as many colors as that row has entries."""
+    m, n = J.shape
+    cost_c, long_row = col.gram_cost(J)
+    cost_r, long_col = col.gram_cost(J.T)
+    options = {}
+    if mode in ("auto", "fwd"):
+        options["fwd"] = (col.column_coloring(J, order) if cost_c <= GRAPH_BUDGET or
+                          mode == "fwd" else None)
+    if mode in ("auto", "rev"):
+        options["rev"] = (col.row_coloring(J, order) if cost_r <= GRAPH_BUDGET or
+                          mode == "rev" else None)
+    if mode != "auto":
+        return mode, options[mode], f"mode={mode!r} requested"
+    fwd, rev = options["fwd"], options["rev"]
+    if fwd is None and rev is None:   # both need a dense intersection graph: plain sweeps
+        if n <= 1.5 * m:
+            return "fwd", col.Coloring(np.arange(n), "column", "natural"), \
+                f"dense rows and columns: {n} forward sweeps"
+        return "rev", col.Coloring(np.arange(m), "row", "natural"), \
+            f"dense rows and columns: {m} reverse sweeps"
+    if rev is None or (fwd is not None and fwd.ncolors <= 1.5 * rev.ncolors):
+        other = f"{rev.ncolors} row colors" if rev is not None else \
+            f"a row of {long_col} entries"
+        return "fwd", fwd, f"{fwd.ncolors} column colors <= 1.5 x ({other})"
+    other = f"{fwd.ncolors} column colors" if fwd is not None else \
+        f"a row of {long_row} entries"
+    return "rev", rev, f"1.5 x {rev.ncolors} row colors < {other}"
+
+
+class SparseHessian:
+    """A sparse Hessian of a scalar function prepared once and evaluated at many points:
+    ``prep(x)`` is a symmetric ``scipy.sparse.csr_array`` of shape ``(n, n)``, computed with
+    one Hessian-vector product per color (forward over reverse: the gradient linearized once,
+    then applied to each seed).
+
+    ``coloring``: "star" (default; direct recovery), "acyclic" (fewer colors, recovery by
+    substitution) or "column" (distance-2 coloring, direct). Attributes as SparseJacobian."""
+
+    def __init__(self, f, x, coloring="star", order="natural", sparsity="global", pattern=None,
+                 chunk_size=None):
+        if coloring not in HESSIAN_COLORINGS:
+            raise InvalidArgumentError(f"coloring must be one of {HESSIAN_COLORINGS}, got "
+                                       f"{coloring!r}")
+        self.f, self.chunk_size = f, chunk_size
+        leaves, self.treedef = as_inputs(x, "sparse_hessian")
+        self.in_avals = [get_aval(x).strip_weak() for x in leaves]
+        n = sum(a.size for a in self.in_avals)
+        t0 = time.perf_counter()
+        fallbacks = ()
+        if pattern is None:
+            local = _check_mode("sparse_hessian", sparsity)
+            _, H, fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
+                                            local=local, hessian=True)
+        else:
+            H = sp.csr_array(pattern, dtype=bool)
+            H = H + H.T
+        self.pattern = H = _canonical(H, (n, n), "sparse_hessian")
+        t1 = time.perf_counter()
+        if coloring == "star":
+            self.coloring = col.star_coloring(H, order)
+            self._recover = star_recovery(H, self.coloring.colors)
+        elif coloring == "acyclic":
+            self.coloring = col.acyclic_coloring(H, order)
+            self._recover = _SubstitutionRecovery(H, self.coloring.colors)
+        else:
+            self.coloring = col.symmetric_column_coloring(H, order)
+            self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
+        self._seeds = self.coloring.seeds()
+        t2 = time.perf_counter()
+        self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
+                     "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,
+                     "fallbacks": sorted(fallbacks), "detect_s": t1 - t0, "color_s": t2 - t1}
+
+    @property
+    def ncolors(self):
+        return self.coloring.ncolors
+
+    def __call__(self, x):
+        leaves, treedef = as_inputs(x, "sparse_hessian")
+        _check_point(self, leaves, treedef)
+        _, graph = linearize_flat(_gradient(self.f, self.treedef), leaves)
+        B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
+                   self.in_avals, self.chunk_size)
+        return self._recover(B)
+
+    def __repr__(self):
+        n = self.info["shape"][0]
+        return (f"SparseHessian({n}x{n}, nnz={self.pattern.nnz}, {self.ncolors} "
+                f"{self.info['coloring']} colors)")
+
+
+def _gradient(f, treedef):
+    """The gradient of scalar ``f`` as a function of flat leaves (reverse mode)."""
+    flat_f = flat_function(f, treedef)
+
+    def grad_flat(ins):
+        outs, vjp = vjp_flat(flat_f, ins)
+        if len(outs) != 1 or get_aval(outs[0]).shape != ():
+            raise NonScalarOutputError(
+                "sparse_hessian needs a function with one scalar output, got outputs of "
+                f"shapes {[get_aval(o).shape for o in outs]}")
+        return [instantiate(g) for g in vjp([np.ones((), get_aval(outs[0]).dtype)])]
+    return grad_flat
+
+
+# -- one-shot functions ---------------------------------------------------------------------------
+def prepare_sparse_jacobian(f, x, mode="auto", order="natural", sparsity="global",
+                            pattern=None, chunk_size=None):
+    """Detect the Jacobian pattern of ``f`` at ``x`` (or take ``pattern``), color it and plan
+    its recovery, once. Returns a SparseJacobian ``prep``; ``prep(x)`` computes the Jacobian
+    (``scipy.sparse.csr_array`` of shape (m, n)) at any x of the same shapes with
+    ``prep.ncolors`` sweeps. With ``sparsity="local"`` the pattern is only valid at this x."""
+    return SparseJacobian(f, x, mode, order, sparsity, pattern, chunk_size)
+
+
+def prepare_sparse_hessian(f, x, coloring="star", order="natural", sparsity="global",
+                           pattern=None, chunk_size=None):
+    """Detect the Hessian pattern of scalar ``f`` at ``x`` (or take ``pattern``), color it and
+    plan its recovery, once. Returns a SparseHessian ``prep``; ``prep(x)`` computes the Hessian
+    (symmetric ``scipy.sparse.csr_array`` (n, n)) with ``prep.ncolors`` Hessian-vector
+    products."""
+    return SparseHessian(f, x, coloring, order, sparsity, pattern, chunk_size)
+
+
+def sparse_jacobian(f, x, mode="auto", order="natural", sparsity="global", pattern=None,
+                    chunk_size=None):
+    """The Jacobian of ``f`` at ``x`` as a ``scipy.sparse.csr_array`` of shape (m, n) (m output
+    elements, n input elements, C order, pytree leaves one after the other): pattern detection,
+    coloring and one sweep per color. ``mode``: "auto" (the cheaper of column colors with
+    forward sweeps and row colors with reverse sweeps), "fwd" or "rev". To evaluate at many
+    points, prepare once with ``prepare_sparse_jacobian``."""
+    return SparseJacobian(f, x, mode, order, sparsity, pattern, chunk_size)(x)
+
+
+def sparse_hessian(f, x, coloring="star", order="natural", sparsity="global", pattern=None,
+                   chunk_size=None):
+    """The Hessian of scalar ``f`` at ``x`` as a symmetric ``scipy.sparse.csr_array`` (n, n):
+    pattern detection, star coloring (or ``coloring="acyclic"``/``"column"``) and one
+    Hessian-vector product per color. To evaluate at many points, prepare once with
+    ``prepare_sparse_hessian``."""
+    return SparseHessian(f, x, coloring, order, sparsity, pattern, chunk_size)(x)
