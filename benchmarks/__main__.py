@@ -1,0 +1,105 @@
+"""``python -m benchmarks [--only W3 [--only W7]] [--quick] [--markdown docs/benchmarks.md]``:
+run the workloads, print their tables, write benchmarks/results/<id>.json, and exit with status
+1 if any check failed.
+
+``--quick`` uses tiny sizes, times each row once and measures no memory: it exists to run the
+correctness cross-checks (tests/test_benchmarks.py); its times mean nothing.
+``--markdown PATH`` also writes the run's tables, machine and versions as a Markdown page.
+"""
+import argparse
+import importlib
+import sys
+import time
+
+from . import WORKLOADS, _harness
+
+HOW_TO_READ = """\
+Each workload runs chainrule and its peers in one process on the same float64 inputs (JAX with
+`jax_enable_x64`, PyTorch float64 tensors). A row is timed after one warm-up call as the median
+of repeats (at least 3, about a second in all); a call over 2 s is timed once ("1 run"). Rows
+marked "fresh process" ran once in a new interpreter (long cases). For jit rows, "compile" is the
+first call's excess over the steady time (tracing and compilation); "~0" means within the noise.
+
+- **x best peer, same mode**: time / the fastest peer of the same mode (eager or jit);
+  **x best peer, any**: time / the fastest peer of either mode.
+- **grad / f**: derivative time / the same framework's function time (W2, W9).
+- **peak MB (+delta)**: peak resident memory of a fresh process running the row once, and how
+  much above its size before the call the call went (Linux `VmHWM`, reset before the call:
+  `ru_maxrss` survives fork and exec and would report the parent's size).
+- **check**: every derivative is compared with chainrule's (or the first peer's) at 1e-8
+  relative (max |a - b| / max |b| per output array) and with a closed form, power series,
+  central differences or hand-written backpropagation; the figure is the largest error seen.
+- **not yet**: the chainrule capability has not landed (such rows light up by themselves when
+  it does, e.g. `chainrule.checkpoint` in W8); **skipped**: a peer is not
+  installed, or the predicted time or memory from the previous size exceeds the workload's cap;
+  **error**: the row raised (the message is the row's).
+
+The machine is shared: other work running at the same time skews absolute times, so compare
+ratios within one run. The load average at the start is recorded below.
+"""
+
+
+def markdown(docs, argv, seconds):
+    first = next(iter(docs.values()))
+    m, v = first["machine"], first["versions"]
+    out = ["# Benchmarks", "",
+           f"Latest full run: {first['date']}, {seconds / 60:.1f} minutes, regenerated with",
+           "", "    pip install -e '.[bench]'",
+           f"    python -m benchmarks {' '.join(argv)}".rstrip(), "",
+           f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['platform']}; "
+           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}; load average at start "
+           f"{m['load_average_1min']}.", "",
+           "Versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items())
+           + ".", "", "Workloads: `../shared/design/BENCHMARKS.md` (W1..W9). Raw numbers: "
+           "`benchmarks/results/<id>.json`.", "", "## How to read the tables", "",
+           HOW_TO_READ]
+    for wid, doc in docs.items():
+        out += [f"## {wid}: {doc['title']}", "", doc["what"] + ".", "", doc["table"], ""]
+        out += [f"- {line}" for line in doc["notes"] + doc["summary"]]
+        out += ["", f"**{doc['check_line']}**", ""]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    ap.add_argument("--only", action="append", metavar="ID",
+                    help="run only this workload (W1..W9); repeat or comma-separate for several")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny sizes, correctness cross-checks only (no timing judgement)")
+    ap.add_argument("--no-write", action="store_true",
+                    help="do not write benchmarks/results/<id>.json")
+    ap.add_argument("--markdown", metavar="PATH",
+                    help="also write the tables, machine and versions to this Markdown file")
+    args = ap.parse_args(argv)
+    ids = list(WORKLOADS)
+    if args.only:
+        wanted = [w.strip().upper() for arg in args.only for w in arg.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in WORKLOADS]
+        if unknown:
+            ap.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(ids)}")
+        ids = [w for w in ids if w in wanted]
+
+    m, v = _harness.machine(), _harness.versions()
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; "
+          f"load average {m['load_average_1min']}")
+    print("versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items()))
+    if args.quick:
+        print("--quick: tiny sizes, one timed call per row; times are not meaningful")
+    t0 = time.perf_counter()
+    docs = {}
+    for wid in ids:
+        mod = importlib.import_module(WORKLOADS[wid])
+        docs[wid] = _harness.run_workload(mod, quick=args.quick, write=not args.no_write)
+    seconds = time.perf_counter() - t0
+    print(f"\nsummary ({seconds:.0f} s): "
+          + ", ".join(f"{w} {d['check']}" for w, d in docs.items()))
+    if args.markdown and docs:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(docs, argv, seconds))
+        print(f"wrote {args.markdown}")
+    return 1 if any(d["check"] == "failed" for d in docs.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
