@@ -105,6 +105,15 @@ def div(a, b, safe=False):
     return ar.safe_div(a, b) if safe else ar.div(a, b)
 
 
+def div_or_zero(a, b):
+    """``a / b``, 0 where ``b`` is 0 (the subgradient convention of norms at 0)."""
+    if a is None:
+        return None
+    if _fl(a) and _fl(b):
+        return a / b if b != 0 else 0.0
+    return ar.div_or_zero(a, b)
+
+
 def conv(a, b, k, lo=0, hi=None):
     """``sum_{i=lo..hi} a_i b_{k-i}`` (``hi`` defaults to ``k - lo``); None if no term."""
     hi = k - lo if hi is None else hi
@@ -189,6 +198,18 @@ def shift(a, c):
 def times_index(a):
     """``[None, 1 a_1, 2 a_2, ..., K a_K]``: the coefficients ``j a_j`` of ``t a'(t)``."""
     return [None] + [scale(c, j) for j, c in enumerate(a[1:], 1)]
+
+
+def bilinear_series(f, a, b, y0):
+    """The Cauchy product of a bilinear ``f`` (a contraction): ``c_k = sum_i f(a_i, b_{k-i})``."""
+    n = len(a)
+    out = [y0] + [None] * (n - 1)
+    for k in range(1, n):
+        for i in range(k + 1):
+            if a[i] is not None and b[k - i] is not None:
+                term = f(a[i], b[k - i])
+                out[k] = term if out[k] is None else ar.add(out[k], term)
+    return out
 
 
 def mul_series(a, b, y0=None):
@@ -321,15 +342,31 @@ def int_pow_series(a, n, y0=None):
     return result
 
 
-def sqrt_series(a, y0, safe=True):
-    """``sqrt(a)`` with primal ``y0``."""
+def sqrt_series(a, y0, safe=True, zero_at_zero=False):
+    """``sqrt(a)`` with primal ``y0``; ``zero_at_zero``: every coefficient is 0 where ``y0`` is
+    (norms: the subgradient 0 at the origin, to every order)."""
     n = len(a)
     y = [y0] + [None] * (n - 1)
     two_y0 = scale(y0, 2.0)
     for k in range(1, n):
-        rest = conv(y, y, k, 1, k - 1)
-        y[k] = div(sub(a[k], rest), two_y0, safe)
+        rest = sub(a[k], conv(y, y, k, 1, k - 1))
+        y[k] = div_or_zero(rest, two_y0) if zero_at_zero else div(rest, two_y0, safe)
     return y
+
+
+def exp_online(u, w0):
+    """``w = exp(u)`` coefficient by coefficient while ``u`` is being filled: returns
+    ``next_w(m)`` giving ``w_m`` once ``u_1..u_m`` are known (``w0`` is ``exp(u_0)``)."""
+    w = [w0]
+    du = [None]
+
+    def next_w(m):
+        while len(w) <= m:
+            k = len(w)
+            du.append(scale(u[k], k))
+            w.append(scale(conv(du, w, k, 1, k), 1.0 / k))
+        return w[m]
+    return next_w
 
 
 def sin_cos_series(a, s0, c0, hyperbolic=False):

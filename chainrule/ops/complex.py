@@ -21,7 +21,8 @@ import numpy as np
 from ..core import Primitive, ShapedArray, Zero, bind, get_aval, is_undefined
 from . import arithmetic as ar
 from . import shape as sh
-from ._define import elementwise_abstract
+from . import _series as ser
+from ._define import elementwise_abstract, linear_taylor
 from ._sparsity import elementwise_sparsity
 
 
@@ -64,6 +65,7 @@ real_p.jvp = lambda primals, tangents: (real(primals[0]), real(tangents[0]))
 real_p.transpose = lambda ct, z: (complex_(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))), 0.0),)
 real_p.deriv_class = ("linear",)
+real_p.taylor = linear_taylor(real_p)
 real_p.sparsity = elementwise_sparsity
 real_p.batch = _same_axis_batch(real_p)
 
@@ -80,6 +82,7 @@ imag_p.jvp = lambda primals, tangents: (imag(primals[0]), imag(tangents[0]))
 imag_p.transpose = lambda ct, z: (complex_(0.0, ar.neg(real_cotangent(ct, z.aval.update(
     dtype=real_dtype(z.aval.dtype))))),)
 imag_p.deriv_class = ("linear",)
+imag_p.taylor = linear_taylor(imag_p)
 imag_p.sparsity = elementwise_sparsity
 imag_p.batch = _same_axis_batch(imag_p)
 
@@ -97,6 +100,7 @@ def conj(z):
 conj_p.jvp = lambda primals, tangents: (conj(primals[0]), conj(tangents[0]))
 conj_p.transpose = lambda ct, z: (conj(ct),)
 conj_p.deriv_class = ("linear",)
+conj_p.taylor = linear_taylor(conj_p)
 conj_p.sparsity = elementwise_sparsity
 conj_p.batch = _same_axis_batch(conj_p)
 
@@ -132,6 +136,7 @@ def complex_transpose(ct, re, im):
 
 complex_p.jvp, complex_p.transpose = complex_jvp, complex_transpose
 complex_p.deriv_class = ("linear", "linear")
+complex_p.taylor = linear_taylor(complex_p)
 complex_p.sparsity = elementwise_sparsity
 
 
@@ -189,5 +194,17 @@ def complex_abs_jvp(primals, tangents):
 
 complex_abs_p.jvp = complex_abs_jvp
 complex_abs_p.deriv_class = ("nonlinear",)
+
+
+def complex_abs_taylor(primals, series):
+    # |z|^2 = Re(z conj(z)): the sqrt recurrence, every coefficient 0 where z = 0
+    (z,), (s,) = primals, series
+    y = complex_abs(z)
+    zs = ser.full(z, s)
+    sq = ser.bilinear_series(lambda u, v: real(ar.mul(u, conj(v))), zs, zs, ar.mul(y, y))
+    return y, ser.finish(y, ser.sqrt_series(sq, y, zero_at_zero=True)[1:])
+
+
+complex_abs_p.taylor = complex_abs_taylor
 complex_abs_p.sparsity = elementwise_sparsity
 complex_abs_p.batch = _same_axis_batch(complex_abs_p)

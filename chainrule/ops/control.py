@@ -4,6 +4,7 @@
 in any mode.
 """
 from ..core import Primitive, Zero, bind, get_aval, tangent_aval
+from ._define import zero_taylor
 
 stop_gradient_p = Primitive("stop_gradient")
 stop_gradient_p.impl = lambda x: x
@@ -23,3 +24,4 @@ def stop_gradient_jvp(primals, tangents):
 stop_gradient_p.jvp = stop_gradient_jvp
 stop_gradient_p.batch = lambda vals, dims: (stop_gradient(vals[0]), dims[0])
 stop_gradient_p.deriv_class = ("zero",)
+stop_gradient_p.taylor = zero_taylor(stop_gradient_p)

@@ -22,6 +22,7 @@ from ..core import Primitive, ShapedArray, Zero, bind, get_aval
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
+from . import _series as ser
 from .linalg import (as_col, as_row, diagonal, matmul, mT, off_diagonal_inverse, real_eye,
                      right_solve_upper, stacked_batch, symmetrize, tril, triangular_solve, triu)
 
@@ -49,6 +50,37 @@ def cholesky_jvp(primals, tangents):
 
 cholesky_p.jvp = cholesky_jvp
 cholesky_p.deriv_class = ("nonlinear",)
+
+
+def _inner_terms(xs, ys, k, f):
+    """``sum_{i=1..k-1} f(xs_i, ys_{k-i})`` (None if no term): the products of a Taylor
+    coefficient's equation that involve only lower orders."""
+    acc = None
+    for i in range(1, k):
+        if xs[i] is not None and ys[k - i] is not None:
+            acc = ser.add(acc, f(xs[i], ys[k - i]))
+    return acc
+
+
+def cholesky_taylor(primals, series):
+    # order k of L L^T = A: L_0 L_k^T + L_k L_0^T = M_k, M_k = A_k - sum_{0<i<k} L_i L_{k-i}^T,
+    # solved like the JVP with M_k for A_dot
+    (a,), (s,) = primals, series
+    l0 = cholesky(a)
+    big_a = ser.full(a, s)
+    n = get_aval(a).shape[-1]
+    phi = (np.tri(n, k=-1) + 0.5 * np.eye(n)).astype(get_aval(a).dtype)
+    ls = [l0] + [None] * len(s)
+    for k in range(1, len(ls)):
+        m = None if big_a[k] is None else symmetrize(big_a[k], lower=True)
+        m = ser.sub(m, _inner_terms(ls, ls, k, lambda u, v: matmul(u, mT(v))))
+        if m is not None:
+            x = triangular_solve(l0, mT(triangular_solve(l0, m, lower=True)), lower=True)
+            ls[k] = matmul(l0, ar.mul(x, phi))
+    return l0, ser.finish(l0, ls[1:])
+
+
+cholesky_p.taylor = cholesky_taylor
 cholesky_p.batch = stacked_batch(cholesky_p)
 
 # -- qr: reduced A = Q R for m >= n ----------------------------------------------------------------
@@ -77,6 +109,33 @@ def qr_jvp(primals, tangents):
 
 qr_p.jvp = qr_jvp
 qr_p.deriv_class = ("nonlinear",)
+
+
+def qr_taylor(primals, series):
+    # order k: Q_0 R_k + Q_k R_0 = M_k and Q_0^T Q_k + Q_k^T Q_0 = N_k (from Q^T Q = I); with
+    # C = Q_0^T M_k R_0^-1, B = Q_0^T Q_k = Omega + N_k / 2 (Omega skew) and C - B upper
+    # triangular: R_k = (C - B) R_0, Q_k = M_k R_0^-1 - Q_0 (C - B)
+    (a,), (s,) = primals, series
+    q0, r0 = qr(a)
+    big_a = ser.full(a, s)
+    qs, rs = [q0] + [None] * len(s), [r0] + [None] * len(s)
+    for k in range(1, len(qs)):
+        m = ser.sub(big_a[k], _inner_terms(qs, rs, k, matmul))
+        nk = _inner_terms(qs, qs, k, lambda u, v: ar.neg(matmul(mT(u), v)))
+        if m is None and nk is None:
+            continue
+        m_rinv = None if m is None else right_solve_upper(m, r0)
+        c = None if m is None else matmul(mT(q0), m_rinv)
+        half_n = ser.scale(nk, 0.5)
+        low = tril(ser.sub(c, half_n), -1)
+        b = ser.add(ar.sub(low, mT(low)), half_n)
+        c_minus_b = ser.sub(c, b)
+        rs[k] = matmul(c_minus_b, r0)
+        qs[k] = ser.sub(m_rinv, matmul(q0, c_minus_b))
+    return [q0, r0], [ser.finish(q0, qs[1:]), ser.finish(r0, rs[1:])]
+
+
+qr_p.taylor = qr_taylor
 qr_p.batch = stacked_batch(qr_p)
 
 
@@ -137,6 +196,32 @@ def lu_jvp(primals, tangents):
 
 lu_p.jvp = lu_jvp
 lu_p.deriv_class = ("nonlinear",)
+
+
+def lu_taylor(primals, series):
+    # order k of L U = P A: L_0 U_k + L_k U_0 = P A_k - sum_{0<i<k} L_i U_{k-i}, solved like the JVP
+    (a,), (s,) = primals, series
+    lu_, piv, perm = lu(a)
+    dtype = get_aval(a).dtype
+    n = get_aval(a).shape[-1]
+    l0 = ar.add(tril(lu_, -1), real_eye(n, dtype))
+    u0 = triu(lu_)
+    p = sh.broadcast_to(permutation_matrix(perm, dtype), get_aval(a).shape)
+    big_a = ser.full(a, s)
+    ls, us, out = [l0] + [None] * len(s), [u0] + [None] * len(s), []
+    for k in range(1, len(ls)):
+        m = None if big_a[k] is None else matmul(p, big_a[k])
+        m = ser.sub(m, _inner_terms(ls, us, k, matmul))
+        if m is None:
+            out.append(None)
+            continue
+        x = right_solve_upper(triangular_solve(l0, m, lower=True, unit_diagonal=True), u0)
+        ls[k], us[k] = matmul(l0, tril(x, -1)), matmul(triu(x), u0)
+        out.append(ar.add(ls[k], us[k]))
+    return [lu_, piv, perm], [ser.finish(lu_, out), None, None]
+
+
+lu_p.taylor = lu_taylor
 lu_p.batch = stacked_batch(lu_p)
 
 # -- eigh: symmetric eigendecomposition from one triangle -----------------------------------------
@@ -178,6 +263,42 @@ def eigh_jvp(primals, tangents, *, lower, compute_v):
 
 eigh_p.jvp = eigh_jvp
 eigh_p.deriv_class = ("nonlinear",)
+
+
+def eigh_taylor(primals, series, *, lower, compute_v):
+    # V_k = V_0 C_k; order k of A V = V diag(w), times V_0^T:
+    # C_k diag(w_0) - diag(w_0) C_k + diag(w_k) = G_k, G_k = V_0^T (sum_{i>0} A_i V_{k-i}
+    # - sum_{0<i<k} V_i diag(w_{k-i})): w_k = diag(G_k), C_k = F o G_k off the diagonal, and
+    # the diagonal of C_k from V^T V = I: C_k,jj = -(1/2) (sum_{0<i<k} C_i^T C_{k-i})_jj
+    (a,), (s,) = primals, series
+    w0, v0 = eigh(a, lower=lower, compute_v=True)
+    big_a = [a] + [None if c is None else symmetrize(c, lower) for c in ser.full(a, s)[1:]]
+    f = off_diagonal_inverse(ar.sub(as_row(w0), as_col(w0)))
+    n = get_aval(a).shape[-1]
+    eye = real_eye(n, get_aval(a).dtype)
+    ws, vs, cs = [w0] + [None] * len(s), [v0] + [None] * len(s), [None] * (len(s) + 1)
+    for k in range(1, len(ws)):
+        g = None
+        for i in range(1, k + 1):
+            if big_a[i] is not None and vs[k - i] is not None:
+                g = ser.add(g, matmul(big_a[i], vs[k - i]))
+        g = ser.sub(g, _inner_terms(vs, ws, k, lambda v, w: ar.mul(v, as_row(w))))
+        if g is None:
+            continue
+        g = matmul(mT(v0), g)
+        ws[k] = diagonal(g)
+        c = ar.mul(f, g)
+        gram = _inner_terms(cs, cs, k, lambda u, v: matmul(mT(u), v))
+        if gram is not None:
+            c = ar.sub(c, ar.mul(gram, 0.5 * eye))
+        cs[k], vs[k] = c, matmul(v0, c)
+    w_series = ser.finish(w0, ws[1:])
+    if not compute_v:
+        return [w0], [w_series]
+    return [w0, v0], [w_series, ser.finish(v0, vs[1:])]
+
+
+eigh_p.taylor = eigh_taylor
 eigh_p.batch = stacked_batch(eigh_p)
 
 # -- svd: reduced A = U diag(s) Vh -----------------------------------------------------------------

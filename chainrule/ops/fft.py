@@ -21,6 +21,7 @@ from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
+from ._define import linear_taylor
 
 
 def _linear_jvp(prim):
@@ -48,6 +49,7 @@ def fft(x, *, axes, inverse=False):
 fft_p.jvp = _linear_jvp(fft_p)
 fft_p.transpose = lambda ct, x, *, axes, inverse: (fft(ct, axes=axes, inverse=inverse),)
 fft_p.deriv_class = ("linear",)
+fft_p.taylor = linear_taylor(fft_p)
 
 
 def _shift(axis, d):
@@ -96,6 +98,7 @@ def rfft_transpose(ct, x, *, axis):
 
 rfft_p.jvp, rfft_p.transpose = _linear_jvp(rfft_p), rfft_transpose
 rfft_p.deriv_class = ("linear",)
+rfft_p.taylor = linear_taylor(rfft_p)
 rfft_p.batch = lambda vals, dims, *, axis: (rfft(vals[0], axis=_shift(axis, dims[0])), dims[0])
 
 
@@ -129,6 +132,7 @@ def irfft_transpose(ct, x, *, axis, n):
 
 irfft_p.jvp, irfft_p.transpose = _linear_jvp(irfft_p), irfft_transpose
 irfft_p.deriv_class = ("linear",)
+irfft_p.taylor = linear_taylor(irfft_p)
 irfft_p.batch = lambda vals, dims, *, axis, n: (
     irfft(vals[0], axis=_shift(axis, dims[0]), n=n), dims[0])
 

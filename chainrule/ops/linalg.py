@@ -36,6 +36,8 @@ from . import arithmetic as ar
 from . import complex as cx
 from . import reductions as red
 from . import shape as sh
+from . import _series as ser
+from ._define import linear_taylor
 from ._sparsity import contraction_sparsity, selection_sparsity
 
 
@@ -162,6 +164,18 @@ def dot_general_transpose(ct, a, b, *, spec):
 
 dot_general_p.jvp, dot_general_p.transpose = dot_general_jvp, dot_general_transpose
 dot_general_p.deriv_class = ("linear", "linear", "cross")
+
+
+def dot_general_taylor(primals, series, *, spec):
+    (a, b), (sa, sb) = primals, series
+    out = dot_general(a, b, spec=spec)
+    k = ser.order_of(series)
+    c = ser.bilinear_series(lambda u, v: dot_general(u, v, spec=spec), ser.full(a, sa, k),
+                            ser.full(b, sb, k), out)
+    return out, ser.finish(out, c[1:])
+
+
+dot_general_p.taylor = dot_general_taylor
 dot_general_p.sparsity = contraction_sparsity
 
 
@@ -276,6 +290,7 @@ diagonal_p.sparsity = selection_sparsity(diagonal_p)
 diag_embed_p.jvp = lambda primals, tangents: (diag_embed(primals[0]), diag_embed(tangents[0]))
 diag_embed_p.transpose = lambda ct, d: (diagonal(ct),)
 diag_embed_p.deriv_class = ("linear",)
+diagonal_p.taylor, diag_embed_p.taylor = linear_taylor(diagonal_p), linear_taylor(diag_embed_p)
 diag_embed_p.sparsity = selection_sparsity(diag_embed_p)
 
 
@@ -341,6 +356,29 @@ def solve_transpose(ct, a, b):
 
 solve_p.jvp, solve_p.transpose = solve_jvp, solve_transpose
 solve_p.deriv_class = ("nonlinear", "linear", "cross")
+
+
+def solve_series(a, b, solve0, op=lambda m: m):
+    """The series of ``X`` with ``op(A) X = B`` (A, B full series): matching powers of t,
+    ``op(A_0) X_k = B_k - sum_{i=1..k} op(A_i) X_{k-i}``, one solve with ``A_0`` per order."""
+    x = [solve0(b[0])] + [None] * (len(a) - 1)
+    for k in range(1, len(a)):
+        rhs = b[k]
+        for i in range(1, k + 1):
+            if a[i] is not None and x[k - i] is not None:
+                rhs = ser.sub(rhs, matmul(op(a[i]), x[k - i]))
+        x[k] = None if rhs is None else solve0(rhs)
+    return x
+
+
+def solve_taylor(primals, series):
+    (a, b), (sa, sb) = primals, series
+    k = ser.order_of(series)
+    xs = solve_series(ser.full(a, sa, k), ser.full(b, sb, k), lambda r: solve(a, r))
+    return xs[0], ser.finish(xs[0], xs[1:])
+
+
+solve_p.taylor = solve_taylor
 solve_p.batch = rhs_batch(solve_p)
 
 
@@ -384,6 +422,22 @@ def triangular_solve_transpose(ct, a, b, *, lower, transpose_a, unit_diagonal):
 triangular_solve_p.jvp = triangular_solve_jvp
 triangular_solve_p.transpose = triangular_solve_transpose
 triangular_solve_p.deriv_class = ("nonlinear", "linear", "cross")
+
+
+def triangular_solve_taylor(primals, series, *, lower, transpose_a, unit_diagonal):
+    (a, b), (sa, sb) = primals, series
+    k = ser.order_of(series)
+    d = -1 if unit_diagonal else 0
+
+    def op(m):      # op(T) of a coefficient: the triangle read, transposed if asked
+        t = tril(m, d) if lower else triu(m, -d)
+        return mT(t) if transpose_a else t
+    xs = solve_series(ser.full(a, sa, k), ser.full(b, sb, k), lambda r: triangular_solve(
+        a, r, lower=lower, transpose_a=transpose_a, unit_diagonal=unit_diagonal), op)
+    return xs[0], ser.finish(xs[0], xs[1:])
+
+
+triangular_solve_p.taylor = triangular_solve_taylor
 triangular_solve_p.batch = rhs_batch(triangular_solve_p)
 
 
@@ -415,6 +469,28 @@ def slogdet_jvp(primals, tangents):
 
 slogdet_p.jvp = slogdet_jvp
 slogdet_p.deriv_class = ("nonlinear",)
+
+
+def slogdet_taylor(primals, series):
+    # d/dt log det A = tr(A^-1 A'): Y = A^-1 A' by solve_series, log det_k = tr(Y_{k-1}) / k
+    (a,), (s,) = primals, series
+    sign, logabsdet = slogdet(a)
+    big_a = ser.full(a, s)
+    order = len(s)
+    a_dot = [ser.scale(c, j) for j, c in enumerate(big_a[1:], 1)]
+    y = solve_series(big_a[:order], a_dot, lambda r: solve(a, r))
+    logdet = [None] + [None if c is None else ar.mul(trace(c), 1.0 / (j + 1))
+                       for j, c in enumerate(y)]
+    if not cx.is_complex(a):
+        return [sign, logabsdet], [None, ser.finish(logabsdet, logdet[1:])]
+    phase = [None] + [None if c is None else cx.complex_(0.0, cx.imag(c)) for c in logdet[1:]]
+    sign_series = ser.exp_series(phase, sign)
+    return [sign, logabsdet], [ser.finish(sign, sign_series[1:]),
+                               ser.finish(logabsdet, [None if c is None else cx.real(c)
+                                                      for c in logdet[1:]])]
+
+
+slogdet_p.taylor = slogdet_taylor
 slogdet_p.batch = stacked_batch(slogdet_p)
 
 # -- pinv: Moore-Penrose pseudo-inverse ------------------------------------------------------------
@@ -456,6 +532,31 @@ def expm(a):
 
 expm_p.jvp = lambda primals, tangents: (expm(primals[0]), expm_frechet(primals[0], tangents[0]))
 expm_p.deriv_class = ("nonlinear",)
+
+
+def expm_series(a):
+    """The series of ``expm(A(t))``: the exponential of the block upper-triangular Toeplitz
+    matrix of ``A_0..A_K`` (truncated matrix series form an algebra isomorphic to it) is the
+    Toeplitz matrix of the result, whose first block row holds its coefficients."""
+    order = len(a) - 1
+    aval = get_aval(a[0])
+    n, nd = aval.shape[-1], aval.ndim
+    zeros = np.zeros(aval.shape, aval.dtype)
+    rows = [sh.concatenate([zeros] * i + [zeros if c is None else c for c in a[:order + 1 - i]],
+                           axis=nd - 1) for i in range(order + 1)]
+    big = expm(sh.concatenate(rows, axis=nd - 2))
+    lead = (slice(None),) * (nd - 2)
+    return [sh.getitem(big, idx=lead + (slice(0, n), slice(j * n, (j + 1) * n)))
+            for j in range(order + 1)]
+
+
+def expm_taylor(primals, series):
+    (a,), (s,) = primals, series
+    out = expm(a)
+    return out, ser.finish(out, expm_series(ser.full(a, s))[1:])
+
+
+expm_p.taylor = expm_taylor
 expm_p.batch = stacked_batch(expm_p)
 
 
@@ -508,4 +609,24 @@ def expm_frechet_transpose(ct, a, e):
 
 expm_frechet_p.jvp, expm_frechet_p.transpose = expm_frechet_jvp, expm_frechet_transpose
 expm_frechet_p.deriv_class = ("nonlinear", "linear", "cross")
+
+
+def expm_frechet_taylor(primals, series):
+    # the upper-right block of expm([[A, E], [0, A]]), whose series expm_series gives
+    (a, e), (sa, se) = primals, series
+    out = expm_frechet(a, e)
+    k = ser.order_of(series)
+    aval = get_aval(a)
+    n, nd = aval.shape[-1], aval.ndim
+    zeros = np.zeros(aval.shape, np.result_type(aval.dtype, get_aval(e).dtype))
+    blocks = [None if ca is None and ce is None else
+              _block(zeros if ca is None else ca, zeros if ce is None else ce, zeros)
+              for ca, ce in zip(ser.full(a, sa, k), ser.full(e, se, k))]
+    lead = (slice(None),) * (nd - 2)
+    coeffs = [sh.getitem(c, idx=lead + (slice(0, n), slice(n, None)))
+              for c in expm_series(blocks)[1:]]
+    return out, ser.finish(out, coeffs)
+
+
+expm_frechet_p.taylor = expm_frechet_taylor
 expm_frechet_p.batch = stacked_batch(expm_frechet_p)

@@ -12,7 +12,8 @@ import numpy as np
 from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import shape as sh
-from ._define import axes_batch, def_zero, to_front
+from . import _series as ser
+from ._define import axes_batch, def_zero, linear_taylor, local_linear_taylor, to_front
 from ._sparsity import reduction_sparsity, scan_sparsity
 
 
@@ -57,6 +58,7 @@ def reduce_sum_transpose(ct, x, *, axes):
 reduce_sum_p.transpose = reduce_sum_transpose
 reduce_sum_p.batch = axes_batch(reduce_sum_p)
 reduce_sum_p.deriv_class = ("linear",)
+reduce_sum_p.taylor = linear_taylor(reduce_sum_p)
 reduce_sum_p.sparsity = reduction_sparsity
 
 
@@ -76,6 +78,7 @@ def _def_extremum(name, impl):
     prim.jvp = jvp
     prim.batch = axes_batch(prim)
     prim.deriv_class = ("nonlinear",)
+    prim.taylor = local_linear_taylor(prim)   # the tie-averaged mask at the primal
     prim.sparsity = reduction_sparsity
 
     def op(x, *, axes):
@@ -107,6 +110,7 @@ def cumsum_transpose(ct, x, *, axis):
 cumsum_p.transpose = cumsum_transpose
 cumsum_p.batch = axes_batch(cumsum_p)
 cumsum_p.deriv_class = ("linear",)
+cumsum_p.taylor = linear_taylor(cumsum_p)
 cumsum_p.sparsity = scan_sparsity
 
 
@@ -146,6 +150,23 @@ def cumprod_jvp(primals, tangents, *, axis):
 cumprod_p.jvp = cumprod_jvp
 cumprod_p.batch = axes_batch(cumprod_p)
 cumprod_p.deriv_class = ("nonlinear",)
+
+
+def cumprod_taylor(primals, series, *, axis):
+    # the same log-depth scan as the JVP, on whole series (Cauchy products)
+    (x,), (s,) = primals, series
+    p = ser.full(x, s)
+    n, k = get_aval(x).shape[axis], 1
+    while k < n:
+        prev = [None if c is None else _shift(c, k, axis, 1 if j == 0 else 0)
+                for j, c in enumerate(p)]
+        p = ser.mul_series(prev, p)
+        k *= 2
+    out = cumprod(x, axis=axis)
+    return out, ser.finish(out, p[1:])
+
+
+cumprod_p.taylor = cumprod_taylor
 cumprod_p.sparsity = scan_sparsity
 
 reduce_prod_p = Primitive("reduce_prod")
@@ -181,6 +202,35 @@ def reduce_prod_jvp(primals, tangents, *, axes):
 reduce_prod_p.jvp = reduce_prod_jvp
 reduce_prod_p.batch = axes_batch(reduce_prod_p)
 reduce_prod_p.deriv_class = ("nonlinear",)
+
+
+def reduce_prod_taylor(primals, series, *, axes):
+    # a log-depth tree of Cauchy products over the reduced elements (exact with zeros)
+    (x,), (s,) = primals, series
+    out = reduce_prod(x, axes=axes)
+    p = [None if c is None else _to_last_axis(c, axes) for c in ser.full(x, s)]
+    shape = get_aval(p[0]).shape
+    n, last = shape[-1], len(shape) - 1
+    if n == 0:
+        return out, None
+    lead = (slice(None),) * last
+    while n > 1:
+        if n % 2:
+            pad = shape[:-1] + (1,)
+            p = [None if c is None else sh.concatenate(
+                [c, np.full(pad, 1 if j == 0 else 0, get_aval(c).dtype)], axis=last)
+                for j, c in enumerate(p)]
+            n += 1
+        even = [None if c is None else sh.getitem(c, idx=lead + (slice(0, None, 2),)) for c in p]
+        odd = [None if c is None else sh.getitem(c, idx=lead + (slice(1, None, 2),)) for c in p]
+        p = ser.mul_series(even, odd)
+        n //= 2
+    out_shape = get_aval(out).shape
+    return out, ser.finish(out, [None if c is None else sh.reshape(c, shape=out_shape)
+                                 for c in p[1:]])
+
+
+reduce_prod_p.taylor = reduce_prod_taylor
 reduce_prod_p.sparsity = reduction_sparsity
 
 

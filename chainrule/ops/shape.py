@@ -14,7 +14,7 @@ from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, i
                     tangent_aval)
 from . import arithmetic as ar
 from . import reductions as red
-from ._define import batch_size, elementwise_batch, to_front
+from ._define import batch_size, elementwise_batch, linear_taylor, to_front
 from ._sparsity import elementwise_sparsity, scatter_add_sparsity, selection_sparsity
 
 
@@ -27,6 +27,7 @@ def _linear_unary(name, impl, abstract_eval, transpose, batch=None):
     prim.transpose = transpose
     prim.batch = batch or elementwise_batch(prim)
     prim.deriv_class = ("linear",)
+    prim.taylor = linear_taylor(prim)
     prim.sparsity = selection_sparsity(prim)
     return prim
 
@@ -195,6 +196,7 @@ def _indexed_batch(prim):
 scatter_add_p.jvp, scatter_add_p.transpose = scatter_add_jvp, scatter_add_transpose
 scatter_add_p.batch = _indexed_batch(scatter_add_p)
 scatter_add_p.deriv_class = ("linear", "linear")
+scatter_add_p.taylor = linear_taylor(scatter_add_p)
 scatter_add_p.sparsity = scatter_add_sparsity
 
 
@@ -253,6 +255,7 @@ def setitem_transpose(ct, x, v, *, idx):
 setitem_p.jvp, setitem_p.transpose = setitem_jvp, setitem_transpose
 setitem_p.batch = _indexed_batch(setitem_p)
 setitem_p.deriv_class = ("linear", "linear")
+setitem_p.taylor = linear_taylor(setitem_p)
 setitem_p.sparsity = selection_sparsity(setitem_p)
 
 # -- copy: a new array object with the same value (what item assignment may write into) --------
@@ -324,6 +327,7 @@ concatenate_p.jvp, concatenate_p.transpose = concatenate_jvp, concatenate_transp
 concatenate_p.batch = concatenate_batch
 concatenate_p.linear_in = ("all",)
 concatenate_p.deriv_class = ("linear",)  # every argument
+concatenate_p.taylor = linear_taylor(concatenate_p)
 concatenate_p.sparsity = selection_sparsity(concatenate_p)
 
 # -- convert_element_type (astype) --------------------------------------------------------------
@@ -353,4 +357,5 @@ convert_element_type_p.batch = elementwise_batch(convert_element_type_p)
 convert_element_type_p.transpose = lambda ct, x, *, dtype: (
     convert_element_type(ct, dtype=x.aval.dtype),)
 convert_element_type_p.deriv_class = ("linear",)
+convert_element_type_p.taylor = linear_taylor(convert_element_type_p)
 convert_element_type_p.sparsity = elementwise_sparsity

@@ -16,7 +16,9 @@ from ..core import Primitive, ShapedArray, bind, get_aval
 from . import arithmetic as ar
 from . import elementwise as el
 from . import reductions as red
-from ._define import axes_batch, def_binary, def_unary, elementwise_abstract, elementwise_batch
+from . import _series as ser
+from ._define import (axes_batch, def_binary, def_unary, elementwise_abstract, elementwise_batch,
+                      unary_taylor)
 from ._sparsity import elementwise_sparsity, reduction_sparsity
 
 mul, div, add, sub, neg, exp = ar.mul, ar.div, ar.add, ar.sub, ar.neg, el.exp
@@ -55,6 +57,23 @@ def polygamma_jvp(primals, tangents, *, n):
 polygamma_p.jvp = polygamma_jvp
 polygamma_p.batch = elementwise_batch(polygamma_p)
 polygamma_p.deriv_class = ("nonlinear",)
+
+
+def _polygamma_coeffs(x, first, count):
+    """``[polygamma(first + m, x) / m! for m < count]`` (``first = -1``: starts at gammaln)."""
+    return [gammaln(x) if first + m < 0 else
+            ser.scale(polygamma(x, n=first + m), 1.0 / ser.factorial(m)) for m in range(count)]
+
+
+def polygamma_taylor(primals, series, *, n):
+    (x,), (s,) = primals, series
+    y = polygamma(x, n=n)
+    a = ser.full(x, s)
+    f = [y] + _polygamma_coeffs(x, n, len(a))[1:]
+    return y, ser.finish(y, ser.compose(f, a)[1:])
+
+
+polygamma_p.taylor = polygamma_taylor
 polygamma_p.sparsity = elementwise_sparsity
 
 digamma_p, digamma = def_unary("digamma", _plain(sp.digamma),
@@ -87,6 +106,74 @@ logit_p, logit = def_unary("logit", _plain(sp.logit),
                            deriv=lambda x, y: div(1.0, mul(x, sub(1.0, x))), singular=True)
 log_expit_p, log_expit = def_unary("log_expit", _plain(sp.log_expit),
                                    deriv=lambda x, y: expit(neg(x)))
+
+
+# -- Taylor rules of the table above, ``series(a, y)`` -> full output series (see elementwise.py):
+# polygamma values composed with the input series; Gaussians through the exp recurrence;
+# inverse functions solved online (their derivative is a function of the output) -------------
+def _gammaln_series(a, y):
+    return ser.compose([y] + _polygamma_coeffs(a[0], -1, len(a))[1:], a)
+
+
+def _gauss_series(a, c, half):
+    """``c exp(-a^2)`` (``half``: ``c exp(-a^2 / 2)``)."""
+    u = ser.scale_series(ser.square_series(a), -0.5 if half else -1.0)
+    return ser.scale_series(ser.exp_series(u, exp(u[0])), c)
+
+
+def _inverse_gauss_like(c, s):
+    """``y' = c exp(s y^2) a'`` (erfinv, erfcinv, ndtri), solved online."""
+    def series(a, y):
+        u = [None] * len(a)
+
+        def d_of(ys, d, m):
+            u[m] = ser.scale(ser.conv(ys, ys, m), s)
+            if m == 0:
+                d_of.w = ser.exp_online(u, exp(u[0]))
+            return ser.scale(d_of.w(m), c)
+        return ser.ode_online(a, y, d_of, singular=True)
+    return series
+
+
+def _log_ndtr_series(a, y):
+    # y' = exp(-a^2/2 - y) a' / sqrt(2 pi), solved online
+    sq = ser.square_series(a)
+    u = [None] * len(a)
+
+    def d_of(ys, d, m):
+        u[m] = ser.sub(ser.scale(sq[m], -0.5), ys[m])
+        if m == 0:
+            d_of.w = ser.exp_online(u, exp(u[0]))
+        return ser.scale(d_of.w(m), 1 / _SQRT_2PI)
+    return ser.ode_online(a, y, d_of)
+
+
+def _expit_series(a, y):
+    # y' = (y - y^2) a', solved online
+    return ser.ode_online(a, y, lambda ys, d, m: ser.sub(ys[m], ser.conv(ys, ys, m)))
+
+
+_TAYLOR = [
+    (digamma_p, lambda a, y: ser.compose([y] + _polygamma_coeffs(a[0], 0, len(a))[1:], a),
+     False),
+    (gammaln_p, _gammaln_series, False),
+    (gamma_p, lambda a, y: ser.exp_series(_gammaln_series(a, gammaln(a[0])), y), False),
+    (erf_p, lambda a, y: ser.ode(a, _gauss_series(a, 2 / _SQRT_PI, False), y), False),
+    (erfc_p, lambda a, y: ser.ode(a, _gauss_series(a, -2 / _SQRT_PI, False), y), False),
+    (erfinv_p, _inverse_gauss_like(_SQRT_PI / 2, 1.0), True),
+    (erfcinv_p, _inverse_gauss_like(-_SQRT_PI / 2, 1.0), True),
+    (ndtr_p, lambda a, y: ser.ode(a, _gauss_series(a, 1 / _SQRT_2PI, True), y), False),
+    (ndtri_p, _inverse_gauss_like(_SQRT_2PI, 0.5), True),
+    (log_ndtr_p, _log_ndtr_series, False),
+    (expit_p, _expit_series, False),
+    (logit_p, lambda a, y: ser.ode(a, ser.reciprocal_series(
+        ser.sub_series(a, ser.square_series(a)), safe=True), y, True), True),
+    (log_expit_p, lambda a, y: ser.ode(a, _expit_series(ser.scale_series(a, -1.0),
+                                                        expit(neg(a[0]))), y), False),
+]
+for _prim, _series_fn, _singular in _TAYLOR:
+    _prim.taylor = unary_taylor(_prim, _series_fn, _singular)
+del _prim, _series_fn, _singular
 
 
 # -- x log y: the derivative in y is 0 where x == 0 (x log y is identically 0 there) -------------
@@ -155,6 +242,21 @@ def logsumexp_jvp(primals, tangents, *, axes):
 logsumexp_p.jvp = logsumexp_jvp
 logsumexp_p.batch = axes_batch(logsumexp_p)
 logsumexp_p.deriv_class = ("nonlinear",)
+
+
+def logsumexp_taylor(primals, series, *, axes):
+    # y = y0 + log(sum(exp(x - y0))): the exp and log recurrences around the primal
+    (x,), (s,) = primals, series
+    y = logsumexp(x, axes=axes)
+    y_safe = ar.select(el.isfinite(y), y, 0.0)
+    u = ser.full(x, s)
+    u[0] = sub(x, red.expand_reduced(y_safe, get_aval(x).shape, axes))
+    e = ser.exp_series(u, exp(u[0]))
+    total = [None if c is None else red.reduce_sum(c, axes=axes) for c in e]
+    return y, ser.finish(y, ser.log_series(total, y)[1:])
+
+
+logsumexp_p.taylor = logsumexp_taylor
 logsumexp_p.sparsity = reduction_sparsity
 
 # -- vector_norm: sqrt(sum(x**2)) with the subgradient 0 at x = 0 ----------------------------------
@@ -181,4 +283,16 @@ def vector_norm_jvp(primals, tangents, *, axes):
 vector_norm_p.jvp = vector_norm_jvp
 vector_norm_p.batch = axes_batch(vector_norm_p)
 vector_norm_p.deriv_class = ("nonlinear",)
+
+
+def vector_norm_taylor(primals, series, *, axes):
+    (x,), (s,) = primals, series
+    y = vector_norm(x, axes=axes)
+    squares = ser.square_series(ser.full(x, s))
+    total = [None if c is None else red.reduce_sum(c, axes=axes) for c in squares]
+    total[0] = mul(y, y)
+    return y, ser.finish(y, ser.sqrt_series(total, y, zero_at_zero=True)[1:])
+
+
+vector_norm_p.taylor = vector_norm_taylor
 vector_norm_p.sparsity = reduction_sparsity
