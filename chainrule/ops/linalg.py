@@ -28,6 +28,8 @@ real operand's cotangent is the real part of what reaches it.
 Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params)``,
 ``*_batch(vals, dims, **params)``.
 """
+import functools
+
 import numpy as np
 import scipy.linalg
 
@@ -88,7 +90,30 @@ def parse_spec(spec):
     return a, b, out
 
 
+@functools.lru_cache(maxsize=1024)
+def _matrix_plan(spec):
+    """For a spec that is one matrix/vector product (no batch letter, one contracted letter,
+    at most one free letter per operand): (transpose a?, transpose b?, transpose result?);
+    else None. Such products go straight to BLAS on transposed views, with no copies."""
+    a_s, b_s, o_s = parse_spec(spec)
+    if len(set(a_s)) != len(a_s) or len(set(b_s)) != len(b_s):
+        return None
+    contract = [c for c in a_s if c in b_s]
+    free_a = [c for c in a_s if c not in b_s]
+    free_b = [c for c in b_s if c not in a_s]
+    if (len(contract) != 1 or contract[0] in o_s or len(free_a) > 1 or len(free_b) > 1
+            or sorted(o_s) != sorted(free_a + free_b)):
+        return None
+    return (a_s[0] != (free_a + contract)[0], b_s[0] != (contract + free_b)[0],
+            o_s != "".join(free_a + free_b))
+
+
 def _dot_general_impl(a, b, *, spec):
+    plan = _matrix_plan(spec)
+    if plan is not None:
+        ta, tb, tr = plan
+        r = np.matmul(a.T if ta else a, b.T if tb else b)
+        return r.T if tr else r
     a_s, b_s, o_s = parse_spec(spec)
     a_sum = tuple(i for i, c in enumerate(a_s) if c not in b_s and c not in o_s)
     if a_sum:
