@@ -304,7 +304,7 @@ class SparsityInterpreter(Interpreter):
         for node, size in out_nodes:
             if node is not None:
                 masks[node] = np.ones(size, bool)
-        rows, cols = [], []
+        H = empty_pattern(self.n, self.n)
         for node, size, inputs, terms in reversed(self.tape):
             mask = masks.pop(node, None)
             if mask is None or not mask.any():
@@ -319,22 +319,15 @@ class SparsityInterpreter(Interpreter):
                 keep = mask if term_rows is None else mask[term_rows]
                 if not keep.any():
                     continue
+                same = Rb is Ra
                 if not keep.all():
                     idx = np.flatnonzero(keep)
-                    same = Rb is Ra
                     Ra = take_rows(Ra, idx)
                     Rb = Ra if same else take_rows(Rb, idx)
                 if Ra.nnz == 0 or Rb.nnz == 0:
                     continue
-                C = (Ra.T @ Rb).tocoo()
-                rows.append(C.row)
-                cols.append(C.col)
-        n = self.n
-        if not rows:
-            return empty_pattern(n, n)
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        H = sp.csr_array((np.ones(len(r), bool), (r, c)), shape=(n, n))
-        H = (H + H.T).tocsr()
+                P = (Ra.T @ Rb).tocsr()         # symmetric when Ra is Rb
+                H = union(H, P if same else union(P, P.T.tocsr()))
         H.sum_duplicates()
         return H
 

@@ -192,27 +192,27 @@ def star_coloring(H, order="natural"):
     G = adjacency_graph(H)
     n = G.shape[0]
     ptr, idx = G.indptr.tolist(), G.indices.tolist()
-    nbrs = [idx[ptr[v]:ptr[v + 1]] for v in range(n)]
     color = [-1] * n
     count = [None] * n          # count[x][b]: colored neighbours of x with color b
     mark = [-1] * (n + 1)
     for v in vertex_order(G, order).tolist():
-        nv = nbrs[v]
+        nv = idx[ptr[v]:ptr[v + 1]]
         around = {}             # color b -> number of v's neighbours with it
         for w in nv:
             b = color[w]
             if b >= 0:
                 mark[b] = v
                 around[b] = around.get(b, 0) + 1
-        for w in nv:
-            b = color[w]
-            if b < 0:
-                continue
-            twice = around[b] > 1
-            for x in nbrs[w]:
-                a = color[x]
-                if a >= 0 and x != v and (twice or count[x][b] > 1):
-                    mark[a] = v
+        if around:
+            for w in nv:
+                b = color[w]
+                if b < 0:
+                    continue
+                twice = around[b] > 1
+                for x in idx[ptr[w]:ptr[w + 1]]:
+                    a = color[x]
+                    if a >= 0 and x != v and (twice or count[x][b] > 1):
+                        mark[a] = v
         c = 0
         while mark[c] == v:
             c += 1
