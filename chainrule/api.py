@@ -13,7 +13,7 @@ import numpy as np
 
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
-                   is_differentiable_dtype, tree_flatten, tree_map, tree_unflatten)
+                   is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
 from .interpreters.batching import vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
@@ -463,8 +463,9 @@ def jet(fun, primals, series, normalized=False):
     ``primals``: tuple of inputs; ``series``: tuple (one per input) of lists of K coefficients.
     By default the coefficients are derivatives, as in ``jax.experimental.jet``: the input curve
     is ``x(t) = x0 + x1 t + x2 t^2 / 2! + ...``; with ``normalized=True`` it is
-    ``x0 + x1 t + x2 t^2 + ...``. Returns ``(fun(*primals), out_series)`` in the same
-    convention. Cost grows polynomially with K (nested first-order AD grows exponentially)."""
+    ``x0 + x1 t + x2 t^2 + ...``. A coefficient may be ``None`` (zero, skipped symbolically).
+    Returns ``(fun(*primals), out_series)`` in the same convention. Cost grows polynomially
+    with K (nested first-order AD grows exponentially)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(series, (tuple, list)):
         raise InvalidArgumentError("jet: primals and series must be tuples, e.g. "
                                    "jet(f, (x,), ([x1, x2, x3],))")
@@ -479,15 +480,18 @@ def jet(fun, primals, series, normalized=False):
     flat_series = []
     for p, s in zip(primals, series):
         p_leaves, p_def = tree_flatten(p)
-        terms = [tree_flatten(c) for c in s]
-        for c_leaves, c_def in terms:
+        terms = [None if c is None else tree_flatten(c) for c in s]
+        for c_leaves, c_def in filter(None, terms):
             if c_def != p_def:
                 raise ShapeMismatchError(f"jet: a series term has structure {c_def}, its "
                                          f"primal {p_def}")
         for i, leaf in enumerate(p_leaves):
             coeffs = []
-            for k, (c_leaves, _) in enumerate(terms):
-                c = _as_input(c_leaves[i], "jet series")
+            for k, term in enumerate(terms):
+                if term is None:
+                    coeffs.append(Zero(tangent_aval(get_aval(leaf))))
+                    continue
+                c = _as_input(term[0][i], "jet series")
                 if get_aval(c).shape != get_aval(leaf).shape:
                     raise ShapeMismatchError(f"jet: a series term has shape "
                                              f"{get_aval(c).shape}, its primal "
@@ -514,16 +518,18 @@ def jet(fun, primals, series, normalized=False):
 def taylor(fun, x, v, order):
     """The normalized Taylor coefficients ``[c0, c1, ..., c_order]`` of ``t -> fun(x + t v)`` at
     ``t = 0`` (``c_k`` is the k-th directional derivative divided by k!)."""
-    series = [v] + [np.zeros_like(np.asarray(v, dtype=float))] * (order - 1)
-    out, terms = jet(fun, (x,), (series,), normalized=True)
+    if order == 0:
+        return [fun(x)]
+    out, terms = jet(fun, (x,), ([v] + [None] * (order - 1),), normalized=True)
     return [out] + list(terms)
 
 
 def derivatives(fun, x, n):
     """``[f(x), f'(x), ..., f^(n)(x)]`` for a scalar function ``f`` (applied elementwise to an
     array ``x``), by one Taylor-mode pass of order n."""
-    ones = np.ones_like(np.asarray(x, dtype=float))
-    coeffs = taylor(fun, x, ones if np.ndim(x) else 1.0, n)
+    aval = get_aval(x)
+    dtype = aval.dtype if is_differentiable_dtype(aval.dtype) else np.dtype(np.float64)
+    coeffs = taylor(fun, x, np.ones(aval.shape, dtype) if aval.shape else 1.0, n)
     fact = _factorials(n)
     return [_mirror(c * fact[k], x) for k, c in enumerate(coeffs)]
 

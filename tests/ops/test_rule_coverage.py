@@ -113,3 +113,14 @@ def test_jit_agrees_with_eager_on_the_tables():
             if not np.allclose(g, w, rtol=1e-10, atol=1e-12):
                 failures.append(f"{c.name}: values differ")
     assert not failures, "\n".join(failures)
+
+
+# Taylor mode: a primitive without a Taylor rule of its own falls back on the derivation from
+# its JVP rule (interpreters/taylor.py, taylor_from_jvp), polynomial in the order only when that
+# JVP applies the primitive once; these are the primitives that still rely on it.
+TAYLOR_FROM_JVP = {"pinv", "svd"}
+
+
+def test_taylor_rules_and_the_primitives_relying_on_the_fallback():
+    relying = {name for name, (prim, _) in PRIMS.items() if prim.taylor is None}
+    assert relying == TAYLOR_FROM_JVP, f"relying on taylor_from_jvp: {sorted(relying)}"
