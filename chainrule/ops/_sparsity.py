@@ -8,9 +8,11 @@
 
     elementwise_sparsity            broadcasting elementwise ops (set by the family helpers)
     select_sparsity                 where(c, x, y): a known c selects the branch read
+    choice_sparsity(larger)         maximum/minimum: known values select the argument read
     selection_sparsity(prim)        ops that only move elements (reshape, transpose, indexing,
                                     concatenate, setitem): the implementation run on labels
     reduction_sparsity              ops with ``axes`` reducing to one element per kept index
+    extremum_sparsity(impl)         reduce_max/min: a known value reads only its extrema
     scan_sparsity                   cumulative ops along ``axis``: element k reads 0..k
     scatter_add_sparsity            operand element k, plus the updates added at k
     contraction_sparsity            dot_general ``spec``; its ``cross_terms`` are the products
@@ -48,6 +50,22 @@ def select_sparsity(out_aval, avals, values):
     return [None, np.where(c, x, -1), np.where(c, -1, y)]
 
 
+def choice_sparsity(larger):
+    def sparsity(out_aval, avals, values):
+        deps = elementwise_sparsity(out_aval, avals, values)
+        x, y = values
+        if x is None or y is None:
+            return deps
+        x, y = (np.broadcast_to(v, out_aval.shape).ravel() for v in (x, y))
+        unordered = np.isnan(x) | np.isnan(y)       # NaN: read both, conservatively
+        take_x = (x >= y if larger else x <= y) | unordered
+        take_y = (y >= x if larger else y <= x) | unordered
+        x_ids, y_ids = [np.arange(out_aval.size) if isinstance(d, slice) else d for d in deps]
+        return [np.where(take_x, x_ids, -1), np.where(take_y, y_ids, -1)]
+    sparsity.__name__ = "max_sparsity" if larger else "min_sparsity"
+    return sparsity
+
+
 def selection_sparsity(prim):
     def sparsity(out_aval, avals, values, **params):
         # label element i of argument j as offset_j + i + 1; 0 is what fills new elements
@@ -66,6 +84,21 @@ def reduction_sparsity(out_aval, avals, values, *, axes):
     kept = tuple(1 if i in axes else d for i, d in enumerate(a.shape))
     out_idx = np.broadcast_to(np.arange(out_aval.size).reshape(kept), a.shape).ravel()
     return [_bool_matrix(out_idx, np.arange(a.size), (out_aval.size, a.size))]
+
+
+def extremum_sparsity(impl):
+    def sparsity(out_aval, avals, values, *, axes):
+        (L,) = reduction_sparsity(out_aval, avals, values, axes=axes)
+        x = values[0]
+        if x is None:
+            return [L]
+        ext = impl(x, axis=axes, keepdims=True)
+        hit = ((x == ext) | np.isnan(ext)).ravel()    # ties: every extremum is read
+        L = L.tocoo()
+        keep = hit[L.col]
+        return [_bool_matrix(L.row[keep], L.col[keep], L.shape)]
+    sparsity.__name__ = f"{impl.__name__}_sparsity"
+    return sparsity
 
 
 def scan_sparsity(out_aval, avals, values, *, axis):

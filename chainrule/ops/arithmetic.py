@@ -17,7 +17,7 @@ from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undef
 from . import _series as ser
 from . import reductions as red
 from . import shape as sh
-from ._sparsity import elementwise_sparsity, select_sparsity
+from ._sparsity import choice_sparsity, elementwise_sparsity, select_sparsity
 from ._define import (def_binary, def_zero, elementwise_abstract, elementwise_batch,
                       linear_taylor, local_linear_taylor, quiet)
 
@@ -424,6 +424,7 @@ fmin_p.jvp = _minmax_jvp(fmin_p, lambda x, y: lt(x, y), nan_aware=True)
 for _p in (maximum_p, minimum_p, fmax_p, fmin_p):
     _p.deriv_class = ("nonlinear", "nonlinear")
     _p.taylor = local_linear_taylor(_p)     # the local linear map, ties averaged
+    _p.sparsity = choice_sparsity(larger=_p in (maximum_p, fmax_p))
 
 
 # -- arctan2, hypot: the subgradient 0 at the origin ------------------------------------------

@@ -14,7 +14,7 @@ from . import arithmetic as ar
 from . import shape as sh
 from . import _series as ser
 from ._define import axes_batch, def_zero, linear_taylor, local_linear_taylor, to_front
-from ._sparsity import reduction_sparsity, scan_sparsity
+from ._sparsity import extremum_sparsity, reduction_sparsity, scan_sparsity
 
 
 def _reduced_shape(shape, axes):
@@ -79,7 +79,7 @@ def _def_extremum(name, impl):
     prim.batch = axes_batch(prim)
     prim.deriv_class = ("nonlinear",)
     prim.taylor = local_linear_taylor(prim)   # the tie-averaged mask at the primal
-    prim.sparsity = reduction_sparsity
+    prim.sparsity = extremum_sparsity(impl)   # local mode: only the extrema are read
 
     def op(x, *, axes):
         return bind(prim, x, axes=tuple(axes))

@@ -224,3 +224,13 @@ def test_large_input_is_vectorized():
     f = lambda x: np.sum((x[1:] - x[:-1]) ** 2) + np.sum(np.exp(x[::2]))  # noqa: E731
     H = crs.hessian_sparsity(f, np.zeros(n))
     assert H.nnz == 3 * n - 2
+
+
+def test_local_mode_reads_only_the_extremum_taken():
+    x = np.array([0.3, 0.9, 0.1, 0.55, 0.2, 0.4])
+    for f in (lambda x: np.maximum(x[:3], x[3:]), lambda x: np.minimum(x[:3], 0.25),
+              lambda x: np.max(x.reshape(2, 3), axis=1), lambda x: np.min(x),
+              lambda x: np.clip(x, 0.2, 0.8) * np.abs(x - 0.5)):
+        loc = crs.jacobian_sparsity(f, x, mode="local").toarray()
+        np.testing.assert_array_equal(loc, _dense_jac_pattern(f, x))
+        assert np.all(crs.jacobian_sparsity(f, x).toarray() >= loc)
