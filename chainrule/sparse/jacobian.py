@@ -258,35 +258,40 @@ class SparseJacobian:
 
 def _choose_jacobian_coloring(J, mode, order):
     """-> (mode, Coloring, reason). Forward sweeps cost one per column color, reverse ones
-    about 1.5 forward sweeps per row color (the model of ``chainrule.choose_mode``). A coloring
-    whose intersection graph would be too large to build (a dense row or column) is not tried:
-    it would need about as many colors as that row has entries."""
+    about 1.5 forward sweeps per row color (the model of ``chainrule.choose_mode``). Column
+    colors are at least the longest row, row colors at least the longest column: the direction
+    with the smaller bound is colored first, and the other only if it could still be cheaper.
+    A coloring whose intersection graph would be too large to build (a dense row or column)
+    is not tried: it would need about as many colors as that row has entries."""
+    if mode == "fwd":
+        return "fwd", col.column_coloring(J, order), "mode='fwd' requested"
+    if mode == "rev":
+        return "rev", col.row_coloring(J, order), "mode='rev' requested"
     m, n = J.shape
-    cost_c, long_row = col.gram_cost(J)
-    cost_r, long_col = col.gram_cost(J.T)
-    options = {}
-    if mode in ("auto", "fwd"):
-        options["fwd"] = (col.column_coloring(J, order) if cost_c <= GRAPH_BUDGET or
-                          mode == "fwd" else None)
-    if mode in ("auto", "rev"):
-        options["rev"] = (col.row_coloring(J, order) if cost_r <= GRAPH_BUDGET or
-                          mode == "rev" else None)
-    if mode != "auto":
-        return mode, options[mode], f"mode={mode!r} requested"
-    fwd, rev = options["fwd"], options["rev"]
-    if fwd is None and rev is None:   # both need a dense intersection graph: plain sweeps
-        if n <= 1.5 * m:
-            return "fwd", col.Coloring(np.arange(n), "column", "natural"), \
-                f"dense rows and columns: {n} forward sweeps"
-        return "rev", col.Coloring(np.arange(m), "row", "natural"), \
-            f"dense rows and columns: {m} reverse sweeps"
-    if rev is None or (fwd is not None and fwd.ncolors <= 1.5 * rev.ncolors):
-        other = f"{rev.ncolors} row colors" if rev is not None else \
-            f"a row of {long_col} entries"
-        return "fwd", fwd, f"{fwd.ncolors} column colors <= 1.5 x ({other})"
-    other = f"{fwd.ncolors} column colors" if fwd is not None else \
-        f"a row of {long_row} entries"
-    return "rev", rev, f"1.5 x {rev.ncolors} row colors < {other}"
+    weight = {"fwd": 1.0, "rev": 1.5}
+    graph_cost, longest = {}, {}
+    graph_cost["fwd"], longest["fwd"] = col.gram_cost(J)          # longest row
+    graph_cost["rev"], longest["rev"] = col.gram_cost(J.T)        # longest column
+    bound = {d: weight[d] * longest[d] for d in weight}
+    colorings = {}
+    for d in sorted(weight, key=lambda d: bound[d]):
+        if graph_cost[d] > GRAPH_BUDGET:
+            continue
+        if colorings and min(weight[k] * c.ncolors for k, c in colorings.items()) <= bound[d]:
+            continue                                    # cannot beat what we have
+        colorings[d] = col.column_coloring(J, order) if d == "fwd" else \
+            col.row_coloring(J, order)
+    if not colorings:   # dense rows and dense columns: one sweep per input or per output
+        d = "fwd" if n <= 1.5 * m else "rev"
+        size = n if d == "fwd" else m
+        return d, col.Coloring(np.arange(size), "column" if d == "fwd" else "row", "natural"), \
+            f"a dense row and a dense column: {size} {'forward' if d == 'fwd' else 'reverse'} sweeps"
+    d = min(colorings, key=lambda d: (weight[d] * colorings[d].ncolors, d != "fwd"))
+    other = "rev" if d == "fwd" else "fwd"
+    what = {"fwd": "column colors (forward sweeps)", "rev": "row colors (reverse sweeps)"}
+    alt = (f"{colorings[other].ncolors} {what[other]}" if other in colorings else
+           f"at least {longest[other]} {what[other]}")
+    return d, colorings[d], f"{colorings[d].ncolors} {what[d]} against {alt}"
 
 
 class SparseHessian:
