@@ -527,11 +527,30 @@ def taylor(fun, x, v, order):
 def derivatives(fun, x, n):
     """``[f(x), f'(x), ..., f^(n)(x)]`` for a scalar function ``f`` (applied elementwise to an
     array ``x``), by one Taylor-mode pass of order n."""
-    aval = get_aval(x)
-    dtype = aval.dtype if is_differentiable_dtype(aval.dtype) else np.dtype(np.float64)
-    coeffs = taylor(fun, x, np.ones(aval.shape, dtype) if aval.shape else 1.0, n)
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise InvalidArgumentError(f"derivatives: the order must be a non-negative int, got {n!r}")
+    if n == 0:
+        return [fun(x)]
+    leaf = _as_input(x, "derivatives")
+    aval = get_aval(leaf)
+    one = np.ones(aval.shape, aval.dtype) if aval.shape else 1.0
+    box = []
+
+    def flat_fun(ins):
+        out_leaves, out_def = tree_flatten(fun(ins[0]))
+        box.append(out_def)
+        return out_leaves
+    # the unit direction, then symbolic zeros: the input curve is x + t
+    outs, out_series = jet_flat(flat_fun, [leaf], [[one] + [Zero(tangent_aval(aval))] * (n - 1)],
+                                n)
     fact = _factorials(n)
-    return [_mirror(c * fact[k], x) for k, c in enumerate(coeffs)]
+    per_order = [outs] + [[] for _ in range(n)]
+    for o, s in zip(outs, out_series):
+        for k in range(1, n + 1):
+            c = None if s is None else s[k - 1]
+            per_order[k].append(instantiate(Zero(tangent_aval(get_aval(o)))) if c is None or
+                                type(c) is Zero else c * fact[k])
+    return [_mirror(tree_unflatten(box[0], leaves), x) for leaves in per_order]
 
 
 def derivative(fun, n=1):

@@ -31,15 +31,11 @@ from ..core import Tracer, Zero, get_aval, tangent_aval
 from . import arithmetic as ar
 
 
-def _fl(c):
-    return isinstance(c, float)          # Python floats and NumPy float64 scalars
-
-
 # -- coefficient kernels: None is a structural zero ----------------------------------------------
 def mul(a, b):
     if a is None or b is None:
         return None
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         return a * b
     return ar.mul(a, b)
 
@@ -48,7 +44,7 @@ def smul(a, b):
     """``a * b``, but 0 where ``a`` is 0 even if ``b`` is infinite."""
     if a is None or b is None:
         return None
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         return 0.0 if a == 0 else a * b
     return ar.safe_mul(a, b)
 
@@ -58,7 +54,7 @@ def add(a, b):
         return b
     if b is None:
         return a
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         return a + b
     return ar.add(a, b)
 
@@ -68,7 +64,7 @@ def sub(a, b):
         return a
     if a is None:
         return neg(b)
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         return a - b
     return ar.sub(a, b)
 
@@ -76,7 +72,7 @@ def sub(a, b):
 def neg(a):
     if a is None:
         return None
-    if _fl(a):
+    if isinstance(a, float):
         return -a
     return ar.neg(a)
 
@@ -87,7 +83,7 @@ def scale(a, s):
         return None
     if s == 1:
         return a
-    if _fl(a):
+    if isinstance(a, float):
         return a * s
     return ar.mul(a, s)
 
@@ -96,7 +92,7 @@ def div(a, b, safe=False):
     """``a / b``; with ``safe``, 0 where ``a`` is 0 (even where ``b`` is 0)."""
     if a is None:
         return None
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         if b != 0:
             return a / b
         if safe and a == 0:
@@ -109,7 +105,7 @@ def div_or_zero(a, b):
     """``a / b``, 0 where ``b`` is 0 (the subgradient convention of norms at 0)."""
     if a is None:
         return None
-    if _fl(a) and _fl(b):
+    if isinstance(a, float) and isinstance(b, float):
         return a / b if b != 0 else 0.0
     return ar.div_or_zero(a, b)
 
@@ -119,10 +115,14 @@ def conv(a, b, k, lo=0, hi=None):
     hi = k - lo if hi is None else hi
     acc = None
     for i in range(lo, hi + 1):
-        ai, bi = a[i], b[k - i]
-        if ai is None or bi is None:
+        ai = a[i]
+        if ai is None:
             continue
-        if _fl(ai) and _fl(bi) and (acc is None or _fl(acc)):
+        bi = b[k - i]
+        if bi is None:
+            continue
+        if isinstance(ai, float) and isinstance(bi, float) and (
+                acc is None or isinstance(acc, float)):
             acc = ai * bi if acc is None else acc + ai * bi
         else:
             t = ar.mul(ai, bi)
@@ -135,7 +135,18 @@ def sconv(a, b, k, lo=0, hi=None):
     hi = k - lo if hi is None else hi
     acc = None
     for i in range(lo, hi + 1):
-        acc = add(acc, smul(a[i], b[k - i]))
+        ai = a[i]
+        if ai is None:
+            continue
+        bi = b[k - i]
+        if bi is None:
+            continue
+        if isinstance(ai, float) and isinstance(bi, float) and (
+                acc is None or isinstance(acc, float)):
+            t = 0.0 if ai == 0 else ai * bi
+            acc = t if acc is None else acc + t
+        else:
+            acc = add(acc, ar.safe_mul(ai, bi))
     return acc
 
 
@@ -155,19 +166,21 @@ def order_of(series):
 def finish(out, cs):
     """The series of a primal ``out`` from coefficients ``cs`` (``[c1, ..., cK]``, None for
     zero): symbolic Zeros where None, coefficients broadcast to ``out``'s shape."""
-    if all(c is None for c in cs):
-        return None
     aval = get_aval(out)
     shape = aval.shape
-    res = []
+    res, zero, live = [], None, False
     for c in cs:
         if c is None:
-            res.append(Zero(tangent_aval(aval)))
-        elif (not shape and _fl(c)) or get_aval(c).shape == shape:
+            if zero is None:
+                zero = Zero(tangent_aval(aval))
+            res.append(zero)
+        elif (not shape and isinstance(c, float)) or get_aval(c).shape == shape:
             res.append(c)
+            live = True
         else:
             res.append(ar.broadcast_tangent(c, shape))
-    return res
+            live = True
+    return res if live else None
 
 
 def constant(c0, order):
