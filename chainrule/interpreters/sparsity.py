@@ -230,8 +230,10 @@ class SparsityInterpreter(Interpreter):
         # 3. the primitive's dependency rule, told the values known (constants; local mode)
         values = [None if isinstance(v, Tracer) else v for v in values]
         deps_all = self._deps(prim, out_avals, avals, values, params)
+        # 4. per result: the rows read through each argument, their union, and for a Hessian
+        #    a tape record (what to pull masks through, which second-order terms to count)
         results = []
-        for o, (o_aval, o_val, deps) in enumerate(zip(out_avals, outs, deps_all)):
+        for o_aval, o_val, deps in zip(out_avals, outs, deps_all):
             if not is_differentiable_dtype(o_aval.dtype):
                 results.append(self._result(o_aval, o_val, None, None))
                 continue
