@@ -4,10 +4,13 @@ run the workloads, print their tables, write benchmarks/results/<id>.json, and e
 
 ``--quick`` uses tiny sizes, times each row once and measures no memory: it exists to run the
 correctness cross-checks (tests/test_benchmarks.py); its times mean nothing.
-``--markdown PATH`` also writes the run's tables, machine and versions as a Markdown page.
+``--markdown PATH`` also writes a Markdown page with the tables, machine and versions of the
+latest full run of every workload (benchmarks/results/<id>.json), this run's included.
 """
 import argparse
 import importlib
+import json
+import os
 import sys
 import time
 
@@ -35,26 +38,47 @@ first call's excess over the steady time (tracing and compilation); "~0" means w
   **error**: the row raised (the message is the row's).
 
 The machine is shared: other work running at the same time skews absolute times, so compare
-ratios within one run. The load average at the start is recorded below.
+ratios within one run; each section gives the load average (2 cores) at its start and end.
 """
 
 
-def markdown(docs, argv, seconds):
+def load_results():
+    """The latest full-run JSON of every workload, in order (those never run are left out)."""
+    docs = {}
+    for wid in WORKLOADS:
+        path = os.path.join(_harness.RESULTS_DIR, f"{wid.lower()}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                docs[wid] = json.load(f)
+    return docs
+
+
+def markdown(docs):
+    """The Markdown page of ``docs`` (workload id -> the JSON document of its run)."""
     first = next(iter(docs.values()))
     m, v = first["machine"], first["versions"]
+    total = sum(d["seconds"] for d in docs.values())
+    quick = any(d["quick"] for d in docs.values())
     out = ["# Benchmarks", "",
-           f"Latest full run: {first['date']}, {seconds / 60:.1f} minutes, regenerated with",
-           "", "    pip install -e '.[bench]'",
-           f"    python -m benchmarks {' '.join(argv)}".rstrip(), "",
+           f"Tables of a {'--quick' if quick else 'full'} run ({total / 60:.1f} minutes for all "
+           "workloads), regenerated with", "", "    pip install -e '.[bench]'",
+           "    python -m benchmarks" + (" --quick" if quick else "")
+           + " --markdown docs/benchmarks.md", "",
+           "(`--only W9 --markdown ...` reruns one workload and rebuilds the page from the latest "
+           "`benchmarks/results/<id>.json` of each.)", "",
            f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['platform']}; "
-           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}; load average at start "
-           f"{m['load_average_1min']}.", "",
+           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}.", "",
            "Versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items())
            + ".", "", "Workloads: `../shared/design/BENCHMARKS.md` (W1..W9). Raw numbers: "
            "`benchmarks/results/<id>.json`.", "", "## How to read the tables", "",
            HOW_TO_READ]
     for wid, doc in docs.items():
-        out += [f"## {wid}: {doc['title']}", "", doc["what"] + ".", "", doc["table"], ""]
+        load = doc.get("load_average") or [None, None]
+        commit = doc["versions"].get("chainrule_commit")
+        out += [f"## {wid}: {doc['title']}", "", doc["what"] + ".", "",
+                f"Run {doc['date']}, {doc['seconds']:.0f} s, load average {load[0]} at the "
+                f"start and {load[1]} at the end, chainrule commit {commit}.", "",
+                doc["table"], ""]
         out += [f"- {line}" for line in doc["notes"] + doc["summary"]]
         out += ["", f"**{doc['check_line']}**", ""]
     return "\n".join(out)
@@ -94,9 +118,10 @@ def main(argv=None):
     seconds = time.perf_counter() - t0
     print(f"\nsummary ({seconds:.0f} s): "
           + ", ".join(f"{w} {d['check']}" for w, d in docs.items()))
-    if args.markdown and docs:
+    if args.markdown:
+        page = docs if args.quick or args.no_write else {**load_results(), **docs}
         with open(args.markdown, "w") as f:
-            f.write(markdown(docs, argv, seconds))
+            f.write(markdown(page))
         print(f"wrote {args.markdown}")
     return 1 if any(d["check"] == "failed" for d in docs.values()) else 0
 

@@ -581,7 +581,7 @@ def run_workload(mod, quick=False, write=True):
     cap = getattr(mod, "CAP_S", 60.0)
     mem_cap = getattr(mod, "MEM_CAP_MB", 10_000.0)
     print(f"\n== {mod.ID}: {mod.TITLE} ==\n{mod.WHAT}", flush=True)
-    t_start = time.perf_counter()
+    t_start, load_start = time.perf_counter(), _load_average()
     all_rows, case_checks, last = [], [], {}
     cases = mod.cases(quick)
     for case in cases:
@@ -633,7 +633,7 @@ def run_workload(mod, quick=False, write=True):
     doc = {"id": mod.ID, "title": mod.TITLE, "what": mod.WHAT, "quick": quick,
            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
            "seconds": round(time.perf_counter() - t_start, 1),
-           "machine": machine(), "versions": versions(), "check": check,
+           "load_average": [load_start, _load_average()], "machine": machine(), "versions": versions(), "check": check,
            "check_line": check_line, "cases": case_checks,
            "notes": getattr(mod, "NOTES", []), "summary": summary, "table": table,
            "rows": [r.to_json() for r in all_rows]}
@@ -714,8 +714,11 @@ def machine():
             "platform": platform.platform(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
             # other work on the machine skews times; the ratios of one run share it
-            "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg")
-            else None}
+            "load_average_1min": _load_average()}
+
+
+def _load_average():
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def versions():

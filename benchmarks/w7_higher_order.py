@@ -13,7 +13,7 @@ ID = "W7"
 TITLE = "higher-order derivatives, Taylor mode vs nested AD"
 WHAT = "d^k/dx^k of exp(sin(x)) / (1 + x**2) at x = 0.5, k = 1..10, one row per order"
 X0 = 0.5
-CAP_S = 15.0
+CAP_S = 20.0
 NOTES = ["rows of an order whose predicted time (previous order x 4 for nested AD, x (k/(k-1))^2 "
          "for Taylor mode) exceeds the cap are skipped"]
 
