@@ -32,7 +32,7 @@ from . import coloring as col
 from .detect import _check_mode, as_inputs, flat_function
 
 GRAPH_BUDGET = 50_000_000       # entries of a column/row intersection graph worth building
-ELEMENT_BUDGET = 8192           # seeds x length of one vmapped batch of sweeps
+ELEMENT_BUDGET = 4096           # seeds x length of one vmapped batch of sweeps
 JAC_MODES = ("auto", "fwd", "rev")
 HESSIAN_COLORINGS = ("star", "acyclic", "column")
 
