@@ -297,11 +297,12 @@ div_p.deriv_class = ("linear", "nonlinear", "cross")
 
 
 def div_taylor(primals, series):
+    # plain division: a select (np.where) that masks y == 0 takes the other branch's series,
+    # so the zero-safe products of the JVP are not needed for NaN-free masked derivatives
     (x, y), (sx, sy) = primals, series
     out = div(x, y)
     k = ser.order_of(series)
-    with quiet():
-        q = ser.div_series(ser.full(x, sx, k), ser.full(y, sy, k), out, safe=True)
+    q = ser.div_series(ser.full(x, sx, k), ser.full(y, sy, k), out)
     return out, ser.finish(out, q[1:])
 
 
@@ -348,9 +349,12 @@ pow_p.deriv_class = ("nonlinear", "nonlinear", "cross")
 
 def _small_natural(y):
     """A concrete exponent that is a small non-negative integer (exact at x = 0 by products)."""
-    if isinstance(y, Tracer) or np.ndim(y) != 0 or not np.isrealobj(y):
+    if type(y) is int or type(y) is float:
+        n = float(y)
+    elif isinstance(y, Tracer) or np.ndim(y) != 0 or not np.isrealobj(y):
         return None
-    n = float(y)
+    else:
+        n = float(y)
     return int(n) if n.is_integer() and 0 <= n <= 64 else None
 
 
