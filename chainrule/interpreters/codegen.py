@@ -73,6 +73,30 @@ def _simplify(eqn):
     return None
 
 
+def _py_scalar(x):
+    return type(x) is Lit and type(x.val) in (int, float)
+
+
+def _fold_scalars(eqn, producer, uses):
+    """``c1 * (c2 * w) -> (c1 c2) * w`` and ``-(c * w) -> (-c) * w`` for Python scalars, when the
+    inner product is used only there: one pass over the array instead of two."""
+    name = eqn.prim.name
+    if name not in ("mul", "neg"):
+        return eqn
+    pairs = [(Lit(-1), eqn.inputs[0])] if name == "neg" else \
+        [(eqn.inputs[0], eqn.inputs[1]), (eqn.inputs[1], eqn.inputs[0])]
+    for c, v in pairs:
+        p = producer.get(v)
+        if not (_py_scalar(c) and p is not None and p.prim.name == "mul" and uses.get(v) == 1):
+            continue
+        for c2, w in ((p.inputs[0], p.inputs[1]), (p.inputs[1], p.inputs[0])):
+            if _py_scalar(c2) and _same_aval(w, eqn.outvars[0]):
+                new = Eqn(p.prim, [Lit(c.val * c2.val), w], {}, eqn.outvars)
+                new.phase = eqn.phase
+                return new
+    return eqn
+
+
 def _hashable(v):
     if isinstance(v, slice):
         return ("slice", v.start, v.stop, v.step)
@@ -154,7 +178,7 @@ def optimize(graph, roots=()):
                     new = Eqn(p.prim, [a, p.inputs[1]], p.params, eqn.outvars)
                     new.phase = eqn.phase
                     break
-        new = _scalarize(new)
+        new = _fold_scalars(_scalarize(new), producer, uses)
         for o in new.outvars:
             producer[o] = new
         ins = new.inputs
