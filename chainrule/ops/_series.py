@@ -11,7 +11,7 @@ which is an order of magnitude cheaper than a bind.
 Every recurrence comes from an ODE the function satisfies, matched coefficient by coefficient:
 
     y = exp(a)         y' = y a'                y_k = (1/k) sum_{j=1..k} j a_j y_{k-j}
-    y = log(a)         a y' = a'                y_k = (a_k - (1/k) sum_{j=1..k-1} j y_j a_{k-j}) / a_0
+    y = log(a)         a y' = a'                y_k = (a_k - sum_{j<k} (j/k) y_j a_{k-j}) / a_0
     y = a**p           a y' = p y a'            y_k = sum_{j=1..k} ((p+1) j/k - 1) a_j y_{k-j} / a_0
     y = sqrt(a)        y y = a                  y_k = (a_k - sum_{j=1..k-1} y_j y_{k-j}) / (2 y_0)
     q = a / b          q b = a                  q_k = (a_k - sum_{j=1..k} b_j q_{k-j}) / b_0

@@ -352,4 +352,62 @@ def svd_jvp(primals, tangents, *, compute_uv):
 
 svd_p.jvp = svd_jvp
 svd_p.deriv_class = ("nonlinear",)
+
+
+def svd_taylor(primals, series, *, compute_uv):
+    # order k of A = U S V^T with U_k = U_0 C + ..., V_k = V_0 D + ...: the terms holding one
+    # unknown are U_k S_0 V_0^T + U_0 S_k V_0^T + U_0 S_0 V_k^T = M_k (M_k: A_k less the known
+    # products). With P = U_0^T M_k V_0 and N_U, N_V from U^T U = V^T V = I (C + C^T = N_U):
+    # s_k = diag(P) - s_0 (diag N_U + diag N_V) / 2; off the diagonal, a 2 x 2 system per pair
+    # (as the JVP, with Q = P^T - S_0 N_U - N_V S_0 for P^T); the parts outside the column
+    # spaces are (M_k V_0 - U_0 P) / s and (M_k^T U_0 - V_0 P^T) / s. Distinct nonzero s.
+    (a,), (s,) = primals, series
+    u0, s0, vh0 = svd(a, compute_uv=True)
+    v0 = mT(vh0)
+    big_a = ser.full(a, s)
+    s_row, s_col = as_row(s0), as_col(s0)
+    f = off_diagonal_inverse(ar.sub(ar.mul(s_row, s_row), ar.mul(s_col, s_col)))
+    eye = real_eye(get_aval(s0).shape[-1], get_aval(a).dtype)
+    us, ss, vs = [u0] + [None] * len(s), [s0] + [None] * len(s), [v0] + [None] * len(s)
+    known_us = [u0 if i == 0 else None for i in range(len(us))]   # sum_{i+j=m} U_i S_j, known
+    for k in range(1, len(us)):
+        partial = _inner_terms(us, ss, k, lambda u, d: ar.mul(u, as_row(d)))
+        m = ser.sub(big_a[k], ser.add(None if partial is None else matmul(partial, mT(v0)),
+                                      _inner_terms(known_us, vs, k, lambda x, v: matmul(x, mT(v)))))
+        n_u = _inner_terms(us, us, k, lambda x, y: ar.neg(matmul(mT(x), y)))
+        n_v = _inner_terms(vs, vs, k, lambda x, y: ar.neg(matmul(mT(x), y)))
+        if m is None and n_u is None and n_v is None:
+            continue
+        m = ar.mul(big_a[0], 0.0) if m is None else m
+        p = matmul(mT(u0), matmul(m, v0))
+        q = mT(p)
+        s_k = diagonal(p)
+        half_diag = None
+        for n_ in (n_u, n_v):
+            if n_ is not None:
+                half_diag = ser.add(half_diag, ar.mul(diagonal(n_), 0.5))
+        if n_u is not None:
+            q = ar.sub(q, ar.mul(s_col, n_u))
+        if n_v is not None:
+            q = ar.sub(q, ar.mul(n_v, s_row))
+        if half_diag is not None:
+            s_k = ar.sub(s_k, ar.mul(s0, half_diag))
+        c = ar.mul(f, ar.add(ar.mul(p, s_row), ar.mul(s_col, q)))
+        d = mT(ar.mul(f, ar.neg(ar.add(ar.mul(s_row, q), ar.mul(s_col, p)))))
+        if n_u is not None:
+            c = ar.add(c, ar.mul(n_u, 0.5 * eye))
+        if n_v is not None:
+            d = ar.add(d, ar.mul(n_v, 0.5 * eye))
+        us[k] = ar.add(matmul(u0, c), ar.div(ar.sub(matmul(m, v0), matmul(u0, p)), s_row))
+        vs[k] = ar.add(matmul(v0, d), ar.div(ar.sub(matmul(mT(m), u0), matmul(v0, mT(p))), s_row))
+        ss[k] = s_k
+        known_us[k] = ser.add(ar.mul(us[k], s_row), ser.add(ar.mul(u0, as_row(s_k)), partial))
+    s_series = ser.finish(s0, ss[1:])
+    if not compute_uv:
+        return [s0], [s_series]
+    return [u0, s0, vh0], [ser.finish(u0, us[1:]), s_series,
+                           ser.finish(vh0, [None if v is None else mT(v) for v in vs[1:]])]
+
+
+svd_p.taylor = svd_taylor
 svd_p.batch = stacked_batch(svd_p)

@@ -542,6 +542,51 @@ def pinv_jvp(primals, tangents, *, rcond, hermitian):
 
 pinv_p.jvp = pinv_jvp
 pinv_p.deriv_class = ("nonlinear",)
+
+
+def product_coefficient(left, right, m, f=None):
+    """``sum_{i=0..m} f(left_i, right_{m-i})`` (``f`` defaults to matmul; None entries are
+    zero): coefficient m of a product of two series, available as soon as both are known to m."""
+    acc = None
+    for i in range(m + 1):
+        if left[i] is not None and right[m - i] is not None:
+            acc = ser.add(acc, (f or matmul)(left[i], right[m - i]))
+    return acc
+
+
+def pinv_taylor(primals, series, *, rcond, hermitian):
+    # the JVP as an ODE in X (constant rank): X' = -X A' X + X X^H A'^H (I - A X)
+    # + (I - X A) A'^H X^H X, solved online: coefficient m of the right side needs X_0..X_m
+    # and gives X_{m+1} = rhs_m / (m + 1); every product is filled one coefficient at a time
+    (a,), (s,) = primals, series
+    x0 = pinv(a, rcond=rcond, hermitian=hermitian)
+    big_a = ser.full(a, s)
+    order = len(s)
+    a_dot_h = [None if c is None else mH(ser.scale(c, j)) for j, c in enumerate(big_a[1:], 1)]
+    a_dot = [None if c is None else mH(c) for c in a_dot_h]
+    xs, xhs = [x0] + [None] * order, [mH(x0)] + [None] * order
+    names = ("x_ad", "t1", "ax", "w", "xxh", "t2", "xa", "xhx", "y", "t3")
+    p = {name: [] for name in names}
+    for m in range(order):
+        p["x_ad"].append(product_coefficient(xs, a_dot, m))
+        p["t1"].append(ser.neg(product_coefficient(p["x_ad"], xs, m)))
+        p["ax"].append(product_coefficient(big_a, xs, m))
+        residual_ax = [None if c is None else ar.neg(c) for c in p["ax"]]   # I - A X, less I
+        p["w"].append(ser.add(product_coefficient(a_dot_h, residual_ax, m), a_dot_h[m]))
+        p["xxh"].append(product_coefficient(xs, xhs, m))
+        p["t2"].append(product_coefficient(p["xxh"], p["w"], m))
+        p["xa"].append(product_coefficient(xs, big_a, m))
+        p["xhx"].append(product_coefficient(xhs, xs, m))
+        p["y"].append(product_coefficient(a_dot_h, p["xhx"], m))
+        residual_xa = [None if c is None else ar.neg(c) for c in p["xa"]]   # I - X A, less I
+        t3 = ser.add(product_coefficient(residual_xa, p["y"], m), p["y"][m])
+        rhs = ser.add(ser.add(p["t1"][m], p["t2"][m]), t3)
+        xs[m + 1] = ser.scale(rhs, 1.0 / (m + 1))
+        xhs[m + 1] = None if xs[m + 1] is None else mH(xs[m + 1])
+    return x0, ser.finish(x0, xs[1:])
+
+
+pinv_p.taylor = pinv_taylor
 pinv_p.batch = stacked_batch(pinv_p)
 
 # -- expm and its Frechet derivative ---------------------------------------------------------------

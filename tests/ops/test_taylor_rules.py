@@ -54,6 +54,9 @@ TAYLOR_CASES = [
      + ss.gammaln(x ** 2 + 1) + css.polygamma(1, x ** 2 + 1), (X,)),
     ("power at zero", lambda x: (x * 0) ** 3 + x ** 2 + np.abs(x) ** 2.5, (X,)),
     ("traced exponent", lambda x: np.abs(x) ** x + 2.0 ** x, (X,)),
+    ("svd wide", lambda a: [c ** 2 for c in np.linalg.svd(a.T, full_matrices=False)], (T,)),
+    ("pinv of constant rank 2", lambda b: np.linalg.pinv(b @ np.array([[1.0, 0, 1], [0, 1, 1]])),
+     (T[:, :2],)),
 ]
 
 
