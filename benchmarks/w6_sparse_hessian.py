@@ -19,7 +19,7 @@ WHAT = ("hessian of sum(diff(u,0)**2) + sum(diff(u,1)**2) + sum(u**4), u = x.res
         "dense where n = k^2 <= 1e4")
 DENSE_MAX_N = 10_000
 N_COLORS = 5
-CAP_S = 8.0
+CAP_S = 60.0      # dense peers run where they fit in memory (k <= 100), even when slow
 NOTES = ["dense Hessians stop at k = 100 (n = 1e4, 0.8 GB per matrix); k = 300 and 1000 would "
          "need 65 GB and 8 TB",
          "'x5 hvp, pattern given': 5 Hessian-vector products seeded by the coloring "
