@@ -14,11 +14,22 @@ import os
 import sys
 import time
 
-from . import WORKLOADS, _harness
+# One thread per system (BENCH_THREADS=0 leaves threading alone). On a small shared machine,
+# multi-threaded BLAS and thread pools that spin-wait swing by 10x or more whenever other work
+# runs; one thread each measures the same work in every system. The variables must be set
+# before NumPy loads its BLAS; fresh processes inherit them (and the CPU pinning of main()).
+THREADS = os.environ.get("BENCH_THREADS", "1")
+if THREADS != "0":
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, THREADS)
+
+from . import WORKLOADS, _harness  # noqa: E402
 
 HOW_TO_READ = """\
 Each workload runs chainrule and its peers in one process on the same float64 inputs (JAX with
-`jax_enable_x64`, PyTorch float64 tensors). A row is timed after one warm-up call as the median
+`jax_enable_x64`, PyTorch float64 tensors), every system on one thread and one core (the suite
+pins itself to the idler CPU at start and sets the BLAS/OpenMP thread counts to 1;
+`BENCH_THREADS=0` leaves threading alone). A row is timed after one warm-up call as the median
 of repeats (at least 3, about a second in all); a call over 2 s is timed once ("1 run"). Rows
 marked "fresh process" ran once in a new interpreter (long cases). For jit rows, "compile" is the
 first call's excess over the steady time (tracing and compilation); "~0" means within the noise.
@@ -67,7 +78,8 @@ def markdown(docs):
            "(`--only W9 --markdown ...` reruns one workload and rebuilds the page from the latest "
            "`benchmarks/results/<id>.json` of each.)", "",
            f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['platform']}; "
-           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}.", "",
+           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}; BLAS/OpenMP threads "
+           f"{m.get('threads')}, pinned to CPU {m.get('affinity')}.", "",
            "Versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items())
            + ".", "", "Workloads: `../shared/design/BENCHMARKS.md` (W1..W9). Raw numbers: "
            "`benchmarks/results/<id>.json`.", "", "## How to read the tables", "",
@@ -104,9 +116,11 @@ def main(argv=None):
             ap.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(ids)}")
         ids = [w for w in ids if w in wanted]
 
+    if THREADS == "1":
+        _harness.pin_to_one_cpu()
     m, v = _harness.machine(), _harness.versions()
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; "
-          f"load average {m['load_average_1min']}")
+          f"load average {m['load_average_1min']}; threads {m['threads']}, CPUs {m['affinity']}")
     print("versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items()))
     if args.quick:
         print("--quick: tiny sizes, one timed call per row; times are not meaningful")

@@ -98,6 +98,9 @@ def torch():
     """The torch module, or Skip. Rows make float64 tensors explicitly."""
     def setup():
         import torch as torch_mod
+        threads = os.environ.get("OMP_NUM_THREADS")
+        if threads and threads.isdigit() and int(threads) > 0:
+            torch_mod.set_num_threads(int(threads))
         return torch_mod
     return _load("torch", setup)
 
@@ -698,6 +701,29 @@ def format_table(rows, quick=False):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
+def pin_to_one_cpu():
+    """Keep this process (and the fresh processes it starts) on one CPU, the idler one over a
+    short sample, so that thread pools which size themselves from the CPU affinity (XLA's) use
+    one thread like the rest. No-op where affinity is not supported."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 1:
+        def idle():
+            with open("/proc/stat") as f:
+                rows = [ln.split() for ln in f if ln.startswith("cpu") and ln[3].isdigit()]
+            return {int(r[0][3:]): int(r[4]) + int(r[5]) for r in rows}
+        try:
+            before = idle()
+            time.sleep(0.3)
+            after = idle()
+            cpus.sort(key=lambda c: before.get(c, 0) - after.get(c, 0))   # most idle first
+        except (OSError, ValueError, IndexError):
+            pass
+    os.sched_setaffinity(0, {cpus[0]})
+    return cpus[0]
+
+
 def machine():
     cpu = platform.processor() or ""
     try:
@@ -713,6 +739,9 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb and round(mem_gb, 1),
             "platform": platform.platform(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+            "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else None,
             # other work on the machine skews times; the ratios of one run share it
             "load_average_1min": _load_average()}
 
