@@ -89,3 +89,16 @@ def test_constants_inside_nested_closures_are_constants():
     c = np.array([1.0, 2.0])
     f = lambda x: cr.grad(lambda y: np.sum(c * y * x))(x)  # noqa: E731  -> c * x
     assert np.allclose(cr.jacobian(f)(np.array([3.0, 4.0])), np.diag(c))
+
+
+def test_nested_forward_mode_through_a_zero_tangent():
+    # the zero-safe products of NaN-safe rules must not cut higher derivatives where the
+    # primal passes through zero: f = 1/(1 + (x - 1/2)^2) has f''''(1/2) = 24
+    f = lambda x: 1.0 / (1.0 + (x - 0.5) ** 2)  # noqa: E731
+    fwd, rev = f, f
+    for _ in range(4):
+        fwd, rev = d_fwd(fwd), d_rev(rev)
+    assert np.isclose(fwd(0.5), 24.0) and np.isclose(rev(0.5), 24.0)
+    assert np.isclose(cr.derivative(f, 4)(0.5), 24.0)
+    g = lambda x: np.sqrt(x**2 + 1.0) * x**2  # noqa: E731   g''(0) = 2
+    assert np.isclose(d_fwd(d_fwd(g))(0.0), 2.0) and np.isclose(d_rev(d_fwd(g))(0.0), 2.0)

@@ -15,7 +15,6 @@ import numpy as np
 from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undefined,
                     tangent_aval)
 from . import _series as ser
-from . import reductions as red
 from . import shape as sh
 from ._sparsity import choice_sparsity, elementwise_sparsity, select_sparsity
 from ._define import (def_binary, def_zero, elementwise_abstract, elementwise_batch,
@@ -194,7 +193,7 @@ mul_p.taylor = mul_taylor
 # -- safe_mul, safe_div: t * c and t / c, but 0 wherever t == 0 (linear in t) -------------------
 def _safe_mul_impl(t, c):
     with np.errstate(invalid="ignore", over="ignore"):
-        out = np.where(t == 0, 0, np.multiply(t, c))
+        out = np.where((t == 0) | (c == 0), 0, np.multiply(t, c))
     return out[()] if out.ndim == 0 else out      # a scalar, as NumPy's ufuncs return
 
 
@@ -209,7 +208,8 @@ safe_div_p = _binary("safe_div", _safe_div_impl, linear_in=(0,))
 
 
 def safe_mul(t, c):
-    """``t * c`` with 0 wherever ``t == 0``, even where ``c`` is infinite or NaN."""
+    """``t * c`` with 0 wherever ``t == 0`` or ``c == 0``, even where the other factor is
+    infinite or NaN. Linear in ``t`` (the tangent or cotangent)."""
     return bind(safe_mul_p, t, c)
 
 
@@ -221,8 +221,10 @@ def safe_div(t, c):
 def safe_mul_jvp(primals, tangents):
     (t, c), (t_dot, c_dot) = primals, tangents
     out = safe_mul(t, c)
+    # both terms keep the tangent in the linear slot, and neither masks on the primal t, so
+    # derivatives of every order flow through t also where t == 0
     t_term = None if type(t_dot) is Zero else safe_mul(t_dot, c)
-    c_term = None if type(c_dot) is Zero else select(ne(t, 0), safe_mul(c_dot, t), 0.0)
+    c_term = None if type(c_dot) is Zero else safe_mul(c_dot, t)
     return out, sum_tangents(out, t_term, c_term)
 
 
@@ -230,11 +232,8 @@ def safe_div_jvp(primals, tangents):
     (t, c), (t_dot, c_dot) = primals, tangents
     out = safe_div(t, c)
     t_term = None if type(t_dot) is Zero else safe_div(t_dot, c)
-    c_term = None
-    if type(c_dot) is not Zero:
-        t_zero = eq(t, 0)
-        factor = select(t_zero, 0.0, neg(div(out, select(t_zero, 1.0, c))))
-        c_term = mul(c_dot, factor)
+    # d(t / c) = -t c_dot / c**2, zero-safe in t and c_dot without masking on the primal t
+    c_term = None if type(c_dot) is Zero else neg(safe_div(safe_mul(c_dot, t), mul(c, c)))
     return out, sum_tangents(out, t_term, c_term)
 
 
