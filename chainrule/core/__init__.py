@@ -7,7 +7,7 @@ from .errors import (ChainruleError, ConcretizationError, EscapedTracerError, Gr
 from .graph import Eqn, Graph, Lit, Var, eval_graph, graph_phase, pp_graph, typecheck
 from .interpreter import Interpreter, new_interpreter
 from .primitive import Primitive, bind
-from .tracer import Tracer
+from .tracer import PrimalTracer, Tracer
 from .tree import (TreeDef, broadcast_prefix, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
                    tree_map, tree_unflatten)
 from .zeros import UndefPrimal, Zero, is_undefined, add_any_p, add_tangents, instantiate, tangent_aval, zeros_like_aval

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from . import dispatch
+from .avals import get_aval
 from .errors import ConcretizationError, UnsupportedFunctionError
 
 _ESCAPE_HINT = (
@@ -240,3 +241,19 @@ for _name, _uf in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolu
                    ("invert", np.logical_not)]:
     setattr(Tracer, f"__{_name}__", _unary(_uf))
 del _name, _uf
+
+
+class PrimalTracer(Tracer):
+    """A tracer that carries its primal value alongside what its transformation adds (forward
+    mode's tangent, Taylor mode's series): its aval and concrete value are the primal's."""
+    __slots__ = ("primal", "_aval")
+
+    @property
+    def aval(self):
+        if self._aval is None:
+            self._aval = get_aval(self.primal)
+        return self._aval
+
+    def concrete_value(self):
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p

@@ -11,7 +11,8 @@ from .avals import ShapedArray
 from .primitive import Primitive, bind
 
 
-class Zero:
+class AvalMarker:
+    """A stand-in that has only an aval: the shared base of Zero and UndefPrimal."""
     __slots__ = ("aval",)
 
     def __init__(self, aval):
@@ -26,7 +27,12 @@ class Zero:
         return self.aval.dtype
 
     def __repr__(self):
-        return f"Zero({self.aval})"
+        return f"{type(self).__name__}({self.aval})"
+
+
+class Zero(AvalMarker):
+    """A structurally zero tangent or cotangent."""
+    __slots__ = ()
 
 
 def zeros_like_aval(aval):
@@ -45,23 +51,9 @@ def tangent_aval(aval):
     return ShapedArray(aval.shape, aval.dtype) if aval.weak_type else aval
 
 
-class UndefPrimal:
+class UndefPrimal(AvalMarker):
     """Marks the linear argument of a transpose rule (its value is what is being solved for)."""
-    __slots__ = ("aval",)
-
-    def __init__(self, aval):
-        self.aval = aval
-
-    @property
-    def shape(self):
-        return self.aval.shape
-
-    @property
-    def dtype(self):
-        return self.aval.dtype
-
-    def __repr__(self):
-        return f"UndefPrimal({self.aval})"
+    __slots__ = ()
 
 
 def is_undefined(x):

@@ -10,28 +10,18 @@ Two shortcuts keep it cheap: when every input tangent is Zero the rule is skippe
 primitive is applied to the primals alone; and an output whose tangent is Zero is returned as the
 plain primal (a constant to this interpreter), never wrapped.
 """
-from ..core import Interpreter, Tracer, Zero, get_aval, new_interpreter, tangent_aval
+from ..core import Interpreter, PrimalTracer, Zero, get_aval, new_interpreter, tangent_aval
 from ..core.primitive import bind
 
 
-class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent", "_aval")
+class JVPTracer(PrimalTracer):
+    __slots__ = ("tangent",)
 
     def __init__(self, interp, primal, tangent):
         self._interp = interp
         self.primal = primal
         self.tangent = tangent
         self._aval = None
-
-    @property
-    def aval(self):
-        if self._aval is None:
-            self._aval = get_aval(self.primal)
-        return self._aval
-
-    def concrete_value(self):
-        p = self.primal
-        return p.concrete_value() if isinstance(p, Tracer) else p
 
     def _become(self, new):
         self.primal, self.tangent, self._aval = new.primal, new.tangent, new._aval

@@ -20,29 +20,19 @@ function (``def_unary`` solves ``y' = deriv(x, y) x'`` and needs the series of `
 they reach ``jet_flat`` through the core's hook table (``dispatch.hooks["jet"]``), set below,
 since the ops import only the core.
 """
-from ..core import (Interpreter, Tracer, Zero, dispatch, get_aval, instantiate,
+from ..core import (Interpreter, PrimalTracer, Zero, dispatch, get_aval, instantiate,
                     new_interpreter, tangent_aval)
 from ..core.primitive import bind
 
 
-class JetTracer(Tracer):
-    __slots__ = ("primal", "series", "_aval")
+class JetTracer(PrimalTracer):
+    __slots__ = ("series",)
 
     def __init__(self, interp, primal, series):
         self._interp = interp
         self.primal = primal
         self.series = series
         self._aval = None
-
-    @property
-    def aval(self):
-        if self._aval is None:
-            self._aval = get_aval(self.primal)
-        return self._aval
-
-    def concrete_value(self):
-        p = self.primal
-        return p.concrete_value() if isinstance(p, Tracer) else p
 
     def _become(self, new):
         self.primal, self.series, self._aval = new.primal, new.series, new._aval

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..core import Tracer, dispatch, get_aval
+from ..core import dispatch, get_aval
 from ..core.errors import InvalidArgumentError
 from ..ops import arithmetic as ar
 from ..ops import complex as cx
