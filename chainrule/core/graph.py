@@ -74,12 +74,33 @@ def graph_phase(name):
 
 
 class Graph:
-    __slots__ = ("invars", "eqns", "outvars")
+    __slots__ = ("invars", "eqns", "outvars", "_dead_after")
 
     def __init__(self, invars, eqns, outvars):
         self.invars = list(invars)
         self.eqns = list(eqns)
         self.outvars = list(outvars)
+        self._dead_after = None
+
+    def dead_after(self):
+        """For each equation, the variables not needed after it (computed once): evaluating a
+        graph drops them then, so peak memory is what is live, not everything computed."""
+        if self._dead_after is None:
+            last = {}
+            for i, eqn in enumerate(self.eqns):
+                for x in eqn.inputs:
+                    if type(x) is Var:
+                        last[x] = i
+            for v in self.invars:
+                last.setdefault(v, -1)
+            for v in self.outvars:
+                last.pop(v, None)
+            dead = [[] for _ in self.eqns]
+            for v, i in last.items():
+                if i >= 0:
+                    dead[i].append(v)
+            self._dead_after = dead
+        return self._dead_after
 
     def typecheck(self):
         typecheck(self)
@@ -129,8 +150,10 @@ def eval_graph(graph, args, linear=False):
     ``linear=True`` is for graphs that are linear in their inputs (linearize's output): symbolic
     Zero inputs propagate as Zero, skipping every equation whose variable inputs are all zero."""
     env = dict(zip(graph.invars, args))
-    for eqn in graph.eqns:
+    for eqn, dead in zip(graph.eqns, graph.dead_after()):
         vals = [env[x] if type(x) is Var else x.val for x in eqn.inputs]
+        for v in dead:
+            del env[v]
         if linear:
             var_vals = [v for x, v in zip(eqn.inputs, vals) if type(x) is Var]
             if all(type(v) is Zero for v in var_vals):
