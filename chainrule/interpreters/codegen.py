@@ -18,6 +18,7 @@ subexpressions and dead code; and ``add_any`` accumulations whose left operand i
 temporary array become in-place ``+=``.
 """
 import keyword
+import math
 
 import numpy as np
 
@@ -230,12 +231,34 @@ def _names(taken):
             yield s
 
 
-def generate(graph, arg_names, fn_name="compiled", guards=()):
+# scalar programs run on Python floats: these primitives have exact float counterparts (math
+# raises where NumPy would return inf or nan; the compiled function then reruns in NumPy)
+_MATH = {np.sin: "sin", np.cos: "cos", np.tan: "tan", np.exp: "exp", np.log: "log",
+         np.sqrt: "sqrt", np.tanh: "tanh", np.sinh: "sinh", np.cosh: "cosh", np.arcsin: "asin",
+         np.arccos: "acos", np.arctan: "atan", np.arcsinh: "asinh", np.arccosh: "acosh",
+         np.arctanh: "atanh", np.expm1: "expm1", np.log1p: "log1p", np.fabs: "fabs",
+         np.absolute: "fabs", np.log2: "log2", np.log10: "log10"}
+_SCALAR_FORMS = {"pow": "math.pow({}, {})", "select": "({1} if {0} else {2})",
+                 "safe_mul": "(0.0 if {0} == 0 or {1} == 0 else {0} * {1})",
+                 "safe_div": "(0.0 if {0} == 0 else {0} / {1})"}
+
+
+def is_scalar_graph(graph):
+    """True if every value of ``graph`` is a 0-d float64 or bool (a scalar program)."""
+    def ok(v):
+        return v.aval.shape == () and v.aval.dtype in (np.float64, np.bool_)
+    return (all(ok(v) for v in graph.invars)
+            and all(not e.prim.multiple_results and all(ok(v) for v in e.outvars)
+                    for e in graph.eqns))
+
+
+def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
     """Python source of ``graph`` and the namespace it needs: ``(source, namespace)``.
-    The source defines ``_make(<constants>)`` returning the function ``fn_name``."""
+    The source defines ``_make(<constants>)`` returning the function ``fn_name``.
+    ``scalar=True`` (for ``is_scalar_graph`` graphs) computes on Python floats and ``math``."""
     taken = set(arg_names)
     gen = _names(taken)
-    names, consts, namespace = {}, [], {"np": np, "GuardFailure": GuardFailure}
+    names, consts, namespace = {}, [], {"np": np, "GuardFailure": GuardFailure, "math": math}
     for v, n in zip(graph.invars, arg_names):
         names[v] = n
 
@@ -247,6 +270,8 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
         val = x.val
         if type(val) is Zero:
             val = np.zeros(val.aval.shape, val.aval.dtype)
+        if scalar and isinstance(val, (np.floating, np.ndarray)) and np.ndim(val) == 0:
+            val = float(val)
         if type(val) in (int, bool) or (type(val) is float and np.isfinite(val)):
             return repr(val)
         consts.append(val)
@@ -255,6 +280,15 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
     def call(eqn):
         prim = eqn.prim
         args = [atom(x) for x in eqn.inputs]
+        if scalar and not eqn.params:
+            if prim.name in _SCALAR_FORMS:
+                return _SCALAR_FORMS[prim.name].format(*args)
+            if prim.impl in _MATH:
+                return f"math.{_MATH[prim.impl]}({', '.join(args)})"
+        if prim.name in ("div", "pow") and all(x.aval.weak_type for x in eqn.inputs):
+            # both may be Python scalars at run time: Python's / and ** raise where NumPy
+            # returns inf or nan, so call the ufunc
+            return f"np.{prim.impl.__name__}({', '.join(args)})"
         if prim.name in _OPERATORS and not eqn.params:
             return _OPERATORS[prim.name].format(*args)
         if prim.name in ("safe_mul", "safe_div") and _is_plain_const(eqn.inputs[0]) and \
@@ -291,6 +325,9 @@ def generate(graph, arg_names, fn_name="compiled", guards=()):
     for g in guard_at:
         uses[g] = uses.get(g, 0) + 1
     fresh = set()
+    if scalar:
+        body.extend(f"{names[v]} = float({names[v]})" for v in graph.invars
+                    if v.aval.dtype == np.float64)
     for v in graph.invars:
         if v in guard_at:
             body.extend(_guard_lines(v, guard_at[v], atom, consts))
@@ -399,4 +436,20 @@ def compile_graph(graph, arg_names, fn_name="compiled", guards=()):
     src, namespace, consts = generate(graph, arg_names, fn_name, guards)
     code = compile(src, f"<chainrule.jit {fn_name}>", "exec")
     exec(code, namespace)
-    return namespace["_make"](*consts), src
+    general = namespace["_make"](*consts)
+    if not is_scalar_graph(graph):
+        return general, src
+    # a scalar program: the same code on Python floats and math, about ten times faster per
+    # operation than NumPy scalars; where math raises (overflow, a domain error, a division
+    # by zero) NumPy's answer (inf, nan) is the right one, so the NumPy version runs instead
+    fast_src, fast_ns, fast_consts = generate(graph, arg_names, fn_name, guards, scalar=True)
+    exec(compile(fast_src, f"<chainrule.jit {fn_name} (floats)>", "exec"), fast_ns)
+    fast = fast_ns["_make"](*fast_consts)
+
+    def scalar_program(*args):
+        try:
+            return fast(*args)
+        except (ArithmeticError, ValueError):
+            return general(*args)
+    scalar_program.fast_source = fast_src
+    return scalar_program, src
