@@ -17,6 +17,8 @@ derivative), a jitted function simply runs ``f`` under that transformation.
 import collections
 import inspect
 
+import numpy as np
+
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
 from .core.errors import InvalidArgumentError
 from .interpreters.codegen import GuardFailure, compile_graph
@@ -45,6 +47,7 @@ class Jitted:
         self.max_signatures = max_signatures
         self.max_variants = max_variants
         self._cache = collections.OrderedDict()
+        self._fast = {}     # avals of plain positional arguments -> the same variant lists
         self._stats = {"hits": 0, "traces": 0, "guard_failures": 0, "fallbacks": 0}
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
         self.__doc__ = getattr(fun, "__doc__", None)
@@ -81,6 +84,22 @@ class Jitted:
         return in_def, avals, static
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and not self.static_argnums:
+            # the common case, arrays and scalars as positional arguments: one dict lookup
+            try:
+                fast_key = tuple((a.shape, a.dtype, a.weak_type) for a in map(_leaf_aval, args))
+            except TypeError:
+                fast_key = None
+            variants = self._fast.get(fast_key) if fast_key is not None else None
+            if variants:
+                for v in variants:
+                    try:
+                        out = v.fn(*args)
+                    except GuardFailure:
+                        self._stats["guard_failures"] += 1
+                        continue
+                    self._stats["hits"] += 1
+                    return tree_unflatten(v.out_def, out)
         static, leaves, in_def = self._split(args, kwargs)
         if any(isinstance(x, Tracer) for x in leaves):
             return self.fun(*args, **kwargs)        # under another transformation: trace through
@@ -105,6 +124,13 @@ class Jitted:
         del variants[self.max_variants:]
         while len(self._cache) > self.max_signatures:
             self._cache.popitem(last=False)
+            self._fast.clear()
+        if not kwargs and not self.static_argnums and len(leaves) == len(args):
+            try:
+                self._fast[tuple((a.shape, a.dtype, a.weak_type)
+                                 for a in map(_leaf_aval, args))] = variants
+            except TypeError:
+                pass
         return tree_unflatten(variant.out_def, variant.fn(*leaves))
 
     # -- tracing ------------------------------------------------------------------------------
@@ -175,6 +201,15 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
+
+
+def _leaf_aval(x):
+    """The aval of a positional argument that is a single array or scalar (TypeError for a
+    container or a tracer, which take the general path)."""
+    if type(x) in (float, int, bool, complex, np.ndarray) or isinstance(x, np.generic):
+        return get_aval(x)
+    raise TypeError
 
 
 def _identifier(name):

@@ -238,7 +238,7 @@ _MATH = {np.sin: "sin", np.cos: "cos", np.tan: "tan", np.exp: "exp", np.log: "lo
          np.arccos: "acos", np.arctan: "atan", np.arcsinh: "asinh", np.arccosh: "acosh",
          np.arctanh: "atanh", np.expm1: "expm1", np.log1p: "log1p", np.fabs: "fabs",
          np.absolute: "fabs", np.log2: "log2", np.log10: "log10"}
-_SCALAR_FORMS = {"pow": "math.pow({}, {})", "select": "({1} if {0} else {2})",
+_SCALAR_FORMS = {"pow": "math.pow({}, {})", "div": "{} / {}", "select": "({1} if {0} else {2})",
                  "safe_mul": "(0.0 if {0} == 0 or {1} == 0 else {0} * {1})",
                  "safe_div": "(0.0 if {0} == 0 else {0} / {1})"}
 
