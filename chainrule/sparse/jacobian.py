@@ -102,18 +102,22 @@ def row_recovery(J, colors):
     return _DirectRecovery(J, colors[i] * J.shape[1] + j)      # B[c_i, j] = J[i, j]
 
 
-def star_recovery(H, colors):
+def star_recovery(H, colors, graph=None):
     """H[i, j] from the sweep of color(j) at row i when j is i's only neighbour of that color,
     else from the sweep of color(i) at row j; both triangles read the same entry, so the result
-    is exactly symmetric."""
+    is exactly symmetric. ``graph``: the adjacency graph of ``H``, if at hand."""
     n = H.shape[0]
     i, j = _entries(H)
     lo, hi = np.minimum(i, j), np.maximum(i, j)
-    count = col.neighbour_color_counts(H, colors)
-    from_lo = (lo == hi) | (count[lo, colors[hi]] == 1)
-    if not np.all(from_lo | (count[hi, colors[lo]] == 1)):
+    count = col.neighbour_color_counts(H if graph is None else graph, colors,
+                                       graph=graph is not None)
+    nc = count.shape[1]
+    count = count.ravel()
+    c_lo, c_hi = colors[lo], colors[hi]
+    from_lo = (lo == hi) | (count[lo * nc + c_hi] == 1)
+    if not np.all(from_lo | (count[hi * nc + c_lo] == 1)):
         raise InvalidArgumentError("the coloring is not a star coloring of this pattern")
-    take = np.where(from_lo, colors[hi] * n + lo, colors[lo] * n + hi)
+    take = np.where(from_lo, c_hi * n + lo, c_lo * n + hi)
     return _DirectRecovery(H, take)
 
 
@@ -327,8 +331,9 @@ class SparseHessian:
         self.pattern = H = _canonical(H, (n, n), "sparse_hessian")
         t1 = time.perf_counter()
         if coloring == "star":
-            self.coloring = col.star_coloring(H, order)
-            self._recover = star_recovery(H, self.coloring.colors)
+            G = col.off_diagonal(H)
+            self.coloring = col.star_coloring_of_graph(G, order)
+            self._recover = star_recovery(H, self.coloring.colors, G)
         elif coloring == "acyclic":
             self.coloring = col.acyclic_coloring(H, order)
             self._recover = _SubstitutionRecovery(H, self.coloring.colors)

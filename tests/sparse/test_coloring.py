@@ -109,3 +109,135 @@ def test_smallest_last_is_a_permutation():
     G = col.adjacency_graph(random_symmetric(40, 0.1, 3))
     order = col.vertex_order(G, "smallest_last")
     assert sorted(order.tolist()) == list(range(40))
+
+
+# -- the fast paths: vectorized distance-1 greedy, bipartite sides, the bipartite star shortcut --
+def grid(k1, k2=None, stencil=5):
+    k2 = k1 if k2 is None else k2
+    a, b = banded(k1, 1), banded(k2, 1)
+    if stencil == 9:
+        return sp.kron(a, b).tocsr().astype(bool)
+    return (sp.kron(a, sp.eye_array(k2, dtype=bool)) + sp.kron(sp.eye_array(k1, dtype=bool), b)
+            ).tocsr().astype(bool)
+
+
+def grid3(k):
+    a, e = banded(k, 1), sp.eye_array(k, dtype=bool)
+    return (sp.kron(sp.kron(a, e), e) + sp.kron(sp.kron(e, a), e) + sp.kron(sp.kron(e, e), a)
+            ).tocsr().astype(bool)
+
+
+def random_tree(n, seed):
+    rng = np.random.default_rng(seed)
+    parent = np.array([rng.integers(0, i) for i in range(1, n)])
+    A = sp.csr_array((np.ones(n - 1, bool), (np.arange(1, n), parent)), shape=(n, n))
+    return (A + A.T + sp.eye_array(n, dtype=bool)).tocsr()
+
+
+def random_bipartite(m, density, seed, permute=True):
+    rng = np.random.default_rng(seed)
+    A = sp.random_array((m, m), density=density, rng=rng, format="csr").astype(bool)
+    e = sp.eye_array(m, dtype=bool)
+    H = sp.block_array([[e, A], [A.T, e]]).tocsr().astype(bool)
+    if permute:
+        p = rng.permutation(2 * m)
+        H = H[p][:, p].tocsr()
+    return H
+
+
+def plain_star(H, order="natural"):
+    G = col.adjacency_graph(H)
+    return col.star_greedy(G, col.vertex_order(G, order))
+
+
+def test_distance1_greedy_is_first_fit():
+    # the vectorized setup and bit-mask loop give what first fit gives, vertex by vertex
+    for seed in range(3):
+        G = col.adjacency_graph(random_symmetric(80, 0.08, seed))
+        for order in col.ORDERS:
+            o = col.vertex_order(G, order)
+            colors = col._greedy_distance1(G, o)
+            expected = np.full(80, -1)
+            for v in o:
+                taken = set(expected[G.indices[G.indptr[v]:G.indptr[v + 1]]])
+                expected[v] = min(set(range(81)) - taken)
+            np.testing.assert_array_equal(colors, expected)
+
+
+@pytest.mark.parametrize("H", [grid(7), grid(6, 9), banded(15, 1), arrowhead(9), grid3(4),
+                               random_tree(40, 0), random_bipartite(30, 0.08, 1),
+                               sp.block_diag([grid(4), banded(5, 1), sp.eye_array(3)],
+                                             format="csr").astype(bool)],
+                         ids=["grid", "grid6x9", "path", "arrowhead", "grid3d", "tree",
+                              "random_bipartite", "components"])
+def test_bipartite_side_is_a_two_coloring_side(H):
+    G = col.adjacency_graph(H)
+    for order in ("natural", "random"):
+        o = col.vertex_order(G, order)
+        first = col.bipartite_side(G, o)
+        coo = G.tocoo()
+        assert np.all(first[coo.row] != first[coo.col])
+        # each component's first vertex in the order is on the chosen side
+        _, labels = sp.csgraph.connected_components(G, directed=False)
+        firsts = o[np.unique(labels[o], return_index=True)[1]]
+        assert first[firsts].all()
+
+
+@pytest.mark.parametrize("H", [banded(10, 2), grid(6, stencil=9), random_symmetric(30, 0.2, 0),
+                               sp.csr_array(np.ones((3, 3), bool))],
+                         ids=["band2", "ninepoint", "random", "triangle"])
+def test_bipartite_side_of_non_bipartite_graphs_is_none(H):
+    G = col.adjacency_graph(H)
+    assert col.bipartite_side(G, col.vertex_order(G)) is None
+
+
+@pytest.mark.parametrize("k1,k2", [(8, 8), (12, 12), (5, 40), (9, 9), (31, 31), (100, 100)])
+def test_grid_star_coloring_takes_the_bipartite_shortcut(k1, k2):
+    H = grid(k1, k2)
+    G = col.adjacency_graph(H)
+    o = col.vertex_order(G)
+    colors = col._star_bipartite(G, col.bipartite_side(G, o), o)
+    assert colors is not None                       # the shortcut was kept ...
+    c = crs.star_coloring(H)
+    np.testing.assert_array_equal(c.colors, colors)
+    assert crs.is_star_coloring(H, c.colors)
+    # ... with the colors plain greedy needs: 5 (6 when a side has odd length)
+    assert c.ncolors == (6 if k1 % 2 and k2 % 2 else 5)
+    assert np.all(c.colors[(np.add.outer(np.arange(k1), np.arange(k2)) % 2 == 0).ravel()] == 0)
+    if k1 * k2 <= 1000:
+        assert plain_star(H).max() + 1 == c.ncolors
+
+
+def test_small_grids_and_hubs_go_to_plain_greedy():
+    for H in (grid(4), random_tree(60, 0)):         # a side with hubs against its median degree
+        G = col.adjacency_graph(H)
+        o = col.vertex_order(G)
+        assert col._star_bipartite(G, col.bipartite_side(G, o), o) is None
+        np.testing.assert_array_equal(crs.star_coloring(H).colors, plain_star(H))
+
+
+def test_star_coloring_counts_on_chains_and_arrowheads():
+    for n, ncolors in ((2, 2), (3, 2), (4, 3), (10, 3), (51, 3)):    # P3 is a star
+        assert crs.star_coloring(banded(n, 1)).ncolors == ncolors
+    H = arrowhead(200)
+    assert crs.star_coloring(H).ncolors == 2
+    p = np.arange(200)[::-1]                        # the hub last: the other side colored 0
+    assert crs.star_coloring(H[p][:, p].tocsr()).ncolors == 2
+    assert crs.star_coloring(sp.eye_array(6, dtype=bool, format="csr")).ncolors == 1
+    assert crs.star_coloring(sp.csr_array((0, 0), dtype=bool)).ncolors == 0
+
+
+@pytest.mark.parametrize("make", [lambda s: random_tree(120, s),
+                                  lambda s: random_bipartite(60, 0.05, s),
+                                  lambda s: random_bipartite(60, 0.05, s, permute=False),
+                                  lambda s: random_symmetric(90, 0.04, s),
+                                  lambda s: grid3(4 + s), lambda s: grid(5 + s, stencil=9)],
+                         ids=["tree", "bipartite", "bipartite_blocks", "random", "grid3d",
+                              "ninepoint"])
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("order", ["natural", "random"])
+def test_star_coloring_valid_and_never_worse_than_plain_greedy(make, seed, order):
+    H = make(seed)
+    c = crs.star_coloring(H, order)
+    assert crs.is_star_coloring(H, c.colors)
+    assert c.ncolors <= plain_star(H, order).max() + 1
