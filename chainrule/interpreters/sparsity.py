@@ -55,14 +55,96 @@ from ..core import (ConcretizationError, Interpreter, Tracer, add_any_p, get_ava
 
 
 # -- patterns: boolean CSR matrices, rows = elements of a value, columns = the n inputs --------
+# A Pattern is the bare CSR triple, rows sorted and free of repeats, built and combined with
+# NumPy directly: a primitive costs a few array operations, not the checks and conversions of
+# a scipy.sparse object (which dominated small problems); scipy only sees the final patterns.
+class Pattern:
+    """A boolean sparse matrix of shape ``(len(indptr) - 1, ncols)``: row i holds the sorted
+    column indices ``indices[indptr[i]:indptr[i + 1]]``. ``width``: the common length of all
+    rows, or None; elementwise code on shifted or selected inputs keeps rows of one length (1
+    for an input, 2 for ``x[1:] - x[:-1]``), and such a pattern is also the dense
+    ``(rows, width)`` index array ``grid()``, on which unions, selections and the Hessian's
+    pairs are single array operations."""
+    __slots__ = ("indptr", "indices", "ncols", "_width")
+
+    def __init__(self, indptr, indices, ncols, width=False):
+        self.indptr, self.indices, self.ncols = indptr, indices, ncols
+        self._width = width         # False: not known yet
+
+    @property
+    def shape(self):
+        return (self.indptr.size - 1, self.ncols)
+
+    @property
+    def nnz(self):
+        return self.indices.size
+
+    @property
+    def width(self):
+        if self._width is False:
+            m = self.indptr.size - 1
+            w = self.indices.size // m if m else 0
+            self._width = w if self.indptr[-1] == m * w and np.array_equal(
+                self.indptr, np.arange(m + 1) * w) else None
+        return self._width
+
+    def grid(self):
+        return self.indices.reshape(-1, self._width)
+
+    @classmethod
+    def from_grid(cls, grid, ncols):
+        m, w = grid.shape
+        return cls(np.arange(m + 1, dtype=np.int64) * w, grid.ravel(), ncols, w)
+
+    def rows(self):
+        """The row of each stored entry."""
+        return np.repeat(np.arange(self.indptr.size - 1), np.diff(self.indptr))
+
+    def to_scipy(self):
+        return sp.csr_array((np.ones(self.nnz, bool), self.indices, self.indptr),
+                            shape=self.shape)
+
+
+def index_dtype(n):
+    """Column indices of patterns over n inputs: 32 bits where they fit (half the memory, and
+    on small problems the temporaries stay off the page-mapping path of the allocator)."""
+    return np.int32 if n < 1 << 31 else np.int64
+
+
 def empty_pattern(size, n):
-    return sp.csr_array((size, n), dtype=bool)
+    return Pattern(np.zeros(size + 1, np.int64), np.zeros(0, index_dtype(n)), n, 0)
 
 
 def identity_pattern(size, n, offset=0):
     """The pattern of an input occupying columns ``offset .. offset + size`` of the n inputs."""
-    return sp.csr_array((np.ones(size, bool), np.arange(offset, offset + size),
-                         np.arange(size + 1)), shape=(size, n))
+    return Pattern(np.arange(size + 1, dtype=np.int64),
+                   np.arange(offset, offset + size, dtype=index_dtype(n)), n, 1)
+
+
+def from_entries(rows, cols, nrows, ncols):
+    """The pattern holding entries (rows[k], cols[k]) (any order, repeats allowed)."""
+    return from_keys(rows.astype(np.int64) * ncols + cols, nrows, ncols)
+
+
+def from_keys(keys, nrows, ncols):
+    """The pattern holding the entries with keys ``row * ncols + col`` (any order, repeats
+    allowed): through a flag per position when the matrix is small against the entries (a
+    reduction to a few rows), else by sorting the keys (a stable sort: merging sorted runs,
+    which is what unions and the Hessian terms hand in, is linear)."""
+    if nrows * ncols <= max(8 * keys.size, 1 << 16):
+        flags = np.zeros(nrows * ncols, bool)
+        flags[keys] = True
+        keys = np.flatnonzero(flags)
+    elif keys.size:
+        keys = np.sort(keys, kind="stable")
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    if nrows * ncols < 1 << 52:     # exact in floating point, much faster than // on int64
+        r = (keys / max(ncols, 1)).astype(np.int64)
+    else:
+        r = keys // ncols
+    indptr = np.zeros(nrows + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=nrows), out=indptr[1:])
+    return Pattern(indptr, (keys - r * ncols).astype(index_dtype(ncols)), ncols)
 
 
 def take_rows(T, sel):
@@ -70,23 +152,49 @@ def take_rows(T, sel):
     the new row k is a copy of the index segment of row sel[k]."""
     sel = np.asarray(sel).ravel()
     valid = sel >= 0
+    if T.width and valid.all():
+        return Pattern.from_grid(T.grid()[sel], T.ncols)
     s = np.where(valid, sel, 0)
-    counts = np.where(valid, T.indptr[s + 1] - T.indptr[s], 0)
+    starts = T.indptr[s]
+    counts = np.where(valid, T.indptr[s + 1] - starts, 0)
     indptr = np.zeros(len(sel) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     total = int(indptr[-1])
     # position p of the result copies T.indices[start(row of p) + (p - indptr[row of p])]
-    shift = np.repeat(T.indptr[s] - indptr[:-1], counts)
-    indices = T.indices[np.arange(total) + shift]
-    return sp.csr_array((np.ones(total, bool), indices, indptr), shape=(len(sel), T.shape[1]))
+    shift = np.repeat(starts - indptr[:-1], counts)
+    return Pattern(indptr, T.indices[np.arange(total) + shift], T.ncols)
 
 
 def union(a, b):
     if a is None or a.nnz == 0:
         return b if b is not None else a
-    if b is None or b.nnz == 0:
+    if b is None or b.nnz == 0 or b is a:
         return a
-    return (a + b).tocsr()
+    if a.indices is b.indices and np.array_equal(a.indptr, b.indptr):
+        return a
+    if a.width == 1 and b.width == 1:   # x[1:] - x[:-1]: two entries per row, or one
+        lo = np.minimum(a.indices, b.indices)
+        hi = np.maximum(a.indices, b.indices)
+        if not np.any(lo == hi):
+            return Pattern.from_grid(np.stack([lo, hi], axis=1), a.ncols)
+    if a.width and b.width and a.width + b.width <= 16:   # short rows side by side, sorted
+        both = np.concatenate([a.grid(), b.grid()], axis=1)
+        both.sort(axis=1)
+        repeat = both[:, 1:] == both[:, :-1]
+        if not repeat.any():
+            return Pattern.from_grid(both, a.ncols)
+        keep = np.concatenate([np.ones((both.shape[0], 1), bool), ~repeat], axis=1)
+        indptr = np.zeros(both.shape[0] + 1, np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        return Pattern(indptr, both[keep], a.ncols)
+    return from_entries(np.concatenate([a.rows(), b.rows()]),
+                        np.concatenate([a.indices, b.indices]), a.shape[0], a.ncols)
+
+
+def as_entries(L):
+    """A dependency given as a sparse matrix (a rule's answer): ``(rows, cols, shape)``."""
+    L = sp.csr_array(L)
+    return (np.repeat(np.arange(L.shape[0]), np.diff(L.indptr)), L.indices, L.shape)
 
 
 class _AllDeps:
@@ -103,29 +211,62 @@ def apply_deps(L, T, out_size):
     if L is None:
         return None
     if isinstance(L, slice):
-        return T[L] if L != slice(None) else T
+        return T if L == slice(None) else take_rows(T, np.arange(T.shape[0])[L])
     if L is ALL:
         cols = np.unique(T.indices)
-        indptr = np.arange(out_size + 1, dtype=np.int64) * len(cols)
-        return sp.csr_array((np.ones(out_size * len(cols), bool), np.tile(cols, out_size),
-                             indptr), shape=(out_size, T.shape[1]))
+        return Pattern(np.arange(out_size + 1, dtype=np.int64) * len(cols),
+                       np.tile(cols, out_size), T.ncols)
     if isinstance(L, np.ndarray):
+        if L.size == T.shape[0] and np.array_equal(L.ravel(), np.arange(L.size)):
+            return T                        # reshapes and the like move nothing
         return take_rows(T, L)
-    return (sp.csr_array(L, dtype=bool) @ T).tocsr()
+    rows, cols, _ = as_entries(L)           # row r of R: the union of the rows cols read
+    if out_size == 1:                       # a full reduction: the columns met anywhere
+        read = T.indices if cols.size == T.shape[0] else take_rows(T, cols).indices
+        return from_keys(read, 1, T.ncols)
+    read = take_rows(T, cols)
+    return from_entries(np.repeat(rows, np.diff(read.indptr)), read.indices, out_size,
+                        T.ncols)
 
 
 def pull_mask(L, mask_out, in_size):
     """``L^T mask``: which elements of an argument some marked output element reads."""
     if isinstance(L, slice):
-        return mask_out
+        if L == slice(None):
+            return mask_out
+        m = np.zeros(in_size, bool)
+        m[np.arange(in_size)[L][mask_out]] = True
+        return m
     if L is ALL:
         return np.full(in_size, bool(mask_out.any()))
+    m = np.zeros(in_size, bool)
     if isinstance(L, np.ndarray):
-        m = np.zeros(in_size, bool)
         sel = L.ravel()[mask_out]
         m[sel[sel >= 0]] = True
         return m
-    return (sp.csr_array(L, dtype=bool).T @ mask_out.astype(np.int8)) > 0
+    rows, cols, _ = as_entries(L)
+    m[cols[mask_out[rows]]] = True
+    return m
+
+
+def pair_entries(Ra, Rb, keep):
+    """The entries of ``Ra^T diag(keep) Rb``: for each kept row, every column of ``Ra`` in it
+    with every column of ``Rb`` in it. -> (rows, cols)."""
+    if Ra.width and Rb.width:
+        A, B = Ra.grid(), Rb.grid()
+        if not keep.all():
+            A, B = A[keep], B[keep]
+        return (np.repeat(A, Rb.width, axis=1).ravel(), np.tile(B, (1, Ra.width)).ravel())
+    la, lb = np.diff(Ra.indptr), np.diff(Rb.indptr)
+    la, lb = np.where(keep, la, 0), np.where(keep, lb, 0)
+    # each entry of Ra in a kept row meets the lb[row] entries of that row of Rb
+    ea = np.flatnonzero(np.repeat(keep, np.diff(Ra.indptr)))
+    ra = np.repeat(np.arange(la.size), la)
+    times = lb[ra]
+    left = np.repeat(Ra.indices[ea], times)
+    starts = np.repeat(Rb.indptr[ra], times)
+    offset = np.arange(left.size) - np.repeat(np.cumsum(times) - times, times)
+    return left, Rb.indices[starts + offset]
 
 
 # -- the tracer and the interpreter -------------------------------------------------------------
@@ -301,12 +442,17 @@ class SparsityInterpreter(Interpreter):
 
     def hessian_pattern(self, out_nodes):
         """The union of the Hessian patterns of the outputs on the tape's nodes ``out_nodes``:
-        a backward sweep of "reaches an output" masks, then the masked second-order terms."""
+        a backward sweep of "reaches an output" masks, then the masked second-order terms.
+        Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
+        off the diagonal, sorted once at the end (the keys of each term come in a few sorted
+        runs, which a stable sort merges in linear time) into a scipy CSR array."""
         masks = {}
         for node, size in out_nodes:
             if node is not None:
                 masks[node] = np.ones(size, bool)
-        H = empty_pattern(self.n, self.n)
+        n = self.n
+        diag = np.zeros(n, bool)
+        off, pending = [], 0
         for node, size, inputs, terms in reversed(self.tape):
             mask = masks.pop(node, None)
             if mask is None or not mask.any():
@@ -319,19 +465,45 @@ class SparsityInterpreter(Interpreter):
                 masks[in_node] = m if prev is None else (prev | m)
             for Ra, Rb, term_rows in terms:
                 keep = mask if term_rows is None else mask[term_rows]
-                if not keep.any():
+                if Ra.nnz == 0 or Rb.nnz == 0 or not keep.any():
                     continue
-                same = Rb is Ra
-                if not keep.all():
-                    idx = np.flatnonzero(keep)
-                    Ra = take_rows(Ra, idx)
-                    Rb = Ra if same else take_rows(Rb, idx)
-                if Ra.nnz == 0 or Rb.nnz == 0:
-                    continue
-                P = (Ra.T @ Rb).tocsr()         # symmetric when Ra is Rb
-                H = union(H, P if same else union(P, P.T.tocsr()))
-        H.sum_duplicates()
-        return H
+                keys = _term_keys(Ra, Rb, keep, n, diag)
+                off.extend(keys)
+                pending += sum(k.size for k in keys)
+                if pending > 1 << 24:           # merge now and then: bounded memory
+                    off, pending = [_sorted_unique(np.concatenate(off))], 0
+        d = np.flatnonzero(diag)
+        keys = _sorted_unique(np.concatenate(off + [d * (n + 1)]))
+        r = (keys / max(n, 1)).astype(np.int64) if n * n < 1 << 52 else keys // n
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+        return sp.csr_array((np.ones(keys.size, bool), keys - r * n, indptr), shape=(n, n))
+
+
+def _term_keys(Ra, Rb, keep, n, diag):
+    """The entries of one second-order term ``Ra^T diag(keep) Rb`` (and of its transpose):
+    diagonal ones set in ``diag``, the others returned as a list of key arrays. A symmetric
+    term (``Ra is Rb``) of rows of one length is taken column pair by column pair."""
+    if Ra is Rb and Ra.width:
+        A = Ra.grid() if keep.all() else Ra.grid()[keep]
+        diag[A.ravel()] = True
+        keys = []
+        for p in range(A.shape[1]):
+            for q in range(p + 1, A.shape[1]):
+                a, b = A[:, p].astype(np.int64), A[:, q].astype(np.int64)
+                keys += [a * n + b, b * n + a]
+        return keys
+    a, b = pair_entries(Ra, Rb, keep)
+    on = a == b
+    diag[a[on]] = True
+    a, b = a[~on].astype(np.int64), b[~on].astype(np.int64)
+    return [a * n + b, b * n + a] if Ra is not Rb else [a * n + b]
+
+
+def _sorted_unique(keys):
+    keys = np.sort(keys, kind="stable")
+    step = keys[1:] != keys[:-1]
+    return keys if step.all() else keys[np.concatenate([[True], step])]
 
 
 def sparsity_flat(fun, primals, *, local=False, hessian=False):
@@ -350,9 +522,12 @@ def sparsity_flat(fun, primals, *, local=False, hessian=False):
         ins = [interp.new_input(p, int(o)) for p, o in zip(primals, offsets[:-1])]
         outs = fun(ins)
         pats = [interp.pattern_of(o) for o in outs]
-        J = sp.vstack([p for p, _ in pats], format="csr", dtype=bool) if pats else \
-            empty_pattern(0, n)
+        sizes = [p.shape[0] for p, _ in pats]
+        starts = np.cumsum([0] + [p.nnz for p, _ in pats])
+        J = Pattern(np.concatenate([[0]] + [p.indptr[1:] + s for (p, _), s in
+                                            zip(pats, starts)]).astype(np.int64),
+                    np.concatenate([np.zeros(0, np.int64)] + [p.indices for p, _ in pats]), n)
         H = None
         if hessian:
-            H = interp.hessian_pattern([(node, p.shape[0]) for p, node in pats])
-    return sp.csr_array(J), H, interp.fallbacks
+            H = interp.hessian_pattern([(node, size) for (_, node), size in zip(pats, sizes)])
+    return J.to_scipy(), H, interp.fallbacks

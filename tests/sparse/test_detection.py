@@ -5,6 +5,7 @@ import pkgutil
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import scipy.special as ss
 
 import chainrule as cr
@@ -12,6 +13,7 @@ import chainrule.ops
 import chainrule.scipy.special as css
 from chainrule import sparse as crs
 from chainrule.core import ConcretizationError, Primitive
+from chainrule.interpreters import sparsity as isp
 
 rng = np.random.default_rng(0)
 A = rng.standard_normal((4, 12))
@@ -234,3 +236,57 @@ def test_local_mode_reads_only_the_extremum_taken():
         loc = crs.jacobian_sparsity(f, x, mode="local").toarray()
         np.testing.assert_array_equal(loc, _dense_jac_pattern(f, x))
         assert np.all(crs.jacobian_sparsity(f, x).toarray() >= loc)
+
+
+# -- the pattern arithmetic of the interpreter against scipy.sparse ------------------------------
+
+
+def _random_pattern(rows, cols, seed, width=None):
+    r = np.random.default_rng(seed)
+    if width is not None:              # rows of one length (the fast paths)
+        grid = np.sort(np.stack([r.choice(cols, width, replace=False) for _ in range(rows)]),
+                       axis=1)
+        return isp.Pattern.from_grid(grid.astype(np.int32), cols)
+    A = sp.random_array((rows, cols), density=0.2, rng=r, format="csr").astype(bool)
+    A.sort_indices()
+    return isp.Pattern(A.indptr.astype(np.int64), A.indices.astype(np.int32), cols)
+
+
+def _dense(P):
+    return P.to_scipy().toarray()
+
+
+@pytest.mark.parametrize("wa,wb", [(None, None), (1, 1), (1, 3), (2, 2), (None, 1)])
+def test_pattern_union_and_selection_match_scipy(wa, wb):
+    for seed in range(3):
+        a, b = _random_pattern(20, 15, seed, wa), _random_pattern(20, 15, seed + 7, wb)
+        u = isp.union(a, b)
+        np.testing.assert_array_equal(_dense(u), _dense(a) | _dense(b))
+        assert all(np.all(np.diff(u.indices[u.indptr[i]:u.indptr[i + 1]]) > 0)
+                   for i in range(20))                    # rows sorted, no repeats
+        sel = np.random.default_rng(seed).integers(-1, 20, 30)
+        t = isp.take_rows(a, sel)
+        expected = np.where((sel >= 0)[:, None], _dense(a)[np.maximum(sel, 0)], False)
+        np.testing.assert_array_equal(_dense(t), expected)
+
+
+def test_pattern_products_and_pairs_match_scipy():
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        T = _random_pattern(12, 9, seed)
+        L = sp.random_array((5, 12), density=0.3, rng=r, format="csr").astype(bool)
+        R = isp.apply_deps(L, T, 5)
+        np.testing.assert_array_equal(_dense(R), (L.astype(int) @ _dense(T).astype(int)) > 0)
+        full = isp.apply_deps(sp.csr_array(np.ones((1, 12), bool)), T, 1)
+        np.testing.assert_array_equal(_dense(full)[0], _dense(T).any(axis=0))
+        mask = r.random(5) < 0.6
+        np.testing.assert_array_equal(isp.pull_mask(L, mask, 12),
+                                      (L.T.astype(int) @ mask.astype(int)) > 0)
+        for Ra, Rb in ((R, R), (R, isp.take_rows(T, r.integers(0, 12, 5))),
+                       (_random_pattern(5, 9, seed, 2), _random_pattern(5, 9, seed + 1, 3))):
+            a, b = isp.pair_entries(Ra, Rb, mask)
+            got = np.zeros((9, 9), bool)
+            got[a, b] = True
+            ref = (_dense(Ra).T.astype(int) @ np.diag(mask.astype(int))
+                   @ _dense(Rb).astype(int)) > 0
+            np.testing.assert_array_equal(got, ref)
