@@ -197,7 +197,7 @@ def _first_fit_bits(lower_ptr, lower_idx):
 def _grouped(owner, other, n):
     """CSR rows from pairs (owner[k], other[k]) with ``owner`` nondecreasing: repeats within
     a row dropped (one sort of the keys, which are nearly sorted already)."""
-    key = owner * n + other
+    key = owner.astype(np.int64 if n * n >= 1 << 31 else owner.dtype) * n + other
     key.sort(kind="stable")
     step = key[1:] != key[:-1]
     if not step.all():
@@ -340,11 +340,11 @@ def _star_bipartite(G, first, order):
     counts = np.bincount(deg[first & (deg > 0)])   # the median degree on that side
     if bound > np.searchsorted(np.cumsum(counts), (counts.sum() + 1) // 2):
         return None
-    rank = np.empty(n, np.int64)
-    rank[bverts] = np.arange(nb)
+    rank = np.empty(n, np.int32)
+    rank[bverts] = np.arange(nb, dtype=np.int32)
     c1, s = _gather(ptr, idx, bverts)           # v -> its neighbours s, v in coloring order
     c2, x = _gather(ptr, idx, s)                # s -> its neighbours x
-    owner = np.repeat(np.repeat(np.arange(nb), c1), c2)
+    owner = np.repeat(np.repeat(np.arange(nb, dtype=np.int32), c1), c2)
     x_rank = rank[x]
     keep = x_rank < owner                       # earlier vertices only (drops v itself)
     if any_single:                              # both with one neighbour: no constraint

@@ -107,12 +107,14 @@ def star_recovery(H, colors, graph=None):
     else from the sweep of color(i) at row j; both triangles read the same entry, so the result
     is exactly symmetric. ``graph``: the adjacency graph of ``H``, if at hand."""
     n = H.shape[0]
-    i, j = _entries(H)
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    i = np.repeat(np.arange(n, dtype=H.indices.dtype), np.diff(H.indptr))
+    lo, hi = np.minimum(i, H.indices), np.maximum(i, H.indices)
     count = col.neighbour_color_counts(H if graph is None else graph, colors,
                                        graph=graph is not None)
     nc = count.shape[1]
     count = count.ravel()
+    wide = np.int64 if max(n, 1) * max(nc, 1) >= 1 << 31 else lo.dtype
+    colors = colors.astype(wide)
     c_lo, c_hi = colors[lo], colors[hi]
     from_lo = (lo == hi) | (count[lo * nc + c_hi] == 1)
     if not np.all(from_lo | (count[hi * nc + c_lo] == 1)):
