@@ -138,13 +138,23 @@ def from_keys(keys, nrows, ncols):
     elif keys.size:
         keys = np.sort(keys, kind="stable")
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-    if nrows * ncols < 1 << 52:     # exact in floating point, much faster than // on int64
-        r = (keys / max(ncols, 1)).astype(np.int64)
-    else:
-        r = keys // ncols
+    if nrows == 1:
+        return Pattern(np.array([0, keys.size], np.int64), keys.astype(index_dtype(ncols)),
+                       ncols)
+    r, c = split_keys(keys, nrows, ncols)
     indptr = np.zeros(nrows + 1, np.int64)
     np.cumsum(np.bincount(r, minlength=nrows), out=indptr[1:])
-    return Pattern(indptr, (keys - r * ncols).astype(index_dtype(ncols)), ncols)
+    return Pattern(indptr, c.astype(index_dtype(ncols)), ncols)
+
+
+def split_keys(keys, nrows, ncols):
+    """``divmod(keys, ncols)`` for keys ``row * ncols + col`` < nrows * ncols: through a
+    floating-point division and a 32-bit conversion where exact (both much faster than integer
+    division and a 64-bit conversion)."""
+    if nrows * ncols < 1 << 52 and nrows < 1 << 31:
+        r = (keys / max(ncols, 1)).astype(np.int32)
+        return r, keys - r.astype(keys.dtype) * ncols
+    return np.divmod(keys, ncols)
 
 
 def take_rows(T, sel):
@@ -172,6 +182,8 @@ def union(a, b):
         return a
     if a.indices is b.indices and np.array_equal(a.indptr, b.indptr):
         return a
+    if a.shape[0] == 1:                 # sums of reductions: one row
+        return from_keys(np.concatenate([a.indices, b.indices]), 1, a.ncols)
     if a.width == 1 and b.width == 1:   # x[1:] - x[:-1]: two entries per row, or one
         lo = np.minimum(a.indices, b.indices)
         hi = np.maximum(a.indices, b.indices)
@@ -191,10 +203,22 @@ def union(a, b):
                         np.concatenate([a.indices, b.indices]), a.shape[0], a.ncols)
 
 
+class Entries:
+    """A dependency a rule gave as a sparse matrix, taken apart once: output element
+    ``rows[k]`` reads argument element ``cols[k]``."""
+    __slots__ = ("rows", "cols", "shape")
+
+    def __init__(self, L):
+        L = L.tocsr() if L.format != "csr" else L
+        self.shape = L.shape
+        self.rows = np.repeat(np.arange(L.shape[0], dtype=L.indices.dtype), np.diff(L.indptr))
+        self.cols = L.indices
+
+
 def as_entries(L):
     """A dependency given as a sparse matrix (a rule's answer): ``(rows, cols, shape)``."""
-    L = sp.csr_array(L)
-    return (np.repeat(np.arange(L.shape[0]), np.diff(L.indptr)), L.indices, L.shape)
+    E = L if isinstance(L, Entries) else Entries(L)
+    return E.rows, E.cols, E.shape
 
 
 class _AllDeps:
@@ -404,7 +428,8 @@ class SparsityInterpreter(Interpreter):
             return [[ALL] * len(avals) for _ in out_avals]
         out_aval = out_avals if prim.multiple_results else out_avals[0]
         deps = rule(out_aval, avals, values, **params)
-        return deps if prim.multiple_results else [deps]
+        deps = deps if prim.multiple_results else [deps]
+        return [[Entries(L) if sp.issparse(L) else L for L in d] for d in deps]
 
     def _second_order(self, prim, classes, cross, R, tracers, deps, o_aval, avals, values,
                       params):
@@ -474,10 +499,12 @@ class SparsityInterpreter(Interpreter):
                     off, pending = [_sorted_unique(np.concatenate(off))], 0
         d = np.flatnonzero(diag)
         keys = _sorted_unique(np.concatenate(off + [d * (n + 1)]))
-        r = (keys / max(n, 1)).astype(np.int64) if n * n < 1 << 52 else keys // n
-        indptr = np.zeros(n + 1, np.int64)
+        r, c = split_keys(keys, n, n)
+        small = keys.size < 1 << 31 and n < 1 << 31       # scipy's own index type then
+        indptr = np.zeros(n + 1, np.int32 if small else np.int64)
         np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-        return sp.csr_array((np.ones(keys.size, bool), keys - r * n, indptr), shape=(n, n))
+        return sp.csr_array((np.ones(keys.size, bool), c.astype(indptr.dtype), indptr),
+                            shape=(n, n))
 
 
 def _term_keys(Ra, Rb, keep, n, diag):
@@ -501,7 +528,8 @@ def _term_keys(Ra, Rb, keep, n, diag):
 
 
 def _sorted_unique(keys):
-    keys = np.sort(keys, kind="stable")
+    """The distinct values of ``keys`` (an array of one's own, sorted in place), sorted."""
+    keys.sort(kind="stable")
     step = keys[1:] != keys[:-1]
     return keys if step.all() else keys[np.concatenate([[True], step])]
 

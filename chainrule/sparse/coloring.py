@@ -39,6 +39,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from ..core import InvalidArgumentError
+from ..interpreters.sparsity import split_keys
 
 ORDERS = ("natural", "largest_first", "smallest_last", "random")
 
@@ -176,22 +177,20 @@ def _gather(ptr, idx, rows):
 
 def _first_fit_bits(lower_ptr, lower_idx):
     """The greedy loop of a distance-1 coloring, on vertices already numbered in coloring
-    order: vertex v's earlier neighbours are ``lower_idx[lower_ptr[v]:lower_ptr[v+1]]`` (a
-    vertex not colored yet, v itself included, may be listed too: its mask is still 0, and a
-    repeat costs nothing). Colors are one-bit masks and the smallest free color of v is the
-    lowest zero bit of the union of its neighbours' masks, ``~m & (m + 1)``: a few integer
-    operations per neighbour, which is all that is left in Python. -> colors (int array)."""
-    nv = len(lower_ptr) - 1
-    bits = [0] * nv
+    order: vertex v's earlier neighbours are ``lower_idx[lower_ptr[v]:lower_ptr[v+1]]`` (all
+    below v; a repeat costs nothing). Colors are one-bit masks and the smallest free color of
+    v is the lowest zero bit of the union of its neighbours' masks, ``~m & (m + 1)``: a few
+    integer operations per neighbour, which is all that is left in Python (about 0.2 us per
+    vertex and neighbour). -> colors (int array)."""
+    bits = []
+    append = bits.append
     ptr, idx = lower_ptr.tolist(), lower_idx.tolist()
-    v = 0
     for lo, hi in zip(ptr, ptr[1:]):
         m = 0
         for w in idx[lo:hi]:
             m |= bits[w]
-        bits[v] = ~m & (m + 1)
-        v += 1
-    return np.fromiter(map(int.bit_length, bits), np.int64, nv) - 1
+        append(~m & (m + 1))
+    return np.fromiter(map(int.bit_length, bits), np.int64, len(bits)) - 1
 
 
 def _grouped(owner, other, n):
@@ -202,10 +201,10 @@ def _grouped(owner, other, n):
     step = key[1:] != key[:-1]
     if not step.all():
         key = key[np.concatenate([[True], step])]
-    rows = (key / max(n, 1)).astype(np.int64) if n * n < 1 << 52 else key // n
+    rows, other = split_keys(key, n, n)
     ptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
-    return ptr, key - rows * n
+    return ptr, other
 
 
 def _greedy_distance1(G, order):
