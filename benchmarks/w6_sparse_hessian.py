@@ -155,9 +155,17 @@ def summary(cases, rows):
         if prepared is not None:
             text += f", prepared {h.fmt_time(prepared.time_s)} per point"
         if dense is not None:
-            text += (f"; dense jax jit {h.fmt_time(dense.time_s)}: "
+            compiled = dense.time_s + (dense.compile_s or 0.0)
+            text += (f"; dense jax jit {h.fmt_time(dense.time_s)} per call: "
                      f"{_ratio(dense.time_s / whole.time_s)} faster with detection and coloring"
-                     + (f", {_ratio(dense.time_s / prepared.time_s)} prepared" if prepared else ""))
+                     + (f", {_ratio(dense.time_s / prepared.time_s)} prepared" if prepared else "")
+                     + f"; {_ratio(compiled / whole.time_s)} counting JAX's compile "
+                     f"({h.fmt_time(dense.compile_s or 0.0)})")
+            if case["k"] == 100:
+                text += (" -- target 100x: " + ("met" if dense.time_s >= 100 * whole.time_s
+                                                else "not met"))
+        if case["k"] == 1000:
+            text += " -- target under 10 s: " + ("met" if whole.time_s < 10 else "not met")
         lines.append(text)
     return lines
 
