@@ -24,8 +24,8 @@ neighbours allow. Each choice depends on the ones before, so the sweep itself st
 loop; everything around it is vectorized. Distance-1 colorings (columns, rows) gather each
 vertex's earlier neighbours with array operations and loop over one-bit color masks (about
 0.2 us per vertex and neighbour). Star colorings of bipartite adjacency graphs (grids with a
-5- or 7-point stencil, chains, arrowheads) color one side 0 in one step and the other with
-that distance-1 loop; other graphs run the full star rules (about a microsecond per vertex and
+5-point stencil, chains, arrowheads) color one side 0 in one step and the other with that
+distance-1 loop; other graphs run the full star rules (about a microsecond per vertex and
 neighbour pair). Vectorizing the greedy choice itself (rounds of vertices far enough apart to
 be colored at once) was measured and dropped: a few dozen rounds of array operations cost as
 much as the loop at n = 1e4, and orders with few rounds (random priorities) need 8 colors on a
@@ -247,7 +247,7 @@ def star_coloring(H, order="natural"):
     """A star coloring of the symmetric pattern ``H`` (n x n): a Coloring of its n vertices,
     greedy in ``order``.
 
-    On a bipartite adjacency graph (grids with a 5- or 7-point stencil, chains, arrowheads)
+    On a bipartite adjacency graph (grids with a 5-point stencil, chains, arrowheads)
     first the shortcut of ``_star_bipartite``: one side colored 0, the other by a plain
     distance-1 coloring of a derived graph, a few vectorized steps and a tight loop. It needs
     at least 1 + the largest clique of that derived graph, and it is taken only when that bound
