@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from . import dispatch
+from .array_methods import ArrayMethods
 from .avals import get_aval
 from .errors import ConcretizationError, UnsupportedFunctionError
 
@@ -40,7 +41,7 @@ def _caller_hint():
             f"chainrule.scipy.{public} for the differentiable version of that function.")
 
 
-class Tracer:
+class Tracer(ArrayMethods):
     __slots__ = ("_interp",)
     __array_priority__ = 1000
     __hash__ = None
@@ -138,75 +139,12 @@ class Tracer:
             val = ""
         return f"{type(self).__name__}({self.aval}{val})"
 
-    # -- methods, through NumPy's own functions (NEP 18) ---------------------------------------
-    def sum(self, axis=None, dtype=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def prod(self, axis=None, dtype=None, keepdims=False):
-        return np.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return np.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return np.min(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        return np.cumsum(self, axis=axis)
-
-    def argmax(self, axis=None):
-        return np.argmax(self, axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self, axis=axis)
-
-    def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def ravel(self, order="C"):
-        return np.ravel(self, order=order)
-
-    def flatten(self, order="C"):
-        return np.ravel(self, order=order)
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
-
+    # -- methods: ArrayMethods (np.sum(self, ...), ...), plus these two -----------------------
     def astype(self, dtype, copy=True):
         return dispatch.astype(self, dtype)
 
     def copy(self):
         return np.copy(self)
-
-    def conj(self):
-        return np.conjugate(self)
-
-    conjugate = conj
 
 
 def _binary(ufunc, reflected=False):

@@ -36,12 +36,12 @@ Functional transformations win: when a chainrule Tracer is among the arguments, 
 returns ``NotImplemented`` and the tracer handles the call (a Tensor is then a constant array to
 it). ``chainrule.core.get_aval`` reads a Tensor's ``.shape`` and ``.dtype`` like an array's.
 """
-import numbers
 import weakref
 
 import numpy as np
 
 from ..core import Tracer, dispatch, tree_flatten, tree_unflatten
+from ..core.array_methods import ArrayMethods
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
 from .errors import AutogradError, InplaceModificationError
@@ -173,7 +173,7 @@ _NO_HISTORY = {np.zeros_like, np.ones_like, np.empty_like}
 
 
 # -- Tensor -------------------------------------------------------------------------------------
-class Tensor:
+class Tensor(ArrayMethods):
     """An array that can record the operations applied to it and differentiate through them.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (NumPy's dtype rules;
@@ -494,63 +494,11 @@ class Tensor:
         return np.mean(self, axis=_axis(axis, dim), dtype=dtype,
                        keepdims=keepdims if keepdim is None else keepdim)
 
-    def prod(self, axis=None, keepdims=False):
-        return np.prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return np.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return np.min(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        return np.cumsum(self, axis=axis)
-
-    def argmax(self, axis=None):
-        return np.argmax(self, axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self, axis=axis)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = shape[0]
-        return np.reshape(self, tuple(shape))
-
-    view = reshape
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def ravel(self):
-        return np.ravel(self)
-
-    flatten = ravel
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
+    view = ArrayMethods.reshape
+    clamp = ArrayMethods.clip
 
     def unsqueeze(self, axis):
         return np.expand_dims(self, axis)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
-
-    clamp = clip
 
     def astype(self, dtype):
         return apply_op(lambda a: a.astype(dtype), (self,), None, "astype")
