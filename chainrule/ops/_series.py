@@ -110,8 +110,9 @@ def div_or_zero(a, b):
     return ar.div_or_zero(a, b)
 
 
-def conv(a, b, k, lo=0, hi=None):
-    """``sum_{i=lo..hi} a_i b_{k-i}`` (``hi`` defaults to ``k - lo``); None if no term."""
+def conv(a, b, k, lo=0, hi=None, safe=False):
+    """``sum_{i=lo..hi} a_i b_{k-i}`` (``hi`` defaults to ``k - lo``); None if no term. With
+    ``safe=True`` the products are zero-safe (``a_i`` zero: the term is 0 even if ``b`` is inf)."""
     hi = k - lo if hi is None else hi
     acc = None
     for i in range(lo, hi + 1):
@@ -121,33 +122,17 @@ def conv(a, b, k, lo=0, hi=None):
         bi = b[k - i]
         if bi is None:
             continue
-        if isinstance(ai, float) and isinstance(bi, float) and (
-                acc is None or isinstance(acc, float)):
-            acc = ai * bi if acc is None else acc + ai * bi
+        if isinstance(ai, float) and isinstance(bi, float):
+            t = 0.0 if safe and ai == 0 else ai * bi
         else:
-            t = ar.mul(ai, bi)
-            acc = t if acc is None else ar.add(acc, t)
+            t = ar.safe_mul(ai, bi) if safe else ar.mul(ai, bi)
+        acc = add(acc, t)
     return acc
 
 
 def sconv(a, b, k, lo=0, hi=None):
-    """``conv`` with zero-safe products (``a_i`` zero -> the term is 0 even if ``b`` is inf)."""
-    hi = k - lo if hi is None else hi
-    acc = None
-    for i in range(lo, hi + 1):
-        ai = a[i]
-        if ai is None:
-            continue
-        bi = b[k - i]
-        if bi is None:
-            continue
-        if isinstance(ai, float) and isinstance(bi, float) and (
-                acc is None or isinstance(acc, float)):
-            t = 0.0 if ai == 0 else ai * bi
-            acc = t if acc is None else acc + t
-        else:
-            acc = add(acc, ar.safe_mul(ai, bi))
-    return acc
+    """``conv`` with zero-safe products."""
+    return conv(a, b, k, lo, hi, safe=True)
 
 
 # -- series: full lists [c0, ..., cK] -------------------------------------------------------------
