@@ -255,19 +255,10 @@ def _basis(aval):
     return [eye[i].reshape(aval.shape) for i in range(n)]
 
 
-# Batched sweeps are memory-bound: a chunk of seeds whose largest batched intermediate stays
-# within about this many elements (2 MB of float64, cache-sized) was fastest in measurements
-# (W3/W4 at 1e3 and 1e4: about 3x faster than one sweep of all seeds).
-SWEEP_BUDGET = 2 ** 18
-
-
-def _sweep(linear_fn, basis_size, make_seed, chunk_size, largest=1):
-    """Apply ``linear_fn`` to all ``basis_size`` unit seeds, vectorized (vmap) over chunks of
-    ``chunk_size`` seeds (default: as many as keep a batch of the ``largest`` intermediate within
-    SWEEP_BUDGET elements). Returns the outputs stacked on a leading axis."""
-    if chunk_size is None:
-        chunk_size = SWEEP_BUDGET // max(1, largest)
-    chunk = max(1, min(basis_size, int(chunk_size)))
+def _sweep(linear_fn, basis_size, make_seed, chunk_size):
+    """Apply ``linear_fn`` to all ``basis_size`` unit seeds in one vectorized sweep (vmap), or
+    in chunks of ``chunk_size`` to bound memory. Returns the outputs stacked on a leading axis."""
+    chunk = basis_size if not chunk_size else max(1, int(chunk_size))
     pieces = []
     for start in range(0, basis_size, chunk):
         stop = min(start + chunk, basis_size)
@@ -313,16 +304,13 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
     reason = f"mode={mode!r} requested"
     if mode == "auto":
         mode, reason = choose_mode(n_in, n_out)
-    largest = max([v.aval.size for e in graph.eqns for v in e.outvars] +
-                  [a.size for a in in_avals + out_avals] + [1])
     blocks = [[None] * len(leaves) for _ in outs]
     if mode == "fwd":
         for j, a in enumerate(in_avals):
             def push(t, j=j):
                 return eval_graph(graph, [t if k == j else Zero(b)
                                           for k, b in enumerate(in_avals)], linear=True)
-            cols = _sweep(push, a.size, lambda s, e, a=a: _unit_seeds(a, s, e), chunk_size,
-                          largest)
+            cols = _sweep(push, a.size, lambda s, e, a=a: _unit_seeds(a, s, e), chunk_size)
             for i, oa in enumerate(out_avals):      # cols[i]: (n_j,) + out_i.shape
                 c = np.reshape(cols[i], (a.size, oa.size))
                 blocks[i][j] = np.reshape(np.transpose(c), oa.shape + a.shape)
@@ -331,8 +319,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
             def pull(ct, i=i):
                 return backward_pass(graph, [ct if k == i else Zero(b)
                                              for k, b in enumerate(out_avals)])
-            rows = _sweep(pull, oa.size, lambda s, e, oa=oa: _unit_seeds(oa, s, e), chunk_size,
-                          largest)
+            rows = _sweep(pull, oa.size, lambda s, e, oa=oa: _unit_seeds(oa, s, e), chunk_size)
             for j, a in enumerate(in_avals):        # rows[j]: (m_i,) + in_j.shape
                 blocks[i][j] = np.reshape(rows[j], oa.shape + a.shape)
     info = {"mode": mode, "n_inputs": n_in, "n_outputs": n_out, "reason": reason}
