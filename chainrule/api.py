@@ -248,13 +248,6 @@ def linearize(fun, *primals):
 
 
 # -- Jacobians and Hessians ------------------------------------------------------------------
-def _basis(aval):
-    """The standard basis of the space of arrays of ``aval``, one array per element."""
-    n = aval.size
-    eye = np.eye(n, dtype=aval.dtype)
-    return [eye[i].reshape(aval.shape) for i in range(n)]
-
-
 def _sweep(linear_fn, basis_size, make_seed, chunk_size):
     """Apply ``linear_fn`` to all ``basis_size`` unit seeds in one vectorized sweep (vmap), or
     in chunks of ``chunk_size`` to bound memory. Returns the outputs stacked on a leading axis."""
