@@ -637,15 +637,14 @@ def getitem(x, idx):
 # -- writing into traced arrays ---------------------------------------------------------------
 def owned(interp, value, what):
     """A tracer of ``interp`` standing for ``value`` (what a traced array can be rebound to)."""
-    if isinstance(value, Tracer):
-        other = value._interp
-        if other is interp:
+    try:
+        if interp.owns(value):
             return value
-        if other.level >= interp.level:
-            raise PerturbationConfusionError(
-                f"{what}: the value written is traced by a transformation nested inside the "
-                "one the array belongs to (the array was created outside the function being "
-                "differentiated); create the array inside it, e.g. with np.zeros_like(v)")
+    except PerturbationConfusionError:
+        raise PerturbationConfusionError(
+            f"{what}: the value written is traced by a transformation nested inside the "
+            "one the array belongs to (the array was created outside the function being "
+            "differentiated); create the array inside it, e.g. with np.zeros_like(v)") from None
     lifted = interp.lift(value)
     if isinstance(lifted, Tracer) and lifted._interp is interp:
         return lifted
