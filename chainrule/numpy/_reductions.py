@@ -82,16 +82,22 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
 _mean = mean
 
 
-@implements(np.var)
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None,
-        correction=None):
-    no_out(out, where, "var")
+def _deviations(a, axis, ddof, correction, mean):
+    """``a`` minus its mean over ``axis`` (or the given ``mean``), with the shape, the reduced
+    axes and the degrees of freedom of var and std."""
     shape = _shape(a)
     axes = normalize_axes(axis, len(shape))
     ddof = ddof if correction is None else correction
     d = ar.sub(_as_float(a), _mean(a, axis=axes, keepdims=True) if mean is None else mean)
-    return cast(ar.div(sum(ar.mul(d, d), axis=axes, keepdims=keepdims),
-                       _count(shape, axes) - ddof), dtype)
+    return d, shape, axes, _count(shape, axes) - ddof
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None,
+        correction=None):
+    no_out(out, where, "var")
+    d, shape, axes, dof = _deviations(a, axis, ddof, correction, mean)
+    return cast(ar.div(sum(ar.mul(d, d), axis=axes, keepdims=keepdims), dof), dtype)
 
 
 @implements(np.std)
@@ -99,11 +105,8 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, 
         correction=None):
     # the 2-norm of the deviations (vector_norm: derivative 0 for a constant array)
     no_out(out, where, "std")
-    shape = _shape(a)
-    axes = normalize_axes(axis, len(shape))
-    ddof = ddof if correction is None else correction
-    d = ar.sub(_as_float(a), _mean(a, axis=axes, keepdims=True) if mean is None else mean)
-    y = ar.div(sp.vector_norm(d, axes=axes), math.sqrt(_count(shape, axes) - ddof))
+    d, shape, axes, dof = _deviations(a, axis, ddof, correction, mean)
+    y = ar.div(sp.vector_norm(d, axes=axes), math.sqrt(dof))
     return cast(keep(y, shape, axes, keepdims), dtype)
 
 
