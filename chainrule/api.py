@@ -14,7 +14,7 @@ import numpy as np
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
-from .interpreters.batching import vmap_flat
+from .interpreters.batching import SEED, SeedBatch, vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
@@ -248,16 +248,18 @@ def linearize(fun, *primals):
 
 
 # -- Jacobians and Hessians ------------------------------------------------------------------
-def _sweep(linear_fn, basis_size, make_seed, chunk_size):
-    """Apply ``linear_fn`` to all ``basis_size`` unit seeds in one vectorized sweep (vmap), or
-    in chunks of ``chunk_size`` to bound memory. Returns the outputs stacked on a leading axis."""
-    chunk = basis_size if not chunk_size else max(1, int(chunk_size))
+def _sweep(linear_fn, aval, chunk_size):
+    """Apply ``linear_fn`` to all ``aval.size`` unit seeds in one vectorized sweep (vmap), or in
+    chunks of ``chunk_size`` to bound memory. The seeds are a SeedBatch, which operations keep
+    as terms while they can (interpreters/batching.py). Returns the outputs stacked on a leading
+    axis."""
+    chunk = aval.size if not chunk_size else max(1, int(chunk_size))
     pieces = []
-    for start in range(0, basis_size, chunk):
-        stop = min(start + chunk, basis_size)
-        seeds = make_seed(start, stop)
+    for start in range(0, aval.size, chunk):
+        stop = min(start + chunk, aval.size)
+        seeds = SeedBatch.unit(aval, start, stop)
         pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],
-                                [0], [0], stop - start))
+                                [SEED], [0], stop - start))
     if len(pieces) == 1:
         return pieces[0]
     return [_concat([p[i] for p in pieces]) for i in range(len(pieces[0]))]
@@ -267,14 +269,6 @@ def _concat(xs):
     from .numpy import concatenate
     return concatenate(xs, axis=0) if any(isinstance(x, Tracer) for x in xs) else \
         np.concatenate(xs, axis=0)
-
-
-def _unit_seeds(aval, start, stop):
-    """Rows start..stop of the identity, each reshaped to ``aval``: shape (stop-start,)+shape."""
-    n = aval.size
-    seeds = np.zeros((stop - start, n), aval.dtype)
-    seeds[np.arange(stop - start), np.arange(start, stop)] = 1
-    return seeds.reshape((stop - start,) + aval.shape)
 
 
 def choose_mode(n_in, n_out):
@@ -303,7 +297,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
             def push(t, j=j):
                 return eval_graph(graph, [t if k == j else Zero(b)
                                           for k, b in enumerate(in_avals)], linear=True)
-            cols = _sweep(push, a.size, lambda s, e, a=a: _unit_seeds(a, s, e), chunk_size)
+            cols = _sweep(push, a, chunk_size)
             for i, oa in enumerate(out_avals):      # cols[i]: (n_j,) + out_i.shape
                 c = np.reshape(cols[i], (a.size, oa.size))
                 blocks[i][j] = np.reshape(np.transpose(c), oa.shape + a.shape)
@@ -312,7 +306,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
             def pull(ct, i=i):
                 return backward_pass(graph, [ct if k == i else Zero(b)
                                              for k, b in enumerate(out_avals)])
-            rows = _sweep(pull, oa.size, lambda s, e, oa=oa: _unit_seeds(oa, s, e), chunk_size)
+            rows = _sweep(pull, oa, chunk_size)
             for j, a in enumerate(in_avals):        # rows[j]: (m_i,) + in_j.shape
                 blocks[i][j] = np.reshape(rows[j], oa.shape + a.shape)
     info = {"mode": mode, "n_inputs": n_in, "n_outputs": n_out, "reason": reason}

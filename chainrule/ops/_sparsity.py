@@ -162,3 +162,5 @@ def _contraction_cross_terms(out_aval, avals, values, *, spec):
 
 
 contraction_sparsity.cross_terms = _contraction_cross_terms
+# the linear primitives using these rules (reduce_sum, cumsum, scatter_add) add what they read
+reduction_sparsity.sums = scan_sparsity.sums = scatter_add_sparsity.sums = True
