@@ -257,10 +257,11 @@ def _torch_setup(setup, case):
     return t, xp, t.as_tensor(x), _convert(data, t.as_tensor)
 
 
-def jacobian_impls(f, setup, peer_modes=("fwd", "rev")):
+def jacobian_impls(f, setup, peer_modes=("fwd", "rev"), wrong_mode=None):
     """Rows computing the Jacobian of ``f`` at the point of ``setup``: chainrule in each mode
-    (auto reports its choice) and jitted, and the peers' Jacobians in ``peer_modes``
-    (autograd has reverse mode only)."""
+    (auto reports its choice), jitted, and as a Python loop of single sweeps (one linearization,
+    then a jvp per input or a vjp per output element), and the peers' Jacobians in ``peer_modes``
+    (autograd has reverse mode only) plus JAX jit in ``wrong_mode``."""
     def chainrule_row(mode, jit=False):
         def build(case):
             import chainrule
@@ -270,6 +271,23 @@ def jacobian_impls(f, setup, peer_modes=("fwd", "rev")):
             call = lambda: g(x)  # noqa: E731
             if not jit:
                 call.info = lambda: {"chose": (getattr(jf, "choice", None) or {}).get("mode", "?")}
+            return call
+        return build
+
+    def chainrule_loop(mode):
+        def build(case):
+            import chainrule
+            x, data = setup(case)
+            fx = lambda x: f(x, np, data)  # noqa: E731
+
+            def call():
+                if mode == "fwd":
+                    y, push = chainrule.linearize(fx, x)
+                    cols = [push(e.reshape(x.shape)) for e in np.eye(x.size)]
+                    return np.stack(cols, axis=-1).reshape(np.shape(y) + x.shape)
+                y, pull = chainrule.vjp(fx, x)
+                rows = [pull(e.reshape(np.shape(y))) for e in np.eye(np.size(y))]
+                return np.stack(rows).reshape(np.shape(y) + x.shape)
             return call
         return build
 
@@ -299,11 +317,16 @@ def jacobian_impls(f, setup, peer_modes=("fwd", "rev")):
             Impl("chainrule rev", chainrule_row("rev"), kind="chainrule"),
             Impl("chainrule jit auto", chainrule_row("auto", jit=True), kind="chainrule",
                  compiled=True),
+            Impl("chainrule loop of jvps", chainrule_loop("fwd"), kind="chainrule"),
+            Impl("chainrule loop of vjps", chainrule_loop("rev"), kind="chainrule"),
             Impl("autograd jacobian (rev)", autograd_row)]
     for mode in peer_modes:
         rows += [Impl(f"torch.func jac{mode}", torch_row(f"jac{mode}")),
                  Impl(f"jax jac{mode} eager", jax_row(f"jac{mode}", jit=False)),
                  Impl(f"jax jac{mode} jit", jax_row(f"jac{mode}", jit=True), compiled=True)]
+    if wrong_mode:
+        rows.append(Impl(f"jax jac{wrong_mode} jit", jax_row(f"jac{wrong_mode}", jit=True),
+                         compiled=True))
     return rows
 
 

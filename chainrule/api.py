@@ -14,7 +14,7 @@ import numpy as np
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
-from .interpreters.batching import SEED, SeedBatch, vmap_flat
+from .interpreters.batching import unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
@@ -257,9 +257,9 @@ def _sweep(linear_fn, aval, chunk_size):
     pieces = []
     for start in range(0, aval.size, chunk):
         stop = min(start + chunk, aval.size)
-        seeds = SeedBatch.unit(aval, start, stop)
+        seeds, kind = unit_seeds(aval, start, stop)
         pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],
-                                [SEED], [0], stop - start))
+                                [kind], [0], stop - start))
     if len(pieces) == 1:
         return pieces[0]
     return [_concat([p[i] for p in pieces]) for i in range(len(pieces[0]))]

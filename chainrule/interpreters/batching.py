@@ -35,6 +35,8 @@ from .sparsity import _add_any_sparsity, _classes
 
 SEED = "seed"           # the bdim of a BatchTracer whose value is a SeedBatch
 MAX_TERMS = 16          # more terms than this: the batch is stored dense
+MIN_SEED_BATCH = 16         # sweeps of fewer seeds, or of fewer batch x size elements than
+DENSE_SEEDS_BELOW = 2**16   # this, start dense
 
 
 class BatchTracer(Tracer):
@@ -230,6 +232,17 @@ class SeedBatch:
             onehot = (p[None, :] == np.arange(size)[:, None]).astype(self.aval.dtype)
             out = out + onehot * np.reshape(d, (1, n))
         return np.reshape(out, (size,) + self.aval.shape)
+
+
+def unit_seeds(aval, start, stop):
+    """Rows start..stop of the identity as the batched input of a sweep: ``(value, bdim)``.
+    A SeedBatch, except for small sweeps, where a dense batch costs less than the bookkeeping
+    of terms in every operation."""
+    seeds = SeedBatch.unit(aval, start, stop)
+    size = stop - start
+    if size < MIN_SEED_BATCH or size * aval.size < DENSE_SEEDS_BELOW:
+        return seeds.dense(size), 0
+    return seeds, SEED
 
 
 def _is_zero(v):

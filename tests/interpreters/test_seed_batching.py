@@ -11,6 +11,13 @@ import chainrule as cr
 from chainrule.interpreters import batching
 
 RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True)
+def seed_terms_at_any_size(monkeypatch):
+    """Small sweeps normally start dense; here every sweep of 2 or more starts as terms."""
+    monkeypatch.setattr(batching, "DENSE_SEEDS_BELOW", 0)
+    monkeypatch.setattr(batching, "MIN_SEED_BATCH", 2)
 M = RNG.standard_normal((3, 6))
 
 
