@@ -248,7 +248,7 @@ def linearize(fun, *primals):
 
 
 # -- Jacobians and Hessians ------------------------------------------------------------------
-def _sweep(linear_fn, aval, chunk_size):
+def _sweep(linear_fn, aval, chunk_size, traced=False):
     """Apply ``linear_fn`` to all ``aval.size`` unit seeds in one vectorized sweep (vmap), or in
     chunks of ``chunk_size`` to bound memory. The seeds are a SeedBatch, which operations keep
     as terms while they can (interpreters/batching.py). Returns the outputs stacked on a leading
@@ -257,7 +257,7 @@ def _sweep(linear_fn, aval, chunk_size):
     pieces = []
     for start in range(0, aval.size, chunk):
         stop = min(start + chunk, aval.size)
-        seeds, kind = unit_seeds(aval, start, stop)
+        seeds, kind = unit_seeds(aval, start, stop, traced)
         pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],
                                 [kind], [0], stop - start))
     if len(pieces) == 1:
@@ -284,6 +284,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
     """Jacobian blocks ``jac[i][j]`` of flat output i with respect to flat input j, each of shape
     ``out_i.shape + in_j.shape``, and the mode used. ``fun``: flat list -> flat list."""
     outs, graph = linearize_flat(fun, leaves)
+    traced = any(isinstance(x, Tracer) for x in leaves)
     in_avals = [get_aval(x).strip_weak() for x in leaves]
     out_avals = [get_aval(o).strip_weak() for o in outs]
     n_in = sum(a.size for a in in_avals)
@@ -297,7 +298,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
             def push(t, j=j):
                 return eval_graph(graph, [t if k == j else Zero(b)
                                           for k, b in enumerate(in_avals)], linear=True)
-            cols = _sweep(push, a, chunk_size)
+            cols = _sweep(push, a, chunk_size, traced)
             for i, oa in enumerate(out_avals):      # cols[i]: (n_j,) + out_i.shape
                 c = np.reshape(cols[i], (a.size, oa.size))
                 blocks[i][j] = np.reshape(np.transpose(c), oa.shape + a.shape)
@@ -306,7 +307,7 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
             def pull(ct, i=i):
                 return backward_pass(graph, [ct if k == i else Zero(b)
                                              for k, b in enumerate(out_avals)])
-            rows = _sweep(pull, oa, chunk_size)
+            rows = _sweep(pull, oa, chunk_size, traced)
             for j, a in enumerate(in_avals):        # rows[j]: (m_i,) + in_j.shape
                 blocks[i][j] = np.reshape(rows[j], oa.shape + a.shape)
     info = {"mode": mode, "n_inputs": n_in, "n_outputs": n_out, "reason": reason}

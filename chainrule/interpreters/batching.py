@@ -234,13 +234,15 @@ class SeedBatch:
         return np.reshape(out, (size,) + self.aval.shape)
 
 
-def unit_seeds(aval, start, stop):
+def unit_seeds(aval, start, stop, traced=False):
     """Rows start..stop of the identity as the batched input of a sweep: ``(value, bdim)``.
     A SeedBatch, except for small sweeps, where a dense batch costs less than the bookkeeping
-    of terms in every operation."""
+    of terms in every operation, and for sweeps at traced primals (``traced``: under jit or an
+    outer derivative), whose terms would carry traced values that cannot be summed by
+    bincount."""
     seeds = SeedBatch.unit(aval, start, stop)
     size = stop - start
-    if size < MIN_SEED_BATCH or size * aval.size < DENSE_SEEDS_BELOW:
+    if traced or size < MIN_SEED_BATCH or size * aval.size < DENSE_SEEDS_BELOW:
         return seeds.dense(size), 0
     return seeds, SEED
 
