@@ -241,3 +241,51 @@ def test_star_coloring_valid_and_never_worse_than_plain_greedy(make, seed, order
     c = crs.star_coloring(H, order)
     assert crs.is_star_coloring(H, c.colors)
     assert c.ncolors <= plain_star(H, order).max() + 1
+
+
+def first_fit_on_side_b(G, first, order):
+    """Reference for the bipartite shortcut's loop, vertex by vertex: v of side B (in order)
+    avoids the colors of earlier x of B sharing a neighbour s with it, unless both have s as
+    their only neighbour."""
+    nbrs = [set(G.indices[G.indptr[v]:G.indptr[v + 1]].tolist()) for v in range(G.shape[0])]
+    bverts = [v for v in order.tolist() if not first[v]]
+    colors = {}
+    for v in bverts:
+        taken = {c for x, c in colors.items() if nbrs[v] & nbrs[x]
+                 and not (len(nbrs[v]) == 1 and nbrs[v] == nbrs[x])}
+        colors[v] = min(set(range(len(bverts) + 1)) - taken)
+    return np.array([colors[v] for v in bverts], dtype=np.int64)
+
+
+@pytest.mark.parametrize("H", [grid(7), grid(6, 9), banded(15, 1), arrowhead(9),
+                               random_tree(40, 0), random_tree(50, 2),
+                               random_bipartite(30, 0.08, 1), random_bipartite(25, 0.15, 3),
+                               sp.block_diag([grid(4), banded(5, 1), arrowhead(4)],
+                                             format="csr").astype(bool)],
+                         ids=["grid", "grid6x9", "path", "arrowhead", "tree", "tree2",
+                              "random_bipartite", "denser_bipartite", "components"])
+@pytest.mark.parametrize("order", ["natural", "random"])
+def test_grouped_first_fit_of_side_b_is_first_fit(H, order):
+    if col.group_sparse is None:
+        pytest.fail("scipy.optimize._group_columns.group_sparse is missing")
+    G = col.adjacency_graph(H)
+    o = col.vertex_order(G, order)
+    first = col.bipartite_side(G, o)
+    bverts = o[~first[o]]
+    rank = np.empty(G.shape[0], np.int32)
+    rank[bverts] = np.arange(bverts.size, dtype=np.int32)
+    c1, s = col._gather(G.indptr, G.indices, bverts)
+    single = np.diff(G.indptr) == 1
+    got = col._first_fit_shared_rows(G.indptr, G.indices, bverts, c1, s, rank,
+                                     single if single.any() else None)
+    np.testing.assert_array_equal(got, first_fit_on_side_b(G, first, o))
+
+
+@pytest.mark.parametrize("H", [grid(9), grid(8, 11), random_tree(70, 1), arrowhead(30),
+                               random_bipartite(40, 0.06, 2)],
+                         ids=["grid", "grid8x11", "tree", "arrowhead", "random_bipartite"])
+def test_star_coloring_without_scipy_grouping_is_the_same(H, monkeypatch):
+    with_grouping = crs.star_coloring(H).colors
+    monkeypatch.setattr(col, "group_sparse", None)
+    np.testing.assert_array_equal(crs.star_coloring(H).colors, with_grouping)
+    assert crs.is_star_coloring(H, with_grouping)
