@@ -157,3 +157,63 @@ def test_scalar_programs_run_on_floats_and_keep_numpy_semantics():
                      (lambda x: x ** -1.0, 0.0)]:
             want, got = h(np.float64(x)), cr.jit(h)(x)
             assert (np.isnan(want) and np.isnan(got)) or want == got
+
+
+def w7(x):
+    return np.exp(np.sin(x)) / (1 + x**2)
+
+
+@pytest.mark.parametrize("order", [1, 4, 8])
+def test_scalar_taylor_derivatives_match_eager_and_keep_the_input_type(order):
+    jd, d = cr.jit(cr.derivative(w7, order)), cr.derivative(w7, order)
+    for x in (0.5, -1.3, 2.0):
+        for arg in (np.float64(x), x):
+            got, want = jd(arg), d(arg)
+            # NumPy's exp and C's differ by an ulp at some points
+            assert np.isclose(got, want, rtol=1e-13, atol=0)
+            assert type(got) is type(want)
+    assert jd.cache_info()["traces"] == 2          # np.float64 and float are two signatures
+    assert jd.cache_info()["hits"] == 4
+
+
+def test_scalar_powers_are_numpys():
+    from chainrule.ops import arithmetic as ar
+    points = [0.7, -2.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 1e200, 1e-200, 3.3, -0.1]
+    points += list(RNG.standard_normal(200) * 3)
+    for e in (2, 2.0, 0.5, -1.0, -1):
+        jf = cr.jit(lambda x: ar.pow(x * 1.0, e))
+        with np.errstate(all="ignore"):
+            for x in points:
+                want, got = np.power(np.float64(x), e), jf(np.float64(x))
+                assert type(got) is np.float64
+                assert (np.isnan(want) and np.isnan(got)) or \
+                    (want == got and np.signbit(want) == np.signbit(got)), (e, x)
+    sq = cr.jit(lambda x: x**2)
+    assert sq(np.float64(3.0)) == 9.0
+    assert "math.pow" not in next(iter(sq._cache.values()))[0].fn.fast_source  # x * x, as NumPy
+
+
+def test_scalar_program_outputs():
+    jf = cr.jit(lambda x, y: {"same": x, "sum": x + y, "pos": x > 0, "k": 2.5})
+    x, y = np.float64(1.5), np.float64(-0.25)
+    out = jf(x, y)
+    out = jf(x, y)          # through the cache
+    assert out["same"] is x                                      # an input, as it was passed
+    assert type(out["sum"]) is np.float64 and out["sum"] == 1.25
+    assert type(out["pos"]) is np.bool_ and out["pos"]
+    assert out["k"] == 2.5
+    out = jf(1.5, -0.25)                                         # Python floats in and out
+    assert type(out["sum"]) is float and out["sum"] == 1.25
+    a = np.array(1.5)
+    assert jf(a, y)["same"] is a
+
+
+def test_long_scalar_chains_compile():
+    def f(x):
+        for k in range(400):
+            x = np.sin(x) * 0.5 + x * (1.0 + k * 1e-3)
+        return x
+    jf = cr.jit(f)
+    for x in (0.1, 0.2):
+        assert jf(np.float64(x)) == f(np.float64(x))
+    assert jf.cache_info()["traces"] == 1

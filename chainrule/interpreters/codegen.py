@@ -8,6 +8,15 @@ bools appear as literals, since their ``repr`` is exact). Every equation becomes
     c = b * 0.999                  # arithmetic as operators
     d = reduce_sum(c, axes=(0,))   # any other primitive: its implementation, by name
 
+A scalar program (every value a 0-d float64 or bool) gets a second version that computes on
+Python floats with ``math``, about ten times faster per operation than NumPy scalars: each
+temporary used once is written into the expression that uses it, and where ``math`` or a Python
+operator raises (overflow, a domain error, a division by zero) the NumPy version answers with
+NumPy's inf or nan. ``math`` (the C library) and NumPy's SIMD loops may round ``exp``, ``log``,
+``tanh``, ``pow`` and the like differently in the last bit (on an AVX-512 machine, ``exp`` at about
+one point in twenty); arithmetic, ``sqrt`` and the powers NumPy computes exactly (``x**2`` as
+``x * x``, ``x**0.5`` as ``sqrt(x)``, ``x**-1`` as ``1 / x``) agree to the bit.
+
 Guards recorded while staging (Python control flow on example values) become checks that raise
 ``GuardFailure`` as soon as the value they test is computed, so a compiled program never runs
 down a branch other than the one it was traced on.
@@ -227,7 +236,7 @@ def _names(taken):
         while k:
             k, r = divmod(k - 1, 26)
             s = chr(97 + r) + s
-        if s not in taken and not keyword.iskeyword(s) and s not in ("np", "_"):
+        if s not in taken and not keyword.iskeyword(s) and s not in RESERVED_NAMES:
             yield s
 
 
@@ -238,9 +247,24 @@ _MATH = {np.sin: "sin", np.cos: "cos", np.tan: "tan", np.exp: "exp", np.log: "lo
          np.arccos: "acos", np.arctan: "atan", np.arcsinh: "asinh", np.arccosh: "acosh",
          np.arctanh: "atanh", np.expm1: "expm1", np.log1p: "log1p", np.fabs: "fabs",
          np.absolute: "fabs", np.log2: "log2", np.log10: "log10"}
+# NumPy's power computes these exponents as x * x, sqrt(x) and 1 / x (so sqrt(-inf) is nan where
+# C's pow gives inf), and so do scalar programs; other exponents go to C's pow
+_SCALAR_POWERS = {0.5: "math.sqrt({})", -1.0: "1.0 / {}"}
 _SCALAR_FORMS = {"pow": "math.pow({}, {})", "div": "{} / {}", "select": "({1} if {0} else {2})",
                  "safe_mul": "(0.0 if {0} == 0 or {1} == 0 else {0} * {1})",
                  "safe_div": "(0.0 if {0} == 0 else {0} / {1})"}
+
+
+def _scalar_exponent(eqn):
+    """The exponent of a ``pow`` as a float, if it is a real scalar constant."""
+    y = eqn.inputs[1]
+    if not _is_plain_const(y) or np.ndim(y.val) != 0 or np.iscomplexobj(y.val):
+        return None
+    return float(y.val)
+
+
+def _square(eqn):
+    return eqn.prim.name == "pow" and _scalar_exponent(eqn) == 2.0
 
 
 def is_scalar_graph(graph):
@@ -252,49 +276,78 @@ def is_scalar_graph(graph):
                     for e in graph.eqns))
 
 
-def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
-    """Python source of ``graph`` and the namespace it needs: ``(source, namespace)``.
-    The source defines ``_make(<constants>)`` returning the function ``fn_name``.
-    ``scalar=True`` (for ``is_scalar_graph`` graphs) computes on Python floats and ``math``."""
+# names of the generated code's module: argument names must differ from them (and from c0, c1, ...)
+RESERVED_NAMES = ("np", "math", "float64", "bool_", "GuardFailure", "_fallback", "_make")
+
+
+def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare=False,
+             fallback=None):
+    """Python source of ``graph``, the namespace it needs and its constants:
+    ``(source, namespace, consts)``. The source defines ``_make(<constants>)`` returning the
+    function ``fn_name``, which returns the tuple of outputs (``bare=True`` and one output: the
+    output itself).
+
+    ``scalar=True`` (for ``is_scalar_graph`` graphs) computes on Python floats and ``math``, with
+    each temporary used once written into the expression that uses it (a Python float operation
+    costs about as much as storing and loading its result); float outputs are NumPy float64 unless
+    every float input is a Python float, as in eager mode. ``fallback``: a function called with
+    the same arguments where ``math`` or a Python operator raises (``ArithmeticError``,
+    ``ValueError``), whose result is returned instead."""
     taken = set(arg_names)
     gen = _names(taken)
-    names, consts, namespace = {}, [], {"np": np, "GuardFailure": GuardFailure, "math": math}
+    names, consts = {}, []
+    namespace = dict(zip(RESERVED_NAMES[:-1], (np, math, np.float64, np.bool_, GuardFailure,
+                                                fallback)))
     for v, n in zip(graph.invars, arg_names):
         names[v] = n
 
-    def atom(x):
-        if type(x) is Var:
-            if x not in names:
-                names[x] = next(gen)
-            return names[x]
-        val = x.val
+    def const(val, as_float):
         if type(val) is Zero:
             val = np.zeros(val.aval.shape, val.aval.dtype)
-        if scalar and isinstance(val, (np.floating, np.ndarray)) and np.ndim(val) == 0:
+        if as_float and isinstance(val, (np.floating, np.ndarray)) and np.ndim(val) == 0:
             val = float(val)
+        if as_float and type(val) is int and abs(val) < 2 ** 53:
+            val = float(val)        # an exact float: float-float operations are the fast ones
         if type(val) in (int, bool) or (type(val) is float and np.isfinite(val)):
             return repr(val)
         consts.append(val)
         return f"c{len(consts) - 1}"
 
+    inline, depth = {}, {}      # scalar: single-use temporaries as expressions, and their depth
+
+    def atom(x):
+        if type(x) is Var:
+            if x in inline:
+                return inline.pop(x)
+            if x not in names:
+                names[x] = next(gen)
+            return names[x]
+        return const(x.val, scalar)
+
     def call(eqn):
         prim = eqn.prim
         args = [atom(x) for x in eqn.inputs]
+        if prim.name in ("safe_mul", "safe_div") and _is_plain_const(eqn.inputs[0]) and \
+                np.all(np.isfinite(eqn.inputs[0].val) & (np.asarray(eqn.inputs[0].val) != 0)):
+            # the zero-safe product differs from the plain one only where t == 0
+            return _OPERATORS["mul" if prim.name == "safe_mul" else "div"].format(*args)
         if scalar and not eqn.params:
+            if prim.name == "pow" and _square(eqn):
+                return f"{args[0]} * {args[0]}"
+            if prim.name == "pow" and _scalar_exponent(eqn) in _SCALAR_POWERS:
+                return _SCALAR_POWERS[_scalar_exponent(eqn)].format(args[0])
             if prim.name in _SCALAR_FORMS:
                 return _SCALAR_FORMS[prim.name].format(*args)
             if prim.impl in _MATH:
                 return f"math.{_MATH[prim.impl]}({', '.join(args)})"
-        if prim.name in ("div", "pow") and all(x.aval.weak_type for x in eqn.inputs):
+        if prim.name in ("div", "pow") and all(x.aval.weak_type for x in eqn.inputs) or \
+                prim.name == "pow" and eqn.outvars[0].aval.shape == ():
             # both may be Python scalars at run time: Python's / and ** raise where NumPy
-            # returns inf or nan, so call the ufunc
+            # returns inf or nan, so call the ufunc; and ** of NumPy scalars is C's pow, not
+            # the ufunc (whose x**2 is x * x, x**0.5 is sqrt(x), others within an ulp)
             return f"np.{prim.impl.__name__}({', '.join(args)})"
         if prim.name in _OPERATORS and not eqn.params:
             return _OPERATORS[prim.name].format(*args)
-        if prim.name in ("safe_mul", "safe_div") and _is_plain_const(eqn.inputs[0]) and \
-                np.all(np.asarray(eqn.inputs[0].val) != 0):
-            # the zero-safe product differs from the plain one only where t == 0
-            return _OPERATORS["mul" if prim.name == "safe_mul" else "div"].format(*args)
         if prim.name == "getitem":
             return f"{args[0]}[{_index_src(eqn.params['idx'], consts)}]"
         impl = prim.impl
@@ -318,7 +371,10 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
     for eqn in graph.eqns:
         for x in eqn.inputs:
             if type(x) is Var:
-                uses[x] = uses.get(x, 0) + 1
+                # the zero-safe scalar forms and squares name their operands twice
+                n = 2 if scalar and (eqn.prim.name in ("safe_mul", "safe_div")
+                                     or _square(eqn)) else 1
+                uses[x] = uses.get(x, 0) + n
     for v in graph.outvars:
         if type(v) is Var:
             uses[v] = uses.get(v, 0) + 1
@@ -326,8 +382,10 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
         uses[g] = uses.get(g, 0) + 1
     fresh = set()
     if scalar:
-        body.extend(f"{names[v]} = float({names[v]})" for v in graph.invars
-                    if v.aval.dtype == np.float64)
+        for v in graph.invars:
+            if v.aval.dtype == np.float64:
+                arg, names[v] = names[v], next(gen)
+                body.append(f"{names[v]} = float({arg})")
     for v in graph.invars:
         if v in guard_at:
             body.extend(_guard_lines(v, guard_at[v], atom, consts))
@@ -335,18 +393,25 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
         if has_phases and eqn.phase != phase:
             body.append(f"# {eqn.phase or 'forward sweep'}")
             phase = eqn.phase
-        lhs = ", ".join(atom(v) for v in eqn.outvars)
-        if eqn.prim.multiple_results:
-            lhs += ","
         a = eqn.inputs[0] if eqn.inputs else None
         in_place = (type(a) is Var and a in fresh and uses[a] == 1
                     and a.aval == eqn.outvars[0].aval and a.aval.shape != ())
+        out = eqn.outvars[0]
+        if scalar and not eqn.prim.multiple_results and uses.get(out) == 1 and \
+                out not in guard_at:
+            d = 1 + max([depth.get(x, 0) for x in eqn.inputs if x in inline], default=0)
+            if d <= _MAX_INLINE_DEPTH:      # deeper: a temporary, within the parser's limits
+                depth[out] = d
+                inline[out] = f"({call(eqn)})"
+                continue
+        lhs = ", ".join(atom(v) for v in eqn.outvars)
+        if eqn.prim.multiple_results:
+            lhs += ","
         if eqn.prim.name == "add_any" and in_place:
             # a fresh temporary used only here: accumulate in place
             body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
-            names[eqn.outvars[0]] = names[a]
+            names[out] = names[a]
         elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
-            out = eqn.outvars[0]
             if in_place:
                 names[out] = names[a]
             else:
@@ -361,21 +426,46 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False):
         else:
             body.append(f"{lhs} = {call(eqn)}")
         if eqn.prim.name in _FRESH and not eqn.prim.multiple_results:
-            fresh.add(eqn.outvars[0])
+            fresh.add(out)
         for v in eqn.outvars:
             if v in guard_at:
                 body.extend(_guard_lines(v, guard_at[v], atom, consts))
     missing = [v for v in guard_at if v not in names]
     if missing:
         raise AssertionError("a guard tests a value that the generated code never computes")
-    outs = ", ".join(atom(v) for v in graph.outvars)
-    body.append(f"return ({outs}{',' if len(graph.outvars) == 1 else ''})")
+    outs = [_output(v, graph.invars, arg_names, atom, const, scalar) for v in graph.outvars]
+    if bare and len(outs) == 1:
+        body.append(f"return {outs[0]}")
+    else:
+        body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+    if fallback is not None:
+        body = ["try:"] + [f"    {line}" for line in body] + \
+            ["except (ArithmeticError, ValueError):",
+             f"    return _fallback({', '.join(arg_names)})"]
     const_names = ", ".join(f"c{i}" for i in range(len(consts)))
     src = [f"def _make({const_names}):",
            f"    def {fn_name}({', '.join(arg_names)}):"]
     src += [f"        {line}" for line in body]
     src += [f"    return {fn_name}"]
     return "\n".join(src) + "\n", namespace, consts
+
+
+_MAX_INLINE_DEPTH = 24
+
+
+def _output(v, invars, arg_names, atom, const, scalar):
+    """Source of one output. A scalar program returns an input as it was passed, constants as
+    the NumPy version does, and computed values as NumPy scalars unless every float input is a
+    Python float (the types the eager transformations return)."""
+    if type(v) is not Var:
+        return const(v.val, False)
+    if v in invars:
+        return arg_names[invars.index(v)]
+    src = atom(v)
+    if not scalar or all(u.aval.weak_type for u in invars if u.aval.dtype == np.float64) \
+            and any(u.aval.dtype == np.float64 for u in invars):
+        return src
+    return f"{'float64' if v.aval.dtype == np.float64 else 'bool_'}({src})"
 
 
 def _guard_lines(var, checks, atom, consts):
@@ -427,29 +517,24 @@ def _param_src(v, consts):
     return f"c{len(consts) - 1}"
 
 
-def compile_graph(graph, arg_names, fn_name="compiled", guards=()):
-    """Optimize ``graph``, generate its source and compile it: ``(function, source)``."""
+def compile_graph(graph, arg_names, fn_name="compiled", guards=(), bare=False):
+    """Optimize ``graph``, generate its source and compile it: ``(function, source)``. The
+    function returns the tuple of outputs (``bare=True`` and one output: the output itself)."""
     roots = [var for _, var, _ in guards]
     graph, where = optimize(graph, roots)
     guards = [(kind, where[var], val) for kind, var, val in guards]
     guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
-    src, namespace, consts = generate(graph, arg_names, fn_name, guards)
-    code = compile(src, f"<chainrule.jit {fn_name}>", "exec")
-    exec(code, namespace)
+    src, namespace, consts = generate(graph, arg_names, fn_name, guards, bare=bare)
+    exec(compile(src, f"<chainrule.jit {fn_name}>", "exec"), namespace)
     general = namespace["_make"](*consts)
     if not is_scalar_graph(graph):
         return general, src
     # a scalar program: the same code on Python floats and math, about ten times faster per
     # operation than NumPy scalars; where math raises (overflow, a domain error, a division
-    # by zero) NumPy's answer (inf, nan) is the right one, so the NumPy version runs instead
-    fast_src, fast_ns, fast_consts = generate(graph, arg_names, fn_name, guards, scalar=True)
+    # by zero) NumPy's answer (inf, nan) is the right one, so the NumPy version answers instead
+    fast_src, fast_ns, fast_consts = generate(graph, arg_names, fn_name, guards, scalar=True,
+                                              bare=bare, fallback=general)
     exec(compile(fast_src, f"<chainrule.jit {fn_name} (floats)>", "exec"), fast_ns)
     fast = fast_ns["_make"](*fast_consts)
-
-    def scalar_program(*args):
-        try:
-            return fast(*args)
-        except (ArithmeticError, ValueError):
-            return general(*args)
-    scalar_program.fast_source = fast_src
-    return scalar_program, src
+    fast.fast_source = fast_src
+    return fast, src
