@@ -59,21 +59,29 @@ from ..core import (ConcretizationError, Interpreter, Tracer, add_any_p, get_ava
 # NumPy directly: a primitive costs a few array operations, not the checks and conversions of
 # a scipy.sparse object (which dominated small problems); scipy only sees the final patterns.
 class Pattern:
-    """A boolean sparse matrix of shape ``(len(indptr) - 1, ncols)``: row i holds the sorted
-    column indices ``indices[indptr[i]:indptr[i + 1]]``. ``width``: the common length of all
-    rows, or None; elementwise code on shifted or selected inputs keeps rows of one length (1
-    for an input, 2 for ``x[1:] - x[:-1]``), and such a pattern is also the dense
-    ``(rows, width)`` index array ``grid()``, on which unions, selections and the Hessian's
-    pairs are single array operations."""
-    __slots__ = ("indptr", "indices", "ncols", "_width")
+    """A boolean sparse matrix of shape ``(nrows, ncols)``: row i holds the sorted column
+    indices ``indices[indptr[i]:indptr[i + 1]]``. ``width``: the common length of all rows, or
+    None; elementwise code on shifted or selected inputs keeps rows of one length (1 for an
+    input, 2 for ``x[1:] - x[:-1]``), and such a pattern is also the dense ``(rows, width)``
+    index array ``grid()``, on which unions, selections and the Hessian's pairs are single
+    array operations. Its ``indptr`` is then made only when asked for: a pattern of one width
+    is its indices and nothing else (the tape of a Hessian holds many)."""
+    __slots__ = ("_indptr", "indices", "nrows", "ncols", "_width")
 
-    def __init__(self, indptr, indices, ncols, width=False):
-        self.indptr, self.indices, self.ncols = indptr, indices, ncols
-        self._width = width         # False: not known yet
+    def __init__(self, indptr, indices, ncols, width=False, nrows=None):
+        self._indptr, self.indices, self.ncols = indptr, indices, ncols
+        self.nrows = indptr.size - 1 if indptr is not None else nrows
+        self._width = width         # False: not known yet (never with indptr None)
+
+    @property
+    def indptr(self):
+        if self._indptr is None:
+            self._indptr = np.arange(self.nrows + 1, dtype=np.int64) * self._width
+        return self._indptr
 
     @property
     def shape(self):
-        return (self.indptr.size - 1, self.ncols)
+        return (self.nrows, self.ncols)
 
     @property
     def nnz(self):
@@ -82,10 +90,10 @@ class Pattern:
     @property
     def width(self):
         if self._width is False:
-            m = self.indptr.size - 1
+            m = self.nrows
             w = self.indices.size // m if m else 0
-            self._width = w if self.indptr[-1] == m * w and np.array_equal(
-                self.indptr, np.arange(m + 1) * w) else None
+            self._width = w if self._indptr[-1] == m * w and np.array_equal(
+                self._indptr, np.arange(m + 1) * w) else None
         return self._width
 
     def grid(self):
@@ -94,11 +102,11 @@ class Pattern:
     @classmethod
     def from_grid(cls, grid, ncols):
         m, w = grid.shape
-        return cls(np.arange(m + 1, dtype=np.int64) * w, grid.ravel(), ncols, w)
+        return cls(None, grid.ravel(), ncols, w, nrows=m)
 
     def rows(self):
         """The row of each stored entry."""
-        return np.repeat(np.arange(self.indptr.size - 1), np.diff(self.indptr))
+        return np.repeat(np.arange(self.nrows), np.diff(self.indptr))
 
     def to_scipy(self):
         return sp.csr_array((np.ones(self.nnz, bool), self.indices, self.indptr),
@@ -112,18 +120,19 @@ def index_dtype(n):
 
 
 def empty_pattern(size, n):
-    return Pattern(np.zeros(size + 1, np.int64), np.zeros(0, index_dtype(n)), n, 0)
+    return Pattern(None, np.zeros(0, index_dtype(n)), n, 0, nrows=size)
 
 
 def identity_pattern(size, n, offset=0):
     """The pattern of an input occupying columns ``offset .. offset + size`` of the n inputs."""
-    return Pattern(np.arange(size + 1, dtype=np.int64),
-                   np.arange(offset, offset + size, dtype=index_dtype(n)), n, 1)
+    return Pattern(None, np.arange(offset, offset + size, dtype=index_dtype(n)), n, 1,
+                   nrows=size)
 
 
 def from_entries(rows, cols, nrows, ncols):
     """The pattern holding entries (rows[k], cols[k]) (any order, repeats allowed)."""
-    return from_keys(rows.astype(np.int64) * ncols + cols, nrows, ncols)
+    kd = key_dtype(nrows, ncols)
+    return from_keys(rows.astype(kd) * ncols + cols.astype(kd), nrows, ncols)
 
 
 def from_keys(keys, nrows, ncols):
@@ -147,14 +156,18 @@ def from_keys(keys, nrows, ncols):
     return Pattern(indptr, c.astype(index_dtype(ncols)), ncols)
 
 
+def key_dtype(nrows, ncols):
+    """The dtype of keys ``row * ncols + col``: 32 bits where they fit (half the memory and
+    sort traffic of 64)."""
+    return np.int32 if nrows * ncols < 1 << 31 else np.int64
+
+
 def split_keys(keys, nrows, ncols):
-    """``divmod(keys, ncols)`` for keys ``row * ncols + col`` < nrows * ncols: through a
-    floating-point division and a 32-bit conversion where exact (both much faster than integer
-    division and a 64-bit conversion)."""
-    if nrows * ncols < 1 << 52 and nrows < 1 << 31:
-        r = (keys / max(ncols, 1)).astype(np.int32)
-        return r, keys - r.astype(keys.dtype) * ncols
-    return np.divmod(keys, ncols)
+    """``divmod(keys, ncols)`` for keys ``row * ncols + col`` < nrows * ncols. NumPy divides an
+    integer array by one integer with a multiplication (libdivide), faster than ``divmod``,
+    which takes a general path for the remainder."""
+    r = keys // max(ncols, 1)
+    return r, keys - r * ncols
 
 
 def take_rows(T, sel):
@@ -180,7 +193,8 @@ def union(a, b):
         return b if b is not None else a
     if b is None or b.nnz == 0 or b is a:
         return a
-    if a.indices is b.indices and np.array_equal(a.indptr, b.indptr):
+    if a.indices is b.indices and a.nrows == b.nrows and (
+            a._indptr is b._indptr or np.array_equal(a.indptr, b.indptr)):
         return a
     if a.shape[0] == 1:                 # sums of reductions: one row
         return from_keys(np.concatenate([a.indices, b.indices]), 1, a.ncols)
@@ -209,8 +223,11 @@ class Entries:
     __slots__ = ("rows", "cols", "shape")
 
     def __init__(self, L):
-        L = L.tocsr() if L.format != "csr" else L
         self.shape = L.shape
+        if L.format == "coo":           # what the family rules build: no conversion
+            self.rows, self.cols = L.row, L.col
+            return
+        L = L.tocsr() if L.format != "csr" else L
         self.rows = np.repeat(np.arange(L.shape[0], dtype=L.indices.dtype), np.diff(L.indptr))
         self.cols = L.indices
 
@@ -465,12 +482,13 @@ class SparsityInterpreter(Interpreter):
             return out.pattern, out.node
         return empty_pattern(get_aval(out).size, self.n), None
 
-    def hessian_pattern(self, out_nodes):
+    def hessian_pattern(self, out_nodes, graph=False):
         """The union of the Hessian patterns of the outputs on the tape's nodes ``out_nodes``:
         a backward sweep of "reaches an output" masks, then the masked second-order terms.
         Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
         off the diagonal, sorted once at the end (the keys of each term come in a few sorted
-        runs, which a stable sort merges in linear time) into a scipy CSR array."""
+        runs, which a stable sort merges in linear time) into a scipy CSR array. ``graph``:
+        return also its adjacency graph (the entries off the diagonal), ``(H, G)``."""
         masks = {}
         for node, size in out_nodes:
             if node is not None:
@@ -497,33 +515,42 @@ class SparsityInterpreter(Interpreter):
                 pending += sum(k.size for k in keys)
                 if pending > 1 << 24:           # merge now and then: bounded memory
                     off, pending = [_sorted_unique(np.concatenate(off))], 0
-        d = np.flatnonzero(diag)
+        d = np.flatnonzero(diag).astype(key_dtype(n, n))
         keys = _sorted_unique(np.concatenate(off + [d * (n + 1)]))
         r, c = split_keys(keys, n, n)
         small = keys.size < 1 << 31 and n < 1 << 31       # scipy's own index type then
-        indptr = np.zeros(n + 1, np.int32 if small else np.int64)
+        itype = np.int32 if small else np.int64
+        indptr = np.zeros(n + 1, itype)
         np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-        return sp.csr_array((np.ones(keys.size, bool), c.astype(indptr.dtype), indptr),
-                            shape=(n, n))
+        c = c.astype(itype, copy=False)
+        H = sp.csr_array((np.ones(keys.size, bool), c, indptr), shape=(n, n))
+        if not graph:
+            return H
+        # the adjacency graph: each row with a diagonal entry loses that one entry
+        g_indptr = indptr - np.concatenate([[0], np.cumsum(diag, dtype=itype)])
+        g_indices = c[r != c]
+        return H, sp.csr_array((np.ones(g_indices.size, bool), g_indices, g_indptr),
+                               shape=(n, n))
 
 
 def _term_keys(Ra, Rb, keep, n, diag):
     """The entries of one second-order term ``Ra^T diag(keep) Rb`` (and of its transpose):
     diagonal ones set in ``diag``, the others returned as a list of key arrays. A symmetric
     term (``Ra is Rb``) of rows of one length is taken column pair by column pair."""
+    kd = key_dtype(n, n)
     if Ra is Rb and Ra.width:
         A = Ra.grid() if keep.all() else Ra.grid()[keep]
         diag[A.ravel()] = True
         keys = []
         for p in range(A.shape[1]):
             for q in range(p + 1, A.shape[1]):
-                a, b = A[:, p].astype(np.int64), A[:, q].astype(np.int64)
+                a, b = A[:, p].astype(kd), A[:, q].astype(kd)
                 keys += [a * n + b, b * n + a]
         return keys
     a, b = pair_entries(Ra, Rb, keep)
     on = a == b
     diag[a[on]] = True
-    a, b = a[~on].astype(np.int64), b[~on].astype(np.int64)
+    a, b = a[~on].astype(kd), b[~on].astype(kd)
     return [a * n + b, b * n + a] if Ra is not Rb else [a * n + b]
 
 
@@ -534,7 +561,7 @@ def _sorted_unique(keys):
     return keys if step.all() else keys[np.concatenate([[True], step])]
 
 
-def sparsity_flat(fun, primals, *, local=False, hessian=False):
+def sparsity_flat(fun, primals, *, local=False, hessian=False, graph=False):
     """Trace ``fun`` (flat list of arrays -> flat list of arrays) on index sets.
 
     Returns ``(J, H, fallbacks)``: ``J`` the boolean CSR Jacobian pattern of shape
@@ -542,6 +569,8 @@ def sparsity_flat(fun, primals, *, local=False, hessian=False):
     leaves one after the other), ``H`` the boolean CSR ``(n, n)`` union of the Hessian patterns
     of all output elements (None unless ``hessian``), and the set of primitive names that used
     the conservative fallback rule. ``local``: patterns at these values only (module docstring).
+    ``graph`` (with ``hessian``): ``H`` is the pair ``(H, adjacency graph of H)``. Both are
+    canonical: indices sorted within rows, no repeats.
     """
     sizes = [get_aval(p).size for p in primals]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -557,5 +586,6 @@ def sparsity_flat(fun, primals, *, local=False, hessian=False):
                     np.concatenate([np.zeros(0, np.int64)] + [p.indices for p, _ in pats]), n)
         H = None
         if hessian:
-            H = interp.hessian_pattern([(node, size) for (_, node), size in zip(pats, sizes)])
+            H = interp.hessian_pattern([(node, size) for (_, node), size in zip(pats, sizes)],
+                                       graph)
     return J.to_scipy(), H, interp.fallbacks

@@ -7,6 +7,7 @@
     else None. Rules run on index arrays with NumPy and SciPy; they are metadata, never traced.
 
     elementwise_sparsity            broadcasting elementwise ops (set by the family helpers)
+    same_order_sparsity             reshape: element k reads element k
     select_sparsity                 where(c, x, y): a known c selects the branch read
     choice_sparsity(larger)         maximum/minimum: known values select the argument read
     selection_sparsity(prim)        ops that only move elements (reshape, transpose, indexing,
@@ -26,7 +27,19 @@ MAX_CROSS_TERMS = 20_000_000
 
 
 def _bool_matrix(rows, cols, shape):
-    return sp.csr_array((np.ones(len(rows), bool), (rows, cols)), shape=shape)
+    """In COO form: the interpreter reads the entries as they are, with no conversion."""
+    return sp.coo_array((np.ones(len(rows), bool), (rows, cols)), shape=shape)
+
+
+def _ids(size, shape=None):
+    """``arange(size)`` in 32 bits where it fits (the rules' label arrays), reshaped."""
+    ids = np.arange(size, dtype=np.int32 if size < 1 << 31 else np.int64)
+    return ids if shape is None else ids.reshape(shape)
+
+
+def same_order_sparsity(out_aval, avals, values, **params):
+    """Element k of the result is element k of the argument (reshape, in C order)."""
+    return [slice(None)]
 
 
 def elementwise_sparsity(out_aval, avals, values, **params):
@@ -70,9 +83,12 @@ def selection_sparsity(prim):
     def sparsity(out_aval, avals, values, **params):
         # label element i of argument j as offset_j + i + 1; 0 is what fills new elements
         offsets = np.cumsum([0] + [a.size for a in avals])
-        labels = [np.arange(o + 1, o + a.size + 1, dtype=np.int64).reshape(a.shape)
+        labels = [(_ids(a.size, a.shape) + (o + 1)).astype(np.int64 if offsets[-1] >= 1 << 31
+                                                             else np.int32, copy=False)
                   for o, a in zip(offsets, avals)]
         got = np.asarray(prim.impl(*labels, **params)).ravel() - 1
+        if len(avals) == 1:
+            return [got]
         return [np.where((got >= o) & (got < o + a.size), got - o, -1)
                 for o, a in zip(offsets, avals)]
     sparsity.__name__ = f"{prim.name}_sparsity"
@@ -82,8 +98,8 @@ def selection_sparsity(prim):
 def reduction_sparsity(out_aval, avals, values, *, axes):
     (a,) = avals
     kept = tuple(1 if i in axes else d for i, d in enumerate(a.shape))
-    out_idx = np.broadcast_to(np.arange(out_aval.size).reshape(kept), a.shape).ravel()
-    return [_bool_matrix(out_idx, np.arange(a.size), (out_aval.size, a.size))]
+    out_idx = np.broadcast_to(_ids(out_aval.size, kept), a.shape).ravel()
+    return [_bool_matrix(out_idx, _ids(a.size), (out_aval.size, a.size))]
 
 
 def extremum_sparsity(impl):

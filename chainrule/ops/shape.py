@@ -15,7 +15,8 @@ from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, i
 from . import arithmetic as ar
 from . import reductions as red
 from ._define import batch_size, elementwise_batch, linear_taylor, to_front
-from ._sparsity import elementwise_sparsity, scatter_add_sparsity, selection_sparsity
+from ._sparsity import (elementwise_sparsity, same_order_sparsity, scatter_add_sparsity,
+                        selection_sparsity)
 
 
 def _linear_unary(name, impl, abstract_eval, transpose, batch=None):
@@ -39,6 +40,7 @@ reshape_p = _linear_unary(
     lambda ct, x, *, shape: (reshape(ct, shape=x.aval.shape),),
     lambda vals, dims, *, shape: (
         reshape(to_front(vals[0], dims[0]), shape=(batch_size(vals, dims),) + shape), 0))
+reshape_p.sparsity = same_order_sparsity    # C order: nothing moves
 
 
 def reshape(x, *, shape):

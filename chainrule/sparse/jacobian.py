@@ -322,18 +322,18 @@ class SparseHessian:
         self.in_avals = [get_aval(x).strip_weak() for x in leaves]
         n = sum(a.size for a in self.in_avals)
         t0 = time.perf_counter()
-        fallbacks = ()
-        if pattern is None:
+        fallbacks, G = (), None
+        if pattern is None:     # detected: canonical already, with its adjacency graph
             local = _check_mode("sparse_hessian", sparsity)
-            _, H, fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
-                                            local=local, hessian=True)
+            _, (H, G), fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
+                                                 local=local, hessian=True, graph=True)
         else:
             H = sp.csr_array(pattern, dtype=bool)
-            H = H + H.T
-        self.pattern = H = _canonical(H, (n, n), "sparse_hessian")
+            H = _canonical(H + H.T, (n, n), "sparse_hessian")
+        self.pattern = H
         t1 = time.perf_counter()
         if coloring == "star":
-            G = col.off_diagonal(H)
+            G = col.off_diagonal(H) if G is None else G
             self.coloring = col.star_coloring_of_graph(G, order)
             self._recover = star_recovery(H, self.coloring.colors, G)
         elif coloring == "acyclic":

@@ -277,11 +277,15 @@ def test_pattern_products_and_pairs_match_scipy():
         L = sp.random_array((5, 12), density=0.3, rng=r, format="csr").astype(bool)
         R = isp.apply_deps(L, T, 5)
         np.testing.assert_array_equal(_dense(R), (L.astype(int) @ _dense(T).astype(int)) > 0)
+        R_coo = isp.apply_deps(L.tocoo(), T, 5)          # the form the family rules give
+        np.testing.assert_array_equal(_dense(R_coo), _dense(R))
         full = isp.apply_deps(sp.csr_array(np.ones((1, 12), bool)), T, 1)
         np.testing.assert_array_equal(_dense(full)[0], _dense(T).any(axis=0))
         mask = r.random(5) < 0.6
         np.testing.assert_array_equal(isp.pull_mask(L, mask, 12),
                                       (L.T.astype(int) @ mask.astype(int)) > 0)
+        np.testing.assert_array_equal(isp.pull_mask(L.tocoo(), mask, 12),
+                                      isp.pull_mask(L, mask, 12))
         for Ra, Rb in ((R, R), (R, isp.take_rows(T, r.integers(0, 12, 5))),
                        (_random_pattern(5, 9, seed, 2), _random_pattern(5, 9, seed + 1, 3))):
             a, b = isp.pair_entries(Ra, Rb, mask)
@@ -290,3 +294,19 @@ def test_pattern_products_and_pairs_match_scipy():
             ref = (_dense(Ra).T.astype(int) @ np.diag(mask.astype(int))
                    @ _dense(Rb).astype(int)) > 0
             np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("name", ["elementwise", "dot_self", "einsum", "diff", "pad_reflect"])
+def test_hessian_pattern_with_its_graph(name):
+    # the adjacency graph handed to the colorings: H without its diagonal; both canonical
+    f = EXACT[name]
+    _, (H, G), _ = isp.sparsity_flat(lambda xs: [np.sum(np.sin(f(xs[0])))], [X],
+                                     hessian=True, graph=True)
+    np.testing.assert_array_equal(H.toarray(), crs.hessian_sparsity(
+        lambda x: np.sum(np.sin(f(x))), X).toarray())
+    expected = H.toarray() & ~np.eye(X.size, dtype=bool)
+    np.testing.assert_array_equal(G.toarray(), expected)
+    for P in (H, G):
+        assert P.has_canonical_format
+        assert all(np.all(np.diff(P.indices[P.indptr[i]:P.indptr[i + 1]]) > 0)
+                   for i in range(X.size))
