@@ -21,24 +21,35 @@ import numpy as np
 
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
 from .core.errors import InvalidArgumentError
-from .interpreters.codegen import GuardFailure, compile_graph
+from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph
 from .interpreters.staging import StagingInterpreter
 
 __all__ = ["jit", "show_code"]
 
 
 class _Variant:
-    __slots__ = ("fn", "source", "out_def", "n_guards")
+    __slots__ = ("fn", "source", "out_def", "n_guards", "call")
 
     def __init__(self, fn, source, out_def, n_guards):
-        self.fn = fn
+        self.fn = fn                # flat leaves -> flat outputs (one output: itself)
         self.source = source
         self.out_def = out_def
         self.n_guards = n_guards
+        # flat leaves -> the output pytree
+        self.call = fn if out_def.num_leaves == 1 and out_def.node_type is None else \
+            (lambda *leaves: tree_unflatten(out_def, fn(*leaves)))
+
+
+# types whose values' avals the type alone fixes (Python scalars: weakly typed; NumPy's numeric
+# scalars: their dtype, which strings and datetimes do not fix)
+_SCALAR_TYPES = (float, int, bool, complex)
+_NUMERIC = (np.number, np.bool_)
+_ndarray = np.ndarray
 
 
 class Jitted:
-    """A function compiled per input signature. Call it like the original."""
+    """A function compiled per input signature, and its cache. ``jit`` returns its
+    ``function``, which is called like the original."""
 
     def __init__(self, fun, static_argnums=(), max_signatures=64, max_variants=8):
         self.fun = fun
@@ -47,11 +58,15 @@ class Jitted:
         self.max_signatures = max_signatures
         self.max_variants = max_variants
         self._cache = collections.OrderedDict()
-        self._fast = {}     # avals of plain positional arguments -> the same variant lists
+        # calls with only arrays and scalars as positional arguments: the argument types (and
+        # the shapes and dtypes of arrays) -> a function of the arguments returning the result
+        self._fast = {}
+        self._hits = 0          # answered through self._fast
         self._stats = {"hits": 0, "traces": 0, "guard_failures": 0, "fallbacks": 0}
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
+        self.function = self._function()
 
     # -- calling ----------------------------------------------------------------------------
     def _split(self, args, kwargs):
@@ -84,37 +99,55 @@ class Jitted:
         return in_def, avals, static
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not self.static_argnums:
-            # the common case, arrays and scalars as positional arguments: one dict lookup
-            try:
-                fast_key = tuple((a.shape, a.dtype, a.weak_type) for a in map(_leaf_aval, args))
-            except TypeError:
-                fast_key = None
-            variants = self._fast.get(fast_key) if fast_key is not None else None
-            if variants:
-                for v in variants:
-                    try:
-                        out = v.fn(*args)
-                    except GuardFailure:
-                        self._stats["guard_failures"] += 1
-                        continue
-                    self._stats["hits"] += 1
-                    return tree_unflatten(v.out_def, out)
+        return self.function(*args, **kwargs)
+
+    def _function(self):
+        """The function ``jit`` returns. A plain function rather than this object, since calling
+        a function costs less than calling an object (and it binds as a method, as functions
+        do); it carries ``source``, ``cache_info`` and ``clear_cache``."""
+        fast, general = self._fast, self._call
+
+        def jitted(*args, **kwargs):
+            # the common case, a cache hit with arrays and scalars as positional arguments
+            # (the key of one argument written out: this is the per-call cost of small programs)
+            if not kwargs:
+                if len(args) == 1:
+                    a = args[0]
+                    hit = fast.get((a.shape, a.dtype) if type(a) is _ndarray else type(a))
+                else:
+                    hit = fast.get(_fast_key(args))
+                if hit is not None:
+                    self._hits += 1
+                    return hit(*args)
+            return general(args, kwargs)
+
+        name = getattr(self.fun, "__name__", "f")
+        jitted.__name__ = jitted.__qualname__ = f"jit({name})"
+        jitted.__doc__ = getattr(self.fun, "__doc__", None)
+        jitted.__wrapped__ = self.fun
+        jitted.source, jitted.cache_info = self.source, self.cache_info
+        jitted.clear_cache, jitted.jitted = self.clear_cache, self
+        return jitted
+
+    def _call(self, args, kwargs, tried=False):
+        """The general path: flatten, look the signature up, run a variant whose guards hold
+        or trace a new one (``tried``: every cached variant has failed its guards already)."""
         static, leaves, in_def = self._split(args, kwargs)
         if any(isinstance(x, Tracer) for x in leaves):
             return self.fun(*args, **kwargs)        # under another transformation: trace through
         key = self._key(static, leaves, in_def)
         variants = self._cache.get(key)
-        if variants is not None:
+        if variants is not None and not tried:
             self._cache.move_to_end(key)
             for v in variants:
                 try:
-                    out = v.fn(*leaves)
+                    out = v.call(*leaves)
                 except GuardFailure:
                     self._stats["guard_failures"] += 1
                     continue
                 self._stats["hits"] += 1
-                return tree_unflatten(v.out_def, out)
+                self._remember(args, kwargs, variants)
+                return out
         variant = self._trace(static, leaves, in_def)
         if variant is None:
             self._stats["fallbacks"] += 1
@@ -124,14 +157,30 @@ class Jitted:
         del variants[self.max_variants:]
         while len(self._cache) > self.max_signatures:
             self._cache.popitem(last=False)
-            self._fast.clear()
-        if not kwargs and not self.static_argnums and len(leaves) == len(args):
-            try:
-                self._fast[tuple((a.shape, a.dtype, a.weak_type)
-                                 for a in map(_leaf_aval, args))] = variants
-            except TypeError:
-                pass
-        return tree_unflatten(variant.out_def, variant.fn(*leaves))
+        self._fast.clear()      # entries built on the variant lists of before
+        self._remember(args, kwargs, variants)
+        return variant.call(*leaves)
+
+    def _remember(self, args, kwargs, variants):
+        """Enter the variants of a signature in ``self._fast`` for calls like this one."""
+        if kwargs or self.static_argnums or not all(
+                type(a) is _ndarray or type(a) in _SCALAR_TYPES or isinstance(a, _NUMERIC)
+                for a in args):
+            return
+        key = _fast_key(args)
+        if len(variants) == 1 and variants[0].n_guards == 0:
+            self._fast[key] = variants[0].call      # no branch taken: nothing to check
+            return
+
+        def guarded(*leaves):
+            for v in variants:
+                try:
+                    return v.call(*leaves)
+                except GuardFailure:
+                    self._stats["guard_failures"] += 1
+            self._hits -= 1         # counted as a hit by the caller, but traced anew
+            return self._call(leaves, {}, tried=True)
+        self._fast[key] = guarded
 
     # -- tracing ------------------------------------------------------------------------------
     def _trace(self, static, leaves, in_def):
@@ -147,7 +196,8 @@ class Jitted:
         if any(isinstance(c, Tracer) for c in consts):
             return None     # closes over a value of an enclosing transformation: not compilable
         names = self._arg_names(static, in_def, len(leaves))
-        fn, src = compile_graph(graph, names, _identifier(self.__name__), guards)
+        fn, src = compile_graph(graph, names, _identifier(self.__name__), guards,
+                                bare=out_def.num_leaves == 1 and out_def.node_type is None)
         return _Variant(fn, src, out_def, len(guards))
 
     def _arg_names(self, static, in_def, n):
@@ -164,10 +214,10 @@ class Jitted:
             names += [base] if child.num_leaves == 1 else \
                 [f"{base}_{k}" for k in range(child.num_leaves)]
         names += [f"kw{k}" for k in range(kw_def.num_leaves)]
-        seen = set()
+        seen = set(RESERVED_NAMES)
         unique = []
         for nm in names:
-            while nm in seen:
+            while nm in seen or nm[0] == "c" and nm[1:].isdigit():     # constants c0, c1
                 nm += "_"
             seen.add(nm)
             unique.append(nm)
@@ -180,7 +230,7 @@ class Jitted:
         key = self._key(static, leaves, in_def)
         for v in self._cache.get(key, ()):
             try:
-                v.fn(*leaves)
+                v.call(*leaves)
                 return v.source
             except GuardFailure:
                 continue
@@ -189,12 +239,14 @@ class Jitted:
             raise InvalidArgumentError(f"{self.__name__} closes over a traced value of an "
                                        "enclosing transformation and is not compiled here")
         self._cache.setdefault(key, []).insert(0, variant)
+        self._fast.clear()
         return variant.source
 
     def cache_info(self):
         """Counts of cache hits, traces (compilations), guard failures and fallbacks, and the
         number of cached signatures and variants."""
         info = dict(self._stats)
+        info["hits"] += self._hits
         info["signatures"] = len(self._cache)
         info["variants"] = sum(len(v) for v in self._cache.values())
         return info
@@ -204,12 +256,16 @@ class Jitted:
         self._fast.clear()
 
 
-def _leaf_aval(x):
-    """The aval of a positional argument that is a single array or scalar (TypeError for a
-    container or a tracer, which take the general path)."""
-    if type(x) in (float, int, bool, complex, np.ndarray) or isinstance(x, np.generic):
-        return get_aval(x)
-    raise TypeError
+def _fast_key(args):
+    """The key of ``Jitted._fast``: the argument types, and the shape and dtype of arrays (for
+    these arguments they fix the avals); one argument: its type, or its shape and dtype."""
+    if len(args) == 1:
+        a = args[0]
+        return (a.shape, a.dtype) if type(a) is _ndarray else type(a)
+    key = tuple(map(type, args))
+    if _ndarray in key:
+        key = (key, tuple([(a.shape, a.dtype) for a in args if type(a) is _ndarray]))
+    return key
 
 
 def _identifier(name):
@@ -225,11 +281,12 @@ def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8):
     if fun is None:
         return lambda f: jit(f, static_argnums, max_signatures=max_signatures,
                              max_variants=max_variants)
-    return Jitted(fun, static_argnums, max_signatures, max_variants)
+    return Jitted(fun, static_argnums, max_signatures, max_variants).function
 
 
 def show_code(fun, *args, **kwargs):
     """Print the Python/NumPy source that ``jit(fun)`` generates for these arguments, e.g.
     ``show_code(grad(f), x)`` shows the forward sweep and then the adjoint sweep."""
-    jitted = fun if isinstance(fun, Jitted) else jit(fun)
+    jitted = getattr(fun, "jitted", None)
+    jitted = jitted if isinstance(jitted, Jitted) else Jitted(fun)
     print(jitted.source(*args, **kwargs))

@@ -148,7 +148,7 @@ def test_scalar_programs_run_on_floats_and_keep_numpy_semantics():
         assert np.isclose(f(x), g(x), rtol=1e-14)
     fast = cr.jit(lambda x: np.log(x) + x ** 0.5)
     fast(2.0)
-    variant = next(iter(fast._cache.values()))[0]
+    variant = next(iter(fast.jitted._cache.values()))[0]
     assert "math.log" in variant.fn.fast_source          # the float version was generated
     with np.errstate(all="ignore"):
         # where math raises, the NumPy version answers as NumPy would
@@ -190,7 +190,7 @@ def test_scalar_powers_are_numpys():
                     (want == got and np.signbit(want) == np.signbit(got)), (e, x)
     sq = cr.jit(lambda x: x**2)
     assert sq(np.float64(3.0)) == 9.0
-    assert "math.pow" not in next(iter(sq._cache.values()))[0].fn.fast_source  # x * x, as NumPy
+    assert "math.pow" not in sq.jitted._fast[np.float64].fast_source      # x * x, as NumPy
 
 
 def test_scalar_program_outputs():
@@ -217,3 +217,52 @@ def test_long_scalar_chains_compile():
     for x in (0.1, 0.2):
         assert jf(np.float64(x)) == f(np.float64(x))
     assert jf.cache_info()["traces"] == 1
+
+
+def test_fast_calls_tell_signatures_apart():
+    jf = cr.jit(lambda x, s: np.sum(x * s))
+    assert jf(np.ones(3), 2.0) == 6.0 and jf(np.ones(3), 2.0) == 6.0
+    assert jf(np.ones(4), 2.0) == 8.0
+    got = jf(np.ones(4, np.float32), np.float32(2.0))
+    assert got == 8.0 and got.dtype == np.float32
+    assert jf(np.ones(3), np.float64(3.0)) == 9.0
+    assert jf(np.ones((3, 1)), 1.0) == 3.0
+    info = jf.cache_info()
+    assert info["traces"] == 5 and info["hits"] == 1
+    f1 = cr.jit(lambda x: x * 2)
+    assert f1(np.int64(3)) == 6 and f1(np.int64(3)).dtype == np.int64
+    assert f1(np.float32(3)).dtype == np.float32 and f1(3) == 6
+    assert f1(np.array([1.0, 2.0]))[1] == 4.0 and f1(np.array([1, 2]))[1] == 4
+
+
+def test_guards_hold_on_the_fast_path():
+    def f(x):
+        return np.sin(x) if x > 0 else np.cos(x)
+    jf = cr.jit(f)
+    for x in (1.0, 2.0, -1.0, -2.0, 3.0, -3.0):
+        assert jf(np.float64(x)) == f(np.float64(x))
+    info = jf.cache_info()
+    assert info["traces"] == 2 and info["variants"] == 2 and info["hits"] == 4
+
+
+def test_argument_names_that_the_generated_code_uses():
+    def f(np_, math, c0, float64, _fallback):
+        return math * c0 + float64 * _fallback + np_
+    jf = cr.jit(f)
+    args = [np.float64(v) for v in (1.0, 2.0, 3.0, 4.0, 5.0)]
+    assert jf(*args) == 1.0 + 2.0 * 3.0 + 4.0 * 5.0
+    assert jf(*args[:4], 6.0) == 1.0 + 2.0 * 3.0 + 4.0 * 6.0
+
+
+def test_jitted_is_a_function_with_its_cache():
+    f = lambda x: x * 3.0  # noqa: E731
+    jf = cr.jit(f)
+    assert jf.__wrapped__ is f and callable(jf.source) and "jit" in jf.__name__
+
+    class Scaled:
+        k = 2.0
+        call = cr.jit(lambda self, x: self.k * x, static_argnums=0)   # binds as functions do
+    assert Scaled().call(3.0) == 6.0
+    jf(1.0)
+    jf.clear_cache()
+    assert jf(2.0) == 6.0 and jf.cache_info()["traces"] == 2
