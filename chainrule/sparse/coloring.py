@@ -41,7 +41,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from ..core import InvalidArgumentError
-from ..interpreters.sparsity import split_keys
+from ..interpreters.sparsity import key_dtype, split_keys
 
 try:        # SciPy's compiled greedy column grouping (Curtis, Powell and Reid), the one its
     from scipy.optimize._group_columns import group_sparse  # finite differences use
@@ -531,9 +531,10 @@ def neighbour_color_counts(A, colors, graph=False):
         A = _without_diagonal(_pattern(A))
     n = A.shape[0]
     nc = int(colors.max(initial=-1)) + 1
-    rows = np.repeat(np.arange(n), np.diff(A.indptr))
-    flat = np.bincount(rows * nc + colors[A.indices], minlength=n * nc)
-    return flat.reshape(n, nc)
+    keys = np.repeat(np.arange(0, n * nc, max(nc, 1), dtype=key_dtype(n, max(nc, 1))),
+                     np.diff(A.indptr))
+    keys += colors[A.indices]
+    return np.bincount(keys, minlength=n * nc).reshape(n, nc)
 
 
 def is_star_coloring(H, colors):

@@ -26,7 +26,7 @@ from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchErr
 from ..interpreters.batching import vmap_flat
 from ..interpreters.partial_eval import linearize_flat
 from ..interpreters.reverse import vjp_flat
-from ..interpreters.sparsity import sparsity_flat
+from ..interpreters.sparsity import key_dtype, sparsity_flat
 from ..interpreters.transpose import backward_pass
 from . import coloring as col
 from .detect import _check_mode, as_inputs, flat_function
@@ -49,8 +49,8 @@ def _split(vec, avals):
 
 
 def _join(leaves, lead=()):
-    return np.concatenate([np.reshape(np.asarray(leaf), lead + (-1,)) for leaf in leaves],
-                          axis=len(lead))
+    flat = [np.reshape(np.asarray(leaf), lead + (-1,)) for leaf in leaves]
+    return flat[0] if len(flat) == 1 else np.concatenate(flat, axis=len(lead))
 
 
 def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
@@ -60,18 +60,19 @@ def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
     (k, M)."""
     k, N = seeds.shape
     chunk = max(1, int(chunk_size or ELEMENT_BUDGET // max(N, 1)))
-    rows = []
+    B = None
     for start in range(0, k, chunk):
-        block = seeds[start:start + chunk]
+        block = seeds[start:start + chunk].astype(np.float64)
         b = block.shape[0]
         if b == 1:
-            outs = [instantiate(o) for o in linear_fn(_split(block[0], in_avals))]
-            rows.append(_join(outs)[None])
+            out = _join([instantiate(o) for o in linear_fn(_split(block[0], in_avals))])
         else:
-            outs = vmap_flat(lambda s: [instantiate(o) for o in linear_fn(s)],
-                             _split(block, in_avals), [0] * len(in_avals), [0], b)
-            rows.append(_join(outs, (b,)))
-    return np.concatenate(rows, axis=0) if rows else np.zeros((0, 0))
+            out = _join(vmap_flat(lambda s: [instantiate(o) for o in linear_fn(s)],
+                                  _split(block, in_avals), [0] * len(in_avals), [0], b), (b,))
+        if B is None:       # written row block by row block: no list of blocks to join
+            B = np.empty((k,) + out.shape[1:] if b > 1 else (k, out.size), out.dtype)
+        B[start:start + b] = out
+    return B if B is not None else np.zeros((0, 0))
 
 
 # -- recovery plans: compressed (k, M) -> CSR ---------------------------------------------------
@@ -105,21 +106,33 @@ def row_recovery(J, colors):
 def star_recovery(H, colors, graph=None):
     """H[i, j] from the sweep of color(j) at row i when j is i's only neighbour of that color,
     else from the sweep of color(i) at row j; both triangles read the same entry, so the result
-    is exactly symmetric. ``graph``: the adjacency graph of ``H``, if at hand."""
+    is exactly symmetric. ``graph``: the adjacency graph of ``H``, if at hand. Computed in 32
+    bits where the indices fit, reusing buffers: it is a dozen passes over the entries."""
     n = H.shape[0]
-    i = np.repeat(np.arange(n, dtype=H.indices.dtype), np.diff(H.indptr))
-    lo, hi = np.minimum(i, H.indices), np.maximum(i, H.indices)
-    count = col.neighbour_color_counts(H if graph is None else graph, colors,
-                                       graph=graph is not None)
-    nc = count.shape[1]
-    count = count.ravel()
-    wide = np.int64 if max(n, 1) * max(nc, 1) >= 1 << 31 else lo.dtype
-    colors = colors.astype(wide)
+    one = col.neighbour_color_counts(H if graph is None else graph, colors,
+                                     graph=graph is not None) == 1
+    nc = one.shape[1]
+    one = one.ravel()
+    kd = key_dtype(max(n, 1), max(nc, 1))
+    colors = colors.astype(kd)
+    hi = np.repeat(np.arange(n, dtype=kd), np.diff(H.indptr))
+    j = H.indices
+    lo = np.minimum(hi, j, dtype=kd)
+    np.maximum(hi, j, out=hi)
     c_lo, c_hi = colors[lo], colors[hi]
-    from_lo = (lo == hi) | (count[lo * nc + c_hi] == 1)
-    if not np.all(from_lo | (count[hi * nc + c_lo] == 1)):
+    key = lo * nc
+    key += c_hi
+    from_lo = one[key]                                # j is lo's only neighbour of its color
+    from_lo |= lo == hi
+    np.multiply(hi, nc, out=key)
+    key += c_lo
+    if not np.all(one[key] | from_lo):
         raise InvalidArgumentError("the coloring is not a star coloring of this pattern")
-    take = np.where(from_lo, c_hi * n + lo, c_lo * n + hi)
+    take = np.multiply(c_lo, n, out=c_lo)
+    take += hi                                      # B[c_lo, hi]
+    np.multiply(c_hi, n, out=c_hi)
+    c_hi += lo                                      # B[c_hi, lo]
+    np.copyto(take, c_hi, where=from_lo)
     return _DirectRecovery(H, take)
 
 
@@ -235,7 +248,7 @@ class SparseJacobian:
         self.mode, self.coloring, reason = _choose_jacobian_coloring(J, mode, order)
         recover = column_recovery if self.mode == "fwd" else row_recovery
         self._recover = recover(J, self.coloring.colors)
-        self._seeds = self.coloring.seeds()
+        self._seeds = self.coloring.seeds(bool)     # made float one sweep at a time
         t2 = time.perf_counter()
         self.info = {"mode": self.mode, "reason": reason, "ncolors": self.coloring.ncolors,
                      "shape": (m, n), "nnz": J.nnz, "sparsity": "given" if pattern is not None
@@ -342,7 +355,7 @@ class SparseHessian:
         else:
             self.coloring = col.symmetric_column_coloring(H, order)
             self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
-        self._seeds = self.coloring.seeds()
+        self._seeds = self.coloring.seeds(bool)     # made float one sweep at a time
         t2 = time.perf_counter()
         self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
                      "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,

@@ -168,3 +168,24 @@ def test_exports():
     for name in ("sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity",
                  "prepare_sparse_jacobian", "prepare_sparse_hessian"):
         assert getattr(cr, name) is getattr(crs, name)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_star_recovery_rebuilds_a_symmetric_matrix_from_its_products(seed):
+    from chainrule.core import InvalidArgumentError
+    from chainrule.sparse import coloring as col
+    from chainrule.sparse import jacobian as sj
+    r = np.random.default_rng(seed)
+    A = sp.random_array((70, 70), density=0.05, rng=r, format="csr")
+    M = (A + A.T + sp.diags(r.uniform(1, 2, 70))).tocsr()
+    M.sort_indices()
+    H = M.astype(bool)
+    colors = crs.star_coloring(H).colors
+    B = (M @ crs.Coloring(colors, "star", "natural").seeds().T).T     # one product per color
+    for graph in (None, col.adjacency_graph(H)):
+        got = sj.star_recovery(H, colors, graph)(B)
+        np.testing.assert_allclose(got.toarray(), M.toarray(), rtol=1e-14, atol=0)
+        assert (got != got.T).nnz == 0
+    path = sp.diags([np.ones(5), np.ones(6), np.ones(5)], [-1, 0, 1], format="csr").astype(bool)
+    with pytest.raises(InvalidArgumentError):      # proper, but a two-colored path of four
+        sj.star_recovery(path, np.array([0, 1, 0, 1, 0, 1]))
