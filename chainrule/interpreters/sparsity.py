@@ -488,7 +488,8 @@ class SparsityInterpreter(Interpreter):
         Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
         off the diagonal, sorted once at the end (the keys of each term come in a few sorted
         runs, which a stable sort merges in linear time) into a scipy CSR array. ``graph``:
-        return also its adjacency graph (the entries off the diagonal), ``(H, G)``."""
+        return also its adjacency graph (the entries off the diagonal), ``(H, G)``. The tape
+        is used up."""
         masks = {}
         for node, size in out_nodes:
             if node is not None:
@@ -496,7 +497,9 @@ class SparsityInterpreter(Interpreter):
         n = self.n
         diag = np.zeros(n, bool)
         off, pending = [], 0
-        for node, size, inputs, terms in reversed(self.tape):
+        tape = self.tape
+        while tape:     # records dropped as they are used: their memory serves what follows
+            node, size, inputs, terms = tape.pop()
             mask = masks.pop(node, None)
             if mask is None or not mask.any():
                 continue
@@ -516,14 +519,27 @@ class SparsityInterpreter(Interpreter):
                 if pending > 1 << 24:           # merge now and then: bounded memory
                     off, pending = [_sorted_unique(np.concatenate(off))], 0
         d = np.flatnonzero(diag).astype(key_dtype(n, n))
-        keys = _sorted_unique(np.concatenate(off + [d * (n + 1)]))
-        r, c = split_keys(keys, n, n)
-        small = keys.size < 1 << 31 and n < 1 << 31       # scipy's own index type then
+        d *= n + 1
+        off.append(d)
+        keys = np.concatenate(off)
+        del off[:], d
+        keys = _sorted_unique(keys)
+        nnz = keys.size
+        # split_keys in place, with no temporaries: keys become the columns
+        r = keys // max(n, 1)
+        r *= n
+        keys -= r
+        r //= max(n, 1)
+        c = keys
+        small = nnz < 1 << 31 and n < 1 << 31       # scipy's own index type then
         itype = np.int32 if small else np.int64
         indptr = np.zeros(n + 1, itype)
-        np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+        if nnz:                 # rows sorted: each present row starts where the row changes
+            first = np.flatnonzero(np.concatenate([[True], r[1:] != r[:-1]]))
+            indptr[r[first] + 1] = np.diff(np.append(first, nnz))
+            np.cumsum(indptr, out=indptr)
         c = c.astype(itype, copy=False)
-        H = sp.csr_array((np.ones(keys.size, bool), c, indptr), shape=(n, n))
+        H = sp.csr_array((np.ones(nnz, bool), c, indptr), shape=(n, n))
         if not graph:
             return H
         # the adjacency graph: each row with a diagonal entry loses that one entry
