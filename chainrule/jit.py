@@ -45,6 +45,7 @@ class _Variant:
 _SCALAR_TYPES = (float, int, bool, complex)
 _NUMERIC = (np.number, np.bool_)
 _ndarray = np.ndarray
+_NO_ARG = object()      # a jitted function called without arguments
 
 
 class Jitted:
@@ -105,21 +106,24 @@ class Jitted:
         """The function ``jit`` returns. A plain function rather than this object, since calling
         a function costs less than calling an object (and it binds as a method, as functions
         do); it carries ``source``, ``cache_info`` and ``clear_cache``."""
-        fast, general = self._fast, self._call
+        fast, general, ndarray = self._fast, self._call, np.ndarray
 
-        def jitted(*args, **kwargs):
-            # the common case, a cache hit with arrays and scalars as positional arguments
-            # (the key of one argument written out: this is the per-call cost of small programs)
+        def jitted(a=_NO_ARG, /, *rest, **kwargs):
+            # the common case, a cache hit with arrays and scalars as positional arguments; one
+            # argument (``a``) written out, since this path is the per-call cost of small programs
             if not kwargs:
-                if len(args) == 1:
-                    a = args[0]
-                    hit = fast.get((a.shape, a.dtype) if type(a) is _ndarray else type(a))
+                if not rest:
+                    hit = fast.get((a.shape, a.dtype) if type(a) is ndarray else type(a))
+                    if hit is not None:
+                        self._hits += 1
+                        return hit(a)
                 else:
+                    args = (a, *rest)
                     hit = fast.get(_fast_key(args))
-                if hit is not None:
-                    self._hits += 1
-                    return hit(*args)
-            return general(args, kwargs)
+                    if hit is not None:
+                        self._hits += 1
+                        return hit(*args)
+            return general(rest if a is _NO_ARG else (a, *rest), kwargs)
 
         name = getattr(self.fun, "__name__", "f")
         jitted.__name__ = jitted.__qualname__ = f"jit({name})"
@@ -163,7 +167,7 @@ class Jitted:
 
     def _remember(self, args, kwargs, variants):
         """Enter the variants of a signature in ``self._fast`` for calls like this one."""
-        if kwargs or self.static_argnums or not all(
+        if kwargs or self.static_argnums or not args or not all(
                 type(a) is _ndarray or type(a) in _SCALAR_TYPES or isinstance(a, _NUMERIC)
                 for a in args):
             return

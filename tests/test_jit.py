@@ -266,3 +266,11 @@ def test_jitted_is_a_function_with_its_cache():
     jf(1.0)
     jf.clear_cache()
     assert jf(2.0) == 6.0 and jf.cache_info()["traces"] == 2
+
+
+def test_calls_without_arguments_or_with_keywords():
+    c = cr.jit(lambda: np.float64(2.0) * 3.0)
+    assert c() == 6.0 and c() == 6.0 and c.cache_info()["traces"] == 1
+    f = cr.jit(lambda a, b=1.0: a * 10.0 + b)
+    assert f(2.0) == 21.0 and f(a=2.0) == 21.0 and f(2.0, b=3.0) == 23.0 and f(2.0, 4.0) == 24.0
+    assert f.cache_info()["traces"] == 4
