@@ -11,6 +11,10 @@ decision becomes a guard in the generated code. A call whose inputs take another
 guard and is traced again (a new variant of the same signature); a compiled program never
 replays a wrong branch. ``cache_info()`` shows hits, traces and variants.
 
+A call that hits the cache with arrays and scalars as positional arguments costs one dictionary
+lookup keyed by the argument types (and the shapes and dtypes of arrays) and one call of the
+compiled code, about 0.15 us; a scalar program runs on Python floats (see ``codegen``).
+
 Called with tracers of another transformation (``grad(jit(f))``, jit inside a nested
 derivative), a jitted function simply runs ``f`` under that transformation.
 """
@@ -36,8 +40,13 @@ class _Variant:
         self.out_def = out_def
         self.n_guards = n_guards
         # flat leaves -> the output pytree
-        self.call = fn if out_def.num_leaves == 1 and out_def.node_type is None else \
+        self.call = fn if _is_leaf(out_def) else \
             (lambda *leaves: tree_unflatten(out_def, fn(*leaves)))
+
+
+def _is_leaf(treedef):
+    """True for the structure of a single array: compiled code then returns it bare."""
+    return treedef.node_type is None
 
 
 # types whose values' avals the type alone fixes (Python scalars: weakly typed; NumPy's numeric
@@ -201,7 +210,7 @@ class Jitted:
             return None     # closes over a value of an enclosing transformation: not compilable
         names = self._arg_names(static, in_def, len(leaves))
         fn, src = compile_graph(graph, names, _identifier(self.__name__), guards,
-                                bare=out_def.num_leaves == 1 and out_def.node_type is None)
+                                bare=_is_leaf(out_def))
         return _Variant(fn, src, out_def, len(guards))
 
     def _arg_names(self, static, in_def, n):
