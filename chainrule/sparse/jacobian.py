@@ -62,13 +62,15 @@ def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
     chunk = max(1, int(chunk_size or ELEMENT_BUDGET // max(N, 1)))
     B = None
     for start in range(0, k, chunk):
-        block = seeds[start:start + chunk].astype(np.float64)
+        block = seeds[start:start + chunk].astype(np.float64, copy=False)
         b = block.shape[0]
         if b == 1:
             out = _join([instantiate(o) for o in linear_fn(_split(block[0], in_avals))])
         else:
             out = _join(vmap_flat(lambda s: [instantiate(o) for o in linear_fn(s)],
                                   _split(block, in_avals), [0] * len(in_avals), [0], b), (b,))
+        if b == k:          # one block: the result itself, no copy into fresh memory
+            return out if b > 1 else out.reshape(1, -1)
         if B is None:       # written row block by row block: no list of blocks to join
             B = np.empty((k,) + out.shape[1:] if b > 1 else (k, out.size), out.dtype)
         B[start:start + b] = out
@@ -80,7 +82,8 @@ class _DirectRecovery:
     """Each nonzero is one entry of the compressed matrix: ``values = B.ravel()[take]``."""
 
     def __init__(self, pattern, take):
-        self.pattern, self.take = pattern, take
+        # intp once here: NumPy would convert 32-bit indices anew at every call
+        self.pattern, self.take = pattern, take.astype(np.intp, copy=False)
 
     def __call__(self, B):
         P = self.pattern
@@ -248,7 +251,7 @@ class SparseJacobian:
         self.mode, self.coloring, reason = _choose_jacobian_coloring(J, mode, order)
         recover = column_recovery if self.mode == "fwd" else row_recovery
         self._recover = recover(J, self.coloring.colors)
-        self._seeds = self.coloring.seeds(bool)     # made float one sweep at a time
+        self._seeds = self.coloring.seeds()     # float, made once: prepared objects sweep often
         t2 = time.perf_counter()
         self.info = {"mode": self.mode, "reason": reason, "ncolors": self.coloring.ncolors,
                      "shape": (m, n), "nnz": J.nnz, "sparsity": "given" if pattern is not None
@@ -355,7 +358,7 @@ class SparseHessian:
         else:
             self.coloring = col.symmetric_column_coloring(H, order)
             self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
-        self._seeds = self.coloring.seeds(bool)     # made float one sweep at a time
+        self._seeds = self.coloring.seeds()     # float, made once: prepared objects sweep often
         t2 = time.perf_counter()
         self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
                      "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,
