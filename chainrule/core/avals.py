@@ -4,6 +4,8 @@ A ShapedArray is a shape and a dtype. Python scalars are *weakly typed* (NumPy's
 ``float32_array * 2.0`` stays float32), so avals of Python scalars carry ``weak_type=True`` and
 dtype promotion in shape rules follows NumPy's own ``result_type`` on them.
 """
+import math
+
 import numpy as np
 
 # The value NumPy's result_type treats as "a Python scalar of this kind" (weak typing).
@@ -24,7 +26,7 @@ class ShapedArray:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return int(math.prod(self.shape))
 
     def dtype_standin(self):
         """What to hand to ``np.result_type`` so that weak types promote as NumPy does."""
