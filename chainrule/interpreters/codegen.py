@@ -250,6 +250,8 @@ _MATH = {np.sin: "sin", np.cos: "cos", np.tan: "tan", np.exp: "exp", np.log: "lo
 # NumPy's power computes these exponents as x * x, sqrt(x) and 1 / x (so sqrt(-inf) is nan where
 # C's pow gives inf), and so do scalar programs; other exponents go to C's pow
 _SCALAR_POWERS = {0.5: "math.sqrt({})", -1.0: "1.0 / {}"}
+# integer_pow (ops.arithmetic) as the products its implementation computes
+_PRODUCTS = {2: "{0} * {0}", 3: "{0} * {0} * {0}", 4: "({0} * {0}) * ({0} * {0})"}
 _SCALAR_FORMS = {"pow": "math.pow({}, {})", "div": "{} / {}", "select": "({1} if {0} else {2})",
                  "safe_mul": "(0.0 if {0} == 0 or {1} == 0 else {0} * {1})",
                  "safe_div": "(0.0 if {0} == 0 else {0} / {1})"}
@@ -331,6 +333,8 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
                 np.all(np.isfinite(eqn.inputs[0].val) & (np.asarray(eqn.inputs[0].val) != 0)):
             # the zero-safe product differs from the plain one only where t == 0
             return _OPERATORS["mul" if prim.name == "safe_mul" else "div"].format(*args)
+        if prim.name == "integer_pow" and eqn.params["n"] in _PRODUCTS:
+            return _PRODUCTS[eqn.params["n"]].format(args[0])
         if scalar and not eqn.params:
             if prim.name == "pow" and _square(eqn):
                 return f"{args[0]} * {args[0]}"
@@ -374,6 +378,8 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
                 # the zero-safe scalar forms and squares name their operands twice
                 n = 2 if scalar and (eqn.prim.name in ("safe_mul", "safe_div")
                                      or _square(eqn)) else 1
+                if eqn.prim.name == "integer_pow":
+                    n = eqn.params["n"] if eqn.params["n"] in _PRODUCTS else 1
                 uses[x] = uses.get(x, 0) + n
     for v in graph.outvars:
         if type(v) is Var:

@@ -344,18 +344,9 @@ def pow_jvp(primals, tangents):
 
 
 def _power(x, n):
-    """``x ** n`` for a natural number ``n``: products up to the fourth power (NumPy's pow
-    costs about 30x more per element for a negative base, and products differentiate into
-    products), ``pow`` beyond."""
+    """``x ** n`` for a natural number ``n`` inside derivative rules: ``integer_pow``."""
     n = int(n)
-    if n == 0:
-        return pow(x, 0)
-    if n > 4:
-        return pow(x, n)
-    if n == 1:
-        return x
-    sq = mul(x, x)
-    return sq if n == 2 else mul(sq, x) if n == 3 else mul(sq, sq)
+    return pow(x, 0) if n == 0 else x if n == 1 else integer_pow(x, n)
 
 
 pow_p.jvp = pow_jvp
@@ -392,6 +383,49 @@ def pow_taylor(primals, series):
 
 
 pow_p.taylor = pow_taylor
+
+
+# -- integer_pow: x**n for a natural n >= 2, the powers that derivative rules make ---------------
+# User code's x**n stays NumPy's pow (same values as NumPy). Derivatives of powers are products:
+# NumPy's pow costs about 30x more per element than a product for a negative base, and a product
+# chain would differentiate by the product rule into several operations where this one
+# primitive differentiates into one.
+def _integer_pow_impl(x, *, n):
+    if n > 4:
+        return np.power(x, n)
+    sq = x * x
+    return sq if n == 2 else sq * x if n == 3 else sq * sq
+
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.impl = _integer_pow_impl
+integer_pow_p.abstract_eval = elementwise_abstract(_integer_pow_impl)
+integer_pow_p.batch = elementwise_batch(integer_pow_p)
+integer_pow_p.sparsity = elementwise_sparsity
+integer_pow_p.deriv_class = ("nonlinear",)
+
+
+def integer_pow(x, n):
+    return bind(integer_pow_p, x, n=int(n))
+
+
+def integer_pow_jvp(primals, tangents, *, n):
+    (x,), (x_dot,) = primals, tangents
+    out = integer_pow(x, n)
+    if type(x_dot) is Zero:
+        return out, x_dot
+    return out, mul(x_dot, mul(float(n), _power(x, n - 1)))
+
+
+def integer_pow_taylor(primals, series, *, n):
+    (x,), (sx,) = primals, series
+    out = integer_pow(x, n)
+    k = ser.order_of(series)
+    return out, ser.finish(out, ser.int_pow_series(ser.full(x, sx, k), n, out)[1:])
+
+
+integer_pow_p.jvp = integer_pow_jvp
+integer_pow_p.taylor = integer_pow_taylor
 
 
 # -- maximum, minimum, fmax, fmin: ties share the tangent equally --------------------------------

@@ -32,3 +32,20 @@ def test_low_power_derivatives_are_products(n):
     graph = cr.make_graph(cr.grad(lambda x: np.sum(x ** n)))(X)
     names = [e.prim.name for e in graph.eqns]
     assert "pow" not in names and "mul" in names, names
+
+
+@pytest.mark.parametrize("n", [3, 4, 6])
+def test_power_derivatives_under_every_transformation(n):
+    """The derivative's powers (integer_pow) batched, in Taylor mode and compiled."""
+    x = X[:5]
+    d2 = lambda x: n * (n - 1) * x ** (n - 2)  # noqa: E731
+    assert np.allclose(cr.vmap(cr.grad(cr.grad(lambda t: t ** n)))(x), d2(x), rtol=1e-14)
+    assert np.allclose(np.diag(cr.hessian(lambda x: np.sum(x ** n))(x)), d2(x), rtol=1e-14)
+    # the Taylor series of the derivative n x**(n-1) along t: coefficients of (x + t)**(n-1)
+    _, (c1, c2) = cr.jet(cr.grad(lambda t: np.sum(t ** n)), (x,), ((np.ones(5), np.zeros(5)),))
+    assert np.allclose(c1, d2(x), rtol=1e-14)
+    assert np.allclose(c2, n * (n - 1) * (n - 2) * x ** (n - 3), rtol=1e-14)
+    compiled = cr.jit(cr.grad(cr.grad(lambda t: t ** n)))
+    for t in (-1.3, np.float64(0.7)):
+        assert np.isclose(compiled(t), d2(t), rtol=1e-14)
+    assert np.allclose(cr.jit(cr.vmap(cr.grad(cr.grad(lambda t: t ** n))))(x), d2(x), rtol=1e-14)
