@@ -253,9 +253,9 @@ def _sweep(linear_fn, aval, chunk_size, traced=False):
     chunks of ``chunk_size`` to bound memory. The seeds are a SeedBatch, which operations keep
     as terms while they can (interpreters/batching.py). Returns the outputs stacked on a leading
     axis."""
-    chunk = aval.size if not chunk_size else max(1, int(chunk_size))
+    chunk = max(1, aval.size if not chunk_size else int(chunk_size))
     pieces = []
-    for start in range(0, aval.size, chunk):
+    for start in range(0, max(aval.size, 1), chunk):        # size 0: one empty sweep
         stop = min(start + chunk, aval.size)
         seeds, kind = unit_seeds(aval, start, stop, traced)
         pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],

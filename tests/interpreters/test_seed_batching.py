@@ -150,3 +150,13 @@ def test_mixing_operation_falls_back_to_dense(densified):
     jac = cr.jacfwd(lambda x: M @ np.sin(x))(x)
     assert np.allclose(jac, M * np.cos(x))
     assert densified == [6 * 6]       # the seeds reach the matrix product as one term
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_empty_inputs_and_outputs(mode):
+    x = np.arange(3.0)
+    assert cr.jacobian(lambda x: np.diff(x, n=3), mode=mode)(x).shape == (0, 3)
+    assert cr.jacobian(lambda x: 2 * x, mode=mode)(np.zeros(0)).shape == (0, 0)
+    assert cr.jacobian(lambda x: np.sum(x) + np.ones(2), mode=mode)(np.zeros((0, 4))).shape \
+        == (2, 0, 4)
+    assert cr.hessian(lambda x: np.sum(x ** 2))(np.zeros(0)).shape == (0, 0)
