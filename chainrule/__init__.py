@@ -18,6 +18,8 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
+import sys as _sys
+_sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd, as in PyTorch
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
 from . import sparse  # noqa: F401  (pattern detection, coloring, sparse Jacobians/Hessians)

@@ -451,3 +451,16 @@ def test_long_chain_does_not_recurse():
         y = y * 1.0005
     y.backward()
     np.testing.assert_allclose(x.grad.item(), 1.0005**2000, rtol=1e-10)
+
+
+def test_autograd_imports_as_a_module():
+    """``import chainrule.autograd`` as ``import torch.autograd``, the same module either way."""
+    import importlib
+
+    import chainrule
+    mod = importlib.import_module("chainrule.autograd")
+    assert mod is chainrule.autograd
+    from chainrule.autograd import grad
+    x = chainrule.tensor(2.0, requires_grad=True)
+    (g,) = grad(x ** 3, x)
+    assert float(g) == 12.0
