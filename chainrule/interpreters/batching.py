@@ -23,7 +23,9 @@ reads, the output term is the primitive applied to ``d`` (with zeros for the oth
 arguments) and ``pos`` read through the same map. An output element that reads elements of
 several examples (a sum over the seeded axis) becomes dense: for primitives that add what they
 read (reduce_sum, cumsum, scatter_add) by one bincount, for the rest by densifying the
-arguments and using the ordinary batching rule, which is also what any other case falls back to.
+arguments and using the ordinary batching rule, which is also what any other case falls back to
+(at once for rules marked ``mixes``, contractions, whose dependency matrices cost as much as
+the dense sweep).
 A wrong-mode sweep over an elementwise-and-reductions program thus costs O(size) per operation.
 """
 import numpy as np
@@ -122,7 +124,8 @@ class BatchInterpreter(Interpreter):
             return None
         rule = _add_any_sparsity if prim is add_any_p else prim.sparsity
         classes, cross = _classes(prim, len(vals))
-        if rule is None or classes is None or any(classes[j] != "linear" for j in batched):
+        if rule is None or getattr(rule, "mixes", False) or classes is None or \
+                any(classes[j] != "linear" for j in batched):
             return None
         if cross and len(batched) > 1:                  # bilinear in two batched arguments
             return None

@@ -180,3 +180,6 @@ def _contraction_cross_terms(out_aval, avals, values, *, spec):
 contraction_sparsity.cross_terms = _contraction_cross_terms
 # the linear primitives using these rules (reduce_sum, cumsum, scatter_add) add what they read
 reduction_sparsity.sums = scan_sparsity.sums = scatter_add_sparsity.sums = True
+# a contraction mixes the elements it reads (weights from the other operand): seed batches go
+# dense at once rather than build its out x in dependency matrix
+contraction_sparsity.mixes = True
