@@ -265,10 +265,10 @@ def _read_pos(L, pos, out_size):
         if p.size == 0:
             return np.full(out_size, -1)
         return np.where(L >= 0, p[L], -1)
-    L = sp.csr_array(L)
-    rows = np.repeat(np.arange(out_size), np.diff(L.indptr))
-    got = p[L.indices]
-    rows, got = rows[got >= 0], got[got >= 0]
+    L = L if L.format == "coo" else L.tocoo()
+    got = p[L.col]
+    keep = got >= 0
+    rows, got = L.row[keep], got[keep]
     lo = np.full(out_size, np.iinfo(np.intp).max)
     hi = np.full(out_size, -1)
     np.minimum.at(lo, rows, got)
@@ -294,13 +294,18 @@ def _bincount(L, d, pos, size, out_aval):
 
 
 def _merge(terms):
-    """Terms with the same ``pos`` added into one."""
-    merged = []
+    """Terms with the same ``pos`` added into one (compared in full only where a few sampled
+    entries agree)."""
+    merged, where = [], {}
     for d, pos in terms:
-        for i, (d2, pos2) in enumerate(merged):
+        p = pos.ravel()
+        key = (pos.shape, int(p[0]), int(p[-1]), int(p[p.size // 2])) if p.size else pos.shape
+        for i in where.setdefault(key, []):
+            d2, pos2 = merged[i]
             if pos2 is pos or np.array_equal(pos2, pos):
                 merged[i] = (d2 + d, pos2)
                 break
         else:
+            where[key].append(len(merged))
             merged.append((d, pos))
     return merged
