@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from ..core import Interpreter, Tracer, add_any_p, get_aval, new_interpreter
 from ..core.errors import ConcretizationError, InvalidArgumentError
-from .sparsity import _add_any_sparsity, _classes
+from .sparsity import Entries, _add_any_sparsity, _classes
 
 SEED = "seed"           # the bdim of a BatchTracer whose value is a SeedBatch
 MAX_TERMS = 16          # more terms than this: the batch is stored dense
@@ -139,14 +139,15 @@ class BatchInterpreter(Interpreter):
         deps = rule(out_aval, avals, known, **params)
         terms, dense = [], None
         for j in batched:
-            if deps[j] is None:
+            L = Entries(deps[j]) if sp.issparse(deps[j]) else deps[j]   # taken apart once
+            if L is None:
                 continue
             for d, pos in vals[j].terms:
-                out_pos = _read_pos(deps[j], pos, out_aval.size)
+                out_pos = _read_pos(L, pos, out_aval.size)
                 if out_pos is None:                     # reads several examples per element
                     if not getattr(rule, "sums", False) or isinstance(d, Tracer):
                         return None
-                    part = _bincount(deps[j], d, pos, self.size, out_aval)
+                    part = _bincount(L, d, pos, self.size, out_aval)
                     dense = part if dense is None else dense + part
                     continue
                 args = [d if k == j else np.zeros(a.shape, a.dtype) if dims[k] is not None
@@ -256,19 +257,18 @@ def _is_zero(v):
 
 def _read_pos(L, pos, out_size):
     """The example of each output element when it reads the elements ``L`` says (sparsity
-    rule) of an argument whose elements belong to examples ``pos``; None when an output element
-    reads elements of two different examples."""
+    rule: a slice, an index array or ``Entries``) of an argument whose elements belong to
+    examples ``pos``; None when an output element reads elements of two different examples."""
     p = pos.ravel()
     if isinstance(L, slice):
         return p
-    if not sp.issparse(L):                      # output element k reads element L[k] (-1: none)
+    if not isinstance(L, Entries):              # output element k reads element L[k] (-1: none)
         if p.size == 0:
             return np.full(out_size, -1)
         return np.where(L >= 0, p[L], -1)
-    L = L if L.format == "coo" else L.tocoo()
-    got = p[L.col]
+    got = p[L.cols]
     keep = got >= 0
-    rows, got = L.row[keep], got[keep]
+    rows, got = L.rows[keep], got[keep]
     lo = np.full(out_size, np.iinfo(np.intp).max)
     hi = np.full(out_size, -1)
     np.minimum.at(lo, rows, got)
@@ -280,12 +280,12 @@ def _read_pos(L, pos, out_size):
 
 def _bincount(L, d, pos, size, out_aval):
     """Dense ``(size,) + out shape`` result of a primitive that adds the argument elements its
-    sparsity ``L`` says each output element reads, applied to the term ``(d, pos)``."""
-    L = sp.coo_array(L)
-    p = pos.ravel()[L.col]
+    sparsity ``L`` (``Entries``) says each output element reads, applied to the term
+    ``(d, pos)``."""
+    p = pos.ravel()[L.cols]
     keep = p >= 0
-    keys = p[keep] * out_aval.size + L.row[keep]
-    w = np.ravel(d)[L.col[keep]]
+    keys = p[keep] * out_aval.size + L.rows[keep]
+    w = np.ravel(d)[L.cols[keep]]
     n = size * out_aval.size
     out = np.bincount(keys, w.real, minlength=n)
     if np.iscomplexobj(w):
