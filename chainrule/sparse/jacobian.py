@@ -62,7 +62,7 @@ def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
     chunk = max(1, int(chunk_size or ELEMENT_BUDGET // max(N, 1)))
     B = None
     for start in range(0, k, chunk):
-        block = seeds[start:start + chunk].astype(np.float64, copy=False)
+        block = seeds[start:start + chunk]
         b = block.shape[0]
         if b == 1:
             out = _join([instantiate(o) for o in linear_fn(_split(block[0], in_avals))])
