@@ -162,12 +162,18 @@ def key_dtype(nrows, ncols):
     return np.int32 if nrows * ncols < 1 << 31 else np.int64
 
 
-def split_keys(keys, nrows, ncols):
+def split_keys(keys, nrows, ncols, inplace=False):
     """``divmod(keys, ncols)`` for keys ``row * ncols + col`` < nrows * ncols. NumPy divides an
     integer array by one integer with a multiplication (libdivide), faster than ``divmod``,
-    which takes a general path for the remainder."""
+    which takes a general path for the remainder. ``inplace``: ``keys`` becomes the columns,
+    with no temporaries."""
     r = keys // max(ncols, 1)
-    return r, keys - r * ncols
+    if not inplace:
+        return r, keys - r * ncols
+    r *= ncols
+    keys -= r
+    r //= max(ncols, 1)
+    return r, keys
 
 
 def take_rows(T, sel):
@@ -525,12 +531,7 @@ class SparsityInterpreter(Interpreter):
         del off[:], d
         keys = _sorted_unique(keys)
         nnz = keys.size
-        # split_keys in place, with no temporaries: keys become the columns
-        r = keys // max(n, 1)
-        r *= n
-        keys -= r
-        r //= max(n, 1)
-        c = keys
+        r, c = split_keys(keys, n, n, inplace=True)
         small = nnz < 1 << 31 and n < 1 << 31       # scipy's own index type then
         itype = np.int32 if small else np.int64
         indptr = np.zeros(n + 1, itype)
