@@ -269,6 +269,16 @@ def _square(eqn):
     return eqn.prim.name == "pow" and _scalar_exponent(eqn) == 2.0
 
 
+def _mentions(eqn, scalar):
+    """How many times the emitted expression names each operand (one use can be inlined):
+    products of integer_pow, and the zero-safe scalar forms and squares, repeat theirs."""
+    if eqn.prim.name == "integer_pow" and eqn.params["n"] in _PRODUCTS:
+        return eqn.params["n"]
+    if scalar and (eqn.prim.name in ("safe_mul", "safe_div") or _square(eqn)):
+        return 2
+    return 1
+
+
 def is_scalar_graph(graph):
     """True if every value of ``graph`` is a 0-d float64 or bool (a scalar program)."""
     def ok(v):
@@ -375,12 +385,7 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
     for eqn in graph.eqns:
         for x in eqn.inputs:
             if type(x) is Var:
-                # the zero-safe scalar forms and squares name their operands twice
-                n = 2 if scalar and (eqn.prim.name in ("safe_mul", "safe_div")
-                                     or _square(eqn)) else 1
-                if eqn.prim.name == "integer_pow":
-                    n = eqn.params["n"] if eqn.params["n"] in _PRODUCTS else 1
-                uses[x] = uses.get(x, 0) + n
+                uses[x] = uses.get(x, 0) + _mentions(eqn, scalar)
     for v in graph.outvars:
         if type(v) is Var:
             uses[v] = uses.get(v, 0) + 1
