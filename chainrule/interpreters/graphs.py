@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 from ..core import (Graph, Lit, Tracer, Var, Zero, dispatch, eval_graph, instantiate,
                     new_interpreter, tangent_aval)
+from .codegen import compile_graph
 from .batching import BatchInterpreter, BatchTracer, SEED, move_to_front
 from .forward import jvp_flat
 from .staging import StagingInterpreter, dead_code_elim
@@ -111,44 +112,35 @@ def jvp_graph(graph, nonzeros, instantiate_out=False):
     return g, box[0]
 
 
-def partial_eval_graph(graph, unknowns):
+def partial_eval_graph(graph, unknowns, force_unknown=False):
     """Split a closed graph by which inputs are known. ``unknowns[i]``: input i is unknown.
     Returns ``(known, unknown, out_unknowns, n_res)``:
 
         known:   known inputs -> known outputs, then n_res residuals
         unknown: residuals, then unknown inputs -> unknown outputs
 
-    An equation is unknown when any of its inputs is; residuals are the known values the
-    unknown equations (or unknown outputs) read. Known outputs are computed by ``known`` only.
-    """
-    unknown_vars = {v for v, u in zip(graph.invars, unknowns) if u}
-    known_eqns, unknown_eqns = [], []
-    for e in graph.eqns:
-        if any(type(x) is Var and x in unknown_vars for x in e.inputs):
-            unknown_eqns.append(e)
-            unknown_vars.update(e.outvars)
-        else:
-            known_eqns.append(e)
-    out_unknowns = [type(v) is Var and v in unknown_vars for v in graph.outvars]
-    residuals, seen = [], set()
-    for e in unknown_eqns:
-        for x in e.inputs:
-            if type(x) is Var and x not in unknown_vars and x not in seen:
-                seen.add(x)
-                residuals.append(x)
-    known_outs = [v for v, u in zip(graph.outvars, out_unknowns) if not u]
-    known_in = [v for v, u in zip(graph.invars, unknowns) if not u]
-    known = Graph(known_in, dead_code_elim(known_eqns, known_outs + residuals),
-                  known_outs + residuals)
-    # the unknown graph gets fresh variables for its residual inputs (a variable is bound once)
-    res_vars = [Var(r.aval) for r in residuals]
-    sub = dict(zip(residuals, res_vars))
-    unknown_in = [v for v, u in zip(graph.invars, unknowns) if u]
-    u_eqns = [_with_inputs(e, [sub.get(x, x) if type(x) is Var else x for x in e.inputs])
-              for e in unknown_eqns]
-    u_outs = [v for v, u in zip(graph.outvars, out_unknowns) if u]
-    unknown = Graph(res_vars + unknown_in, dead_code_elim(u_eqns, u_outs), u_outs)
-    return known.typecheck(), unknown.typecheck(), out_unknowns, len(residuals)
+    It runs the graph with the known inputs staged into one graph and the unknown ones into
+    another, exactly as ``linearize`` splits a JVP: an equation with an unknown input is
+    recorded in the unknown graph, whose literals that are values of the known graph become
+    its residuals; a primitive holding a graph (a loop inside the loop) splits itself by its
+    ``partial_eval`` rule. ``force_unknown`` (a bool, or one per output) makes the unknown
+    graph return an output even where it is known (a loop carry that is unknown elsewhere)."""
+    with new_interpreter(StagingInterpreter) as known_st, \
+            new_interpreter(StagingInterpreter, partial=True) as unknown_st:
+        ins, k_ins, u_ins = [], [], []
+        for v, u in zip(graph.invars, unknowns):
+            t = (unknown_st if u else known_st).new_input(v.aval)
+            (u_ins if u else k_ins).append(t)
+            ins.append(t)
+        outs = eval_graph(graph, ins)
+        force = [force_unknown] * len(outs) if isinstance(force_unknown, bool) \
+            else force_unknown
+        out_unknowns = [unknown_st.owns(o) or f for o, f in zip(outs, force)]
+        unknown = unknown_st.build(u_ins, [o for o, u in zip(outs, out_unknowns) if u])
+        unknown, residuals = hoist(unknown)
+        known = known_st.build(k_ins, [o for o, u in zip(outs, out_unknowns) if not u]
+                               + residuals)
+    return known.typecheck(), unknown, out_unknowns, len(residuals)
 
 
 def transpose_graph(graph, linear):
@@ -210,12 +202,13 @@ def batch_graph(graph, batched, size, force_out=False):
     return _stage(fun, in_avals), box[0]
 
 
-def jet_graph(graph, has_series, order):
+def jet_graph(graph, has_series, order, force_out=False):
     """Taylor propagation through a closed graph. ``has_series[i]``: input i carries ``order``
     normalized coefficients. Returns ``(graph, out_has_series)``: inputs are the primals then
     the coefficients of the inputs with series (input-major); outputs the primal outputs then
-    the coefficients of the outputs with series."""
+    the coefficients of the outputs with series (``force_out``: a bool or one per output)."""
     n = len(graph.invars)
+    force = [force_out] * len(graph.outvars) if isinstance(force_out, bool) else list(force_out)
     s_avals = [tangent_aval(v.aval) for v, h in zip(graph.invars, has_series) if h
                for _ in range(order)]
     box = []
@@ -225,13 +218,26 @@ def jet_graph(graph, has_series, order):
         series = [[next(it) for _ in range(order)] if h else None
                   for h in has_series]
         outs, out_series = jet_flat(lambda a: eval_graph(graph, a), primals, series, order)
-        flags = [s is not None for s in out_series]
+        flags = [s is not None or f for s, f in zip(out_series, force)]
         box.append(flags)
-        coeffs = [instantiate(c) for s in out_series if s is not None for c in s]
+        coeffs = [instantiate(c) if s is not None else instantiate(Zero(tangent_aval(v.aval)))
+                  for s, f, v in zip(out_series, flags, graph.outvars) if f
+                  for c in (s if s is not None else [None] * order)]
         return list(outs) + coeffs
     return _stage(fun, _avals(graph.invars) + s_avals), box[0]
 
 
+def compiled(graph):
+    """``graph`` compiled to Python/NumPy code by jit's code generator (once per graph): a
+    function of the graph's inputs returning the tuple of its outputs."""
+    fn = graph.cache.get("compiled")
+    if fn is None:
+        names = [f"in{i}" for i in range(len(graph.invars))]
+        fn = graph.cache["compiled"] = compile_graph(graph, names, "body")[0]
+    return fn
+
+
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
-    transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph)
+    transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
+    compiled=compiled, substitute=_substitute, dce=dead_code_elim)

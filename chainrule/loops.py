@@ -1,0 +1,152 @@
+"""Loops and branches that stay loops and branches under every transformation: ``scan``,
+``fori_loop``, ``while_loop``, ``cond``, ``switch`` and ``checkpoint``, with JAX's signatures.
+
+A Python loop is unrolled by tracing: ``jit`` stages one equation per operation per step, and
+reverse mode keeps every step's residuals. ``scan`` traces its body once into a graph held by
+one primitive; derivatives, batching and Taylor mode transform that graph, ``jit`` emits one
+Python ``for`` loop over the body's code, and the backward pass may recompute instead of store
+(``checkpoints=``: binomial checkpointing, memory O(s) carries for T steps).
+"""
+import numbers
+
+import numpy as np
+
+from .core import (InvalidArgumentError, ShapeMismatchError, Tracer, dispatch, get_aval,
+                   tree_flatten, tree_unflatten)
+from .core.errors import ChainruleError
+from .ops.loops import scan_p
+
+__all__ = ["scan", "fori_loop"]
+
+
+class LoopError(ChainruleError, ValueError):
+    """A loop body or its inputs do not fit: a carry that changes shape or dtype, ``xs`` of
+    different lengths, a non-scalar predicate, ..."""
+
+
+def _leaf_aval(x, what):
+    try:
+        return get_aval(x).strip_weak()
+    except Exception:
+        raise LoopError(f"{what}: {type(x).__name__} is not an array (the carry and xs must be "
+                        "pytrees of arrays and numbers)") from None
+
+
+def _paths(treedef, n):
+    """Readable names of the leaves of a pytree: 'leaf 0', ... (structure shown alongside)."""
+    return [f"leaf {i} of {treedef}" if n > 1 else "the carry" for i in range(n)]
+
+
+def _stage_body(fun, in_avals, what):
+    graph, consts = dispatch.hooks["graphs"].close(fun, in_avals)
+    return graph, consts
+
+
+def scan(f, init, xs=None, length=None, reverse=False, checkpoints=None, memory_limit=None):
+    """Loop ``f(carry, x) -> (carry, y)`` over the leading axis of ``xs``, as ``jax.lax.scan``:
+    returns ``(final carry, ys)`` with the ``y``s stacked on a new leading axis.
+
+    ``init``/the carry: a pytree of arrays whose structure, shapes and dtypes ``f`` must keep.
+    ``xs``: a pytree of arrays with a common leading length (or None, with ``length`` given).
+    ``reverse=True`` runs from the last element to the first (ys stay in input order).
+
+    ``checkpoints`` sets what reverse mode keeps: None stores every step's residuals (fastest);
+    an int ``s`` keeps at most ``s`` carries (the initial one included) and recomputes the rest
+    by the binomial schedule of Revolve (Griewank and Walther), which minimizes the number of
+    recomputed steps for that memory; ``"auto"`` chooses ``s`` so that the carries fit in
+    ``memory_limit`` bytes (default 100 MB)."""
+    c_leaves, c_def = tree_flatten(init)
+    x_leaves, x_def = tree_flatten(xs)
+    c_avals = [_leaf_aval(c, "scan init") for c in c_leaves]
+    x_avals = [_leaf_aval(x, "scan xs") for x in x_leaves]
+    lengths = {a.shape[0] if a.shape else None for a in x_avals}
+    if None in lengths:
+        raise LoopError("scan: every leaf of xs needs a leading axis to scan over; got a 0-d "
+                        "array")
+    if len(lengths) > 1:
+        detail = ", ".join(f"leaf {i}: {a.shape[0]}" for i, a in enumerate(x_avals))
+        raise LoopError(f"scan: the leaves of xs have different leading lengths ({detail})")
+    if length is not None:
+        if not isinstance(length, numbers.Integral) or isinstance(length, bool) or length < 0:
+            raise LoopError(f"scan: length must be a non-negative int, got {length!r}")
+        if lengths and lengths != {length}:
+            raise LoopError(f"scan: length={length} but xs has leading length {lengths.pop()}")
+    elif not lengths:
+        raise LoopError("scan: give xs or length")
+    T = int(length) if length is not None else lengths.pop()
+    n_carry = len(c_leaves)
+    slice_avals = [a.update(shape=a.shape[1:]) for a in x_avals]
+    box = []
+
+    def flat_body(ins):
+        carry = tree_unflatten(c_def, ins[:n_carry])
+        x = tree_unflatten(x_def, ins[n_carry:])
+        out = f(carry, x)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise LoopError("scan: the body must return a pair (new carry, y); return "
+                            "(carry, None) when there is nothing to stack")
+        new, y = out
+        new_leaves, new_def = tree_flatten(new)
+        if new_def != c_def:
+            raise LoopError(f"scan: the body returned a carry of structure {new_def}, but the "
+                            f"initial carry has structure {c_def}")
+        new_leaves = [_keep_dtype(v, a) for v, a in zip(new_leaves, c_avals)]
+        y_leaves, y_def = tree_flatten(y)
+        box.append(y_def)
+        return new_leaves + y_leaves
+
+    graph, consts = _stage_body(flat_body, c_avals + slice_avals, "scan")
+    names = _paths(c_def, n_carry)
+    for v, a, nm in zip(graph.outvars[:n_carry], c_avals, names):
+        b = v.aval.strip_weak()
+        if b.shape != a.shape or b.dtype != a.dtype:
+            raise LoopError(f"scan: the body changes {nm} from {a} to {b}; a carry must keep "
+                            "its shape and dtype (cast it, or start from an array of the "
+                            "final shape)")
+    ckpt = _checkpoints(checkpoints, memory_limit, c_avals, T)
+    outs = scan_p.bind(*consts, *c_leaves, *x_leaves, body=graph, n_consts=len(consts),
+                       n_carry=n_carry, length=T, reverse=bool(reverse), checkpoints=ckpt)
+    return tree_unflatten(c_def, outs[:n_carry]), tree_unflatten(box[0], outs[n_carry:])
+
+
+def _keep_dtype(v, aval):
+    """A weakly typed carry output (a Python number) takes the carry's dtype."""
+    a = get_aval(v)
+    if a.weak_type and a.dtype != aval.dtype and np.can_cast(a.dtype, aval.dtype,
+                                                               "same_kind"):
+        if isinstance(v, Tracer):
+            return v.astype(aval.dtype)
+        return np.asarray(v, aval.dtype)
+    return v
+
+
+def _checkpoints(checkpoints, memory_limit, c_avals, T):
+    if checkpoints is None:
+        return None
+    if isinstance(checkpoints, str):
+        if checkpoints != "auto":
+            raise InvalidArgumentError(f"scan: checkpoints must be None, an int or 'auto', "
+                                       f"got {checkpoints!r}")
+        limit = 100e6 if memory_limit is None else float(memory_limit)
+        per = sum(a.size * a.dtype.itemsize for a in c_avals) or 1
+        return int(max(2, min(T + 1, limit // per)))
+    if not isinstance(checkpoints, numbers.Integral) or checkpoints < 1:
+        raise InvalidArgumentError(f"scan: checkpoints must be a positive int, got "
+                                   f"{checkpoints!r}")
+    return int(checkpoints)
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """``for i in range(lower, upper): val = body_fun(i, val)``, as ``jax.lax.fori_loop``, with
+    Python int bounds: a scan over ``i`` (so every mode, reverse included, works)."""
+    for b, nm in ((lower, "lower"), (upper, "upper")):
+        if isinstance(b, Tracer) or not isinstance(b, numbers.Integral):
+            raise LoopError(f"fori_loop: {nm} must be a Python int (a traced bound makes the "
+                            "trip count unknown: use while_loop)")
+    idx = np.arange(lower, upper)
+
+    def step(carry, i):
+        return body_fun(i, carry), None
+    if idx.size == 0:
+        return init_val
+    return scan(step, init_val, idx)[0]
