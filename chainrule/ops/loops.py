@@ -13,7 +13,7 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 """
 import numpy as np
 
-from ..core import Graph, Primitive, ShapedArray, Zero, dispatch, eval_graph, instantiate, \
+from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
     tangent_aval
 from ..core.avals import get_aval
 from ..core.errors import InvalidArgumentError
@@ -235,8 +235,89 @@ def _slice_aval(aval):
     return ShapedArray(aval.shape[1:], aval.dtype)
 
 
+def scan_batch(vals, dims, *, body, n_consts, n_carry, length, reverse, linear=None,
+               checkpoints=None):
+    """vmap of a scan: a scan of the batched body; consts and carries get their batch axis at
+    0, xs at 1 (axis 0 stays the scanned one); ys come out batched at axis 1."""
+    G = _g()
+    size = next(np.shape(v)[d] if not isinstance(v, Tracer) else v.aval.shape[d]
+                for v, d in zip(vals, dims) if d is not None)
+    n_ys = len(body.outvars) - n_carry
+    b = [d is not None for d in dims]
+    b_c, b_k, b_x = _split(b, n_consts, n_carry)
+
+    def batch_of(flags_k):
+        return _cached(body, ("batch", size, tuple(b_c + flags_k + b_x)), lambda: G.batch_graph(
+            body, b_c + flags_k + b_x, size, force_out=flags_k + [False] * n_ys))
+    b_k = _carry_fixed_point(lambda f: batch_of(f)[1][:n_carry], b_k)
+    bbody, out_b = batch_of(b_k)
+    v_c, v_k, v_x = _split(vals, n_consts, n_carry)
+    d_c, d_k, d_x = _split(dims, n_consts, n_carry)
+    args = [_to_axis(v, d, 0) for v, d in zip(v_c, d_c)]
+    args += [_to_axis(v, d, 0) if d is not None else
+             (_broadcast_batch(v, size) if f else v) for v, d, f in zip(v_k, d_k, b_k)]
+    args += [_to_axis(v, d, 1) for v, d in zip(v_x, d_x)]
+    outs = scan_p.bind(*args, body=bbody, n_consts=n_consts, n_carry=n_carry, length=length,
+                       reverse=reverse, linear=linear, checkpoints=checkpoints)
+    out_dims = [0 if f else None for f in out_b[:n_carry]] + \
+        [1 if f else None for f in out_b[n_carry:]]
+    return outs, out_dims
+
+
+def _to_axis(v, d, axis):
+    if d is None or d == axis:
+        return v
+    return np.moveaxis(v, d, axis)
+
+
+def _broadcast_batch(v, size):
+    shape = get_aval(v).shape
+    return np.broadcast_to(np.expand_dims(v, 0), (size,) + tuple(shape))
+
+
+def scan_taylor(primals, series, *, body, n_consts, n_carry, length, reverse, linear=None,
+                checkpoints=None):
+    """Taylor mode: a scan of the body's Taylor propagation; the normalized coefficients of a
+    carry travel in the carry, those of xs are sliced with them."""
+    G = _g()
+    order = len(next(s for s in series if s is not None))
+    n_ys = len(body.outvars) - n_carry
+    h = [s is not None for s in series]
+    h_c, h_k, h_x = _split(h, n_consts, n_carry)
+
+    def jet_of(flags_k):
+        return _cached(body, ("jet", order, tuple(h_c + flags_k + h_x)), lambda: G.jet_graph(
+            body, h_c + flags_k + h_x, order, force_out=flags_k + [False] * n_ys))
+    h_k = _carry_fixed_point(lambda f: jet_of(f)[1][:n_carry], h_k)
+    jbody, out_h = jet_of(h_k)
+    n_in = len(body.invars)
+    p_c, p_k, p_x = _split(jbody.invars[:n_in], n_consts, n_carry)
+    s_c, s_k, s_x = _split(jbody.invars[n_in:], order * sum(h_c), order * sum(h_k))
+    n_out = len(body.outvars)
+    o_k, o_y = _split(jbody.outvars[:n_out], n_carry)
+    so_k, so_y = _split(jbody.outvars[n_out:], order * sum(h_k))
+    new = _permute(jbody, p_c + s_c + p_k + s_k + p_x + s_x, o_k + so_k + o_y + so_y)
+
+    def coeffs(ss, flags, xs):
+        return [instantiate(c) for s, f, x in zip(ss, flags, xs) if f
+                for c in (s if s is not None else [Zero(tangent_aval(get_aval(x)))] * order)]
+    c, k, x = _split(primals, n_consts, n_carry)
+    sc, sk, sx = _split(series, n_consts, n_carry)
+    cc, ck, cx = coeffs(sc, h_c, c), coeffs(sk, h_k, k), coeffs(sx, h_x, x)
+    outs = scan_p.bind(*c, *cc, *k, *ck, *x, *cx, body=new, n_consts=len(c) + len(cc),
+                       n_carry=len(k) + len(ck), length=length, reverse=reverse)
+    ok, sok, oy, soy = _split(outs, n_carry, len(ck), n_ys)
+    ik, iy = iter(sok), iter(soy)
+    out_series = [[next(ik) for _ in range(order)] if f else None for f in h_k]
+    out_series += [[next(iy) for _ in range(order)] if f else None for f in out_h[n_carry:]]
+    return ok + oy, out_series
+
+
 scan_p.impl = scan_impl
 scan_p.abstract_eval = scan_abstract
 scan_p.jvp = scan_jvp
 scan_p.partial_eval = scan_partial_eval
 scan_p.transpose = scan_transpose
+scan_p.batch = scan_batch
+scan_p.taylor = scan_taylor
+scan_p.deriv_class = ("coupled",)
