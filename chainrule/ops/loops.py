@@ -137,17 +137,21 @@ def scan_partial_eval(stage, args, params):
     length, reverse = params["length"], params["reverse"]
     if params.get("checkpoints") is not None:
         return _partial_eval_joint(stage, args, params, unk, known_g, n_known_out, out_unk)
-    # residuals that are consts of the loop are passed as they are; the others are stacked
+    # residuals that are consts or xs of the loop are passed as they are; the others are
+    # stacked by the known scan
     res_vars = known_g.outvars[n_known_out:]
     const_in = {v: i for i, v in enumerate(known_g.invars[:n_kc])}
+    xs_in = {v: i for i, v in enumerate(known_g.invars[n_kc + n_kk:])}
     is_const = [r in const_in for r in res_vars]
-    stacked_outs = [r for r, c in zip(res_vars, is_const) if not c]
+    stacked_outs = [r for r, c in zip(res_vars, is_const) if not c and r not in xs_in]
     known_scan = Graph(known_g.invars, known_g.eqns, known_g.outvars[:n_known_out] + stacked_outs)
     outs = scan_p.bind(*known_args, body=known_scan, n_consts=n_kc, n_carry=n_kk,
                        length=length, reverse=reverse)
-    known_outs, stacked = outs[:n_known_out], outs[n_known_out:]
-    known_c_vals = known_args[:n_kc]
+    known_outs, it = outs[:n_known_out], iter(outs[n_known_out:])
+    known_c_vals, known_x_vals = known_args[:n_kc], known_args[n_kc + n_kk:]
     res_vals_const = [known_c_vals[const_in[r]] for r, c in zip(res_vars, is_const) if c]
+    stacked = [known_x_vals[xs_in[r]] if r in xs_in else next(it)
+               for r, c in zip(res_vars, is_const) if not c]
     # the unknown scan: consts = const residuals + unknown consts, carry = unknown carry,
     # xs = stacked residuals + unknown xs
     r_vars = unknown_g.invars[:n_res]
