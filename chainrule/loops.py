@@ -16,7 +16,8 @@ from .core import (InvalidArgumentError, ShapeMismatchError, Tracer, dispatch, g
 from .core.errors import ChainruleError
 from .ops.loops import scan_p
 
-__all__ = ["scan", "fori_loop"]
+__all__ = ["scan", "fori_loop", "while_loop", "cond", "switch", "checkpoint", "remat",
+           "LoopError"]
 
 
 class LoopError(ChainruleError, ValueError):
@@ -96,13 +97,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoints=None, memory_
         return new_leaves + y_leaves
 
     graph, consts = _stage_body(flat_body, c_avals + slice_avals, "scan")
-    names = _paths(c_def, n_carry)
-    for v, a, nm in zip(graph.outvars[:n_carry], c_avals, names):
-        b = v.aval.strip_weak()
-        if b.shape != a.shape or b.dtype != a.dtype:
-            raise LoopError(f"scan: the body changes {nm} from {a} to {b}; a carry must keep "
-                            "its shape and dtype (cast it, or start from an array of the "
-                            "final shape)")
+    _check_carry(graph.outvars[:n_carry], c_avals, _paths(c_def, n_carry), "scan")
     ckpt = _checkpoints(checkpoints, memory_limit, c_avals, T)
     outs = scan_p.bind(*consts, *c_leaves, *x_leaves, body=graph, n_consts=len(consts),
                        n_carry=n_carry, length=T, reverse=bool(reverse), checkpoints=ckpt)
@@ -150,3 +145,134 @@ def fori_loop(lower, upper, body_fun, init_val):
     if idx.size == 0:
         return init_val
     return scan(step, init_val, idx)[0]
+
+
+def while_loop(cond_fun, body_fun, init_val):
+    """``while cond_fun(val): val = body_fun(val)``, as ``jax.lax.while_loop``. Forward mode,
+    vmap (examples that finish early keep their value while the others run), Taylor mode and
+    jit transform it as a loop. Reverse mode needs the trip count: it is counted when the loop
+    runs on known values (eager ``grad``); where it cannot be (under ``jit``) the error says so
+    (use ``scan`` or ``fori_loop`` with a fixed number of steps)."""
+    from .ops.loops import while_p
+    c_leaves, c_def = tree_flatten(init_val)
+    avals = [_leaf_aval(c, "while_loop init_val") for c in c_leaves]
+
+    def flat_cond(ins):
+        pred = cond_fun(tree_unflatten(c_def, ins))
+        a = get_aval(pred)
+        if a.shape != () or a.dtype != np.bool_:
+            raise LoopError(f"while_loop: cond_fun must return a boolean scalar, got {a}")
+        return [pred]
+
+    def flat_body(ins):
+        out = body_fun(tree_unflatten(c_def, ins))
+        leaves, d = tree_flatten(out)
+        if d != c_def:
+            raise LoopError(f"while_loop: body_fun returned structure {d}, the initial value "
+                            f"has structure {c_def}")
+        return [_keep_dtype(v, a) for v, a in zip(leaves, avals)]
+    cond_g, cc = _stage_body(flat_cond, avals, "while_loop")
+    body_g, bc = _stage_body(flat_body, avals, "while_loop")
+    _check_carry(body_g.outvars, avals, _paths(c_def, len(avals)), "while_loop")
+    outs = while_p.bind(*cc, *bc, *c_leaves, cond=cond_g, body=body_g, n_cc=len(cc),
+                        n_bc=len(bc))
+    return tree_unflatten(c_def, outs)
+
+
+def _check_carry(outvars, avals, names, fname):
+    for v, a, nm in zip(outvars, avals, names):
+        b = v.aval.strip_weak()
+        if b.shape != a.shape or b.dtype != a.dtype:
+            raise LoopError(f"{fname}: the body changes {nm} from {a} to {b}; a carry must "
+                            "keep its shape and dtype (cast it, or start from an array of the "
+                            "final shape)")
+
+
+def switch(index, branches, *operands):
+    """``branches[index](*operands)``, as ``jax.lax.switch``: the index is clamped to the
+    valid range. Under ``vmap`` with a batched index every branch runs and each example takes
+    its own branch's result (as ``np.where`` would); under ``jit`` the choice is made when the
+    compiled code runs, never baked in. The branches must return the same structure, shapes
+    and dtypes."""
+    from .ops.loops import cond_p
+    branches = list(branches)
+    if not branches:
+        raise InvalidArgumentError("switch: no branches")
+    a = get_aval(index)
+    if a.shape != () or a.dtype.kind not in "iub":
+        raise LoopError(f"switch/cond: the index or predicate must be an integer or boolean "
+                        f"scalar, got {a}")
+    leaves, in_def = tree_flatten(operands)
+    avals = [_leaf_aval(x, "cond operands") for x in leaves]
+    graphs, consts, out_defs = [], [], []
+    for br in branches:
+        box = []
+
+        def flat(ins, br=br, box=box):
+            out_leaves, d = tree_flatten(br(*tree_unflatten(in_def, ins)))
+            box.append(d)
+            return out_leaves
+        g, c = _stage_body(flat, avals, "cond")
+        graphs.append(g)
+        consts.append(c)
+        out_defs.append(box[0])
+    for k, (g, d) in enumerate(zip(graphs, out_defs)):
+        if d != out_defs[0]:
+            raise LoopError(f"switch/cond: branch {k} returns structure {d}, branch 0 "
+                            f"returns {out_defs[0]}")
+        for v, w in zip(g.outvars, graphs[0].outvars):
+            if v.aval.strip_weak() != w.aval.strip_weak():
+                raise LoopError(f"switch/cond: branch {k} returns {v.aval.strip_weak()} where "
+                                f"branch 0 returns {w.aval.strip_weak()}")
+    # every branch takes every branch's hoisted constants, then the operands
+    from .core import Graph, Var
+    all_consts = [c for cs in consts for c in cs]
+    joined = []
+    for k, g in enumerate(graphs):
+        before = sum(len(c) for c in consts[:k])
+        after = sum(len(c) for c in consts[k + 1:])
+        pad_b = [Var(get_aval(c).strip_weak()) for c in all_consts[:before]]
+        pad_a = [Var(get_aval(c).strip_weak()) for c in all_consts[len(all_consts) - after:]] \
+            if after else []
+        n_own = len(consts[k])
+        joined.append(Graph(pad_b + g.invars[:n_own] + pad_a + g.invars[n_own:], g.eqns,
+                            g.outvars))
+    idx = index if a.dtype.kind != "b" else index.astype(np.int64) \
+        if isinstance(index, Tracer) else np.int64(bool(index))
+    outs = cond_p.bind(idx, *all_consts, *leaves, branches=tuple(joined))
+    return tree_unflatten(out_defs[0], outs)
+
+
+def cond(pred, true_fun, false_fun, *operands):
+    """``true_fun(*operands) if pred else false_fun(*operands)``, as ``jax.lax.cond``, for
+    value-dependent branches that must survive ``jit`` and ``vmap`` (see ``switch``)."""
+    a = get_aval(pred)
+    if a.shape != ():
+        raise LoopError(f"cond: the predicate must be a scalar, got shape {a.shape}")
+    p = pred != 0 if a.dtype.kind != "b" else pred
+    return switch(p, [false_fun, true_fun], *operands)
+
+
+def checkpoint(fun):
+    """``fun`` whose intermediate values reverse mode does not store: they are recomputed in
+    the backward pass (``jax.checkpoint``). Wrap a step of a long simulation to trade one
+    recomputation of the step for its memory; nests, and works under ``jit``."""
+    from .ops.loops import checkpoint_p
+
+    def checkpointed(*args):
+        leaves, in_def = tree_flatten(args)
+        avals = [_leaf_aval(x, "checkpoint argument") for x in leaves]
+        box = []
+
+        def flat(ins):
+            out_leaves, d = tree_flatten(fun(*tree_unflatten(in_def, ins)))
+            box.append(d)
+            return out_leaves
+        g, consts = _stage_body(flat, avals, "checkpoint")
+        return tree_unflatten(box[0], checkpoint_p.bind(*consts, *leaves, body=g))
+    checkpointed.__name__ = f"checkpoint({getattr(fun, '__name__', 'f')})"
+    checkpointed.__wrapped__ = fun
+    return checkpointed
+
+
+remat = checkpoint

@@ -241,3 +241,35 @@ dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
     compiled=compiled, substitute=_substitute, dce=dead_code_elim)
+
+
+def joint_transpose_graph(graph, linear):
+    """The transpose of a graph that computes its non-linear part too (the joint JVP body of a
+    checkpointed function or of a branch): a closed graph from (the inputs not in ``linear``,
+    then the cotangents of every output) to the cotangents of the linear inputs. The residuals
+    are recomputed from the known inputs when it runs."""
+    known, unknown, out_unk, n_res = partial_eval_graph(graph, linear)
+    known_in = [v for v, lin in zip(graph.invars, linear) if not lin]
+    nk = len(known_in)
+
+    def fun(ins):
+        kv, cts = ins[:nk], ins[nk:]
+        outs = eval_graph(known, kv)
+        res = outs[len(outs) - n_res:] if n_res else []
+        u = _substitute(unknown, dict(zip(unknown.invars[:n_res], res)))
+        cts_u = [c for c, unk in zip(cts, out_unk) if unk]
+        return [instantiate(c) for c in backward_pass(u, cts_u)]
+    out_avals = [tangent_aval(v.aval).strip_weak() for v in graph.outvars]
+    return _stage(fun, _avals(known_in) + out_avals)
+
+
+def known_part(graph, unknowns):
+    """The part of ``graph`` computable from its known inputs: ``(graph of the known inputs to
+    the known outputs, out_unknowns)``."""
+    known, _, out_unk, n_res = partial_eval_graph(graph, unknowns)
+    outs = known.outvars[:len(known.outvars) - n_res]
+    return Graph(known.invars, dead_code_elim(known.eqns, outs), outs), out_unk
+
+
+dispatch.hooks["graphs"].joint_transpose_graph = joint_transpose_graph
+dispatch.hooks["graphs"].known_part = known_part
