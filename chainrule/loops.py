@@ -27,10 +27,13 @@ class LoopError(ChainruleError, ValueError):
 
 def _leaf_aval(x, what):
     try:
-        return get_aval(x).strip_weak()
+        aval = get_aval(x).strip_weak()
     except Exception:
+        aval = None
+    if aval is None or aval.dtype.kind not in "biufc":
         raise LoopError(f"{what}: {type(x).__name__} is not an array (the carry and xs must be "
-                        "pytrees of arrays and numbers)") from None
+                        "pytrees of arrays and numbers)")
+    return aval
 
 
 def _paths(treedef, n):

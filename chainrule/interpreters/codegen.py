@@ -529,7 +529,37 @@ def _emit_scan(eqn, atom, ctx):
     return lines
 
 
-_LOOP_EMITTERS = {"scan": _emit_scan}
+def _emit_while(eqn, atom, ctx):
+    p = eqn.params
+    fc, fb = ctx.function(p["cond"], "while_cond"), ctx.function(p["body"], "while_body")
+    ins = [atom(x) for x in eqn.inputs]
+    cc, bc, k_in = ins[:p["n_cc"]], ins[p["n_cc"]:p["n_cc"] + p["n_bc"]], \
+        ins[p["n_cc"] + p["n_bc"]:]
+    k = [atom(v) for v in eqn.outvars]
+    return [f"{', '.join(k)}, = {', '.join(k_in)},",
+            f"while {fc}({', '.join(cc + k)})[0]:",
+            f"    {', '.join(k)}, = {fb}({', '.join(bc + k)})"]
+
+
+def _emit_cond(eqn, atom, ctx):
+    branches = [ctx.function(b, "branch") for b in eqn.params["branches"]]
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    pick = f"min(max(int({ins[0]}), 0), {len(branches) - 1})"
+    call = f"({', '.join(branches)},)[{pick}]({', '.join(ins[1:])})"
+    return [f"{', '.join(outs)}, = {call}" if outs else call]
+
+
+def _emit_call(eqn, atom, ctx):
+    fn = ctx.function(eqn.params["body"], "checkpointed")
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    call = f"{fn}({', '.join(ins)})"
+    return [f"{', '.join(outs)}, = {call}" if outs else call]
+
+
+_LOOP_EMITTERS = {"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
+                  "checkpoint": _emit_call}
 
 
 def _output(v, invars, arg_names, atom, const, scalar):

@@ -22,6 +22,11 @@ import numpy as np
 from ..core import Graph, Tracer, Zero, dispatch, instantiate, tangent_aval
 
 
+# (advances, tapes) of the last checkpointed backward pass run eagerly: for tests and for users
+# who want to see what the schedule cost
+last_counts = None
+
+
 def _g():
     return dispatch.hooks["graphs"]
 
@@ -146,7 +151,8 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
             store[i] = d
         state["tapes"] += 1
     _reverse(list(kk), length, s, advance, tape)
-    body.cache["revolve_counts"] = (state["advances"], state["tapes"])
+    global last_counts
+    last_counts = (state["advances"], state["tapes"])
     ic, ik = iter(state["acc"]), iter(state["ct"])
     ix = iter([np.stack(col) if length else np.zeros((0,) + a.shape, a.dtype)
                for col, a in zip(ct_xs, u_x_avals)])
