@@ -598,6 +598,7 @@ def normalize_index(idx, shape):
     """A user's index -> a tuple of ints, slices, None, Ellipsis and integer arrays."""
     if not isinstance(idx, tuple):
         idx = (idx,)
+    idx = _expand_ellipsis(idx, len(shape))
     out = []
     dim = 0
     for i in idx:
@@ -628,6 +629,24 @@ def normalize_index(idx, shape):
         if i is not None and i is not Ellipsis:
             dim += 1
     return tuple(out)
+
+
+def _expand_ellipsis(idx, ndim):
+    """``idx`` with its Ellipsis replaced by the full slices it stands for (so that every
+    later position counts axes from the front), as NumPy reads it."""
+    at = [k for k, i in enumerate(idx) if i is Ellipsis]
+    if not at:
+        return idx
+    if len(at) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = 0
+    for i in idx:
+        if isinstance(i, (np.ndarray, list)) and np.asarray(i).dtype == bool:
+            used += np.ndim(i)
+        elif i is not None and i is not Ellipsis:
+            used += 1
+    k = at[0]
+    return idx[:k] + (slice(None),) * max(ndim - used, 0) + idx[k + 1:]
 
 
 def getitem(x, idx):
