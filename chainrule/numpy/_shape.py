@@ -15,6 +15,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..core.errors import (ConcretizationError, InvalidArgumentError, PerturbationConfusionError)
 from ..ops import arithmetic as ar
+from ..ops import gather
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ._dispatch import exported, implements, unsupported
@@ -507,6 +508,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     nd = _ndim(a)
     axis = one_axis(axis, nd)
     n = _shape(a)[axis]
+    if isinstance(indices, Tracer) and axis == 0 and mode == "raise":
+        return gather.take_rows(a, indices)     # traced indices: a staged gather
     idx = np.asarray(concrete(indices, "numpy.take(indices)"))
     if mode == "wrap":
         idx = idx % n
@@ -533,6 +536,15 @@ def take_along_axis(arr, indices, axis=-1):
     if axis is None:
         arr, axis = ravel(arr), 0
     axis = one_axis(axis, _ndim(arr))
+    if isinstance(indices, Tracer) and _ndim(indices) == _ndim(arr):
+        # traced indices: a staged gather, arguments broadcast except along axis
+        sa, si = _shape(arr), _shape(indices)
+        rest = np.broadcast_shapes(*[s[:axis] + (1,) + s[axis + 1:] for s in (sa, si)])
+        arr = sh.broadcast_to(arr, rest[:axis] + (sa[axis],) + rest[axis + 1:])
+        indices = sh.broadcast_to(indices, rest[:axis] + (si[axis],) + rest[axis + 1:])
+        n = sa[axis]
+        indices = ar.select(ar.lt(indices, 0), ar.add(indices, n), indices)
+        return gather.take_along(arr, indices, axis=axis)
     indices = np.asarray(concrete(indices, "numpy.take_along_axis(indices)"))
     return sh.getitem(arr, idx=_along_axis_index(_shape(arr), indices, axis))
 
@@ -544,7 +556,9 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if axis is None:
         a, axis = ravel(a), 0
     axis = one_axis(axis, _ndim(a))
-    perm = concrete(red.argsort(a, axis=axis), "numpy.sort")
+    perm = red.argsort(a, axis=axis)
+    if isinstance(perm, Tracer):        # staged and batched without reading the order
+        return gather.take_along(a, perm, axis=axis)
     return take_along_axis(a, perm, axis)
 
 
@@ -650,6 +664,10 @@ def _expand_ellipsis(idx, ndim):
 
 
 def getitem(x, idx):
+    if isinstance(idx, Tracer) and np.dtype(get_aval(idx).dtype).kind in "iu" and _shape(x):
+        # x[i] with traced integer indices (x[np.argsort(x)]): a staged gather, batched and
+        # compiled without reading the indices' values
+        return gather.take_rows(x, idx)
     return sh.getitem(x, idx=normalize_index(idx, _shape(x)))
 
 
