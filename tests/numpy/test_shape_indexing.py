@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule import ConcretizationError, UnsupportedFunctionError
+from chainrule import UnsupportedFunctionError
 
 from gradcases import case, ids, rand
 

@@ -208,3 +208,17 @@ def test_tensor_api_reaches_chainrule_scipy_functions():
         np.testing.assert_allclose(float(y.data), f(a), rtol=1e-12)
         np.testing.assert_allclose(t.grad.data, cr.grad(f)(a), rtol=1e-10)
         np.testing.assert_allclose(t.grad.data, central(f, a), rtol=1e-6, atol=1e-8)
+
+
+# -- sparse_hessian of a dense pattern -------------------------------------------------------------
+def test_sparse_hessian_of_a_dense_pattern_falls_back_and_says_so():
+    from chainrule.sparse import DensePatternWarning
+    f = lambda x: np.sum(x) ** 2 + np.sum(x ** 3)      # noqa: E731  (coupling term: dense)
+    x = np.linspace(0.1, 1.0, 60)
+    with pytest.warns(DensePatternWarning, match="dense"):
+        prep = cr.prepare_sparse_hessian(f, x)
+    assert prep.info["dense_fallback"] and prep.ncolors == 60
+    np.testing.assert_allclose(prep(x).toarray(), 2.0 + np.diag(6.0 * x), rtol=1e-12)
+    # a sparse pattern is still colored
+    g = lambda x: np.sum(x[1:] * x[:-1])                 # noqa: E731
+    assert not cr.prepare_sparse_hessian(g, x).info["dense_fallback"]
