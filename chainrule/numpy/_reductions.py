@@ -230,6 +230,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     no_out(out, True, "quantile")
     if method != "linear" or interpolation is not None or weights is not None:
         raise unsupported("numpy.quantile with a method other than 'linear' or with weights")
+    full_shape = _shape(a)
     if axis is None:
         a, axis = ravel(a), 0
     nd = len(_shape(a))
@@ -246,8 +247,12 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     frac = (pos - lo).reshape(q.shape + (1,) * (nd - 1))
     lo_v, hi_v = sh.getitem(s, idx=(lo,)), sh.getitem(s, idx=(hi,))
     y = ar.add(lo_v, ar.mul(ar.sub(hi_v, lo_v), frac))
+    # a NaN sorts last; NumPy's quantile of a slice holding one is nan
+    last = sh.getitem(s, idx=(n - 1,))
+    y = ar.select(el.isnan(last), np.asarray(np.nan, get_aval(y).dtype), y)
     if keepdims:
-        kept = tuple(1 if i == ax else d for i, d in enumerate(_shape(a)))
+        kept = (tuple(1 if i == ax else d for i, d in enumerate(_shape(a)))
+                if len(full_shape) == nd else (1,) * len(full_shape))
         y = sh.reshape(y, shape=q.shape + kept)
     return y
 

@@ -73,14 +73,12 @@ def conjugate(x):
 # -- short compositions -----------------------------------------------------------------------
 @implements_ufunc(np.remainder, name="mod")
 def remainder(x, y):
-    # x - floor(x / y) * y: derivative 1 in x and -floor(x / y) in y, where it exists
-    return ar.sub(x, ar.mul(ar.floor_divide(x, y), y))
+    return ar.remainder(x, y)
 
 
 @implements_ufunc(np.fmod)
 def fmod(x, y):
-    # x - trunc(x / y) * y (the sign of x)
-    return ar.sub(x, ar.mul(el.trunc(ar.div(x, y)), y))
+    return ar.fmod(x, y)
 
 
 @implements_ufunc(np.divmod)

@@ -30,6 +30,7 @@ from ..core.errors import ConcretizationError, InvalidArgumentError
 from ..ops import arithmetic as ar
 from ..ops import complex as cx
 from ..ops import decompositions as dec
+from ..ops import determinants as dets
 from ..ops import elementwise as el
 from ..ops import linalg as la
 from ..ops import reductions as red
@@ -243,8 +244,12 @@ def slogdet(a):
 
 @implements(np.linalg.det, name="linalg.det")
 def det(a):
-    """``sign * exp(logabsdet)``; its derivative det(A) tr(A^-1 A_dot) needs A nonsingular."""
-    sign, logabsdet = la.slogdet(_square(a, "det"))
+    """``(..., n, n) -> (...)``; real matrices through the adjugate (differentiable at singular
+    matrices too, ops/determinants.py), complex ones as ``sign * exp(logabsdet)``."""
+    a = _square(a, "det")
+    if np.dtype(get_aval(a).dtype).kind != "c":
+        return dets.det(a)
+    sign, logabsdet = la.slogdet(a)
     return ar.mul(sign, el.exp(logabsdet))
 
 

@@ -11,7 +11,7 @@ arguments and plain arrays too.
 import numpy as np
 import scipy.special as _sps
 
-from ..core import Tracer, get_aval
+from ..core import Tracer, dispatch, get_aval
 from ..core.errors import InvalidArgumentError
 from ..numpy._dispatch import scipy_exported, scipy_functions
 from ..numpy._shape import normalize_axes
@@ -82,3 +82,7 @@ def polygamma(n, x):
     for k in np.unique(n):
         out = ar.select(n == k, sp.polygamma(x, n=int(k)), out)
     return out
+
+
+# the Tensor API reaches these functions too (core.dispatch.foreign_aware)
+dispatch.make_foreign_aware(globals(), __name__)
