@@ -337,7 +337,9 @@ class SparsityTracer(Tracer):
                 "a global sparsity pattern must hold for every input, so the value of a traced "
                 f"array ({self._aval}) is unknown and Python control flow on it (if, while, "
                 "bool(), int(), an index computed from it) cannot be followed; use np.where for "
-                "branches, or ask for the pattern at this point with mode='local'")
+                "branches, or ask for the pattern at this point: sparsity='local' in "
+                "sparse_jacobian/sparse_hessian, mode='local' in jacobian_sparsity/"
+                "hessian_sparsity")
         v = self.value
         return v.concrete_value() if isinstance(v, Tracer) else v
 
