@@ -349,7 +349,7 @@ class SparsityTracer(Tracer):
 
 
 def _classes(prim, nargs):
-    """The derivative class of each argument, and whether the first two couple (cross)."""
+    """The derivative class of each argument, and whether the arguments couple (cross)."""
     dc = prim.deriv_class
     if dc is None:
         return None, False
@@ -475,6 +475,10 @@ class SparsityInterpreter(Interpreter):
                               take_rows(tracers[1].pattern, i1), rows))
             else:                       # every pair read by one output element
                 terms.append((R[0], R[1], None))
+        if cross and len(R) > 2:        # more arguments (betainc): every further pair couples
+            idx = sorted(R)
+            terms += [(R[i], R[j], None) for n, i in enumerate(idx) for j in idx[n + 1:]
+                      if (i, j) != (0, 1)]
         return terms
 
     def _result(self, aval, value, pattern, node):

@@ -19,7 +19,7 @@ scipy_exported = {}
 ufunc_methods = {}
 # the plain (non-ufunc) functions of chainrule.scipy.special, for the list of supported names
 # (the numpy layer does not import chainrule.scipy; a test checks the two agree)
-scipy_functions = ("logsumexp", "softmax", "log_softmax", "polygamma")
+scipy_functions = ("logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln")
 
 
 def implements(*np_funcs, name=None, export=True):
