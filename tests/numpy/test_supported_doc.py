@@ -52,3 +52,9 @@ def test_unsupported_raises_named_error(f, name):
         cr.grad(lambda x: np.sum(f(x)))(np.ones(3))
     with pytest.raises(UnsupportedFunctionError, match=name):
         cr.jvp(f, (np.ones(3),), (np.ones(3),))
+
+
+def test_scipy_module_names_agree():
+    import importlib
+    for mod, names in _dispatch.scipy_modules.items():
+        assert set(names) == set(importlib.import_module(f"chainrule.scipy.{mod}").__all__), mod
