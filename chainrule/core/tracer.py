@@ -27,7 +27,8 @@ _ESCAPE_HINT = (
 
 # np.array([a, b]) cannot be intercepted: NumPy's protocols do not reach np.array of a list
 _ARRAY_HINT = (" To build an array from traced values (np.array([a, b, c])), write "
-               "chainrule.numpy.array([a, b, c]) or np.stack([a, b, c]).")
+               "chainrule.numpy.array([a, b, c]) or np.stack([a, b, c]); for np.r_[...], "
+               "np.c_[...] and np.vectorize(f) write chainrule.numpy.r_, .c_, .vectorize.")
 _MATH_HINT = (" Functions of the math module convert their argument with float(): write "
               "np.sin(x), np.exp(x), ... instead of math.sin(x), math.exp(x).")
 
