@@ -6,6 +6,9 @@ positional arguments; ``functions`` maps a NumPy function (``np.sum``) to a func
 same signature. The tables are a dispatch index only; every derivative rule lives on a Primitive.
 """
 import functools
+import sys
+
+import numpy as np
 
 from .errors import UnsupportedFunctionError
 
@@ -17,9 +20,14 @@ hooks = {}
 
 def _qualname(f):
     mod = getattr(f, "__module__", None) or "numpy"
+    name = getattr(f, '__name__', repr(f))
     if type(f).__name__ == "ufunc":
         mod = "numpy" if mod in (None, "numpy") else mod
-    return f"{mod}.{getattr(f, '__name__', repr(f))}"
+        special = sys.modules.get("scipy.special")     # SciPy's ufuncs say module "numpy"
+        if special is not None and getattr(special, name, None) is f \
+                and getattr(np, name, None) is not f:
+            mod = "scipy.special"
+    return f"{mod}.{name}"
 
 
 def call_ufunc(ufunc, *args):

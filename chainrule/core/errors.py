@@ -38,6 +38,11 @@ class NonScalarOutputError(ChainruleError, TypeError):
     """grad was asked for the gradient of a function whose output is not a scalar."""
 
 
+class ComplexOutputError(ChainruleError, TypeError):
+    """grad was asked for the gradient of a complex-valued output without ``holomorphic=True``
+    (the gradient of a complex function is not defined; JAX and autograd refuse it too)."""
+
+
 class ShapeMismatchError(ChainruleError, ValueError):
     """A tangent, cotangent or argument has a shape or structure that does not fit."""
 

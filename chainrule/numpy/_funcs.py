@@ -362,8 +362,9 @@ def tensordot(a, b, axes=2):
 @implements(np.einsum)
 def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     _no_out(out, True, "einsum")
-    if not isinstance(subscripts, str):
-        raise unsupported("numpy.einsum in its interleaved (sublist) form")
+    if not isinstance(subscripts, str):     # einsum(op0, sub0, op1, sub1, ..., [out])
+        from ._extra import einsum_subscripts
+        subscripts, operands = einsum_subscripts((subscripts,) + operands)
     ins, out_s = _parse_einsum(subscripts.replace(" ", ""), [_shape(o) for o in operands])
     operands = list(operands)
     for k, s in enumerate(ins):

@@ -17,7 +17,7 @@ from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops import special as sp
 from ._dispatch import exported, implements, unsupported
-from ._shape import cast, no_out, normalize_axes, one_axis, ravel, sort
+from ._shape import cast, from_sequence, no_out, normalize_axes, one_axis, ravel, sort
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -73,6 +73,7 @@ exported["amax"], exported["amin"] = max, min
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
     no_out(out, where, "mean")
+    a = from_sequence(a)
     shape = _shape(a)
     axes = normalize_axes(axis, len(shape))
     return cast(ar.div(sum(_as_float(a), axis=axes, keepdims=keepdims), _count(shape, axes)),
@@ -85,6 +86,7 @@ _mean = mean
 def _deviations(a, axis, ddof, correction, mean):
     """``a`` minus its mean over ``axis`` (or the given ``mean``), with the shape, the reduced
     axes and the degrees of freedom of var and std."""
+    a = from_sequence(a)
     shape = _shape(a)
     axes = normalize_axes(axis, len(shape))
     ddof = ddof if correction is None else correction

@@ -203,6 +203,20 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     return cast(sh.concatenate(arrays, axis=axis), dtype)
 
 
+def _holds_tracer(a):
+    return any(isinstance(o, Tracer) or (isinstance(o, (list, tuple)) and _holds_tracer(o))
+               for o in a)
+
+
+def from_sequence(a):
+    """A (nested) list or tuple holding traced values -> one traced array, as cnp.array builds
+    it (NumPy cannot); anything else is returned as it is."""
+    if isinstance(a, (list, tuple)) and _holds_tracer(a):
+        return stack([from_sequence(o) if isinstance(o, (list, tuple)) else
+                      (o if isinstance(o, Tracer) else np.asarray(o)) for o in a])
+    return a
+
+
 @implements(np.stack)
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = list(arrays)
@@ -238,6 +252,7 @@ def column_stack(tup):
 
 @implements(np.append)
 def append(arr, values, axis=None):
+    arr, values = from_sequence(arr), from_sequence(values)
     if axis is None:
         return concatenate([ravel(arr), ravel(values)])
     return concatenate([arr, values], axis=axis)
@@ -620,7 +635,7 @@ def normalize_index(idx, shape):
             i = concrete(i, "an index")
             if np.asarray(i).dtype.kind not in "biu":
                 raise ConcretizationError("a traced floating-point value was used as an index")
-        if isinstance(i, list):
+        if isinstance(i, (list, tuple)):      # x[(0, 1), (3, 2)]: integer arrays
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype == bool:
             out.extend(np.nonzero(i))

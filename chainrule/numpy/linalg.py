@@ -37,6 +37,7 @@ from ..ops import reductions as red
 from ..ops import shape as sh
 from ._dispatch import implements, unsupported
 from ._funcs import normalize_axes
+from ._shape import from_sequence
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -445,7 +446,7 @@ def _matrix_norm(x, ord, row, col):
 @implements(np.linalg.norm, name="linalg.norm")
 def norm(x, ord=None, axis=None, keepdims=False):
     """NumPy's vector and matrix norms. The 2-norm and 'fro' have gradient 0 at x = 0."""
-    x = _inexact(x)
+    x = _inexact(from_sequence(x))
     shape = _shape(x)
     nd = len(shape)
     if axis is None:
