@@ -13,6 +13,8 @@ ALLOWED = {
     "scipy": {"core", "ops", "numpy"},
     "api": {"core", "ops", "interpreters", "numpy"},
     "jit": {"core", "ops", "interpreters", "numpy", "api"},
+    "custom": {"core", "ops", "interpreters", "numpy", "api"},
+    "implicit": {"core", "ops", "interpreters", "numpy", "api", "custom"},
     "testing": {"core", "ops", "interpreters", "numpy", "api"},
     "sparse": {"core", "ops", "interpreters", "numpy", "scipy", "api"},
     "tensor": {"core", "numpy", "scipy", "api"},

@@ -235,3 +235,10 @@ def jet_graph(graph, has_series, order):
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph)
+
+
+
+# -- for user rules (ops/custom.py): Taylor mode through a JVP rule known only at run time ----
+from .taylor import taylor_from_jvp  # noqa: E402
+
+dispatch.hooks["taylor_from_jvp"] = taylor_from_jvp
