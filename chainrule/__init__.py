@@ -23,6 +23,7 @@ _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd,
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
 from .custom import custom_jvp, custom_vjp, pure_callback
+from .implicit import argmin, fixed_point, linear_solve, root
 from .core.errors import (ConvergenceError, CustomRuleError, CustomVJPForwardModeError,
                           SingularJacobianError)
 from . import sparse  # noqa: F401  (pattern detection, coloring, sparse Jacobians/Hessians)
@@ -41,5 +42,6 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
            "prepare_sparse_jacobian", "prepare_sparse_hessian",
-           "custom_jvp", "custom_vjp", "pure_callback", "CustomRuleError",
+           "custom_jvp", "custom_vjp", "pure_callback", "linear_solve", "root", "fixed_point",
+           "argmin", "CustomRuleError",
            "CustomVJPForwardModeError", "ConvergenceError", "SingularJacobianError"]
