@@ -22,7 +22,9 @@ import sys as _sys
 _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd, as in PyTorch
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
-from .custom import custom_jvp, custom_vjp, pure_callback
+from .custom import UserPrimitive, custom_jvp, custom_vjp, primitive, pure_callback
+from .core import ShapedArray, Zero
+from .core.zeros import UndefPrimal
 from .implicit import argmin, fixed_point, linear_solve, root
 from .core.errors import (ConvergenceError, CustomRuleError, CustomVJPForwardModeError,
                           SingularJacobianError)
@@ -42,6 +44,7 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
            "prepare_sparse_jacobian", "prepare_sparse_hessian",
-           "custom_jvp", "custom_vjp", "pure_callback", "linear_solve", "root", "fixed_point",
+           "custom_jvp", "custom_vjp", "pure_callback", "primitive", "UserPrimitive",
+           "ShapedArray", "Zero", "UndefPrimal", "linear_solve", "root", "fixed_point",
            "argmin", "CustomRuleError",
            "CustomVJPForwardModeError", "ConvergenceError", "SingularJacobianError"]

@@ -1,4 +1,5 @@
-"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback`` and ``primitive``.
+"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback``, and ``primitive`` for a
+new operation with all its rules.
 
     @cr.custom_jvp                          @cr.custom_vjp
     def f(x, y): ...                        def g(x): ...
@@ -42,7 +43,7 @@ from .core.primitive import Primitive, bind
 from .interpreters.graphs import close
 from .ops.custom import custom_jvp_call_p, custom_vjp_call_p, pure_callback_p
 
-__all__ = ["custom_jvp", "custom_vjp", "pure_callback"]
+__all__ = ["custom_jvp", "custom_vjp", "pure_callback", "primitive", "UserPrimitive"]
 
 
 def _name(fun):
@@ -283,3 +284,73 @@ def pure_callback(fun, result_shape_dtypes, *args, name=None):
     outs = bind(pure_callback_p, *leaves, fun=flat, out_avals=out_avals,
                 name=name or _name(fun))
     return tree_unflatten(out_tree, outs)
+
+
+# -- user primitives ---------------------------------------------------------------------------
+class UserPrimitive(Primitive):
+    """A primitive defined outside chainrule, with the same rule slots as chainrule's own
+    (core/primitive.py): ``impl``, ``abstract_eval``, ``jvp``, ``transpose``, ``batch``,
+    ``taylor``, ``deriv_class``, ``sparsity``. Calling it binds it: ``p(*arrays, **params)``.
+    The slots can also be filled with decorators: ``@p.def_jvp``, ``@p.def_transpose``, ..."""
+    __slots__ = ("__dict__",)
+
+    def __call__(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def _setter(slot):
+        def define(self, rule):
+            setattr(self, slot, rule)
+            return rule
+        define.__name__ = f"def_{slot}"
+        define.__doc__ = f"Set the {slot} rule (usable as a decorator); returns it."
+        return define
+
+    def_impl = _setter("impl")
+    def_abstract_eval = _setter("abstract_eval")
+    def_jvp = _setter("jvp")
+    def_transpose = _setter("transpose")
+    def_batch = _setter("batch")
+    def_taylor = _setter("taylor")
+    del _setter
+
+
+def _abstract_eval_by_running(prim):
+    """A shape rule that runs the implementation on zeros (costs one evaluation per staging)."""
+    def abstract_eval(*avals, **params):
+        out = prim.impl(*[np.zeros(a.shape, a.dtype) for a in avals], **params)
+        if prim.multiple_results:
+            return [get_aval(o).strip_weak() for o in out]
+        return get_aval(out).strip_weak()
+    return abstract_eval
+
+
+def primitive(name, impl, *, abstract_eval=None, jvp=None, transpose=None, batch=None,
+              taylor=None, multiple_results=False, linear_in=(), deriv_class=None,
+              sparsity=None):
+    """A new operation with all its rules in one place, written as chainrule's own ops are:
+
+        impl(*arrays, **params)                    plain NumPy on plain arrays
+        abstract_eval(*avals, **params)            output ShapedArray(s) (default: run impl
+                                                   on zeros of the input shapes)
+        jvp(primals, tangents, **params)           -> (out, out_tangent); tangents may be
+                                                   symbolic Zero; write it with chainrule's
+                                                   operations (NumPy on the arguments works)
+                                                   so that it is differentiable again
+        transpose(ct, *args, **params)             for a primitive linear in ``linear_in``:
+                                                   one cotangent (or None) per argument;
+                                                   linear arguments come as UndefPrimal
+        batch(vals, dims, **params)                -> (out, out_dim) for vmap (default: a loop
+                                                   over the examples)
+        taylor(primals, series, **params)          Taylor mode (default: derived from jvp)
+
+    ``deriv_class`` (per argument "zero", "linear" or "nonlinear") and ``sparsity`` feed
+    sparsity detection (default: conservative, every output reads every input). Reverse mode
+    needs no rule: it is jvp, linearized and transposed. Returns a callable ``UserPrimitive``:
+    ``p(*arrays, **params)``. Check its rules with ``chainrule.testing.check_primitive``."""
+    p = UserPrimitive(name, multiple_results=multiple_results, linear_in=linear_in)
+    p.impl = impl
+    p.abstract_eval = abstract_eval or _abstract_eval_by_running(p)
+    p.jvp, p.transpose, p.batch, p.taylor = jvp, transpose, batch, taylor
+    p.deriv_class = deriv_class or ("nonlinear",)
+    p.sparsity = sparsity
+    return p

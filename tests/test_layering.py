@@ -15,7 +15,7 @@ ALLOWED = {
     "jit": {"core", "ops", "interpreters", "numpy", "api"},
     "custom": {"core", "ops", "interpreters", "numpy", "api"},
     "implicit": {"core", "ops", "interpreters", "numpy", "api", "custom"},
-    "testing": {"core", "ops", "interpreters", "numpy", "api"},
+    "testing": {"core", "ops", "interpreters", "numpy", "api", "jit"},
     "sparse": {"core", "ops", "interpreters", "numpy", "scipy", "api"},
     "tensor": {"core", "numpy", "scipy", "api"},
     "nn": {"core", "numpy", "scipy", "api", "tensor"},
