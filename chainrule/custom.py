@@ -182,15 +182,21 @@ class custom_jvp(_CustomFunction):
         return self.jvp is not None
 
     def _bind(self, call, graph, consts):
-        name = call.name
+        return bind(custom_jvp_call_p, *consts, *call.leaves, graph=graph,
+                    jvp=_flat_jvp(self.jvp, call), n_consts=len(consts), name=call.name)
 
-        def jvp(primals, tangents):
-            res = self.jvp(*call.nondiff, call.primals(primals), call.primals(tangents))
-            out, out_dot = _pair(name, "the JVP rule", res)
-            return (call.check_out(out, "the JVP rule's primal output"),
-                    call.check_out(out_dot, "the JVP rule's tangent output", tangent=True))
-        return bind(custom_jvp_call_p, *consts, *call.leaves, graph=graph, jvp=jvp,
-                    n_consts=len(consts), name=name)
+
+def _flat_jvp(rule, call, tangents_only=False):
+    """The user's JVP rule on flat lists, its results checked: ``(outs, out_dots)``, or only
+    ``out_dots`` (``tangents_only``)."""
+    def jvp(primals, tangents):
+        res = rule(*call.nondiff, call.primals(primals), call.primals(tangents))
+        out, out_dot = _pair(call.name, "the JVP rule", res)
+        out_dots = call.check_out(out_dot, "the JVP rule's tangent output", tangent=True)
+        if tangents_only:
+            return out_dots
+        return call.check_out(out, "the JVP rule's primal output"), out_dots
+    return jvp
 
 
 class custom_vjp(_CustomFunction):
@@ -202,7 +208,7 @@ class custom_vjp(_CustomFunction):
 
     def __init__(self, fun, nondiff_argnums=()):
         super().__init__(fun, nondiff_argnums)
-        self.fwd = self.bwd = None
+        self.fwd = self.bwd = self.jvp = None
 
     def defvjp(self, fwd, bwd):
         """``fwd(*args) -> (out, residuals)`` (residuals: a pytree of arrays, or anything
@@ -210,6 +216,13 @@ class custom_vjp(_CustomFunction):
         cotangent per differentiable argument (its structure and shapes; None for zeros),
         where ``ct`` has the structure and shapes of ``out``."""
         self.fwd, self.bwd = fwd, bwd
+
+    def defjvp(self, jvp):
+        """Optional: a JVP rule as ``custom_jvp.defjvp`` takes, for forward mode (jvp, jacfwd,
+        Taylor mode), which otherwise raises CustomVJPForwardModeError. Reverse mode still
+        uses fwd and bwd. Returns ``jvp``."""
+        self.jvp = jvp
+        return jvp
 
     def _has_rule(self):
         return self.fwd is not None
@@ -233,6 +246,7 @@ class custom_vjp(_CustomFunction):
                 return _bwd_leaves(name, call, in_avals, got)
             return outs, [res_leaves[i] for i in dyn], bwd
         return bind(custom_vjp_call_p, *consts, *call.leaves, graph=graph, fwd=fwd,
+                    jvp=self.jvp and _flat_jvp(self.jvp, call, tangents_only=True),
                     n_consts=len(consts), name=name)
 
 

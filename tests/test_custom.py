@@ -331,3 +331,29 @@ def test_pure_callback_values_and_no_derivative():
     np.testing.assert_allclose(cr.vmap(f)(np.stack([x, x])), 2 * np.cumsum([x, x], axis=1))
     with pytest.raises(cr.CustomRuleError, match="no derivative"):
         cr.grad(lambda x: np.sum(f(x)))(x)
+
+
+def test_custom_vjp_with_a_jvp_rule_runs_forward_mode():
+    @cr.custom_vjp
+    def f(x):
+        return np.sin(x)
+    calls = []
+
+    def f_bwd(c, g):
+        calls.append(1)
+        return (c * g,)
+    f.defvjp(lambda x: (np.sin(x), np.cos(x)), f_bwd)
+    f.defjvp(lambda p, t: (f(p[0]), np.cos(p[0]) * t[0]))
+    x = np.array([0.3, 1.0])
+    np.testing.assert_allclose(cr.jvp(f, (x,), (np.ones(2),))[1], np.cos(x), rtol=1e-15)
+    np.testing.assert_allclose(cr.jacfwd(f)(x), np.diag(np.cos(x)), rtol=1e-15)
+    np.testing.assert_allclose(cr.jit(lambda x: cr.jvp(f, (x,), (x,))[1])(x), np.cos(x) * x)
+    second = cr.jvp(lambda x: cr.jvp(f, (x,), (np.ones(2),))[1], (x,), (np.ones(2),))[1]
+    np.testing.assert_allclose(second, -np.sin(x), rtol=1e-15)
+    np.testing.assert_allclose(cr.derivatives(f, 0.3, 3),
+                               [np.sin(0.3), np.cos(0.3), -np.sin(0.3), -np.cos(0.3)])
+    assert not calls                    # forward mode never ran bwd
+    np.testing.assert_allclose(cr.grad(lambda x: np.sum(f(x)))(x), np.cos(x), rtol=1e-15)
+    assert calls                        # reverse mode did
+    np.testing.assert_allclose(cr.hessian(lambda x: np.sum(f(x)))(x), np.diag(-np.sin(x)),
+                               rtol=1e-15)

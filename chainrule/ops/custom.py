@@ -4,10 +4,12 @@ cannot trace (a SciPy solver).
 
     custom_jvp_call(*consts, *xs; graph, jvp, n_consts, name)        -> outs (a list)
         graph: consts + xs -> outs, closed; jvp(xs, x_dots) -> (outs, out_dots), flat lists
-    custom_vjp_call(*consts, *xs; graph, fwd, n_consts, name)        -> outs
-        fwd(xs) -> (outs, residuals, bwd); bwd(residuals, cts) -> one cotangent (or None) per x
-    custom_vjp_lin(*residuals, *x_dots; bwd, n_res, out_avals, name) -> out_dots
-        linear in the x_dots; its transpose is bwd; no forward evaluation
+    custom_vjp_call(*consts, *xs; graph, fwd, jvp, n_consts, name)   -> outs
+        fwd(xs) -> (outs, residuals, bwd); bwd(residuals, cts) -> one cotangent (or None) per x;
+        jvp: None, or an optional JVP rule for forward mode, as custom_jvp's
+    custom_vjp_lin(*residuals, *xs, *x_dots; bwd, jvp, n_res, n_primals, out_avals, name)
+        -> out_dots, linear in the x_dots; its transpose is bwd; evaluated (forward mode) only
+        by the JVP rule, if any (then n_primals = len(xs), else 0 and xs are absent)
     linear_solve(*consts, b; graph, solve, transpose_solve, symmetric, n_consts, rtol)
         x with matvec(x) = b, graph: consts + x -> matvec(x) (linear in x); linear in b
     pure_callback(*xs; fun, out_avals, name)                         -> outs; no derivative
@@ -83,46 +85,67 @@ def _forward_mode_error(name):
         "grad, vjp or jacrev (jacobian(mode='rev')), or give it a JVP rule with custom_jvp")
 
 
-def custom_vjp_call_jvp(primals, tangents, *, graph, fwd, n_consts, name):
+def custom_vjp_call_jvp(primals, tangents, *, graph, fwd, jvp, n_consts, name):
     _no_closure_tangents(tangents, n_consts, name)
-    outs, res, bwd = fwd(list(primals[n_consts:]))
+    xs = list(primals[n_consts:])
+    outs, res, bwd = fwd(xs)
     x_dots = [instantiate(t) for t in tangents[n_consts:]]
     out_avals = tuple(tangent_aval(get_aval(o)).strip_weak() for o in outs)
-    out_dots = bind(custom_vjp_lin_p, *res, *x_dots, bwd=bwd, n_res=len(res),
-                    out_avals=out_avals, name=name)
+    keep = xs if jvp is not None else []     # the primals, for forward mode by the JVP rule
+    out_dots = bind(custom_vjp_lin_p, *res, *keep, *x_dots, bwd=bwd, jvp=jvp, n_res=len(res),
+                    n_primals=len(keep), out_avals=out_avals, name=name)
     return outs, out_dots
 
 
-def custom_vjp_call_taylor(primals, series, *, name, **params):
-    raise _forward_mode_error(name)
+def custom_vjp_call_taylor(primals, series, *, name, jvp, **params):
+    if jvp is None:
+        raise _forward_mode_error(name)
+    return dispatch.hooks["taylor_from_jvp"](custom_vjp_call_p)(primals, series, name=name,
+                                                                jvp=jvp, **params)
 
 
 custom_vjp_call_p.jvp = custom_vjp_call_jvp
 custom_vjp_call_p.taylor = custom_vjp_call_taylor
 custom_vjp_call_p.deriv_class = ("nonlinear",)
 
+# custom_vjp_lin(*residuals, *primals, *x_dots): the primals are there only when a JVP rule was
+# given (forward mode then evaluates it); reverse mode never evaluates it, it transposes it
 custom_vjp_lin_p = Primitive("custom_vjp_lin", multiple_results=True, linear_in=("tangents",))
 
 
-def custom_vjp_lin_impl(*args, name, **params):
-    raise _forward_mode_error(name)
+def custom_vjp_lin_impl(*args, jvp, n_res, n_primals, name, **params):
+    if jvp is None:
+        raise _forward_mode_error(name)
+    return jvp(list(args[n_res:n_res + n_primals]), list(args[n_res + n_primals:]))
 
 
-def custom_vjp_lin_jvp(primals, tangents, *, name, **params):
-    raise _forward_mode_error(name)
+def custom_vjp_lin_jvp(primals, tangents, *, jvp, n_res, n_primals, name, **params):
+    """Forward mode over forward mode: the JVP of ``(primals, x_dots) -> jvp(...)``, by
+    staging the user's JVP rule and differentiating its graph."""
+    if jvp is None:
+        raise _forward_mode_error(name)
+    args, dots = list(primals[n_res:]), list(tangents[n_res:])
+    G = _graphs()
+    graph, consts = G.close(lambda ins: jvp(ins[:n_primals], ins[n_primals:]),
+                            [get_aval(a).strip_weak() for a in args])
+    nonzeros = [False] * len(consts) + [type(t) is not Zero for t in dots]
+    jg, out_nz = G.jvp_graph(graph, nonzeros, True)
+    res = eval_graph(jg, list(consts) + args + [t for t in dots if type(t) is not Zero])
+    n = len(graph.outvars)
+    return res[:n], res[n:]
 
 
-def custom_vjp_lin_transpose(cts, *args, bwd, n_res, out_avals, name):
+def custom_vjp_lin_transpose(cts, *args, bwd, n_res, n_primals, **params):
     res = list(args[:n_res])
     cts = [instantiate(c) for c in cts]
-    return [None] * n_res + list(bwd(res, cts))
+    return [None] * (n_res + n_primals) + list(bwd(res, cts))
 
 
 custom_vjp_lin_p.impl = custom_vjp_lin_impl
 custom_vjp_lin_p.abstract_eval = lambda *avals, out_avals, **params: list(out_avals)
 custom_vjp_lin_p.jvp = custom_vjp_lin_jvp
 custom_vjp_lin_p.transpose = custom_vjp_lin_transpose
-custom_vjp_lin_p.taylor = custom_vjp_lin_jvp
+custom_vjp_lin_p.taylor = _from_jvp_taylor(custom_vjp_lin_p)
 custom_vjp_lin_p.deriv_class = ("nonlinear",)
 
 
