@@ -170,11 +170,15 @@ def _solve(rhs, t, z0, method, rtol, atol, what, jac=None, dense=False):
     return sol, sol.y.T
 
 
+_COMPILED = {}       # (func, kind, structures) -> compiled sensitivity right-hand side
+
+
 class _Problem:
     """func(y, t, *args) with a pytree state and pytree arguments, as flat vectors: f(t, y, a)
     of y (n,) and a (P,) -> (n,), traceable in both."""
 
     def __init__(self, func, y0, args, what):
+        self.func = func
         self.ry = Ravel(y0, what)
         self.ra = Ravel(args, what) if cr.tree_flatten(args)[0] else None
         self.n = self.ry.x0.size
@@ -192,6 +196,21 @@ class _Problem:
             raise cr.ShapeMismatchError(
                 f"{what}: func returns {out} numbers in all for a state of {self.n}; it must "
                 "return dy/dt of the state's structure")
+
+    def compiled(self, kind, fn):
+        """``cr.jit(fn)``, kept across calls for the same func and structures, so that a
+        solver calling odeint_jacobian/odeint_vjp at every point compiles once."""
+        key = (self.func, kind, self.ry.treedef, tuple(self.ry.shapes),
+               None if self.ra is None else (self.ra.treedef, tuple(self.ra.shapes)))
+        try:
+            hit = _COMPILED.get(key)
+        except TypeError:                   # an unhashable func or structure: no cache
+            return cr.jit(fn)
+        if hit is None:
+            if len(_COMPILED) >= 64:
+                _COMPILED.clear()
+            hit = _COMPILED[key] = cr.jit(fn)
+        return hit
 
     def split(self, ys):
         """(T, n) -> the state pytree with a leading time axis on each leaf."""
@@ -232,7 +251,7 @@ def _forward_flat(prob, t, method, rtol, atol, jit):
             cr.vmap(lambda sy: cr.jvp(lambda yy: f(s, yy, a), (y,), (sy,))[1],
                     in_axes=1, out_axes=1)(S)
         return cr.numpy.concatenate([f(s, y, a), cr.numpy.ravel(dS)])
-    rhs = cr.jit(rhs) if jit else rhs
+    rhs = prob.compiled("forward", rhs) if jit else rhs
     z0 = np.concatenate([prob.ry.x0, np.eye(n, ncol).ravel()])
     _, zs = _solve(lambda s, z: np.asarray(rhs(s, z, prob.a0)), t, z0, method, rtol, atol,
                    "odeint forward sensitivities")
@@ -272,7 +291,7 @@ def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
         _, back = cr.vjp(lambda yy, aa: f(s, yy, aa), y, a)
         gy, ga = back(lam)
         return cr.numpy.concatenate([-gy, -ga])
-    vjp_rhs = cr.jit(vjp_rhs) if jit else vjp_rhs
+    vjp_rhs = prob.compiled("adjoint", vjp_rhs) if jit else vjp_rhs
     a0 = prob.a0
     state = np.concatenate([ys_bar[-1], np.zeros(p)])
     for i in range(t.size - 1, 0, -1):
