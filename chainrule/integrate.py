@@ -36,7 +36,7 @@ import scipy.integrate as _si
 import scipy.sparse as _sp
 
 import chainrule as cr
-from chainrule.optimize import Ravel, _is_sparse, flat_output
+from chainrule.optimize import Ravel, _is_sparse, cached_jit, flat_output
 
 __all__ = ["solve_ivp", "odeint", "odeint_jacobian", "odeint_vjp", "ODESolveError",
            "ode_jacobian"]
@@ -170,9 +170,6 @@ def _solve(rhs, t, z0, method, rtol, atol, what, jac=None, dense=False):
     return sol, sol.y.T
 
 
-_COMPILED = {}       # (func, kind, structures) -> compiled sensitivity right-hand side
-
-
 class _Problem:
     """func(y, t, *args) with a pytree state and pytree arguments, as flat vectors: f(t, y, a)
     of y (n,) and a (P,) -> (n,), traceable in both."""
@@ -198,19 +195,12 @@ class _Problem:
                 "return dy/dt of the state's structure")
 
     def compiled(self, kind, fn):
-        """``cr.jit(fn)``, kept across calls for the same func and structures, so that a
-        solver calling odeint_jacobian/odeint_vjp at every point compiles once."""
+        """``cr.jit(fn)``, kept across calls for the same func and structures (fn takes the
+        arguments as an input), so that a solver calling odeint_jacobian/odeint_vjp at every
+        point compiles once."""
         key = (self.func, kind, self.ry.treedef, tuple(self.ry.shapes),
                None if self.ra is None else (self.ra.treedef, tuple(self.ra.shapes)))
-        try:
-            hit = _COMPILED.get(key)
-        except TypeError:                   # an unhashable func or structure: no cache
-            return cr.jit(fn)
-        if hit is None:
-            if len(_COMPILED) >= 64:
-                _COMPILED.clear()
-            hit = _COMPILED[key] = cr.jit(fn)
-        return hit
+        return cached_jit(key, lambda: fn)
 
     def split(self, ys):
         """(T, n) -> the state pytree with a leading time axis on each leaf."""

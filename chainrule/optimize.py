@@ -122,10 +122,8 @@ class ScalarObjective:
         self._vg = cr.value_and_grad(f)
         self._hvp = None
         if jit:
-            self._f, self._vg = cr.jit(f), cr.jit(self._vg)
-            self._grad = cr.jit(grad)
-            self._hvp = cr.jit(lambda v, p: cr.jvp(grad, (v,), (p,))[1])
-            self._hess = cr.jit(cr.hessian(f))
+            self._f, self._vg, self._grad, self._hvp, self._hess = \
+                _compiled_derivatives(fun, ravel, args)
         else:
             self._f, self._grad, self._hess = f, grad, cr.hessian(f)
         self._point, self._lin = None, None     # the point of the kept linearization
@@ -170,6 +168,52 @@ class ScalarObjective:
         if self._sparse is None:
             self._sparse = cr.prepare_sparse_hessian(self.f, v)
         return self._sparse(v)
+
+
+_COMPILED = {}       # (user function, kind, structures) -> a cr.jit function
+
+
+def cached_jit(key, make):
+    """``cr.jit(make())``, kept across calls under ``key`` (the user's function, what is
+    derived from it, the input structures), so that a solver called again compiles nothing.
+    The compiled function takes every array it depends on as an argument: nothing the user
+    may change between calls is baked in."""
+    try:
+        hit = _COMPILED.get(key)
+    except TypeError:                       # an unhashable function or structure
+        return cr.jit(make())
+    if hit is None:
+        if len(_COMPILED) >= 128:
+            _COMPILED.clear()
+        hit = _COMPILED[key] = cr.jit(make())
+    return hit
+
+
+def _arrays_only(args):
+    return all(isinstance(a, (np.ndarray, np.number, float, int, bool))
+               for a in cr.tree_flatten(args)[0])
+
+
+def _compiled_derivatives(fun, ravel, args):
+    """-> value, value_and_grad, grad, hvp, hess of ``fun(unravel(v), *args)`` compiled. When
+    ``args`` are arrays they are arguments of the compiled code, which is then cached across
+    calls; other objects among them are bound as constants of a per-call compilation."""
+    cacheable = _arrays_only(args)
+    bound, passed = ((), args) if cacheable else (args, ())
+
+    def fa(v, a):
+        return fun(ravel.unravel(v), *a, *bound)
+
+    def hvp(v, p, a):
+        return cr.jvp(lambda u: cr.grad(fa)(u, a), (v,), (p,))[1]
+    makers = {"f": lambda: fa, "vg": lambda: cr.value_and_grad(fa),
+              "grad": lambda: cr.grad(fa), "hvp": lambda: hvp, "hess": lambda: cr.hessian(fa)}
+    key = (fun, ravel.treedef, tuple(ravel.shapes))
+    jf = {k: cached_jit(key + (k,), make) if cacheable else cr.jit(make())
+          for k, make in makers.items()}
+    return (lambda v: jf["f"](v, passed), lambda v: jf["vg"](v, passed),
+            lambda v: jf["grad"](v, passed), lambda v, p: jf["hvp"](v, p, passed),
+            lambda v: jf["hess"](v, passed))
 
 
 def _method_name(method, bounds, constraints):
