@@ -36,7 +36,7 @@ import scipy.integrate as _si
 import scipy.sparse as _sp
 
 import chainrule as cr
-from chainrule.optimize import Ravel, _is_sparse, cached_jit, flat_output
+from chainrule.optimize import Ravel, _arrays_only, _is_sparse, cached_jit, flat_output
 
 __all__ = ["solve_ivp", "odeint", "odeint_jacobian", "odeint_vjp", "ODESolveError",
            "ode_jacobian"]
@@ -78,9 +78,18 @@ class ode_jacobian:
             detected = cr.jacobian_sparsity(at_t, y0)
             pattern = detected if (sparse is True or _is_sparse(detected)) else None
         self.sparse = pattern is not None
+        # compiled code takes the arguments as inputs (cached across solves) when they are
+        # arrays; other objects are bound as constants of a per-solve compilation
+        cacheable = _arrays_only(args)
+        bound, self._args = ((), args) if cacheable else (args, ())
+
+        def compile_(kind, make):
+            key = (fun, kind, y0.shape, None if pattern is None else pattern.nnz)
+            return cached_jit(key, make) if cacheable else cr.jit(make())
         if not self.sparse:
-            J = cr.jacfwd(lambda t, y: fun(t, y, *args), argnums=1)
-            self._dense = cr.jit(J) if jit else J
+            self._dense = cr.jacfwd(lambda t, y, a: fun(t, y, *a, *bound), argnums=1)
+            if jit:
+                self._dense = compile_("dense", lambda: self._dense)
             return
         prep = cr.prepare_sparse_jacobian(at_t, y0, mode="fwd",
                                           pattern=_sp.csr_array(pattern, dtype=bool))
@@ -92,20 +101,21 @@ class ode_jacobian:
         rows, cols = coo.row, coo.col
         self._index = (prep.coloring.colors[cols], rows)
         self._csr = (rows, cols, prep.pattern.shape)
-        seeds = np.zeros((prep.ncolors, y0.size))
-        seeds[prep.coloring.colors, np.arange(y0.size)] = 1.0
+        self._seeds = np.zeros((prep.ncolors, y0.size))
+        self._seeds[prep.coloring.colors, np.arange(y0.size)] = 1.0
 
-        def compressed(t, y):   # (ncolors, n): row k is J @ seed k
-            return cr.vmap(lambda s: cr.jvp(lambda u: fun(t, u, *args), (y,), (s,))[1])(seeds)
-        self._compressed = cr.jit(compressed)
+        def compressed(t, y, seeds, a):     # (ncolors, n): row k is J @ seed k
+            return cr.vmap(lambda s: cr.jvp(lambda u: fun(t, u, *a, *bound), (y,), (s,))[1])(
+                seeds)
+        self._compressed = compile_("compressed", lambda: compressed)
 
     def __call__(self, t, y, *_):      # SciPy passes its args again: they are bound already
         if not self.sparse:
-            return np.asarray(self._dense(t, y), dtype=np.float64)
+            return np.asarray(self._dense(t, y, self._args), dtype=np.float64)
         if self._compressed is None:
             self._t[0] = t
             return self.prep(y)
-        B = np.asarray(self._compressed(t, y))
+        B = np.asarray(self._compressed(t, y, self._seeds, self._args))
         rows, cols, shape = self._csr
         return _sp.csr_array((B[self._index], (rows, cols)), shape=shape)
 
