@@ -70,12 +70,11 @@ class ode_jacobian:
 
     def __init__(self, fun, t0, y0, args=(), sparse="auto", pattern=None, jit=False):
         y0 = np.asarray(y0, dtype=np.float64)
-        self._t = [t0]
 
-        def at_t(y):            # the current time comes from self._t: prepared once for all t
-            return fun(self._t[0], y, *args)
+        def y_first(y, t, *a):  # prepared once with (t, *args) as extra arguments
+            return fun(t, y, *a)
         if pattern is None and sparse is not False:
-            detected = cr.jacobian_sparsity(at_t, y0)
+            detected = cr.jacobian_sparsity(lambda y: fun(t0, y, *args), y0)
             pattern = detected if (sparse is True or _is_sparse(detected)) else None
         self.sparse = pattern is not None
         # compiled code takes the arguments as inputs (cached across solves) when they are
@@ -91,19 +90,16 @@ class ode_jacobian:
             if jit:
                 self._dense = compile_("dense", lambda: self._dense)
             return
-        prep = cr.prepare_sparse_jacobian(at_t, y0, mode="fwd",
+        prep = cr.prepare_sparse_jacobian(y_first, y0, mode="fwd", args=(t0,) + tuple(args),
                                           pattern=_sp.csr_array(pattern, dtype=bool))
         self.prep, self.ncolors = prep, prep.ncolors
         if not jit:
             self._compressed = None
             return
-        coo = prep.pattern.tocoo()
-        rows, cols = coo.row, coo.col
-        self._index = (prep.coloring.colors[cols], rows)
-        self._csr = (rows, cols, prep.pattern.shape)
-        self._seeds = np.zeros((prep.ncolors, y0.size))
-        self._seeds[prep.coloring.colors, np.arange(y0.size)] = 1.0
+        self._seeds = prep.coloring.seeds()     # an input of the cached compiled sweeps
 
+        # prep.compressed, with the seeds as an input so that the compiled code is shared by
+        # every solve of this function (the coloring may differ between them)
         def compressed(t, y, seeds, a):     # (ncolors, n): row k is J @ seed k
             return cr.vmap(lambda s: cr.jvp(lambda u: fun(t, u, *a, *bound), (y,), (s,))[1])(
                 seeds)
@@ -113,11 +109,8 @@ class ode_jacobian:
         if not self.sparse:
             return np.asarray(self._dense(t, y, self._args), dtype=np.float64)
         if self._compressed is None:
-            self._t[0] = t
-            return self.prep(y)
-        B = np.asarray(self._compressed(t, y, self._seeds, self._args))
-        rows, cols, shape = self._csr
-        return _sp.csr_array((B[self._index], (rows, cols)), shape=shape)
+            return self.prep(y, t, *self.prep.args[1:])
+        return self.prep.recover(np.asarray(self._compressed(t, y, self._seeds, self._args)))
 
 
 def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
