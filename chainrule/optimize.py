@@ -238,8 +238,19 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         args = (args,)
     ravel = Ravel(x0, "minimize")
     meth = _method_name(method, bounds, constraints)
-    obj = ScalarObjective(fun, ravel, args, jit, "minimize")
+    value_fun = fun if jac is not True else (lambda x, *a: fun(x, *a)[0])
+    obj = ScalarObjective(value_fun, ravel, args, jit, "minimize")
     f = obj.value
+    # derivatives the user gave take the pytree and args, as fun does
+    if jac is True:
+        f = _user_fun(lambda x: fun(x, *args), ravel)
+    elif callable(jac):
+        jac = _user_vector(lambda x, user=jac: user(x, *args), ravel)
+    if callable(hess):
+        hess = (lambda h: lambda v: h(ravel.unravel(v), *args))(hess)
+    if callable(hessp):
+        hessp = (lambda h: lambda v, p: _dense(flat_output(h(ravel.unravel(v),
+                                                            ravel.unravel(p), *args))))(hessp)
     if meth in _JAC_METHODS or meth == "custom":
         if jac is None and meth not in _HESSP_METHODS | _HESS_METHODS | {"trust-constr"}:
             f, jac = obj.value_and_grad, True      # one value_and_grad per point
@@ -254,14 +265,25 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
                 hess = obj.sparse_hess
             else:
                 hessp = obj.hessp
-    elif jac is not None or hess is not None or hessp is not None:
-        pass                                        # SciPy warns that the method ignores them
     cons = _constraints(constraints, ravel, jit, meth)
     res = _so.minimize(f, ravel.x0, args=(), method=method, jac=jac, hess=hess, hessp=hessp,
                        bounds=bounds, constraints=cons, tol=tol, callback=callback,
                        options=options)
     res.x = ravel.unravel(res.x)
     return res
+
+
+def _user_vector(g, ravel):
+    """A user's derivative of the pytree x -> a flat float vector of the flat v."""
+    return lambda v: _dense(flat_output(g(ravel.unravel(v))))
+
+
+def _user_fun(fg, ravel):
+    """A user's fun returning (value, gradient pytree) -> (float, flat vector) of the flat v."""
+    def f(v):
+        val, g = fg(ravel.unravel(v))
+        return float(val), _dense(flat_output(g))
+    return f
 
 
 # -- constraints -------------------------------------------------------------------------------
@@ -377,6 +399,8 @@ def least_squares(fun, x0, jac=None, bounds=(-np.inf, np.inf), method="trf", fto
                 pattern = cr.jacobian_sparsity(c, ravel.x0)
         jac = VectorJacobian(c, ravel.x0, jit, pattern)
         jac_sparsity = None             # SciPy reads it for finite differences only
+    elif callable(jac):                 # the user's: of the pytree, with args and kwargs
+        jac = (lambda v, user=jac: user(ravel.unravel(v), *args, **kwargs))
     if x_scale is not None:
         more["x_scale"] = x_scale
     res = _so.least_squares(lambda v: np.asarray(c(v), dtype=np.float64), ravel.x0, jac=jac,
@@ -404,6 +428,8 @@ def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None, opt
                                     "unknowns; a root needs as many equations as unknowns")
     if jac is None and method in ("hybr", "lm"):
         jac = VectorJacobian(c, ravel.x0, jit)
+    elif callable(jac):                 # the user's: of the pytree, with args
+        jac = (lambda v, user=jac: user(ravel.unravel(v), *args))
     res = _so.root(lambda v: np.asarray(c(v), dtype=np.float64), ravel.x0, method=method,
                    jac=jac, tol=tol, callback=callback, options=options)
     res.x = ravel.unravel(res.x)

@@ -232,3 +232,24 @@ def test_bad_input():
         cro.root(lambda x: x[:2], np.ones(3))
     with pytest.raises(cr.InvalidArgumentError, match="parameters"):
         cro.minimize(rosen, {"a": "text"})
+
+
+def test_user_derivatives_take_the_pytree_and_args():
+    def loss(p, c):
+        return np.sum((p["a"] - c)**2) + np.sum(p["a"]**4)
+
+    def loss_grad(p, c):
+        return {"a": 2 * (p["a"] - c) + 4 * p["a"]**3}
+
+    def loss_hessp(p, v, c):
+        return {"a": (2 + 12 * p["a"]**2) * v["a"]}
+    p0 = {"a": np.zeros(3)}
+    c = np.array([1.0, 2.0, 3.0])
+    auto = cro.minimize(loss, p0, args=(c,), method="trust-ncg")
+    given = cro.minimize(loss, p0, args=(c,), method="trust-ncg", jac=loss_grad,
+                         hessp=loss_hessp)
+    both = cro.minimize(lambda p, c: (loss(p, c), loss_grad(p, c)), p0, args=(c,),
+                        jac=True, method="trust-ncg")          # hessp by AD of the value
+    assert auto.nit == given.nit == both.nit
+    for r in (given, both):
+        np.testing.assert_allclose(r.x["a"], auto.x["a"], rtol=1e-10)
