@@ -107,7 +107,7 @@ class ScalarObjective:
     hess(v) -> (n, n) ndarray; sparse_hess(v) -> csr (n, n), prepared once."""
 
     def __init__(self, fun, ravel, args, jit, what):
-        self.what = what
+        self.what, self.jit = what, jit
 
         def f(v):
             return fun(ravel.unravel(v), *args)
@@ -166,7 +166,7 @@ class ScalarObjective:
 
     def sparse_hess(self, v):
         if self._sparse is None:
-            self._sparse = cr.prepare_sparse_hessian(self.f, v)
+            self._sparse = _sparse_fn(cr.prepare_sparse_hessian(self.f, v), self.jit)
         return self._sparse(v)
 
 
@@ -359,12 +359,22 @@ class VectorJacobian:
     def __init__(self, c, v0, jit, pattern=None):
         self.sparse = pattern is not None
         if self.sparse:
-            self._prep = cr.prepare_sparse_jacobian(c, v0, pattern=_sp.csr_array(pattern))
+            self._prep = _sparse_fn(cr.prepare_sparse_jacobian(
+                c, v0, pattern=_sp.csr_array(pattern)), jit)
         else:
             self._dense = _jacobian_fn(c, jit)
 
     def __call__(self, v, *_):
         return self._prep(v) if self.sparse else self._dense(v)
+
+
+def _sparse_fn(prep, jit):
+    """A prepared sparse Jacobian or Hessian as v -> csr; with jit, its sweeps compiled as one
+    program (``prep.compressed``) and the recovery in NumPy."""
+    if not jit:
+        return prep
+    sweeps = cr.jit(prep.compressed)
+    return lambda v: prep.recover(np.asarray(sweeps(v)))
 
 
 def least_squares(fun, x0, jac=None, bounds=(-np.inf, np.inf), method="trf", ftol=1e-8,

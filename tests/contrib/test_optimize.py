@@ -253,3 +253,26 @@ def test_user_derivatives_take_the_pytree_and_args():
     assert auto.nit == given.nit == both.nit
     for r in (given, both):
         np.testing.assert_allclose(r.x["a"], auto.x["a"], rtol=1e-10)
+
+
+def test_sparse_derivatives_compiled():
+    n = 60
+
+    def broyden(x):
+        xp = np.concatenate([[0.0], x, [0.0]])
+        return (3 - 2 * xp[1:-1]) * xp[1:-1] - xp[:-2] - 2 * xp[2:] + 1
+    x0 = -np.ones(n)
+    a = cro.least_squares(broyden, x0, jit=True)
+    b = cro.least_squares(broyden, x0)
+    assert sp.issparse(a.jac) and a.nfev == b.nfev
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-12)
+
+    def chain(x):
+        return np.sum((x[1:] - x[:-1])**2) + np.sum(np.cosh(x - 0.3))
+    x0 = np.linspace(-1, 1, n)
+    obj = cro.ScalarObjective(chain, cro.Ravel(x0, "t"), (), True, "t")
+    np.testing.assert_allclose(obj.sparse_hess(x0).toarray(), cr.hessian(chain)(x0),
+                               rtol=1e-12)
+    a = cro.minimize(chain, x0, method="trust-constr", jit=True)
+    b = cro.minimize(chain, x0, method="trust-constr")
+    assert a.nit == b.nit
