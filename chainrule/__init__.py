@@ -22,6 +22,7 @@ import sys as _sys
 _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd, as in PyTorch
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
+from .loops import LoopError, checkpoint, cond, fori_loop, remat, scan, switch, while_loop
 from . import sparse  # noqa: F401  (pattern detection, coloring, sparse Jacobians/Hessians)
 from .sparse import (hessian_sparsity, jacobian_sparsity, prepare_sparse_hessian,
                      prepare_sparse_jacobian, sparse_hessian, sparse_jacobian)
@@ -45,4 +46,5 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
-           "prepare_sparse_jacobian", "prepare_sparse_hessian"]
+           "prepare_sparse_jacobian", "prepare_sparse_hessian", "scan", "fori_loop", "while_loop", "cond", "switch", "checkpoint", "remat",
+           "LoopError"]

@@ -20,6 +20,7 @@ from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
 from .interpreters.taylor import instantiate_series, jet_flat
 from .interpreters.transpose import backward_pass
+from .interpreters import graphs as _graphs  # noqa: F401  (graph transformations for ops that hold graphs)
 from .ops import control
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",

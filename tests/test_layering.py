@@ -13,6 +13,7 @@ ALLOWED = {
     "scipy": {"core", "ops", "numpy"},
     "api": {"core", "ops", "interpreters", "numpy"},
     "jit": {"core", "ops", "interpreters", "numpy", "api"},
+    "loops": {"core", "ops", "interpreters", "numpy", "api"},
     "testing": {"core", "ops", "interpreters", "numpy", "api"},
     "sparse": {"core", "ops", "interpreters", "numpy", "scipy", "api"},
     "tensor": {"core", "numpy", "scipy", "api"},

@@ -74,13 +74,14 @@ def graph_phase(name):
 
 
 class Graph:
-    __slots__ = ("invars", "eqns", "outvars", "_dead_after")
+    __slots__ = ("invars", "eqns", "outvars", "_dead_after", "cache")
 
     def __init__(self, invars, eqns, outvars):
         self.invars = list(invars)
         self.eqns = list(eqns)
         self.outvars = list(outvars)
         self._dead_after = None
+        self.cache = {}     # forms derived from this graph (compiled code, JVP graph, ...)
 
     def dead_after(self):
         """For each equation, the variables not needed after it (computed once): evaluating a

@@ -17,6 +17,11 @@ itself in one place; the interpreters read those slots and never import the ops 
                                                 (interpreters/sparsity.py); None: elementwise
                                                 families get theirs from _define, others fall
                                                 back to "every output reads every input"
+    partial_eval(stage, args, params)           primitives that hold a graph (loops, branches):
+                                                called by a linearizing StagingInterpreter when
+                                                some arguments are known values and others are
+                                                its tracers; it computes what is known now and
+                                                stages the rest (interpreters/staging.py)
 
 ``bind`` is the single entry point used by every op: it finds the innermost interpreter among the
 tracers in ``args`` and hands it the call. With no tracer among the arguments it calls the
@@ -28,7 +33,8 @@ from .tracer import Tracer
 
 class Primitive:
     __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "jvp", "transpose",
-                 "taylor", "batch", "deriv_class", "sparsity", "linear_in", "__weakref__")
+                 "taylor", "batch", "deriv_class", "sparsity", "linear_in", "partial_eval",
+                 "__weakref__")
 
     def __init__(self, name, *, multiple_results=False, linear_in=()):
         self.name = name
@@ -42,6 +48,7 @@ class Primitive:
         self.batch = None
         self.deriv_class = None
         self.sparsity = None
+        self.partial_eval = None
 
     def bind(self, *args, **params):
         return bind(self, *args, **params)

@@ -375,6 +375,7 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
             kw.append(f"{k}={_param_src(v, consts)}")
         return f"{fname}({', '.join(args + kw)})"
 
+    loop_ctx = _LoopContext(consts, namespace)
     guard_at = {}
     for i, (kind, var, val) in enumerate(guards):
         guard_at.setdefault(var, []).append((i, kind, val))
@@ -415,6 +416,9 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
                 depth[out] = d
                 inline[out] = f"({call(eqn)})"
                 continue
+        if eqn.prim.name in _LOOP_EMITTERS:
+            body.extend(_LOOP_EMITTERS[eqn.prim.name](eqn, atom, loop_ctx))
+            continue
         lhs = ", ".join(atom(v) for v in eqn.outvars)
         if eqn.prim.multiple_results:
             lhs += ","
@@ -454,14 +458,108 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
             ["except (ArithmeticError, ValueError):",
              f"    return _fallback({', '.join(arg_names)})"]
     const_names = ", ".join(f"c{i}" for i in range(len(consts)))
-    src = [f"def _make({const_names}):",
-           f"    def {fn_name}({', '.join(arg_names)}):"]
+    src = [f"def _make({const_names}):"] + [f"    {line}" for line in loop_ctx.prelude]
+    src += [f"    def {fn_name}({', '.join(arg_names)}):"]
     src += [f"        {line}" for line in body]
     src += [f"    return {fn_name}"]
     return "\n".join(src) + "\n", namespace, consts
 
 
 _MAX_INLINE_DEPTH = 24
+
+
+# -- loops: a primitive holding a graph becomes a nested function and a Python loop ----------------
+class _LoopContext:
+    """What emitting loops adds to a generated module: the bodies' definitions (``prelude``,
+    placed inside ``_make``, before the function), their constants and their namespace."""
+
+    def __init__(self, consts, namespace):
+        self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
+
+    def function(self, graph, kind):
+        """Define the compiled ``graph`` in the prelude; returns its name. A scalar body runs on
+        Python floats, falling back to its NumPy version where ``math`` raises."""
+        name = f"{kind}{self.count}"
+        self.count += 1
+        graph, _ = optimize(graph)
+        names = [f"in{i}" for i in range(len(graph.invars))]
+        src, ns, consts = generate(graph, names, name)
+        fallback = None
+        if is_scalar_graph(graph):
+            exec(compile(src, f"<chainrule.jit {name}>", "exec"), ns)
+            fallback = ns["_make"](*consts)
+            src, ns, consts = generate(graph, names, name, scalar=True, fallback=fallback)
+            ns[f"_fallback_{name}"] = fallback
+            src = src.replace("_fallback(", f"_fallback_{name}(")
+        base = len(self.consts)
+        self.consts.extend(consts)
+        self.namespace.update((k, v) for k, v in ns.items()
+                              if k not in RESERVED_NAMES or k.startswith("_fallback_"))
+        self.namespace.update((k, v) for k, v in ns.items() if k.startswith("_fallback_"))
+        renamed = {f"c{i}": f"c{base + i}" for i in range(len(consts))}
+        lines = src.replace("def _make(", f"def _make_{name}(", 1).splitlines()
+        self.prelude.extend(lines)
+        args = ", ".join(renamed[f"c{i}"] for i in range(len(consts)))
+        self.prelude.append(f"{name} = _make_{name}({args})")
+        return name
+
+
+def _emit_scan(eqn, atom, ctx):
+    p = eqn.params
+    nc, nk, T = p["n_consts"], p["n_carry"], p["length"]
+    fn = ctx.function(p["body"], "scan_body")
+    ins = [atom(x) for x in eqn.inputs]
+    c_in, k_in, x_in = ins[:nc], ins[nc:nc + nk], ins[nc + nk:]
+    outs = [atom(v) for v in eqn.outvars]
+    k_out, y_out = outs[:nk], outs[nk:]
+    i, r = f"_i{ctx.count}", f"_r{ctx.count}"
+    lines = [f"# scan: {T} steps{', last to first' if p['reverse'] else ''}"]
+    if nk:
+        lines.append(f"{', '.join(k_out)}, = {', '.join(k_in)},")
+    for y, v in zip(y_out, eqn.outvars[nk:]):
+        lines.append(f"{y} = np.empty({v.aval.shape!r}, np.{v.aval.dtype.name})")
+    rng = f"range({T - 1}, -1, -1)" if p["reverse"] else f"range({T})"
+    lines.append(f"for {i} in {rng}:")
+    args = ", ".join(c_in + k_out + [f"{x}[{i}]" for x in x_in])
+    lines.append(f"    {r} = {fn}({args})")
+    if nk:
+        lines.append(f"    {', '.join(k_out)}, = {r}[:{nk}]")
+    for j, y in enumerate(y_out):
+        lines.append(f"    {y}[{i}] = {r}[{nk + j}]")
+    return lines
+
+
+def _emit_while(eqn, atom, ctx):
+    p = eqn.params
+    fc, fb = ctx.function(p["cond"], "while_cond"), ctx.function(p["body"], "while_body")
+    ins = [atom(x) for x in eqn.inputs]
+    cc, bc, k_in = ins[:p["n_cc"]], ins[p["n_cc"]:p["n_cc"] + p["n_bc"]], \
+        ins[p["n_cc"] + p["n_bc"]:]
+    k = [atom(v) for v in eqn.outvars]
+    return [f"{', '.join(k)}, = {', '.join(k_in)},",
+            f"while {fc}({', '.join(cc + k)})[0]:",
+            f"    {', '.join(k)}, = {fb}({', '.join(bc + k)})"]
+
+
+def _emit_cond(eqn, atom, ctx):
+    branches = [ctx.function(b, "branch") for b in eqn.params["branches"]]
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    pick = f"min(max(int({ins[0]}), 0), {len(branches) - 1})"
+    call = f"({', '.join(branches)},)[{pick}]({', '.join(ins[1:])})"
+    return [f"{', '.join(outs)}, = {call}" if outs else call]
+
+
+def _emit_call(eqn, atom, ctx):
+    fn = ctx.function(eqn.params["body"], "checkpointed")
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    call = f"{fn}({', '.join(ins)})"
+    return [f"{', '.join(outs)}, = {call}" if outs else call]
+
+
+_LOOP_EMITTERS = {"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
+                  "checkpoint": _emit_call}
 
 
 def _output(v, invars, arg_names, atom, const, scalar):

@@ -24,7 +24,8 @@ def linearize_flat(fun, primals):
     """``fun``: flat list -> flat list. Returns ``(primals_out, graph)`` where ``graph`` maps
     input tangents to output tangents linearly (outputs that do not depend on the inputs are
     literal Zeros)."""
-    with new_interpreter(StagingInterpreter) as stage, new_interpreter(JVPInterpreter) as jvp:
+    with new_interpreter(StagingInterpreter, partial=True) as stage, \
+            new_interpreter(JVPInterpreter) as jvp:
         tangents_in = [stage.new_input(tangent_aval(get_aval(p))) for p in primals]
         outs = fun([JVPTracer(jvp, p, t) for p, t in zip(primals, tangents_in)])
         pairs = [jvp.unpack(o) for o in outs]

@@ -349,7 +349,7 @@ class SparsityTracer(Tracer):
 def _classes(prim, nargs):
     """The derivative class of each argument, and whether the first two couple (cross)."""
     dc = prim.deriv_class
-    if dc is None:
+    if dc is None or dc == ("coupled",):     # "coupled": any inputs may couple (loops)
         return None, False
     cross = "cross" in dc
     per_arg = tuple(c for c in dc if c != "cross")

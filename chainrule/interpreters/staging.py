@@ -52,13 +52,19 @@ class StagingTracer(Tracer):
 class StagingInterpreter(Interpreter):
     """Records equations. With ``concrete=True`` (jit) it also computes every value on the
     example inputs, so Python control flow on staged values works; each such use is recorded
-    in ``guards`` as ``(kind, var, value)`` for the compiled code to re-check."""
-    __slots__ = ("eqns", "concrete", "guards", "input_vars")
+    in ``guards`` as ``(kind, var, value)`` for the compiled code to re-check.
 
-    def __init__(self, level, concrete=False):
+    With ``partial=True`` (linearize) the arguments that are not this interpreter's tracers
+    are *known* values: a primitive with a ``partial_eval`` rule (one that holds a graph, such
+    as ``scan``) then computes its known outputs at once and stages only the rest, as
+    ``linearize`` needs its primal outputs as values."""
+    __slots__ = ("eqns", "concrete", "guards", "input_vars", "partial")
+
+    def __init__(self, level, concrete=False, partial=False):
         super().__init__(level)
         self.eqns = []
         self.concrete = concrete
+        self.partial = partial
         self.guards = []
         self.input_vars = {}    # id(input tracer) -> its variable (item assignment rebinds it)
 
@@ -75,6 +81,12 @@ class StagingInterpreter(Interpreter):
         return x.var if self.owns(x) else Lit(x)
 
     def process_primitive(self, prim, args, params):
+        if self.partial and prim.partial_eval is not None:
+            return prim.partial_eval(self, args, params)
+        return self.stage(prim, args, params)
+
+    def stage(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` as one equation; its result tracers."""
         inputs = [x.var if type(x) is StagingTracer and x._interp is self else self._atom(x)
                   for x in args]
         abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
