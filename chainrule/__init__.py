@@ -36,6 +36,14 @@ from .sparse import (hessian_sparsity, jacobian_sparsity, prepare_sparse_hessian
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # chainrule.optimize and chainrule.integrate import SciPy's solvers: loaded on first use
+    if name in ("optimize", "integrate"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "jacobian",
            "hessian", "hvp", "vmap", "jet", "taylor", "derivative", "derivatives", "stop_gradient",
            "make_graph", "jit", "show_code", "register_dataclass",

@@ -23,6 +23,8 @@ ALLOWED = {
     "optim": {"core", "numpy", "scipy", "api", "tensor"},
     "autograd": {"core", "numpy", "api", "tensor"},
     "contrib": {"api", "package"},
+    "optimize": {"package"},                 # contrib modules on the public API only
+    "integrate": {"package", "optimize"},
 }
 TOP = {"__main__", "tour", "__init__", "package"}     # may import anything
 

@@ -31,6 +31,7 @@ from ..interpreters.sparsity import key_dtype, sparsity_flat
 from ..interpreters.transpose import backward_pass
 from . import coloring as col
 from .detect import _check_mode, as_inputs, flat_function
+from .staged import StagedSweeps
 
 GRAPH_BUDGET = 50_000_000       # entries of a column/row intersection graph worth building
 ELEMENT_BUDGET = 4096           # seeds x length of one vmapped batch of sweeps
@@ -222,27 +223,32 @@ def _check_point(prep, leaves, treedef):
                                  f"{[get_aval(x) for x in leaves]}")
 
 
-class SparseJacobian:
+class SparseJacobian(StagedSweeps):
     """A sparse Jacobian prepared once (pattern, coloring, recovery plan) and evaluated at
     many points: ``prep(x)`` is a ``scipy.sparse.csr_array`` of shape ``(m, n)``.
 
     Attributes: ``pattern`` (boolean CSR), ``coloring`` (a Coloring: ``ncolors`` sweeps per
     call), ``mode`` ("fwd": column colors and forward sweeps; "rev": row colors, reverse
-    sweeps), ``info`` (sizes, the reason for the mode, preparation times, fallbacks)."""
+    sweeps), ``info`` (sizes, the reason for the mode, preparation times, fallbacks).
+
+    Extra arguments: ``f(x, *args)`` is prepared with ``args=`` (held constant, not
+    differentiated) and ``prep(x, *args)`` evaluates it with other values of them (the same
+    pattern). ``prep.compressed(x, *args)`` / ``prep.recover(B)`` / ``prep.jit()``: the sweeps
+    as one traceable, compilable program (sparse/staged.py)."""
 
     def __init__(self, f, x, mode="auto", order="natural", sparsity="global", pattern=None,
-                 chunk_size=None):
+                 chunk_size=None, args=()):
         if mode not in JAC_MODES:
             raise InvalidArgumentError(f"mode must be one of {JAC_MODES}, got {mode!r}")
-        self.f, self.chunk_size = f, chunk_size
+        self.f, self.chunk_size, self.args = f, chunk_size, tuple(args)
         leaves, self.treedef = as_inputs(x, "sparse_jacobian")
         self.in_avals = [get_aval(x).strip_weak() for x in leaves]
         t0 = time.perf_counter()
         fallbacks = ()
         if pattern is None:
             local = _check_mode("sparse_jacobian", sparsity)
-            J, _, fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
-                                            local=local)
+            J, _, fallbacks = sparsity_flat(flat_function(self._bind(self.args),
+                                                          self.treedef), leaves, local=local)
         else:
             J = pattern
         n = sum(a.size for a in self.in_avals)
@@ -263,10 +269,11 @@ class SparseJacobian:
     def ncolors(self):
         return self.coloring.ncolors
 
-    def __call__(self, x):
+    def __call__(self, x, *args):
         leaves, treedef = as_inputs(x, "sparse_jacobian")
         _check_point(self, leaves, treedef)
-        outs, graph = linearize_flat(flat_function(self.f, self.treedef), leaves)
+        outs, graph = linearize_flat(flat_function(self._bind(args or self.args),
+                                                   self.treedef), leaves)
         out_avals = [get_aval(o).strip_weak() for o in outs]
         if self.mode == "fwd":
             B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
@@ -328,21 +335,23 @@ class DensePatternWarning(UserWarning):
     """sparse_hessian found a dense pattern and computed it without coloring."""
 
 
-class SparseHessian:
+class SparseHessian(StagedSweeps):
     """A sparse Hessian of a scalar function prepared once and evaluated at many points:
     ``prep(x)`` is a symmetric ``scipy.sparse.csr_array`` of shape ``(n, n)``, computed with
     one Hessian-vector product per color (forward over reverse: the gradient linearized once,
     then applied to each seed).
 
     ``coloring``: "star" (default; direct recovery), "acyclic" (fewer colors, recovery by
-    substitution) or "column" (distance-2 coloring, direct). Attributes as SparseJacobian."""
+    substitution) or "column" (distance-2 coloring, direct). Attributes, extra arguments
+    and the staged sweeps as SparseJacobian."""
 
     def __init__(self, f, x, coloring="star", order="natural", sparsity="global", pattern=None,
-                 chunk_size=None):
+                 chunk_size=None, args=()):
         if coloring not in HESSIAN_COLORINGS:
             raise InvalidArgumentError(f"coloring must be one of {HESSIAN_COLORINGS}, got "
                                        f"{coloring!r}")
-        self.f, self.chunk_size = f, chunk_size
+        self.f, self.chunk_size, self.args = f, chunk_size, tuple(args)
+        self.mode = "hessian"
         leaves, self.treedef = as_inputs(x, "sparse_hessian")
         self.in_avals = [get_aval(x).strip_weak() for x in leaves]
         n = sum(a.size for a in self.in_avals)
@@ -350,7 +359,8 @@ class SparseHessian:
         fallbacks, G = (), None
         if pattern is None:     # detected: canonical already, with its adjacency graph
             local = _check_mode("sparse_hessian", sparsity)
-            _, (H, G), fallbacks = sparsity_flat(flat_function(f, self.treedef), leaves,
+            _, (H, G), fallbacks = sparsity_flat(flat_function(self._bind(self.args),
+                                                               self.treedef), leaves,
                                                  local=local, hessian=True, graph=True)
         else:
             H = sp.csr_array(pattern, dtype=bool)
@@ -388,10 +398,11 @@ class SparseHessian:
     def ncolors(self):
         return self.coloring.ncolors
 
-    def __call__(self, x):
+    def __call__(self, x, *args):
         leaves, treedef = as_inputs(x, "sparse_hessian")
         _check_point(self, leaves, treedef)
-        _, graph = linearize_flat(_gradient(self.f, self.treedef), leaves)
+        _, graph = linearize_flat(_gradient(self._bind(args or self.args), self.treedef),
+                                  leaves)
         B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
                    self.in_avals, self.chunk_size)
         return self._recover(B)
@@ -418,21 +429,23 @@ def _gradient(f, treedef):
 
 # -- one-shot functions ---------------------------------------------------------------------------
 def prepare_sparse_jacobian(f, x, mode="auto", order="natural", sparsity="global",
-                            pattern=None, chunk_size=None):
+                            pattern=None, chunk_size=None, args=()):
     """Detect the Jacobian pattern of ``f`` at ``x`` (or take ``pattern``), color it and plan
     its recovery, once. Returns a SparseJacobian ``prep``; ``prep(x)`` computes the Jacobian
     (``scipy.sparse.csr_array`` of shape (m, n)) at any x of the same shapes with
-    ``prep.ncolors`` sweeps. With ``sparsity="local"`` the pattern is only valid at this x."""
-    return SparseJacobian(f, x, mode, order, sparsity, pattern, chunk_size)
+    ``prep.ncolors`` sweeps. With ``sparsity="local"`` the pattern is only valid at this x.
+    ``args``: extra arguments of ``f(x, *args)`` (not differentiated); ``prep(x, *args)``
+    takes new values of them."""
+    return SparseJacobian(f, x, mode, order, sparsity, pattern, chunk_size, args)
 
 
 def prepare_sparse_hessian(f, x, coloring="star", order="natural", sparsity="global",
-                           pattern=None, chunk_size=None):
+                           pattern=None, chunk_size=None, args=()):
     """Detect the Hessian pattern of scalar ``f`` at ``x`` (or take ``pattern``), color it and
     plan its recovery, once. Returns a SparseHessian ``prep``; ``prep(x)`` computes the Hessian
     (symmetric ``scipy.sparse.csr_array`` (n, n)) with ``prep.ncolors`` Hessian-vector
-    products."""
-    return SparseHessian(f, x, coloring, order, sparsity, pattern, chunk_size)
+    products. ``args`` as for prepare_sparse_jacobian."""
+    return SparseHessian(f, x, coloring, order, sparsity, pattern, chunk_size, args)
 
 
 def sparse_jacobian(f, x, mode="auto", order="natural", sparsity="global", pattern=None,

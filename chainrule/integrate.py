@@ -1,0 +1,341 @@
+"""``chainrule.integrate``: SciPy's ODE solvers with the Jacobian by AD, and derivatives of ODE
+solutions with respect to the initial state and the parameters.
+
+    import numpy as np
+    import chainrule.integrate as cri
+
+    def rober(t, y, k1, k2, k3):                         # a stiff chemical system
+        return np.stack([-k1 * y[0] + k3 * y[1] * y[2],
+                         k1 * y[0] - k2 * y[1]**2 - k3 * y[1] * y[2],
+                         k2 * y[1]**2])
+    sol = cri.solve_ivp(rober, (0, 100), np.array([1.0, 0, 0]), method="BDF",
+                        args=(0.04, 3e7, 1e4))            # jac by AD
+
+- ``solve_ivp``: SciPy's signature and result. The implicit methods (BDF, Radau, LSODA) get the
+  Jacobian of ``fun`` with respect to ``y`` by AD: sparse and prepared once (pattern detected at
+  the start, colored; or the user's ``jac_sparsity``) when the pattern is sparse, dense
+  otherwise (and always for LSODA, which takes only dense matrices). ``jit=True`` compiles the
+  Jacobian: the compressed forward sweeps of a sparse one run as one staged program.
+- ``odeint(func, y0, t, *args)``: the interface of ``jax.experimental.ode.odeint``
+  (``func(y, t, *args)``, the solution at every time of ``t``).
+- ``odeint_jacobian``: the solution and its Jacobians with respect to ``y0`` and each of
+  ``args``, by forward sensitivities (the ODE augmented with dy/dp, solved by SciPy).
+- ``odeint_vjp``: the solution and a function mapping a cotangent of it to cotangents of ``y0``
+  and ``args``, by forward sensitivities or by the adjoint method (a backward solve by SciPy
+  that reads the forward solution from its dense output), ``sensitivity="forward" | "adjoint" |
+  "auto"``. The sensitivity solves use the user's ``rtol``/``atol``.
+
+A failed solve raises ODESolveError from the derivative functions (a gradient of a failed solve
+is never returned); ``solve_ivp`` returns SciPy's result with ``success=False`` as SciPy does.
+Composing these with ``chainrule.grad`` (``grad(loss)(params)`` through ``odeint``) needs the
+user-rule primitives ``custom_vjp``/``custom_jvp``; until then call ``odeint_vjp`` or
+``odeint_jacobian`` and chain with the loss's gradient by hand (see README).
+"""
+import numpy as np
+import scipy.integrate as _si
+import scipy.sparse as _sp
+
+import chainrule as cr
+from chainrule.optimize import Ravel, _arrays_only, _is_sparse, cached_jit, flat_output
+
+__all__ = ["solve_ivp", "odeint", "odeint_jacobian", "odeint_vjp", "ODESolveError",
+           "ode_jacobian"]
+
+IMPLICIT = ("BDF", "Radau", "LSODA")
+# sensitivity="auto": forward sensitivities while the parameters are this few (the augmented
+# system has n (1 + P) states; the adjoint a backward system of n + P, plus dense output)
+AUTO_FORWARD_MAX = 4
+
+
+class ODESolveError(cr.ChainruleError, RuntimeError):
+    """The ODE solve (or its sensitivity solve) failed: no derivative is returned."""
+
+
+def _check_rhs(fun, t0, y0, args, what):
+    out = fun(t0, y0, *args)
+    if np.shape(out) != np.shape(y0):
+        raise cr.ShapeMismatchError(
+            f"{what}: the right-hand side returns shape {np.shape(out)} for a state of shape "
+            f"{np.shape(y0)}; it must return dy/dt of the state's shape")
+    return out
+
+
+class ode_jacobian:
+    """``jac(t, y)``: the Jacobian of ``fun(t, y, *args)`` with respect to ``y`` (1-D, n),
+    for SciPy's implicit solvers. Sparse (csr (n, n), prepared once: pattern and column
+    coloring) when ``pattern`` is given or ``sparse="auto"`` detects a sparse one; dense (n, n)
+    otherwise. ``jit=True`` compiles it; a sparse one then runs its compressed forward
+    sweeps (one JVP per color, batched) as one staged program, and recovers the entries
+    from the compressed matrix with one indexing operation."""
+
+    def __init__(self, fun, t0, y0, args=(), sparse="auto", pattern=None, jit=False):
+        y0 = np.asarray(y0, dtype=np.float64)
+
+        def y_first(y, t, *a):  # prepared once with (t, *args) as extra arguments
+            return fun(t, y, *a)
+        if pattern is None and sparse is not False:
+            detected = cr.jacobian_sparsity(lambda y: fun(t0, y, *args), y0)
+            pattern = detected if (sparse is True or _is_sparse(detected)) else None
+        self.sparse = pattern is not None
+        # compiled code takes the arguments as inputs (cached across solves) when they are
+        # arrays; other objects are bound as constants of a per-solve compilation
+        cacheable = _arrays_only(args)
+        bound, self._args = ((), args) if cacheable else (args, ())
+
+        def compile_(kind, make):
+            key = (fun, kind, y0.shape, None if pattern is None else pattern.nnz)
+            return cached_jit(key, make) if cacheable else cr.jit(make())
+        if not self.sparse:
+            self._dense = cr.jacfwd(lambda t, y, a: fun(t, y, *a, *bound), argnums=1)
+            if jit:
+                self._dense = compile_("dense", lambda: self._dense)
+            return
+        prep = cr.prepare_sparse_jacobian(y_first, y0, mode="fwd", args=(t0,) + tuple(args),
+                                          pattern=_sp.csr_array(pattern, dtype=bool))
+        self.prep, self.ncolors = prep, prep.ncolors
+        if not jit:
+            self._compressed = None
+            return
+        self._seeds = prep.coloring.seeds()     # an input of the cached compiled sweeps
+
+        # prep.compressed, with the seeds as an input so that the compiled code is shared by
+        # every solve of this function (the coloring may differ between them)
+        def compressed(t, y, seeds, a):     # (ncolors, n): row k is J @ seed k
+            return cr.vmap(lambda s: cr.jvp(lambda u: fun(t, u, *a, *bound), (y,), (s,))[1])(
+                seeds)
+        self._compressed = compile_("compressed", lambda: compressed)
+
+    def __call__(self, t, y, *_):      # SciPy passes its args again: they are bound already
+        if not self.sparse:
+            return np.asarray(self._dense(t, y, self._args), dtype=np.float64)
+        if self._compressed is None:
+            return self.prep(y, t, *self.prep.args[1:])
+        return self.prep.recover(np.asarray(self._compressed(t, y, self._seeds, self._args)))
+
+
+def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+              vectorized=False, args=None, jac=None, jac_sparsity=None, sparse="auto",
+              jit=False, **options):
+    """``scipy.integrate.solve_ivp`` with the Jacobian by AD for BDF, Radau and LSODA.
+    ``fun(t, y, *args)`` returns dy/dt of the shape of ``y0`` (1-D, n; ShapeMismatchError
+    otherwise). For the implicit methods, unless ``jac`` is given, the Jacobian (n, n) of
+    ``fun`` in ``y`` is computed by AD: sparse and prepared when ``jac_sparsity`` is given or
+    the detected pattern is sparse (``sparse="auto"``; True or False force it), dense
+    otherwise; LSODA gets it dense. ``jit=True`` compiles it. Returns SciPy's OdeResult (a
+    failed solve: ``success=False``, ``status=-1``, as SciPy)."""
+    args = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    y0 = np.asarray(y0)
+    if y0.ndim != 1:
+        raise cr.ShapeMismatchError(f"solve_ivp: y0 must be 1-D, got shape {y0.shape}")
+    t0 = float(t_span[0])
+    _check_rhs(fun, t0, y0.astype(np.float64), args, "solve_ivp")
+    if jac is None and method in IMPLICIT and not vectorized:
+        jac = ode_jacobian(fun, t0, y0, args, sparse=False if method == "LSODA" else sparse,
+                           pattern=None if method == "LSODA" else jac_sparsity, jit=jit)
+        if method == "LSODA" and jac_sparsity is not None:
+            jac = _densify(jac)
+        jac_sparsity = None         # SciPy reads it for finite differences only
+    if jac is not None:                 # SciPy warns about options a method ignores
+        options["jac"] = jac
+    if jac_sparsity is not None:
+        options["jac_sparsity"] = jac_sparsity
+    return _si.solve_ivp(fun, t_span, y0, method=method, t_eval=t_eval,
+                         dense_output=dense_output, events=events, vectorized=vectorized,
+                         args=args or None, **options)
+
+
+def _densify(jac):
+    def dense(t, y, *_):
+        J = jac(t, y)
+        return J.toarray() if _sp.issparse(J) else np.asarray(J)
+    return dense
+
+
+# -- odeint and its derivatives ----------------------------------------------------------------
+def _times(t, what):
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
+        raise cr.InvalidArgumentError(f"{what}: t must be a 1-D increasing array of times, "
+                                      f"got {t!r}")
+    return t
+
+
+def _solve(rhs, t, z0, method, rtol, atol, what, jac=None, dense=False):
+    """Solve by SciPy and return (sol, ys of shape (len(t), size)); ODESolveError if it fails."""
+    if t.size == 1:
+        return None, z0[None, :]
+    extra = {} if jac is None else {"jac": jac}
+    sol = _si.solve_ivp(rhs, (t[0], t[-1]), z0, method=method, t_eval=t, rtol=rtol,
+                        atol=atol, dense_output=dense, **extra)
+    if sol.status < 0 or not sol.success:
+        raise ODESolveError(f"{what}: the ODE solve failed at t = {sol.t[-1] if sol.t.size else t[0]}: "
+                            f"{sol.message}")
+    return sol, sol.y.T
+
+
+class _Problem:
+    """func(y, t, *args) with a pytree state and pytree arguments, as flat vectors: f(t, y, a)
+    of y (n,) and a (P,) -> (n,), traceable in both."""
+
+    def __init__(self, func, y0, args, what):
+        self.func = func
+        self.ry = Ravel(y0, what)
+        self.ra = Ravel(args, what) if cr.tree_flatten(args)[0] else None
+        self.n = self.ry.x0.size
+        self.p = 0 if self.ra is None else self.ra.x0.size
+        self.a0 = np.zeros(0) if self.ra is None else self.ra.x0
+        ry, ra = self.ry, self.ra
+
+        def f(t, y, a):
+            full = () if ra is None else ra.unravel(a)
+            out = func(ry.unravel(y), t, *full)
+            return flat_output(out)
+        self.f = f
+        out = np.shape(f(0.0, ry.x0, self.a0))
+        if out != (self.n,):
+            raise cr.ShapeMismatchError(
+                f"{what}: func returns {out} numbers in all for a state of {self.n}; it must "
+                "return dy/dt of the state's structure")
+
+    def compiled(self, kind, fn):
+        """``cr.jit(fn)``, kept across calls for the same func and structures (fn takes the
+        arguments as an input), so that a solver calling odeint_jacobian/odeint_vjp at every
+        point compiles once."""
+        key = (self.func, kind, self.ry.treedef, tuple(self.ry.shapes),
+               None if self.ra is None else (self.ra.treedef, tuple(self.ra.shapes)))
+        return cached_jit(key, lambda: fn)
+
+    def split(self, ys):
+        """(T, n) -> the state pytree with a leading time axis on each leaf."""
+        out, start = [], 0
+        for shape, size in zip(self.ry.shapes, self.ry.sizes):
+            out.append(ys[:, start:start + size].reshape((ys.shape[0],) + shape))
+            start += size
+        return cr.tree_unflatten(self.ry.treedef, out)
+
+
+def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853"):
+    """The solution of ``dy/dt = func(y, t, *args)``, ``y(t[0]) = y0``, at every time of the
+    increasing 1-D ``t`` (T times), as in ``jax.experimental.ode.odeint``: the state pytree
+    with a leading axis of length T on each leaf. Solved by ``scipy.integrate.solve_ivp``
+    (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails. Derivatives:
+    ``odeint_jacobian`` and ``odeint_vjp``."""
+    t = _times(t, "odeint")
+    prob = _Problem(func, y0, args, "odeint")
+    _, ys = _solve(lambda s, y: np.asarray(prob.f(s, y, prob.a0)), t, prob.ry.x0, method,
+                   rtol, atol, "odeint")
+    return prob.split(ys)
+
+
+def _forward_flat(prob, t, method, rtol, atol, jit):
+    """ys (T, n) and S (T, n, n + P) = d ys / d (y0, args), by the augmented ODE
+    y' = f, S' = f_y S + [0 | f_a], S(t0) = [I | 0]."""
+    n, p = prob.n, prob.p
+    ncol = n + p
+    f = prob.f
+    Sa = np.eye(p, ncol, n)                     # d a / d (y0, a): [0 | I]
+
+    def rhs(s, z, a):
+        y, S = z[:n], z[n:].reshape(n, ncol)
+
+        def col(sy, sa):
+            return cr.jvp(lambda yy, aa: f(s, yy, aa), (y, a), (sy, sa))[1]
+        dS = cr.vmap(col, in_axes=(1, 1), out_axes=1)(S, Sa) if p else \
+            cr.vmap(lambda sy: cr.jvp(lambda yy: f(s, yy, a), (y,), (sy,))[1],
+                    in_axes=1, out_axes=1)(S)
+        return cr.numpy.concatenate([f(s, y, a), cr.numpy.ravel(dS)])
+    rhs = prob.compiled("forward", rhs) if jit else rhs
+    z0 = np.concatenate([prob.ry.x0, np.eye(n, ncol).ravel()])
+    _, zs = _solve(lambda s, z: np.asarray(rhs(s, z, prob.a0)), t, z0, method, rtol, atol,
+                   "odeint forward sensitivities")
+    return zs[:, :n], zs[:, n:].reshape(t.size, n, ncol)
+
+
+def _split_jacobian(prob, S):
+    """(T, n, n + P) -> (d/dy0 of shape (T, n, n), per argument (T, n) + arg.shape)."""
+    T, n = S.shape[:2]
+    parts, start = [], n
+    if prob.ra is not None:
+        for shape, size in zip(prob.ra.shapes, prob.ra.sizes):
+            parts.append(S[:, :, start:start + size].reshape((T, n) + shape))
+            start += size
+        parts = list(cr.tree_flatten(cr.tree_unflatten(prob.ra.treedef, parts))[0])
+    return S[:, :, :n], tuple(parts)
+
+
+def odeint_jacobian(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853", jit=False):
+    """Forward sensitivities: ``(ys, (J_y0, J_args))`` where ``ys`` (T, n) is the solution at
+    the T times of ``t`` (state flattened to n numbers), ``J_y0`` (T, n, n) its Jacobian with
+    respect to ``y0`` (flattened) and ``J_args`` a tuple with the Jacobian with respect to each
+    array leaf of ``args`` (T, n) + leaf.shape. One solve of the augmented system
+    (n (1 + n + P) states) with the user's ``method``, ``rtol``, ``atol``."""
+    t = _times(t, "odeint_jacobian")
+    prob = _Problem(func, y0, args, "odeint_jacobian")
+    ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
+    return ys, _split_jacobian(prob, S)
+
+
+def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
+    """The adjoint method: lam' = -f_y^T lam, g' = -f_a^T lam backward from t[-1], lam jumping
+    by ys_bar[i] at each t[i]; y(t) read from the forward dense output. -> (y0_bar, a_bar)."""
+    n, p, f = prob.n, prob.p, prob.f
+
+    def vjp_rhs(s, y, a, lam):
+        _, back = cr.vjp(lambda yy, aa: f(s, yy, aa), y, a)
+        gy, ga = back(lam)
+        return cr.numpy.concatenate([-gy, -ga])
+    vjp_rhs = prob.compiled("adjoint", vjp_rhs) if jit else vjp_rhs
+    a0 = prob.a0
+    state = np.concatenate([ys_bar[-1], np.zeros(p)])
+    for i in range(t.size - 1, 0, -1):
+        seg = _si.solve_ivp(lambda s, z: np.asarray(vjp_rhs(s, sol.sol(s), a0, z[:n])),
+                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol)
+        if seg.status < 0 or not seg.success:
+            raise ODESolveError(f"odeint adjoint: the backward solve failed on "
+                                f"[{t[i - 1]}, {t[i]}]: {seg.message}")
+        state = seg.y[:, -1].copy()
+        state[:n] += ys_bar[i - 1]
+    return state[:n], state[n:]
+
+
+def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
+               sensitivity="auto", jit=False):
+    """``(ys, vjp_fn)``: the solution as ``odeint`` returns it and ``vjp_fn(ys_bar)`` ->
+    ``(y0_bar, *args_bar)``, the cotangents of ``y0`` and of each argument (their structures)
+    for a cotangent ``ys_bar`` of the solution (its structure: leading axis T).
+
+    ``sensitivity``: "forward" (one augmented solve now, with n + P sensitivity columns; then
+    every vjp_fn call is a contraction), "adjoint" (the forward solve keeps its dense output;
+    each vjp_fn call is one backward solve of n + P states), or "auto" (forward while
+    the parameters P, y0 included, are at most AUTO_FORWARD_MAX, else adjoint). The
+    sensitivity solves use ``method``, ``rtol`` and ``atol``."""
+    if sensitivity not in ("auto", "forward", "adjoint"):
+        raise cr.InvalidArgumentError(f"odeint_vjp: sensitivity must be 'auto', 'forward' or "
+                                      f"'adjoint', got {sensitivity!r}")
+    t = _times(t, "odeint_vjp")
+    prob = _Problem(func, y0, args, "odeint_vjp")
+    if sensitivity == "auto":
+        sensitivity = "forward" if prob.n + prob.p <= AUTO_FORWARD_MAX else "adjoint"
+    if sensitivity == "forward":
+        ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
+    else:
+        f = (lambda s, y: np.asarray(prob.f(s, y, prob.a0)))
+        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True)
+
+    def vjp_fn(ys_bar):
+        bar_leaves = cr.tree_flatten(ys_bar)[0]
+        bar = np.concatenate([np.reshape(b, (t.size, -1)) for b in bar_leaves], axis=1)
+        if bar.shape != ys.shape:
+            raise cr.ShapeMismatchError(f"odeint_vjp: the cotangent has {bar.shape} numbers "
+                                        f"(times x state), expected {ys.shape}")
+        if sensitivity == "forward":
+            flat = np.einsum("ti,tij->j", bar, S)
+            y_bar, a_bar = flat[:prob.n], flat[prob.n:]
+        elif t.size == 1:
+            y_bar, a_bar = bar[0], np.zeros(prob.p)
+        else:
+            y_bar, a_bar = _adjoint_flat(prob, t, bar, method, rtol, atol, jit, sol)
+        y0_bar = prob.ry.unravel(y_bar)
+        args_bar = () if prob.ra is None else tuple(prob.ra.unravel(a_bar))
+        return (y0_bar,) + args_bar
+    return prob.split(ys), vjp_fn
