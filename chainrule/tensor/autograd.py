@@ -31,11 +31,14 @@ GraphFreedError, as PyTorch users expect.
 import numpy as np
 
 from .. import api
+from ..core import Zero
+from ..core.primitive import bind
 from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMismatchError
 from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
     UnusedInputError
 from .grad_mode import enable_grad, no_grad
-from .tensor import Tensor, _own, apply_op
+from .tape import transpose_node
+from .tensor import Tensor, _own
 
 __all__ = ["backward", "grad"]
 
@@ -192,7 +195,7 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         _accumulate(cts, _key(r), c)
     for node in reversed(order):
         cts_out = []
-        for slot in range(len(node.out_meta)):
+        for slot in range(len(node.out_tangents)):
             c = cts.pop((node, slot), None)
             if c is not None and wanted is not None and (node, slot) in wanted:
                 found[(node, slot)] = c
@@ -212,7 +215,7 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
 
 def _pullback(node, cts_out, create_graph):
     """Cotangents of ``node.inputs`` from those of its results (None: zero)."""
-    if node.fn is None:
+    if node.eqns is None:
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
@@ -222,20 +225,27 @@ def _pullback(node, cts_out, create_graph):
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
                 f"it was used (version {version}, now {t._version}); its derivative would be "
                 "computed at the wrong value. Modify a copy, or call backward before the update")
-    cts = [np.zeros(shape, dtype) if c is None else c
-           for c, (shape, dtype) in zip(cts_out, node.out_meta)]
     if create_graph:
-        return apply_op(_pullback_fn(node), (*node.inputs, *cts), None, node.name)
-    _, vjp_fn = api.vjp(node.fn, *[t.data for t in node.inputs])
-    return vjp_fn(tuple(cts) if node.multiple else cts[0])
+        return _relinearized_pullback(node, cts_out)
+    return transpose_node(node.placeholders, node.out_tangents, node.eqns, cts_out)
 
 
-def _pullback_fn(node):
-    """``node``'s pullback as a pure function ``(*input values, *cotangents) -> cotangents of
-    the inputs``: recorded as an operation, it makes the backward pass differentiable."""
-    fn, n_in, multiple = node.fn, len(node.inputs), node.multiple
+def _relinearized_pullback(node, cts_out):
+    """The pullback for ``create_graph=True``: the operation linearized again at its input
+    Tensors, so that the residuals of its linear map (``cos(x)`` for ``sin``) are recorded
+    Tensors with history, and the transposed map is applied to the cotangent Tensors. The
+    result is differentiable again, to any order."""
+    prim, params, args, pos = node.prim, node.params, node.args, node.diff_pos
 
-    def pullback(*args):
-        _, vjp_fn = api.vjp(fn, *args[:n_in])
-        return vjp_fn(tuple(args[n_in:]) if multiple else args[n_in])
-    return pullback
+    def fun(*xs):
+        vals = list(args)
+        for i, x in zip(pos, xs):
+            vals[i] = x
+        out = bind(prim, *vals, **params)
+        return tuple(out) if prim.multiple_results else out
+    _, vjp_fn = api.vjp(fun, *[args[i] for i in pos])
+    if prim.multiple_results:
+        cts = tuple(Zero(t.aval) if c is None else c for c, t in zip(cts_out, node.out_tangents))
+    else:
+        cts = cts_out[0]
+    return list(vjp_fn(cts))

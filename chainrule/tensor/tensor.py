@@ -40,39 +40,60 @@ import weakref
 
 import numpy as np
 
-from ..core import Tracer, dispatch, tree_flatten, tree_unflatten
+from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tangent_aval, tree_flatten, \
+    tree_unflatten
 from ..core.array_methods import ArrayMethods
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
 from .errors import AutogradError, InplaceModificationError
 from .grad_mode import _grad_enabled
+from .tape import TAPE, TapeInterpreter, placeholder, run_jvp
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
 
 # -- the recorded graph -------------------------------------------------------------------------
 class Node:
-    """One recorded operation, the ``grad_fn`` of its results.
+    """One recorded primitive application, the ``grad_fn`` of its results.
 
-    ``fn(*values)`` recomputes the result(s) from the values of ``inputs``, the argument Tensors
-    that require grad, in order; a tuple when the operation has several results (``multiple``).
-    ``saved`` pairs every Tensor argument with its version when the operation ran; ``out_meta``
-    holds (shape, dtype) per result. ``release()`` frees the function and the edges (what
-    ``backward`` does unless ``retain_graph``)."""
-    __slots__ = ("name", "fn", "inputs", "saved", "out_meta", "multiple")
+    ``prim``/``params``/``args``: what ran (``args`` holds the Tensors themselves, for the
+    ``create_graph`` backward); ``inputs``: the argument Tensors that require grad, in order,
+    and ``diff_pos`` their positions in ``args``; ``placeholders``, ``out_tangents`` and
+    ``eqns``: the linear map of the operation as its JVP rule recorded it (tape.py), from the
+    tangents of ``inputs`` to those of the results; ``saved`` pairs every Tensor argument with
+    its version when the operation ran. ``release()`` frees all of it (what ``backward`` does
+    unless ``retain_graph``). ``hooks``/``retained``: per result slot, the hooks registered on
+    that result and the results that keep their ``.grad`` (``retain_grad``)."""
+    __slots__ = ("prim", "params", "args", "inputs", "diff_pos", "placeholders", "out_tangents",
+                 "eqns", "saved", "hooks", "retained", "__weakref__")
 
-    def __init__(self, name, fn, inputs, saved, out_meta, multiple):
-        self.name = name
-        self.fn = fn
-        self.inputs = inputs
-        self.saved = saved
-        self.out_meta = out_meta
-        self.multiple = multiple
+    def __init__(self, prim, params, args, diff_pos, placeholders, out_tangents, eqns):
+        self.prim = prim
+        self.params = params
+        self.args = args
+        self.diff_pos = diff_pos
+        self.inputs = tuple(args[i] for i in diff_pos)
+        self.placeholders = placeholders
+        self.out_tangents = out_tangents
+        self.eqns = eqns
+        self.saved = tuple((a, a._version) for a in args if type(a) is Tensor)
+        self.hooks = None
+        self.retained = None
+
+    @property
+    def name(self):
+        return _node_name(self.prim.name)
+
+    @property
+    def multiple(self):
+        return self.prim.multiple_results
 
     def release(self):
-        self.fn = None
+        self.eqns = None
+        self.args = ()
         self.inputs = ()
         self.saved = ()
+        self.placeholders = ()
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -84,8 +105,11 @@ def _node_name(op_name):
 
 
 def _own(a):
-    """``a`` as an array that no one else can write to: chainrule's values are immutable."""
-    a = np.asarray(a)
+    """``a`` as a value that no one else can write to: chainrule's values are immutable."""
+    if type(a) is not np.ndarray:
+        if isinstance(a, np.generic):
+            return a
+        a = np.asarray(a)
     if a.flags.writeable:
         if a.base is not None:        # a writable view (of a temporary, or of the caller's array)
             a = a.copy()
@@ -97,54 +121,89 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, np.generic))
 
 
-def apply_op(func, args, kwargs=None, name=None, supported=True):
-    """Apply NumPy function ``func`` to ``args``/``kwargs`` with every Tensor in them (at any depth
-    of lists, tuples and dicts) replaced by its array, and wrap the array result(s) as Tensors.
+def _record(prim, args, params):
+    """``TAPE.process_primitive``: apply ``prim`` to ``args`` (Tensors among them) and wrap the
+    results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
+    JVP rule instead, recording its linear map on a Node (tape.py)."""
+    primals = [a._value if type(a) is Tensor else a for a in args]
+    diff_pos = [i for i, a in enumerate(args) if type(a) is Tensor and a._requires_grad]
+    if not diff_pos or not _grad_enabled.get():
+        out = prim.impl(*primals, **params)
+        if prim.multiple_results:
+            return [Tensor._make(_own(v)) for v in out]
+        return Tensor._make(_own(out))
+    placeholders = [placeholder(primals[i]) for i in diff_pos]
+    tangents = [_zero(p) for p in primals]
+    for i, ph in zip(diff_pos, placeholders):
+        tangents[i] = ph
+    out, out_dot, eqns = run_jvp(prim, primals, tangents, params)
+    if not prim.multiple_results:
+        if type(out_dot) is Zero:
+            return Tensor._make(_own(out))
+        node = Node(prim, params, args, diff_pos, placeholders, (out_dot,), eqns)
+        return Tensor._make(_own(out), node, 0)
+    out_dot = tuple(out_dot)
+    if all(type(t) is Zero for t in out_dot):
+        return [Tensor._make(_own(v)) for v in out]
+    node = Node(prim, params, args, diff_pos, placeholders, out_dot, eqns)
+    return [Tensor._make(_own(v), None if type(t) is Zero else node, s)
+            for s, (v, t) in enumerate(zip(out, out_dot))]
 
-    If grad mode is on and a Tensor argument requires grad, the floating-point results get a
-    ``Node`` recording ``func`` as a function of those arguments; ``supported=False`` says
-    chainrule cannot differentiate ``func``, which is then an error. Results that are not arrays
-    (shapes, Python numbers) are returned unchanged; a tuple or list of arrays becomes a tuple of
-    Tensors. Returns ``NotImplemented`` when a chainrule Tracer is among the arguments."""
+
+_SCALAR_ZEROS = {}
+
+
+def _zero(p):
+    """The symbolic zero tangent of a constant argument (cached for Python scalars)."""
+    z = _SCALAR_ZEROS.get(type(p))
+    if z is None:
+        z = Zero(tangent_aval(get_aval(p)))
+        if type(p) in (float, int, bool, complex):
+            _SCALAR_ZEROS[type(p)] = z
+    return z
+
+
+TapeInterpreter.process_primitive = staticmethod(_record)
+
+
+
+def _wrap(out):
+    """Results of a NumPy-layer function called on Tensors: raw arrays (computed without a
+    primitive, e.g. integer results) become Tensors; other values pass through."""
+    if type(out) is Tensor:
+        return out
+    if _is_array(out):
+        return Tensor._make(_own(out))
+    if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) or _is_array(o)
+                                                      for o in out):
+        return tuple(_wrap(o) for o in out)
+    return out
+
+
+def apply_op(func, args, kwargs=None, name=None, supported=False):
+    """Apply NumPy function ``func``, which chainrule has no primitive for, to ``args``/``kwargs``
+    with every Tensor in them replaced by its array, and wrap the array result(s) as Tensors
+    without history. Refused (UnsupportedFunctionError) when grad mode is on, an argument
+    requires grad and a result is floating-point: its derivative would be lost silently."""
     leaves, treedef = tree_flatten((args, {} if kwargs is None else kwargs))
+    needs_grad = False
     raw = list(leaves)
-    where = []
     for i, x in enumerate(leaves):
         if isinstance(x, Tensor):
-            where.append(i)
             raw[i] = x._value
+            needs_grad = needs_grad or x._requires_grad
         elif isinstance(x, Tracer):
             return NotImplemented
     a, k = tree_unflatten(treedef, raw)
     out = func(*a, **k)
-    multiple = isinstance(out, (tuple, list)) and len(out) > 0 and all(map(_is_array, out))
-    outs = list(out) if multiple else [out]
-    if not all(map(_is_array, outs)):
-        return out
-    values = [_own(o) for o in outs]
-    node = None
-    diff = [i for i in where if leaves[i]._requires_grad] if _grad_enabled.get() else []
-    if diff and any(v.dtype.kind in "fc" for v in values):
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    if needs_grad and _grad_enabled.get() and any(
+            _is_array(o) and np.asarray(o).dtype.kind in "fc" for o in outs):
         name = name or getattr(func, "__name__", "op")
-        if not supported:
-            raise UnsupportedFunctionError(
-                f"{name} has no derivative in chainrule; call it on t.detach() or inside "
-                "chainrule.no_grad() (see docs/supported.md for what is differentiable)")
-
-        def fn(*xs):
-            vals = list(raw)
-            for i, x in zip(diff, xs):
-                vals[i] = x
-            a, k = tree_unflatten(treedef, vals)
-            r = func(*a, **k)
-            return tuple(r) if multiple else r
-        fn.__name__ = str(name)
-        node = Node(_node_name(name), fn, tuple(leaves[i] for i in diff),
-                    tuple((leaves[i], leaves[i]._version) for i in where),
-                    tuple((v.shape, v.dtype) for v in values), multiple)
-    results = [Tensor._make(v, node if v.dtype.kind in "fc" else None, s)
-               for s, v in enumerate(values)]
-    return tuple(results) if multiple else results[0]
+        raise UnsupportedFunctionError(
+            f"{name} has no derivative in chainrule; call it on t.detach() or inside "
+            "chainrule.no_grad() (see docs/supported.md for what is differentiable)")
+    return _wrap(out)
 
 
 def _raw(x):
@@ -153,6 +212,8 @@ def _raw(x):
         return x._value
     if isinstance(x, (tuple, list)):
         return type(x)(_raw(i) for i in x)
+    if isinstance(x, dict):
+        return {k: _raw(v) for k, v in x.items()}
     return x
 
 
@@ -173,7 +234,7 @@ _NO_HISTORY = {np.zeros_like, np.ones_like, np.empty_like}
 
 
 # -- Tensor -------------------------------------------------------------------------------------
-class Tensor(ArrayMethods):
+class Tensor(Tracer):
     """An array that can record the operations applied to it and differentiate through them.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (NumPy's dtype rules;
@@ -181,9 +242,10 @@ class Tensor(ArrayMethods):
     NumPy's signatures (``axis``, ``keepdims``; ``sum`` and ``mean`` also take PyTorch's ``dim``
     and ``keepdim``)."""
     __slots__ = ("_value", "_requires_grad", "_node", "_slot", "_version", "_grad", "_grad_of",
-                 "__weakref__")
-    __array_priority__ = 100        # below chainrule's tracers (1000): tracers win
+                 "_hooks", "_retains", "__weakref__")
+    __array_priority__ = 100        # below chainrule's other tracers (1000)
     __hash__ = object.__hash__      # identity, as elementwise == leaves no other choice
+    _interp = TAPE                  # every Tensor is a tracer of the one tape interpreter
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
@@ -208,6 +270,8 @@ class Tensor(ArrayMethods):
         self._version = 0
         self._grad = None
         self._grad_of = None
+        self._hooks = None
+        self._retains = False
 
     # -- autograd attributes ----------------------------------------------------------------
     @property
@@ -312,6 +376,13 @@ class Tensor(ArrayMethods):
     def tolist(self):
         return self._value.tolist()
 
+    @property
+    def aval(self):
+        return ShapedArray(self._value.shape, self._value.dtype)
+
+    def concrete_value(self):
+        return self._value
+
     shape = property(lambda self: self._value.shape)
     dtype = property(lambda self: self._value.dtype)
     ndim = property(lambda self: self._value.ndim)
@@ -364,30 +435,34 @@ class Tensor(ArrayMethods):
 
     # -- NEP 13 / NEP 18 ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            handler = dispatch.ufuncs.get(ufunc)
+            if handler is not None:
+                return _wrap(handler(*inputs))
         out = kwargs.pop("out", None)
-        func = ufunc if method == "__call__" else getattr(ufunc, method)
-        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}_{method}"
-        supported = method != "__call__" or ufunc in dispatch.ufuncs
-        if out is None or all(o is None for o in out):
-            return apply_op(func, inputs, kwargs, name, supported)
-        return _ufunc_into(func, inputs, kwargs, out, name, supported)
+        if out is not None and any(o is not None for o in out):
+            return _ufunc_into(ufunc, method, inputs, kwargs, out)
+        if method == "__call__" and ufunc not in dispatch.ufuncs:
+            return apply_op(ufunc, inputs, kwargs, ufunc.__name__)
+        try:
+            return _wrap(dispatch.array_ufunc(ufunc, method, inputs, kwargs))
+        except UnsupportedFunctionError:
+            func = ufunc if method == "__call__" else getattr(ufunc, method)
+            return apply_op(func, inputs, kwargs, f"{ufunc.__name__}.{method}")
 
     def __array_function__(self, func, types, args, kwargs):
-        if any(issubclass(t, Tracer) for t in types):
-            return NotImplemented
         if kwargs.get("out") is not None:
             raise UnsupportedFunctionError(f"the out= argument of numpy.{func.__name__} with "
                                            "Tensors; assign the result instead")
-        if func in _NO_HISTORY:
-            return Tensor._make(_own(func(*_raw(args), **kwargs)))
-        return apply_op(func, args, kwargs, func.__name__, func in dispatch.functions)
+        if func in _NO_HISTORY or "like" in kwargs:
+            return Tensor._make(_own(func(*_raw(args), **_raw(kwargs))))
+        handler = dispatch.functions.get(func)
+        if handler is None:
+            return apply_op(func, args, kwargs, func.__name__)
+        return _wrap(handler(*args, **kwargs))
 
     def __getitem__(self, idx):
-        out = apply_op(_getitem, (self, idx), None, "getitem")
-        if out is NotImplemented:
-            raise ConcretizationError("a traced value was used to index a Tensor; indices are "
-                                      "not differentiable, use a plain integer array")
-        return out
+        return dispatch.getitem(self, _raw(idx))
 
     # -- in-place operations -------------------------------------------------------------------
     def _check_inplace(self, other=None):
@@ -500,12 +575,12 @@ class Tensor(ArrayMethods):
     def unsqueeze(self, axis):
         return np.expand_dims(self, axis)
 
-    def astype(self, dtype):
-        return apply_op(lambda a: a.astype(dtype), (self,), None, "astype")
+    def astype(self, dtype, copy=True):
+        return _wrap(dispatch.astype(self, dtype))
 
     def copy(self):
         """A copy that keeps the history (the derivative flows through it)."""
-        return apply_op(np.copy, (self,), None, "copy")
+        return np.copy(self)
 
     clone = copy
 
@@ -540,18 +615,21 @@ class Tensor(ArrayMethods):
         return np.power(self, exponent)
 
 
-def _ufunc_into(func, inputs, kwargs, out, name, supported):
+def _ufunc_into(ufunc, method, inputs, kwargs, out):
     """A ufunc called with ``out=``: into a Tensor (an in-place update) or, when nothing needs a
     derivative, into a plain array."""
-    if any(isinstance(x, Tracer) for x in inputs + tuple(out)):
+    if any(isinstance(x, Tracer) and not isinstance(x, Tensor) for x in inputs + tuple(out)):
         return NotImplemented
     if len(out) == 1 and isinstance(out[0], Tensor):
-        result = apply_op(func, inputs, kwargs, name, supported)
+        result = getattr(ufunc, method)(*inputs, **kwargs) if method != "__call__" \
+            else ufunc(*inputs, **kwargs)
         out[0]._check_inplace(result)
-        return out[0]._store(result._value)
+        return out[0]._store(result._value if isinstance(result, Tensor) else result)
     if _grad_enabled.get() and any(_requires_grad(x) for x in inputs):
-        raise ConcretizationError(f"numpy.{name} would write a Tensor that requires grad into "
-                                  "a plain array, losing its derivative; assign the result")
+        raise ConcretizationError(f"numpy.{ufunc.__name__} would write a Tensor that requires "
+                                  "grad into a plain array, losing its derivative; assign the "
+                                  "result")
+    func = ufunc if method == "__call__" else getattr(ufunc, method)
     return func(*_raw(inputs), out=tuple(_raw(o) for o in out), **kwargs)
 
 
@@ -573,18 +651,10 @@ def _unary(ufunc):
     return op
 
 
-for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                   ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
+for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
     setattr(Tensor, f"__{_name}__", _binary(_uf))
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
-for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(Tensor, f"__{_name}__", _binary(_uf))
-for _name, _uf in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)]:
-    setattr(Tensor, f"__{_name}__", _unary(_uf))
+Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
 
 
