@@ -18,6 +18,8 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
+from .tensor import (enable_grad, is_grad_enabled, zeros, ones, full, arange, linspace, rand,
+                     randn, randint, manual_seed, cat, stack, where, save, load)
 import sys as _sys
 _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd, as in PyTorch
 from . import nn, optim  # the PyTorch-style interface, on top of the above
@@ -37,4 +39,6 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
-           "prepare_sparse_jacobian", "prepare_sparse_hessian"]
+           "prepare_sparse_jacobian", "prepare_sparse_hessian", "enable_grad",
+           "is_grad_enabled", "zeros", "ones", "full", "arange", "linspace", "rand", "randn",
+           "randint", "manual_seed", "cat", "stack", "where", "save", "load"]

@@ -180,7 +180,37 @@ def _prune(order, targets):
 
 
 def _accumulate(cts, key, ct):
-    cts[key] = ct if key not in cts else cts[key] + ct
+    if ct is not None:
+        cts[key] = ct if key not in cts else cts[key] + ct
+
+
+def _apply_hooks(hooks, ct, create_graph):
+    """Run the hooks registered on a Tensor (``register_hook``) on its gradient ``ct``; a hook
+    that returns a value replaces the gradient."""
+    for hook in list(hooks):
+        g = ct if isinstance(ct, Tensor) else Tensor._make(_own(ct))
+        new = hook(g)
+        if new is not None:
+            if not isinstance(new, Tensor):
+                new = Tensor(new)
+            if new.shape != g.shape:
+                raise ShapeMismatchError(f"a hook returned a gradient of shape {new.shape} for "
+                                         f"a Tensor of shape {g.shape}")
+            ct = new if create_graph else new._value
+    return ct
+
+
+def _node_slot_grad(node, slot, c, create_graph):
+    """Hooks and ``retain_grad`` of result ``slot`` of ``node``, whose gradient is ``c``."""
+    if node.hooks is not None and slot in node.hooks:
+        c = _apply_hooks(node.hooks[slot], c, create_graph)
+    if node.retained is not None and slot in node.retained:
+        t = node.retained[slot]()
+        if t is not None:
+            g = c if isinstance(c, Tensor) and create_graph else Tensor._make(_own(
+                c._value if isinstance(c, Tensor) else c))
+            t._grad = g if t._grad is None else t._grad + g
+    return c
 
 
 def _run(roots, root_cts, targets, retain_graph, create_graph):
@@ -197,6 +227,8 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         cts_out = []
         for slot in range(len(node.out_tangents)):
             c = cts.pop((node, slot), None)
+            if c is not None and (node.hooks is not None or node.retained is not None):
+                c = _node_slot_grad(node, slot, c, create_graph)
             if c is not None and wanted is not None and (node, slot) in wanted:
                 found[(node, slot)] = c
             cts_out.append(c)
@@ -208,8 +240,12 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         if not retain_graph:
             node.release()
     if wanted is None:
-        return {k: c for k, c in cts.items() if isinstance(k, Tensor)}
-    found.update((k, cts[k]) for k in wanted if k not in found and k in cts)
+        found = {k: c for k, c in cts.items() if isinstance(k, Tensor)}
+    else:
+        found.update((k, cts[k]) for k in wanted if k not in found and k in cts)
+    for k in list(found):
+        if isinstance(k, Tensor) and k._hooks:
+            found[k] = _apply_hooks(k._hooks, found[k], create_graph)
     return found
 
 

@@ -42,11 +42,11 @@ import numpy as np
 
 from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tangent_aval, tree_flatten, \
     tree_unflatten
-from ..core.array_methods import ArrayMethods
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
 from .errors import AutogradError, InplaceModificationError
 from .grad_mode import _grad_enabled
+from .methods import TorchMethods
 from .tape import TAPE, TapeInterpreter, placeholder, run_jvp
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
@@ -76,7 +76,7 @@ class Node:
         self.placeholders = placeholders
         self.out_tangents = out_tangents
         self.eqns = eqns
-        self.saved = tuple((a, a._version) for a in args if type(a) is Tensor)
+        self.saved = tuple((a, a._version) for a in args if isinstance(a, Tensor))
         self.hooks = None
         self.retained = None
 
@@ -97,6 +97,18 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name}>"
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _node_name(op_name):
@@ -125,8 +137,8 @@ def _record(prim, args, params):
     """``TAPE.process_primitive``: apply ``prim`` to ``args`` (Tensors among them) and wrap the
     results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
     JVP rule instead, recording its linear map on a Node (tape.py)."""
-    primals = [a._value if type(a) is Tensor else a for a in args]
-    diff_pos = [i for i, a in enumerate(args) if type(a) is Tensor and a._requires_grad]
+    primals = [a._value if type(a) in TENSOR_TYPES else a for a in args]
+    diff_pos = [i for i, a in enumerate(args) if type(a) in TENSOR_TYPES and a._requires_grad]
     if not diff_pos or not _grad_enabled.get():
         out = prim.impl(*primals, **params)
         if prim.multiple_results:
@@ -170,7 +182,7 @@ TapeInterpreter.process_primitive = staticmethod(_record)
 def _wrap(out):
     """Results of a NumPy-layer function called on Tensors: raw arrays (computed without a
     primitive, e.g. integer results) become Tensors; other values pass through."""
-    if type(out) is Tensor:
+    if isinstance(out, Tensor):
         return out
     if _is_array(out):
         return Tensor._make(_own(out))
@@ -234,7 +246,7 @@ _NO_HISTORY = {np.zeros_like, np.ones_like, np.empty_like}
 
 
 # -- Tensor -------------------------------------------------------------------------------------
-class Tensor(Tracer):
+class Tensor(TorchMethods, Tracer):
     """An array that can record the operations applied to it and differentiate through them.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (NumPy's dtype rules;
@@ -334,6 +346,39 @@ class Tensor(Tracer):
         backward((self,), None if gradient is None else (gradient,), retain_graph,
                  create_graph)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient with respect to this Tensor is computed
+        (``backward`` or ``autograd.grad``); a hook that returns a Tensor replaces the gradient
+        (for a leaf: before it is accumulated into ``.grad``). Returns a handle whose
+        ``remove()`` unregisters the hook."""
+        if not self._requires_grad:
+            raise AutogradError("cannot register a hook on a Tensor that does not require grad")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = {}
+            hooks = self._node.hooks.setdefault(self._slot, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf Tensor in ``.grad`` on backward (leaves always
+        keep theirs)."""
+        if not self._requires_grad:
+            raise AutogradError("retain_grad() on a Tensor that does not require grad")
+        if self._node is not None:
+            if self._node.retained is None:
+                self._node.retained = {}
+            self._node.retained[self._slot] = weakref.ref(self)
+        self._retains = True
+
+    @property
+    def retains_grad(self):
+        return self._retains and self._node is not None
+
     def detach(self):
         """A new leaf Tensor with the same (immutable) values and no history."""
         return Tensor._make(self._value)
@@ -386,7 +431,6 @@ class Tensor(Tracer):
     shape = property(lambda self: self._value.shape)
     dtype = property(lambda self: self._value.dtype)
     ndim = property(lambda self: self._value.ndim)
-    size = property(lambda self: self._value.size)
     T = property(lambda self: np.transpose(self))
 
     def numel(self):
@@ -569,12 +613,6 @@ class Tensor(Tracer):
         return np.mean(self, axis=_axis(axis, dim), dtype=dtype,
                        keepdims=keepdims if keepdim is None else keepdim)
 
-    view = ArrayMethods.reshape
-    clamp = ArrayMethods.clip
-
-    def unsqueeze(self, axis):
-        return np.expand_dims(self, axis)
-
     def astype(self, dtype, copy=True):
         return _wrap(dispatch.astype(self, dtype))
 
@@ -583,36 +621,6 @@ class Tensor(Tracer):
         return np.copy(self)
 
     clone = copy
-
-    def exp(self):
-        return np.exp(self)
-
-    def log(self):
-        return np.log(self)
-
-    def sqrt(self):
-        return np.sqrt(self)
-
-    def sin(self):
-        return np.sin(self)
-
-    def cos(self):
-        return np.cos(self)
-
-    def tanh(self):
-        return np.tanh(self)
-
-    def abs(self):
-        return np.abs(self)
-
-    def relu(self):
-        return np.where(self > 0, self, 0.0)
-
-    def sigmoid(self):
-        return 0.5 * (np.tanh(0.5 * self) + 1.0)
-
-    def pow(self, exponent):
-        return np.power(self, exponent)
 
 
 def _ufunc_into(ufunc, method, inputs, kwargs, out):
@@ -656,6 +664,10 @@ for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bi
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
 Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
+
+
+# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
+TENSOR_TYPES = {Tensor}
 
 
 def tensor(data, requires_grad=False, dtype=None):
