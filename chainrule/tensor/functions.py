@@ -177,7 +177,8 @@ _SAFE = {("collections", "OrderedDict"), ("builtins", "dict"), ("builtins", "lis
          ("builtins", "tuple"), ("builtins", "set"), ("builtins", "slice"),
          ("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
          ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-         ("numpy._core.multiarray", "scalar"), (__name__, "_rebuild_tensor")}
+         ("numpy._core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
+         ("numpy.core.numeric", "_frombuffer"), (__name__, "_rebuild_tensor")}
 
 
 class _SafeUnpickler(pickle.Unpickler):

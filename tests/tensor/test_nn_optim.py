@@ -224,3 +224,12 @@ def test_mlp_digits_example_runs_briefly():
     spec.loader.exec_module(example)
     _, acc, history = example.train(epochs=2, verbose=False)
     assert acc > 0.85 and history[1] < history[0]
+
+
+def test_cnn_digits_example_runs_briefly():
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "cnn_digits.py"
+    spec = importlib.util.spec_from_file_location("cnn_digits", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    _, acc, history = example.train(epochs=2, verbose=False)
+    assert acc > 0.9 and history[1] < history[0]
