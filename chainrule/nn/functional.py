@@ -109,31 +109,51 @@ def _tuple(v, n, name):
     return v
 
 
+_INDEX_CACHE = {}
+
+
+def _im2col_index(spatial, kernel, stride, dilation, out):
+    """Flat positions in the padded input (spatial dims raveled) of every kernel offset at every
+    output position: an int array (prod(kernel) * prod(out),), row-major over (kernel, out)."""
+    key = (spatial, kernel, stride, dilation, out)
+    idx = _INDEX_CACHE.get(key)
+    if idx is None:
+        n = len(kernel)
+        coords = [(np.arange(k) * d).reshape((k,) + (1,) * (2 * n - 1)).reshape(
+            (1,) * i + (k,) + (1,) * (2 * n - 1 - i)) for i, (k, d) in
+            enumerate(zip(kernel, dilation))]
+        positions = [(np.arange(o) * st).reshape((1,) * (n + i) + (o,) + (1,) * (n - 1 - i))
+                     for i, (o, st) in enumerate(zip(out, stride))]
+        multi = [c + p for c, p in zip(coords, positions)]
+        idx = np.ravel_multi_index(np.broadcast_arrays(*multi), spatial).reshape(-1)
+        if len(_INDEX_CACHE) > 256:
+            _INDEX_CACHE.clear()
+        _INDEX_CACHE[key] = idx
+    return idx
+
+
 def _patches(x, kernel, stride, padding, dilation, pad_value=0.0):
     """The im2col view of ``x`` (N, C, *spatial): shape (N, C, prod(kernel), *out_spatial),
     entry k holding the input under kernel offset k (row-major over the kernel) for every
-    output position. Built from strided slices of the padded input, so it is differentiable in
-    every mode."""
+    output position. One gather from the padded input, so it is differentiable in every mode
+    (its transpose is a scatter-add)."""
     n = len(kernel)
-    if x.ndim != n + 2:
+    if np.ndim(x) != n + 2:
         raise ShapeMismatchError(f"expected an input of shape (N, C, {n} spatial dims), got "
-                                 f"{tuple(x.shape)}")
+                                 f"{tuple(np.shape(x))}")
     if any(padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding),
                    constant_values=pad_value)
-    spatial = x.shape[2:]
+    spatial = tuple(x.shape[2:])
     out = tuple((s - d * (k - 1) - 1) // st + 1
                 for s, k, st, d in zip(spatial, kernel, stride, dilation))
     if any(o <= 0 for o in out):
         raise ShapeMismatchError(f"the kernel {kernel} (dilation {dilation}) is larger than the "
                                  f"padded input {spatial}")
-    slices = []
-    for offset in np.ndindex(*kernel):
-        idx = (slice(None), slice(None)) + tuple(
-            slice(o * d, o * d + (m - 1) * st + 1, st)
-            for o, d, m, st in zip(offset, dilation, out, stride))
-        slices.append(x[idx])
-    return np.stack(slices, axis=2), out
+    idx = _im2col_index(spatial, tuple(kernel), tuple(stride), tuple(dilation), out)
+    flat = np.reshape(x, tuple(x.shape[:2]) + (-1,))
+    cols = flat[:, :, idx]
+    return np.reshape(cols, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, n):

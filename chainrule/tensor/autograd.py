@@ -255,8 +255,8 @@ def _pullback(node, cts_out, create_graph):
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
-    for t, version in node.saved:
-        if t._version != version:
+    for t, version in zip(node.args, node.versions):
+        if version is not None and t._version != version:
             raise InplaceModificationError(
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
                 f"it was used (version {version}, now {t._version}); its derivative would be "

@@ -60,12 +60,12 @@ class Node:
     ``create_graph`` backward); ``inputs``: the argument Tensors that require grad, in order,
     and ``diff_pos`` their positions in ``args``; ``placeholders``, ``out_tangents`` and
     ``eqns``: the linear map of the operation as its JVP rule recorded it (tape.py), from the
-    tangents of ``inputs`` to those of the results; ``saved`` pairs every Tensor argument with
-    its version when the operation ran. ``release()`` frees all of it (what ``backward`` does
+    tangents of ``inputs`` to those of the results; ``versions`` holds, per argument, the
+    version of a Tensor argument when the operation ran (None for other arguments). ``release()`` frees all of it (what ``backward`` does
     unless ``retain_graph``). ``hooks``/``retained``: per result slot, the hooks registered on
     that result and the results that keep their ``.grad`` (``retain_grad``)."""
     __slots__ = ("prim", "params", "args", "inputs", "diff_pos", "placeholders", "out_tangents",
-                 "eqns", "saved", "hooks", "retained", "__weakref__")
+                 "eqns", "versions", "hooks", "retained", "__weakref__")
 
     def __init__(self, prim, params, args, diff_pos, placeholders, out_tangents, eqns):
         self.prim = prim
@@ -76,7 +76,7 @@ class Node:
         self.placeholders = placeholders
         self.out_tangents = out_tangents
         self.eqns = eqns
-        self.saved = tuple((a, a._version) for a in args if isinstance(a, Tensor))
+        self.versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args)
         self.hooks = None
         self.retained = None
 
@@ -92,7 +92,7 @@ class Node:
         self.eqns = None
         self.args = ()
         self.inputs = ()
-        self.saved = ()
+        self.versions = ()
         self.placeholders = ()
 
     def __repr__(self):
@@ -144,7 +144,7 @@ def _record(prim, args, params):
         if prim.multiple_results:
             return [Tensor._make(_own(v)) for v in out]
         return Tensor._make(_own(out))
-    placeholders = [placeholder(primals[i]) for i in diff_pos]
+    placeholders = tuple(placeholder(primals[i]) for i in diff_pos)
     tangents = [_zero(p) for p in primals]
     for i, ph in zip(diff_pos, placeholders):
         tangents[i] = ph
@@ -674,7 +674,7 @@ def tensor(data, requires_grad=False, dtype=None):
     """A new leaf Tensor holding a copy of ``data`` (array-like of any shape; NumPy's dtype
     rules, so Python floats give float64). ``requires_grad=True`` (floating dtypes only) makes
     backward accumulate this Tensor's gradient, of the same shape, into ``.grad``."""
-    if isinstance(data, Tracer):
+    if isinstance(data, Tracer) and not isinstance(data, Tensor):
         raise InvalidArgumentError("chainrule.tensor() was given a traced value; Tensors are "
                                    "the eager interface, use the array inside transformations")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
