@@ -141,6 +141,10 @@ def _patches(x, kernel, stride, padding, dilation, pad_value=0.0):
     if np.ndim(x) != n + 2:
         raise ShapeMismatchError(f"expected an input of shape (N, C, {n} spatial dims), got "
                                  f"{tuple(np.shape(x))}")
+    spatial = tuple(x.shape[2:])
+    if tuple(kernel) == tuple(stride) and not any(padding) and all(d == 1 for d in dilation) \
+            and all(s % k == 0 for s, k in zip(spatial, kernel)):
+        return _tiles(x, kernel, spatial)
     if any(padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding),
                    constant_values=pad_value)
@@ -154,6 +158,17 @@ def _patches(x, kernel, stride, padding, dilation, pad_value=0.0):
     flat = np.reshape(x, tuple(x.shape[:2]) + (-1,))
     cols = flat[:, :, idx]
     return np.reshape(cols, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
+
+
+def _tiles(x, kernel, spatial):
+    """``_patches`` for windows that tile the input (stride = kernel, no padding): a reshape
+    and a transpose, no gather."""
+    n = len(kernel)
+    out = tuple(s // k for s, k in zip(spatial, kernel))
+    split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
+    perm = (0, 1) + tuple(3 + 2 * i for i in range(n)) + tuple(2 + 2 * i for i in range(n))
+    t = np.transpose(np.reshape(x, split), perm)
+    return np.reshape(t, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, n):
@@ -193,9 +208,11 @@ def _max_pool(x, kernel_size, stride, padding, dilation, n):
     stride = kernel if stride is None else _tuple(stride, n, "stride")
     cols, _ = _patches(x, kernel, stride, _tuple(padding, n, "padding"),
                        _tuple(dilation, n, "dilation"), pad_value=-np.inf)
-    # the gradient goes to one maximal element per window (the first), as in PyTorch
-    idx = np.argmax(_detach(cols), axis=2, keepdims=True)
-    return np.squeeze(np.take_along_axis(cols, idx, axis=2), axis=2)
+    # the gradient goes to one maximal element per window (the first), as in PyTorch: a
+    # constant one-hot mask of the argmax, so the backward pass is a select, not a scatter
+    first = np.argmax(_detach(cols), axis=2, keepdims=True)
+    k = np.reshape(np.arange(cols.shape[2]), (1, 1, -1) + (1,) * (np.ndim(cols) - 3))
+    return np.sum(np.where(first == k, cols, 0.0), axis=2)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1):

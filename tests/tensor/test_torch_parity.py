@@ -330,3 +330,20 @@ def test_autograd_grad_allow_unused_and_grad_outputs_like_torch():
     assert gw is None and tgw is None
     with pytest.raises(UnusedInputError, match="allow_unused"):
         cr.autograd.grad((x ** 3).sum(), (x, w))
+
+
+def test_third_derivative_through_create_graph_matches_torch():
+    x0 = np.array([0.3, -0.7, 1.1])
+
+    def derivs(L, x):
+        grad = (cr if L is cr else torch).autograd.grad
+        sin, tanh = (np.sin, np.tanh) if L is cr else (torch.sin, torch.tanh)
+        y = (tanh(x) * sin(x * x) + x ** 4 / (1 + x * x)).sum()
+        g1, = grad(y, x, create_graph=True)
+        g2, = grad(g1.sum(), x, create_graph=True)
+        g3, = grad((g2 * g1).sum(), x)
+        return g1, g2, g3
+    ours = derivs(cr, cr.tensor(x0, requires_grad=True))
+    theirs = derivs(torch, torch.tensor(x0, requires_grad=True))
+    for a, b in zip(ours, theirs):
+        _close(a, b)
