@@ -278,7 +278,7 @@ class TorchMethods:
 
     mm = matmul
 
-    # -- in place (version-checked, see Tensor._inplace) --------------------------------------------
+    # -- in place (version-checked, see Tensor._inplace) ------------------------------------
     def clamp_(self, min=None, max=None):
         self._check_inplace()
         return self._store(np.clip(self._value, min, max))

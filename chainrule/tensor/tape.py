@@ -42,26 +42,39 @@ class LinearTracer(Tracer):
 
 
 class LinearRecorder(Interpreter):
-    """Records ``(prim, params, args, outs)`` into ``eqns`` (a list the caller swaps in per
-    operation); ``args`` hold LinearTracers for the linear inputs and constants otherwise."""
-    __slots__ = ("eqns",)
+    """Records ``(prim, params, args, out)`` into ``eqns`` (a list the caller swaps in per
+    operation); ``args`` hold LinearTracers for the linear inputs and constants otherwise;
+    ``out`` is a LinearTracer, or a list of them for a primitive with several results. Avals
+    are interned, so a long tape holds few distinct ones (fewer objects for the garbage
+    collector to traverse)."""
+    __slots__ = ("eqns", "avals")
 
     def __init__(self, level):
         super().__init__(level)
         self.eqns = None
+        self.avals = {}
 
     def lift(self, x):
         return x
+
+    def _intern(self, aval):
+        key = (aval.shape, aval.dtype, aval.weak_type)
+        known = self.avals.get(key)
+        if known is None:
+            if len(self.avals) > 4096:
+                self.avals.clear()
+            known = self.avals[key] = aval
+        return known
 
     def process_primitive(self, prim, args, params):
         abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
         out_avals = abstract_eval(*[get_aval(a) for a in args], **params)
         if prim.multiple_results:
-            outs = [LinearTracer(self, a) for a in out_avals]
+            outs = [LinearTracer(self, self._intern(a)) for a in out_avals]
             self.eqns.append((prim, params, args, outs))
             return outs
-        out = LinearTracer(self, out_avals)
-        self.eqns.append((prim, params, args, (out,)))
+        out = LinearTracer(self, self._intern(out_avals))
+        self.eqns.append((prim, params, args, out))
         return out
 
 
@@ -79,7 +92,7 @@ TAPE = TapeInterpreter(-1)
 
 def placeholder(value):
     """The tangent standing for an input of the operation being recorded."""
-    return LinearTracer(LINEAR, tangent_aval(get_aval(value)))
+    return LinearTracer(LINEAR, LINEAR._intern(tangent_aval(get_aval(value))))
 
 
 def run_jvp(prim, primals, tangents, params):
@@ -101,11 +114,11 @@ def transpose_node(placeholders, out_tangents, eqns, cts_out):
             lt.ct = c if lt.ct is None else add_tangents(lt.ct, c)
     try:
         for prim, params, args, outs in reversed(eqns):
-            if len(outs) == 1 and not prim.multiple_results:
-                ct = outs[0].ct
+            if type(outs) is LinearTracer:
+                ct = outs.ct
                 if ct is None:
                     continue
-                outs[0].ct = None
+                outs.ct = None
             else:
                 cts = [o.ct for o in outs]
                 if all(c is None for c in cts):
@@ -143,5 +156,5 @@ def _clear(out_tangents, eqns):
         for a in args:
             if type(a) is LinearTracer:
                 a.ct = None
-        for o in outs:
+        for o in (outs,) if type(outs) is LinearTracer else outs:
             o.ct = None

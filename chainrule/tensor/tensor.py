@@ -61,10 +61,11 @@ class Node:
     and ``diff_pos`` their positions in ``args``; ``placeholders``, ``out_tangents`` and
     ``eqns``: the linear map of the operation as its JVP rule recorded it (tape.py), from the
     tangents of ``inputs`` to those of the results; ``versions`` holds, per argument, the
-    version of a Tensor argument when the operation ran (None for other arguments). ``release()`` frees all of it (what ``backward`` does
+    version of a Tensor argument when the operation ran (None for other arguments).
+    ``release()`` frees all of it (what ``backward`` does
     unless ``retain_graph``). ``hooks``/``retained``: per result slot, the hooks registered on
     that result and the results that keep their ``.grad`` (``retain_grad``)."""
-    __slots__ = ("prim", "params", "args", "inputs", "diff_pos", "placeholders", "out_tangents",
+    __slots__ = ("prim", "params", "args", "diff_pos", "placeholders", "out_tangents",
                  "eqns", "versions", "hooks", "retained", "__weakref__")
 
     def __init__(self, prim, params, args, diff_pos, placeholders, out_tangents, eqns):
@@ -72,13 +73,17 @@ class Node:
         self.params = params
         self.args = args
         self.diff_pos = diff_pos
-        self.inputs = tuple(args[i] for i in diff_pos)
         self.placeholders = placeholders
         self.out_tangents = out_tangents
         self.eqns = eqns
         self.versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args)
         self.hooks = None
         self.retained = None
+
+    @property
+    def inputs(self):
+        args = self.args
+        return tuple(args[i] for i in self.diff_pos)
 
     @property
     def name(self):
@@ -91,7 +96,7 @@ class Node:
     def release(self):
         self.eqns = None
         self.args = ()
-        self.inputs = ()
+        self.diff_pos = ()
         self.versions = ()
         self.placeholders = ()
 
@@ -138,7 +143,7 @@ def _record(prim, args, params):
     results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
     JVP rule instead, recording its linear map on a Node (tape.py)."""
     primals = [a._value if type(a) in TENSOR_TYPES else a for a in args]
-    diff_pos = [i for i, a in enumerate(args) if type(a) in TENSOR_TYPES and a._requires_grad]
+    diff_pos = tuple(i for i, a in enumerate(args) if type(a) in TENSOR_TYPES and a._requires_grad)
     if not diff_pos or not _grad_enabled.get():
         out = prim.impl(*primals, **params)
         if prim.multiple_results:

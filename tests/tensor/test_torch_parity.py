@@ -171,7 +171,7 @@ def test_mse_loss_warns_on_broadcasting_like_torch():
     assert loss.item() == 1.0
 
 
-# -- optimizers and schedulers ----------------------------------------------------------------------
+# -- optimizers and schedulers -------------------------------------------------------------
 OPTIMIZERS = [
     lambda o, p: o.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
     lambda o, p: o.SGD(p, lr=0.1, momentum=0.5, dampening=0.2),
