@@ -19,6 +19,8 @@ from .core.errors import ComplexOutputError
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
+from .tensor import (enable_grad, is_grad_enabled, zeros, ones, full, arange, linspace, rand,
+                     randn, randint, manual_seed, cat, stack, where, save, load)
 import sys as _sys
 _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd, as in PyTorch
 from . import nn, optim  # the PyTorch-style interface, on top of the above
@@ -58,5 +60,7 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "custom_jvp", "custom_vjp", "pure_callback", "primitive", "UserPrimitive",
            "ShapedArray", "Zero", "UndefPrimal", "linear_solve", "root", "fixed_point",
            "argmin", "CustomRuleError",
-           "CustomVJPForwardModeError", "ConvergenceError", "SingularJacobianError"]
+           "CustomVJPForwardModeError", "ConvergenceError", "SingularJacobianError", "enable_grad",
+           "is_grad_enabled", "zeros", "ones", "full", "arange", "linspace", "rand", "randn",
+           "randint", "manual_seed", "cat", "stack", "where", "save", "load"]
 __all__ += ["ComplexOutputError"]

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .core import (InvalidArgumentError, ShapeMismatchError, Tracer, dispatch, get_aval,
+from .core import (InvalidArgumentError, Tracer, dispatch, get_aval,
                    tree_flatten, tree_unflatten)
 from .core.errors import ChainruleError
 from .ops.loops import scan_p

@@ -149,7 +149,6 @@ def transpose_graph(graph, linear):
     the cotangents of every output) to the cotangents of the linear inputs (zeros where none
     flows)."""
     nonlin = [v for v, lin in zip(graph.invars, linear) if not lin]
-    lin_vars = [v for v, lin in zip(graph.invars, linear) if lin]
     k = len(nonlin)
 
     def fun(ins):

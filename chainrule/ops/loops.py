@@ -207,7 +207,7 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     tb = _cached(body, ("transpose", tuple(lin)), lambda: G.transpose_graph(body, lin))
     r_c = [a for a, l in zip(a_c, l_c) if not l]
     r_x = [a for a, l in zip(a_x, l_x) if not l]
-    n_lc, n_lx = sum(l_c), sum(l_x)
+    n_lc = sum(l_c)
     ct_k, ct_y = _split([instantiate(c) for c in cts], n_carry)
     lc_avals = [tangent_aval(v.aval).strip_weak()
                 for v, l in zip(body.invars[:n_consts], l_c) if l]

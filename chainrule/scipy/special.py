@@ -14,7 +14,7 @@ arguments and plain arrays too.
 import numpy as np
 import scipy.special as _sps
 
-from ..core import Tracer, dispatch, get_aval
+from ..core import Tracer, get_aval
 from ..core.errors import InvalidArgumentError
 from ..numpy._dispatch import scipy_exported, scipy_functions
 from ..numpy._shape import normalize_axes
@@ -97,6 +97,3 @@ def multigammaln(a, d):
         out = ar.add(out, sp.gammaln(ar.sub(a, j / 2.0)))
     return out
 
-
-# the Tensor API reaches these functions too (core.dispatch.foreign_aware)
-dispatch.make_foreign_aware(globals(), __name__)

@@ -31,11 +31,14 @@ GraphFreedError, as PyTorch users expect.
 import numpy as np
 
 from .. import api
+from ..core import Zero
+from ..core.primitive import bind
 from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMismatchError
 from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
     UnusedInputError
 from .grad_mode import enable_grad, no_grad
-from .tensor import Tensor, _own, apply_op
+from .tape import transpose_node
+from .tensor import Tensor, _own
 
 __all__ = ["backward", "grad"]
 
@@ -177,7 +180,37 @@ def _prune(order, targets):
 
 
 def _accumulate(cts, key, ct):
-    cts[key] = ct if key not in cts else cts[key] + ct
+    if ct is not None:
+        cts[key] = ct if key not in cts else cts[key] + ct
+
+
+def _apply_hooks(hooks, ct, create_graph):
+    """Run the hooks registered on a Tensor (``register_hook``) on its gradient ``ct``; a hook
+    that returns a value replaces the gradient."""
+    for hook in list(hooks):
+        g = ct if isinstance(ct, Tensor) else Tensor._make(_own(ct))
+        new = hook(g)
+        if new is not None:
+            if not isinstance(new, Tensor):
+                new = Tensor(new)
+            if new.shape != g.shape:
+                raise ShapeMismatchError(f"a hook returned a gradient of shape {new.shape} for "
+                                         f"a Tensor of shape {g.shape}")
+            ct = new if create_graph else new._value
+    return ct
+
+
+def _node_slot_grad(node, slot, c, create_graph):
+    """Hooks and ``retain_grad`` of result ``slot`` of ``node``, whose gradient is ``c``."""
+    if node.hooks is not None and slot in node.hooks:
+        c = _apply_hooks(node.hooks[slot], c, create_graph)
+    if node.retained is not None and slot in node.retained:
+        t = node.retained[slot]()
+        if t is not None:
+            g = c if isinstance(c, Tensor) and create_graph else Tensor._make(_own(
+                c._value if isinstance(c, Tensor) else c))
+            t._grad = g if t._grad is None else t._grad + g
+    return c
 
 
 def _run(roots, root_cts, targets, retain_graph, create_graph):
@@ -192,8 +225,10 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         _accumulate(cts, _key(r), c)
     for node in reversed(order):
         cts_out = []
-        for slot in range(len(node.out_meta)):
+        for slot in range(len(node.out_tangents)):
             c = cts.pop((node, slot), None)
+            if c is not None and (node.hooks is not None or node.retained is not None):
+                c = _node_slot_grad(node, slot, c, create_graph)
             if c is not None and wanted is not None and (node, slot) in wanted:
                 found[(node, slot)] = c
             cts_out.append(c)
@@ -205,37 +240,48 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         if not retain_graph:
             node.release()
     if wanted is None:
-        return {k: c for k, c in cts.items() if isinstance(k, Tensor)}
-    found.update((k, cts[k]) for k in wanted if k not in found and k in cts)
+        found = {k: c for k, c in cts.items() if isinstance(k, Tensor)}
+    else:
+        found.update((k, cts[k]) for k in wanted if k not in found and k in cts)
+    for k in list(found):
+        if isinstance(k, Tensor) and k._hooks:
+            found[k] = _apply_hooks(k._hooks, found[k], create_graph)
     return found
 
 
 def _pullback(node, cts_out, create_graph):
     """Cotangents of ``node.inputs`` from those of its results (None: zero)."""
-    if node.fn is None:
+    if node.eqns is None:
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
-    for t, version in node.saved:
-        if t._version != version:
+    for t, version in zip(node.args, node.versions):
+        if version is not None and t._version != version:
             raise InplaceModificationError(
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
                 f"it was used (version {version}, now {t._version}); its derivative would be "
                 "computed at the wrong value. Modify a copy, or call backward before the update")
-    cts = [np.zeros(shape, dtype) if c is None else c
-           for c, (shape, dtype) in zip(cts_out, node.out_meta)]
     if create_graph:
-        return apply_op(_pullback_fn(node), (*node.inputs, *cts), None, node.name)
-    _, vjp_fn = api.vjp(node.fn, *[t.data for t in node.inputs])
-    return vjp_fn(tuple(cts) if node.multiple else cts[0])
+        return _relinearized_pullback(node, cts_out)
+    return transpose_node(node.placeholders, node.out_tangents, node.eqns, cts_out)
 
 
-def _pullback_fn(node):
-    """``node``'s pullback as a pure function ``(*input values, *cotangents) -> cotangents of
-    the inputs``: recorded as an operation, it makes the backward pass differentiable."""
-    fn, n_in, multiple = node.fn, len(node.inputs), node.multiple
+def _relinearized_pullback(node, cts_out):
+    """The pullback for ``create_graph=True``: the operation linearized again at its input
+    Tensors, so that the residuals of its linear map (``cos(x)`` for ``sin``) are recorded
+    Tensors with history, and the transposed map is applied to the cotangent Tensors. The
+    result is differentiable again, to any order."""
+    prim, params, args, pos = node.prim, node.params, node.args, node.diff_pos
 
-    def pullback(*args):
-        _, vjp_fn = api.vjp(fn, *args[:n_in])
-        return vjp_fn(tuple(args[n_in:]) if multiple else args[n_in])
-    return pullback
+    def fun(*xs):
+        vals = list(args)
+        for i, x in zip(pos, xs):
+            vals[i] = x
+        out = bind(prim, *vals, **params)
+        return tuple(out) if prim.multiple_results else out
+    _, vjp_fn = api.vjp(fun, *[args[i] for i in pos])
+    if prim.multiple_results:
+        cts = tuple(Zero(t.aval) if c is None else c for c, t in zip(cts_out, node.out_tangents))
+    else:
+        cts = cts_out[0]
+    return list(vjp_fn(cts))

@@ -40,42 +40,81 @@ import weakref
 
 import numpy as np
 
-from ..core import Tracer, dispatch, tree_flatten, tree_unflatten
-from ..core.array_methods import ArrayMethods
+from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tangent_aval, tree_flatten, \
+    tree_unflatten
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
-from .errors import AutogradError, InplaceModificationError
+from .errors import AutogradError
 from .grad_mode import _grad_enabled
+from .inplace import InplaceMethods, _own, _raw, _requires_grad
+from .methods import TorchMethods
+from .tape import TAPE, TapeInterpreter, placeholder, run_jvp
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
 
 # -- the recorded graph -------------------------------------------------------------------------
 class Node:
-    """One recorded operation, the ``grad_fn`` of its results.
+    """One recorded primitive application, the ``grad_fn`` of its results.
 
-    ``fn(*values)`` recomputes the result(s) from the values of ``inputs``, the argument Tensors
-    that require grad, in order; a tuple when the operation has several results (``multiple``).
-    ``saved`` pairs every Tensor argument with its version when the operation ran; ``out_meta``
-    holds (shape, dtype) per result. ``release()`` frees the function and the edges (what
-    ``backward`` does unless ``retain_graph``)."""
-    __slots__ = ("name", "fn", "inputs", "saved", "out_meta", "multiple")
+    ``prim``/``params``/``args``: what ran (``args`` holds the Tensors themselves, for the
+    ``create_graph`` backward); ``inputs``: the argument Tensors that require grad, in order,
+    and ``diff_pos`` their positions in ``args``; ``placeholders``, ``out_tangents`` and
+    ``eqns``: the linear map of the operation as its JVP rule recorded it (tape.py), from the
+    tangents of ``inputs`` to those of the results; ``versions`` holds, per argument, the
+    version of a Tensor argument when the operation ran (None for other arguments).
+    ``release()`` frees all of it (what ``backward`` does
+    unless ``retain_graph``). ``hooks``/``retained``: per result slot, the hooks registered on
+    that result and the results that keep their ``.grad`` (``retain_grad``)."""
+    __slots__ = ("prim", "params", "args", "diff_pos", "placeholders", "out_tangents",
+                 "eqns", "versions", "hooks", "retained", "__weakref__")
 
-    def __init__(self, name, fn, inputs, saved, out_meta, multiple):
-        self.name = name
-        self.fn = fn
-        self.inputs = inputs
-        self.saved = saved
-        self.out_meta = out_meta
-        self.multiple = multiple
+    def __init__(self, prim, params, args, diff_pos, placeholders, out_tangents, eqns):
+        self.prim = prim
+        self.params = params
+        self.args = args
+        self.diff_pos = diff_pos
+        self.placeholders = placeholders
+        self.out_tangents = out_tangents
+        self.eqns = eqns
+        self.versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args)
+        self.hooks = None
+        self.retained = None
+
+    @property
+    def inputs(self):
+        args = self.args
+        return tuple(args[i] for i in self.diff_pos)
+
+    @property
+    def name(self):
+        return _node_name(self.prim.name)
+
+    @property
+    def multiple(self):
+        return self.prim.multiple_results
 
     def release(self):
-        self.fn = None
-        self.inputs = ()
-        self.saved = ()
+        self.eqns = None
+        self.args = ()
+        self.diff_pos = ()
+        self.versions = ()
+        self.placeholders = ()
 
     def __repr__(self):
         return f"<{self.name}>"
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _node_name(op_name):
@@ -83,81 +122,93 @@ def _node_name(op_name):
     return "".join(p[:1].upper() + p[1:] for p in parts) + "Backward"
 
 
-def _own(a):
-    """``a`` as an array that no one else can write to: chainrule's values are immutable."""
-    a = np.asarray(a)
-    if a.flags.writeable:
-        if a.base is not None:        # a writable view (of a temporary, or of the caller's array)
-            a = a.copy()
-        a.flags.writeable = False
-    return a
-
-
 def _is_array(x):
     return isinstance(x, (np.ndarray, np.generic))
 
 
-def apply_op(func, args, kwargs=None, name=None, supported=True):
-    """Apply NumPy function ``func`` to ``args``/``kwargs`` with every Tensor in them (at any depth
-    of lists, tuples and dicts) replaced by its array, and wrap the array result(s) as Tensors.
+def _record(prim, args, params):
+    """``TAPE.process_primitive``: apply ``prim`` to ``args`` (Tensors among them) and wrap the
+    results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
+    JVP rule instead, recording its linear map on a Node (tape.py)."""
+    primals = [a._value if type(a) in TENSOR_TYPES else a for a in args]
+    diff_pos = tuple(i for i, a in enumerate(args) if type(a) in TENSOR_TYPES and a._requires_grad)
+    if not diff_pos or not _grad_enabled.get():
+        out = prim.impl(*primals, **params)
+        if prim.multiple_results:
+            return [Tensor._make(_own(v)) for v in out]
+        return Tensor._make(_own(out))
+    placeholders = tuple(placeholder(primals[i]) for i in diff_pos)
+    tangents = [_zero(p) for p in primals]
+    for i, ph in zip(diff_pos, placeholders):
+        tangents[i] = ph
+    out, out_dot, eqns = run_jvp(prim, primals, tangents, params)
+    if not prim.multiple_results:
+        if type(out_dot) is Zero:
+            return Tensor._make(_own(out))
+        node = Node(prim, params, args, diff_pos, placeholders, (out_dot,), eqns)
+        return Tensor._make(_own(out), node, 0)
+    out_dot = tuple(out_dot)
+    if all(type(t) is Zero for t in out_dot):
+        return [Tensor._make(_own(v)) for v in out]
+    node = Node(prim, params, args, diff_pos, placeholders, out_dot, eqns)
+    return [Tensor._make(_own(v), None if type(t) is Zero else node, s)
+            for s, (v, t) in enumerate(zip(out, out_dot))]
 
-    If grad mode is on and a Tensor argument requires grad, the floating-point results get a
-    ``Node`` recording ``func`` as a function of those arguments; ``supported=False`` says
-    chainrule cannot differentiate ``func``, which is then an error. Results that are not arrays
-    (shapes, Python numbers) are returned unchanged; a tuple or list of arrays becomes a tuple of
-    Tensors. Returns ``NotImplemented`` when a chainrule Tracer is among the arguments."""
+
+_SCALAR_ZEROS = {}
+
+
+def _zero(p):
+    """The symbolic zero tangent of a constant argument (cached for Python scalars)."""
+    z = _SCALAR_ZEROS.get(type(p))
+    if z is None:
+        z = Zero(tangent_aval(get_aval(p)))
+        if type(p) in (float, int, bool, complex):
+            _SCALAR_ZEROS[type(p)] = z
+    return z
+
+
+TapeInterpreter.process_primitive = staticmethod(_record)
+
+
+
+def _wrap(out):
+    """Results of a NumPy-layer function called on Tensors: raw arrays (computed without a
+    primitive, e.g. integer results) become Tensors; other values pass through."""
+    if isinstance(out, Tensor):
+        return out
+    if _is_array(out):
+        return Tensor._make(_own(out))
+    if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) or _is_array(o)
+                                                      for o in out):
+        return tuple(_wrap(o) for o in out)
+    return out
+
+
+def apply_op(func, args, kwargs=None, name=None, supported=False):
+    """Apply NumPy function ``func``, which chainrule has no primitive for, to ``args``/``kwargs``
+    with every Tensor in them replaced by its array, and wrap the array result(s) as Tensors
+    without history. Refused (UnsupportedFunctionError) when grad mode is on, an argument
+    requires grad and a result is floating-point: its derivative would be lost silently."""
     leaves, treedef = tree_flatten((args, {} if kwargs is None else kwargs))
+    needs_grad = False
     raw = list(leaves)
-    where = []
     for i, x in enumerate(leaves):
         if isinstance(x, Tensor):
-            where.append(i)
             raw[i] = x._value
+            needs_grad = needs_grad or x._requires_grad
         elif isinstance(x, Tracer):
             return NotImplemented
     a, k = tree_unflatten(treedef, raw)
     out = func(*a, **k)
-    multiple = isinstance(out, (tuple, list)) and len(out) > 0 and all(map(_is_array, out))
-    outs = list(out) if multiple else [out]
-    if not all(map(_is_array, outs)):
-        return out
-    values = [_own(o) for o in outs]
-    node = None
-    diff = [i for i in where if leaves[i]._requires_grad] if _grad_enabled.get() else []
-    if diff and any(v.dtype.kind in "fc" for v in values):
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    if needs_grad and _grad_enabled.get() and any(
+            _is_array(o) and np.asarray(o).dtype.kind in "fc" for o in outs):
         name = name or getattr(func, "__name__", "op")
-        if not supported:
-            raise UnsupportedFunctionError(
-                f"{name} has no derivative in chainrule; call it on t.detach() or inside "
-                "chainrule.no_grad() (see docs/supported.md for what is differentiable)")
-
-        def fn(*xs):
-            vals = list(raw)
-            for i, x in zip(diff, xs):
-                vals[i] = x
-            a, k = tree_unflatten(treedef, vals)
-            r = func(*a, **k)
-            return tuple(r) if multiple else r
-        fn.__name__ = str(name)
-        node = Node(_node_name(name), fn, tuple(leaves[i] for i in diff),
-                    tuple((leaves[i], leaves[i]._version) for i in where),
-                    tuple((v.shape, v.dtype) for v in values), multiple)
-    results = [Tensor._make(v, node if v.dtype.kind in "fc" else None, s)
-               for s, v in enumerate(values)]
-    return tuple(results) if multiple else results[0]
-
-
-def _raw(x):
-    """Tensors in a (nested) argument replaced by their arrays."""
-    if isinstance(x, Tensor):
-        return x._value
-    if isinstance(x, (tuple, list)):
-        return type(x)(_raw(i) for i in x)
-    return x
-
-
-def _requires_grad(x):
-    return isinstance(x, Tensor) and x._requires_grad
+        raise UnsupportedFunctionError(
+            f"{name} has no derivative in chainrule; call it on t.detach() or inside "
+            "chainrule.no_grad() (see docs/supported.md for what is differentiable)")
+    return _wrap(out)
 
 
 def _getitem(a, idx):
@@ -173,7 +224,7 @@ _NO_HISTORY = {np.zeros_like, np.ones_like, np.empty_like}
 
 
 # -- Tensor -------------------------------------------------------------------------------------
-class Tensor(ArrayMethods):
+class Tensor(InplaceMethods, TorchMethods, Tracer):
     """An array that can record the operations applied to it and differentiate through them.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data`` (NumPy's dtype rules;
@@ -181,9 +232,10 @@ class Tensor(ArrayMethods):
     NumPy's signatures (``axis``, ``keepdims``; ``sum`` and ``mean`` also take PyTorch's ``dim``
     and ``keepdim``)."""
     __slots__ = ("_value", "_requires_grad", "_node", "_slot", "_version", "_grad", "_grad_of",
-                 "__weakref__")
-    __array_priority__ = 100        # below chainrule's tracers (1000): tracers win
+                 "_hooks", "_retains", "__weakref__")
+    __array_priority__ = 100        # below chainrule's other tracers (1000)
     __hash__ = object.__hash__      # identity, as elementwise == leaves no other choice
+    _interp = TAPE                  # every Tensor is a tracer of the one tape interpreter
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
@@ -208,6 +260,8 @@ class Tensor(ArrayMethods):
         self._version = 0
         self._grad = None
         self._grad_of = None
+        self._hooks = None
+        self._retains = False
 
     # -- autograd attributes ----------------------------------------------------------------
     @property
@@ -270,6 +324,39 @@ class Tensor(ArrayMethods):
         backward((self,), None if gradient is None else (gradient,), retain_graph,
                  create_graph)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient with respect to this Tensor is computed
+        (``backward`` or ``autograd.grad``); a hook that returns a Tensor replaces the gradient
+        (for a leaf: before it is accumulated into ``.grad``). Returns a handle whose
+        ``remove()`` unregisters the hook."""
+        if not self._requires_grad:
+            raise AutogradError("cannot register a hook on a Tensor that does not require grad")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = {}
+            hooks = self._node.hooks.setdefault(self._slot, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf Tensor in ``.grad`` on backward (leaves always
+        keep theirs)."""
+        if not self._requires_grad:
+            raise AutogradError("retain_grad() on a Tensor that does not require grad")
+        if self._node is not None:
+            if self._node.retained is None:
+                self._node.retained = {}
+            self._node.retained[self._slot] = weakref.ref(self)
+        self._retains = True
+
+    @property
+    def retains_grad(self):
+        return self._retains and self._node is not None
+
     def detach(self):
         """A new leaf Tensor with the same (immutable) values and no history."""
         return Tensor._make(self._value)
@@ -312,10 +399,16 @@ class Tensor(ArrayMethods):
     def tolist(self):
         return self._value.tolist()
 
+    @property
+    def aval(self):
+        return ShapedArray(self._value.shape, self._value.dtype)
+
+    def concrete_value(self):
+        return self._value
+
     shape = property(lambda self: self._value.shape)
     dtype = property(lambda self: self._value.dtype)
     ndim = property(lambda self: self._value.ndim)
-    size = property(lambda self: self._value.size)
     T = property(lambda self: np.transpose(self))
 
     def numel(self):
@@ -364,126 +457,34 @@ class Tensor(ArrayMethods):
 
     # -- NEP 13 / NEP 18 ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            handler = dispatch.ufuncs.get(ufunc)
+            if handler is not None:
+                return _wrap(handler(*inputs))
         out = kwargs.pop("out", None)
-        func = ufunc if method == "__call__" else getattr(ufunc, method)
-        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}_{method}"
-        supported = method != "__call__" or ufunc in dispatch.ufuncs
-        if out is None or all(o is None for o in out):
-            return apply_op(func, inputs, kwargs, name, supported)
-        return _ufunc_into(func, inputs, kwargs, out, name, supported)
+        if out is not None and any(o is not None for o in out):
+            return _ufunc_into(ufunc, method, inputs, kwargs, out)
+        if method == "__call__" and ufunc not in dispatch.ufuncs:
+            return apply_op(ufunc, inputs, kwargs, ufunc.__name__)
+        try:
+            return _wrap(dispatch.array_ufunc(ufunc, method, inputs, kwargs))
+        except UnsupportedFunctionError:
+            func = ufunc if method == "__call__" else getattr(ufunc, method)
+            return apply_op(func, inputs, kwargs, f"{ufunc.__name__}.{method}")
 
     def __array_function__(self, func, types, args, kwargs):
-        if any(issubclass(t, Tracer) for t in types):
-            return NotImplemented
         if kwargs.get("out") is not None:
             raise UnsupportedFunctionError(f"the out= argument of numpy.{func.__name__} with "
                                            "Tensors; assign the result instead")
-        if func in _NO_HISTORY:
-            return Tensor._make(_own(func(*_raw(args), **kwargs)))
-        return apply_op(func, args, kwargs, func.__name__, func in dispatch.functions)
+        if func in _NO_HISTORY or "like" in kwargs:
+            return Tensor._make(_own(func(*_raw(args), **_raw(kwargs))))
+        handler = dispatch.functions.get(func)
+        if handler is None:
+            return apply_op(func, args, kwargs, func.__name__)
+        return _wrap(handler(*args, **kwargs))
 
     def __getitem__(self, idx):
-        out = apply_op(_getitem, (self, idx), None, "getitem")
-        if out is NotImplemented:
-            raise ConcretizationError("a traced value was used to index a Tensor; indices are "
-                                      "not differentiable, use a plain integer array")
-        return out
-
-    # -- in-place operations -------------------------------------------------------------------
-    def _check_inplace(self, other=None):
-        """Refuse an in-place change that could make a derivative wrong."""
-        if not _grad_enabled.get():
-            return
-        if self._node is None and self._requires_grad:
-            raise InplaceModificationError(
-                "a leaf Tensor that requires grad was modified in place; update parameters "
-                "inside `with chainrule.no_grad():`")
-        if self._node is not None or _requires_grad(other):
-            raise InplaceModificationError(
-                "in-place operation on a Tensor that is part of a graph (or with an operand "
-                "that requires grad); chainrule never modifies a recorded value: write "
-                "t = t + v, or build the array with np.where / np.concatenate")
-
-    def _store(self, value):
-        value = np.asarray(value)
-        if value.shape != self._value.shape:
-            raise ShapeMismatchError(f"an in-place operation would change the shape "
-                                     f"{self.shape} to {value.shape}")
-        if value.dtype != self._value.dtype:
-            if not np.can_cast(value.dtype, self._value.dtype, "same_kind"):
-                raise TypeError(f"in-place result of dtype {value.dtype} cannot be stored in a "
-                                f"Tensor of dtype {self.dtype}")
-            value = value.astype(self._value.dtype)
-        self._value = _own(value)
-        self._version += 1
-        return self
-
-    def _inplace(self, ufunc, other):
-        self._check_inplace(other)
-        return self._store(ufunc(self._value, _raw(other)))
-
-    def _inplace_or_rebind(self, ufunc, other):
-        # `t += v`: in place when no history is involved; otherwise NotImplemented, so that
-        # Python rebinds t to the new Tensor t + v and the recorded value stays untouched.
-        if _grad_enabled.get() and not (self._node is None and self._requires_grad) and \
-                (self._node is not None or _requires_grad(other)):
-            return NotImplemented
-        return self._inplace(ufunc, other)
-
-    def __iadd__(self, other):
-        return self._inplace_or_rebind(np.add, other)
-
-    def __isub__(self, other):
-        return self._inplace_or_rebind(np.subtract, other)
-
-    def __imul__(self, other):
-        return self._inplace_or_rebind(np.multiply, other)
-
-    def __itruediv__(self, other):
-        return self._inplace_or_rebind(np.true_divide, other)
-
-    def add_(self, other, alpha=1):
-        """``self += alpha * other`` in place; returns self."""
-        return self._inplace(np.add, _raw(other) * alpha if alpha != 1 else other)
-
-    def sub_(self, other, alpha=1):
-        return self._inplace(np.subtract, _raw(other) * alpha if alpha != 1 else other)
-
-    def mul_(self, other):
-        return self._inplace(np.multiply, other)
-
-    def div_(self, other):
-        return self._inplace(np.true_divide, other)
-
-    def fill_(self, value):
-        self._check_inplace(value)
-        return self._store(np.full_like(self._value, _raw(value)))
-
-    def copy_(self, src):
-        """Overwrite the values with those of ``src`` (broadcast to this shape)."""
-        self._check_inplace(src)
-        return self._store(np.broadcast_to(_raw(src), self.shape))
-
-    def zero_(self):
-        """Set to zero in place; returns the zeroed Tensor.
-
-        On a gradient with history (``x.grad`` after ``backward(create_graph=True)``) this
-        resets the accumulator instead: ``x.grad`` becomes a new zero Tensor and the old
-        gradient, which other names may still hold, keeps its value and its graph. That is what
-        makes ``g1 = x.grad; x.grad.zero_(); g1.backward()`` give the second derivative."""
-        owner = self._grad_of() if self._grad_of is not None else None
-        if self._node is not None and owner is not None and owner._grad is self:
-            fresh = Tensor._make(_own(np.zeros_like(self._value)))
-            owner.grad = fresh
-            return fresh
-        self._check_inplace()
-        return self._store(np.zeros_like(self._value))
-
-    def __setitem__(self, idx, value):
-        self._check_inplace(value)
-        new = self._value.copy()
-        new[_raw(idx)] = _raw(value)
-        self._store(new)
+        return dispatch.getitem(self, _raw(idx))
 
     # -- methods, through NumPy's functions (so they are recorded like any other) ---------------
     def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
@@ -494,64 +495,31 @@ class Tensor(ArrayMethods):
         return np.mean(self, axis=_axis(axis, dim), dtype=dtype,
                        keepdims=keepdims if keepdim is None else keepdim)
 
-    view = ArrayMethods.reshape
-    clamp = ArrayMethods.clip
-
-    def unsqueeze(self, axis):
-        return np.expand_dims(self, axis)
-
-    def astype(self, dtype):
-        return apply_op(lambda a: a.astype(dtype), (self,), None, "astype")
+    def astype(self, dtype, copy=True):
+        return _wrap(dispatch.astype(self, dtype))
 
     def copy(self):
         """A copy that keeps the history (the derivative flows through it)."""
-        return apply_op(np.copy, (self,), None, "copy")
+        return np.copy(self)
 
     clone = copy
 
-    def exp(self):
-        return np.exp(self)
 
-    def log(self):
-        return np.log(self)
-
-    def sqrt(self):
-        return np.sqrt(self)
-
-    def sin(self):
-        return np.sin(self)
-
-    def cos(self):
-        return np.cos(self)
-
-    def tanh(self):
-        return np.tanh(self)
-
-    def abs(self):
-        return np.abs(self)
-
-    def relu(self):
-        return np.where(self > 0, self, 0.0)
-
-    def sigmoid(self):
-        return 0.5 * (np.tanh(0.5 * self) + 1.0)
-
-    def pow(self, exponent):
-        return np.power(self, exponent)
-
-
-def _ufunc_into(func, inputs, kwargs, out, name, supported):
+def _ufunc_into(ufunc, method, inputs, kwargs, out):
     """A ufunc called with ``out=``: into a Tensor (an in-place update) or, when nothing needs a
     derivative, into a plain array."""
-    if any(isinstance(x, Tracer) for x in inputs + tuple(out)):
+    if any(isinstance(x, Tracer) and not isinstance(x, Tensor) for x in inputs + tuple(out)):
         return NotImplemented
     if len(out) == 1 and isinstance(out[0], Tensor):
-        result = apply_op(func, inputs, kwargs, name, supported)
+        result = getattr(ufunc, method)(*inputs, **kwargs) if method != "__call__" \
+            else ufunc(*inputs, **kwargs)
         out[0]._check_inplace(result)
-        return out[0]._store(result._value)
+        return out[0]._store(result._value if isinstance(result, Tensor) else result)
     if _grad_enabled.get() and any(_requires_grad(x) for x in inputs):
-        raise ConcretizationError(f"numpy.{name} would write a Tensor that requires grad into "
-                                  "a plain array, losing its derivative; assign the result")
+        raise ConcretizationError(f"numpy.{ufunc.__name__} would write a Tensor that requires "
+                                  "grad into a plain array, losing its derivative; assign the "
+                                  "result")
+    func = ufunc if method == "__call__" else getattr(ufunc, method)
     return func(*_raw(inputs), out=tuple(_raw(o) for o in out), **kwargs)
 
 
@@ -573,37 +541,24 @@ def _unary(ufunc):
     return op
 
 
-for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                   ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
+for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
     setattr(Tensor, f"__{_name}__", _binary(_uf))
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
-for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(Tensor, f"__{_name}__", _binary(_uf))
-for _name, _uf in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)]:
-    setattr(Tensor, f"__{_name}__", _unary(_uf))
+Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
+
+
+# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
+TENSOR_TYPES = {Tensor}
 
 
 def tensor(data, requires_grad=False, dtype=None):
     """A new leaf Tensor holding a copy of ``data`` (array-like of any shape; NumPy's dtype
     rules, so Python floats give float64). ``requires_grad=True`` (floating dtypes only) makes
     backward accumulate this Tensor's gradient, of the same shape, into ``.grad``."""
-    if isinstance(data, Tracer):
+    if isinstance(data, Tracer) and not isinstance(data, Tensor):
         raise InvalidArgumentError("chainrule.tensor() was given a traced value; Tensors are "
                                    "the eager interface, use the array inside transformations")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def _foreign_call(func, args, kwargs):
-    """``chainrule.scipy`` functions called with Tensors (core.dispatch.foreign_aware)."""
-    leaves = tree_flatten((args, kwargs))[0]
-    if not any(isinstance(x, Tensor) for x in leaves):
-        return NotImplemented
-    return apply_op(func, args, kwargs, getattr(func, "__name__", None))
-
-
-dispatch.hooks["foreign"] = _foreign_call

@@ -28,7 +28,7 @@ def test_linear_shapes_and_parameters():
     assert nn.Linear(5, 3, bias=False).bias is None
     model = nn.Sequential(nn.Linear(5, 4, rng=1), nn.Tanh(), nn.Linear(4, 2, rng=2))
     names = [n for n, _ in model.named_parameters()]
-    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]     # PyTorch's names
     assert sum(p.size for p in model.parameters()) == 5 * 4 + 4 + 4 * 2 + 2
     assert "Linear(in_features=5" in repr(model)
 
@@ -93,8 +93,10 @@ def test_losses_serve_both_interfaces():
 
 
 def test_loss_argument_errors():
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(ShapeMismatchError, match="probabilities"):   # float targets: probabilities
         nn.cross_entropy(cr.tensor(np.zeros((2, 3))), np.array([0.0, 1.0]))
+    with pytest.raises(InvalidArgumentError, match="integer class indices"):
+        nn.functional.nll_loss(cr.tensor(np.zeros((2, 3))), np.array([0.0, 1.0]))
     with pytest.raises(ShapeMismatchError):
         nn.cross_entropy(cr.tensor(np.zeros((2, 3))), np.array([0, 1, 2]))
     with pytest.raises(InvalidArgumentError):
@@ -222,3 +224,12 @@ def test_mlp_digits_example_runs_briefly():
     spec.loader.exec_module(example)
     _, acc, history = example.train(epochs=2, verbose=False)
     assert acc > 0.85 and history[1] < history[0]
+
+
+def test_cnn_digits_example_runs_briefly():
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "cnn_digits.py"
+    spec = importlib.util.spec_from_file_location("cnn_digits", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    _, acc, history = example.train(epochs=2, verbose=False)
+    assert acc > 0.9 and history[1] < history[0]
