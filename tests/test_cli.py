@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from importlib import metadata
 
@@ -116,3 +117,24 @@ def test_console_script_is_declared_and_installed_where_this_checkout_is():
                             + os.environ.get("PATH", ""))
         assert path is not None
         assert run("--version", script=[path]).stdout.startswith("chainrule ")
+
+
+def test_tour_output_streams_through_a_pipe():
+    """Progress: the first lines arrive while the tour is still running (its timing sections
+    take a second or more), not all at its end as a block-buffered pipe would deliver them."""
+    env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}    # Python's default
+    t_start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "tour"], stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)
+    try:
+        first = proc.stdout.readline()
+        t_first = time.perf_counter()
+        rest = proc.stdout.read()
+        t_end = time.perf_counter()
+    finally:
+        proc.wait(timeout=120)
+    assert first.startswith("chainrule: a guided tour")
+    # line by line, the sections after the header take more than half of the run (the imports
+    # before it the rest); held back in a pipe's buffer, about a tenth arrives after the first
+    assert t_end - t_first > 0.3 * (t_end - t_start), "the tour's output was held back"
+    assert proc.returncode == 0 and "9. Summary" in rest
