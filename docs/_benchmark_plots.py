@@ -7,7 +7,10 @@ import pathlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-RESULTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+import chainrule
+
+# the plot directive runs this file without __file__; conf.py imports chainrule from the checkout
+RESULTS = pathlib.Path(chainrule.__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def load():

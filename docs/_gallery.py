@@ -4,7 +4,8 @@
 script whose module docstring has no reStructuredText title one: the docstring's first paragraph
 (or, without a docstring, the file name). A script may name the command-line arguments it gets
 in the build in a comment line, e.g. ``# chainrule-gallery-args: --epochs 5 --plot loss.png``;
-``gallery_argv`` hands them to it. Everything else (CHAINRULE_QUICK=1, the Agg backend) comes
+``gallery_argv`` hands them to it (a script with a ``--plot`` switch and no such line gets
+``--plot``). Everything else (CHAINRULE_QUICK=1, the Agg backend) comes
 from conf.py.
 """
 import ast
@@ -23,6 +24,7 @@ shows the script, what it printed and the figures it drew. The build sets
 ``python examples/<name>.py`` for the full sizes.
 """
 ARGS = re.compile(r"^#\s*chainrule-gallery-args:(.*)$", re.MULTILINE)
+PLOT_SWITCH = re.compile(r"""add_argument\(\s*["']--plot["'][^)]*store_true""")
 UNDERLINE = re.compile(r"^([=\-~^*#+])\1{2,}\s*$", re.MULTILINE)
 
 
@@ -120,7 +122,11 @@ def _escape(text):
 
 
 def gallery_argv(gallery_conf, script_vars):
-    """sphinx-gallery's ``reset_argv``: the arguments of a ``# chainrule-gallery-args:`` line."""
+    """sphinx-gallery's ``reset_argv``: the arguments of a ``# chainrule-gallery-args:`` line;
+    without one, ``--plot`` for a script with a ``--plot`` switch (figures are what the gallery
+    shows), else none."""
     text = pathlib.Path(script_vars["src_file"]).read_text()
     m = ARGS.search(text)
-    return shlex.split(m.group(1)) if m else []
+    if m:
+        return shlex.split(m.group(1))
+    return ["--plot"] if PLOT_SWITCH.search(text) else []

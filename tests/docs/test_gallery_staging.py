@@ -100,6 +100,10 @@ def test_gallery_arguments(tmp_path):
                                                                    "--epochs", "a b"]
     script.write_text("print(1)\n")
     assert _gallery.gallery_argv({}, {"src_file": str(script)}) == []
+    script.write_text('ap.add_argument("--plot", action="store_true", help="draw")\n')
+    assert _gallery.gallery_argv({}, {"src_file": str(script)}) == ["--plot"]
+    script.write_text('ap.add_argument("--plot", metavar="FILE")\n')      # needs a value
+    assert _gallery.gallery_argv({}, {"src_file": str(script)}) == []
 
 
 def test_escaping_keeps_literals():

@@ -102,6 +102,15 @@ def test_api_reference_covers_the_public_names(site):
         assert f'id="{name}"' in text
 
 
+def test_benchmark_figures_are_drawn_from_the_results(site):
+    html_dir, _ = site
+    text = (html_dir / "benchmark-figures.html").read_text()
+    images = re.findall(r'<img [^>]*src="(_images/_benchmark_plots_\w+\.png)"', text)
+    assert len(set(images)) == 2, images
+    for src in images:
+        assert (html_dir / src).stat().st_size > 20000
+
+
 def test_supported_page_is_the_generated_list(site):
     html_dir, _ = site
     text = html.unescape(re.sub(r"<[^>]+>", "", (html_dir / "supported.html").read_text()))
