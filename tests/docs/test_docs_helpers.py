@@ -1,5 +1,6 @@
-"""docs/_gallery.py: any script in examples/ becomes a valid gallery page, whatever its
-docstring looks like, and still runs as it does from the command line."""
+"""The docs build's helpers: docs/_gallery.py (any script in examples/ becomes a valid gallery
+page, whatever its docstring looks like, and still runs as it does from the command line) and
+docs/_docstrings.py (docstrings written for help() become clean reStructuredText)."""
 import io
 import pathlib
 import runpy
@@ -10,6 +11,7 @@ import docutils.utils
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "docs"))
+import _docstrings  # noqa: E402
 import _gallery  # noqa: E402
 
 sys.path.remove(str(ROOT / "docs"))
@@ -110,3 +112,40 @@ def test_escaping_keeps_literals():
     assert _gallery._escape_rst("a |v| and ``x|y*`` and *b* c_") == \
         r"a \|v\| and ``x|y*`` and \*b\* c\_"
     assert rst_problems("Title\n=====\n\n" + _gallery._plain_to_rst("x | y\n\n    a_ |b|\n")) == ""
+
+
+def processed(doc):
+    lines = doc.splitlines()
+    _docstrings.indented_blocks_as_code(None, "function", "f", None, {}, lines)
+    return "\n".join(lines)
+
+
+DOC = """Loop over ``xs`` with the ``y``s stacked.
+
+Glued on the left: a``b`` too.
+
+    opt = Adam(params)
+    for x in data:
+        loss = f(x)
+
+Text after the code; a block after ``::`` stays as it is::
+
+    literal
+
+- a list item
+"""
+
+
+def test_raw_docstring_is_faulty_and_processed_one_is_clean():
+    assert "Inline literal start-string without end-string" in rst_problems(DOC)
+    assert "Unexpected indentation" in rst_problems(DOC)
+    assert rst_problems(processed(DOC)) == ""
+
+
+def test_code_blocks_and_literals():
+    out = processed(DOC)
+    assert ".. code-block:: python\n\n    opt = Adam(params)\n    for x in data:" in out
+    assert out.count(".. code-block::") == 1            # the :: block is left alone
+    assert "``y``\\ s stacked" in out and "a\\ ``b`` too" in out
+    assert "over ``xs`` with" in out                    # literals at word boundaries unchanged
+    assert _docstrings.unglue_literals("``a``, ``b``s") == "``a``, ``b``\\ s"
