@@ -601,6 +601,12 @@ def _run_row(mod, impl, case, quick):
     return row
 
 
+def _progress(wid, label, row):
+    """One line per measured row on stderr, as it finishes: the table comes at the end."""
+    what = fmt_time(row.time_s) if row.ok else row.status.split(":")[0]
+    print(f"  {wid} {label}: {row.impl} ({row.mode}) {what}", file=sys.stderr, flush=True)
+
+
 def run_workload(mod, quick=False, write=True):
     """Run one workload module; print its table; write its JSON. -> the JSON document (a dict
     with "check", "table", "notes", "summary", ...)."""
@@ -625,6 +631,7 @@ def run_workload(mod, quick=False, write=True):
                 last[impl.name] = (cost, est_s, est_mb)
                 continue
             row = _run_row(mod, impl, case, quick)
+            _progress(mod.ID, case["label"], row)
             if row.ok:
                 last[impl.name] = (cost, row.time_s + (row.compile_s or 0.0), row.delta_mb or 0.0)
             rows.append(row)

@@ -1,4 +1,6 @@
-"""``python -m chainrule``: the guided tour."""
-from .tour import main
+"""``python -m chainrule``: the command line (``--help``); without a command, the guided tour."""
+import sys
 
-main()
+from .cli import main
+
+sys.exit(main())

@@ -350,7 +350,7 @@ def primitive(name, impl, *, abstract_eval=None, jvp=None, transpose=None, batch
                                                    symbolic Zero; write it with chainrule's
                                                    operations (NumPy on the arguments works)
                                                    so that it is differentiable again
-        transpose(ct, *args, **params)             for a primitive linear in ``linear_in``:
+        transpose(ct, *args, **params)             for a primitive linear in linear_in:
                                                    one cotangent (or None) per argument;
                                                    linear arguments come as UndefPrimal
         batch(vals, dims, **params)                -> (out, out_dim) for vmap (default: a loop

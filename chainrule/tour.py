@@ -3,6 +3,7 @@
 It follows the lecture chainrule grew from ("Differentiation outside the deep-learning
 community") section by section, and runs each point live. It uses the public API only.
 """
+import re
 import textwrap
 import time
 
@@ -200,10 +201,25 @@ def summary():
     chainrule.testing.check_grads to verify derivatives of your own functions.""")
 
 
-def main():
+SECTIONS = (background, concept, forward_mode, reverse_mode, which_mode, applications,
+            code_example, higher_order, summary)
+
+
+def titles():
+    """``[(number, title)]`` of the tour's sections, read from their ``_section`` calls."""
+    import inspect
+    out = []
+    for number, part in enumerate(SECTIONS, 1):
+        m = re.search(r'_section\(\d+, "([^"]*)"\)', inspect.getsource(part))
+        out.append((number, m.group(1) if m else part.__name__))
+    return out
+
+
+def main(sections=None):
+    """Run the tour: every section, or only the numbers in ``sections`` (1-based)."""
     print("chainrule: a guided tour of automatic differentiation")
     print("=" * WIDTH)
-    for part in (background, concept, forward_mode, reverse_mode, which_mode, applications,
-                 code_example, higher_order, summary):
-        part()
+    for number, part in enumerate(SECTIONS, 1):
+        if sections is None or number in sections:
+            part()
     print()

@@ -42,3 +42,11 @@ def test_fresh_process_measures_memory():
     assert out["time_s"] > 0 and out["peak_mb"] > 0 and out["delta_mb"] >= 0
     (grad,) = out["load"]()
     assert grad.shape == (16, 2)
+
+
+@pytest.mark.parametrize("wid", WORKLOADS)
+def test_each_row_reports_progress_on_stderr(quick_run, wid):
+    """A full run takes minutes: every measured row prints a line as it finishes."""
+    lines = re.findall(rf"^  {wid} [^:]+: chainrule[^\n]*$", quick_run.stderr, re.MULTILINE)
+    assert lines, quick_run.stderr[-2000:]
+    assert all(re.search(r"(\d us|\d ms|\d s|not yet|skipped|error)$", ln) for ln in lines), lines
