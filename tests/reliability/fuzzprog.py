@@ -25,7 +25,17 @@ def _set_first(xp, a, b):
     return a.at[0].set(b[-1] * a[1])
 
 
+def _set_ellipsis(xp, a, b):
+    if xp is np:
+        y = xp.stack([a, b])
+        y[..., 0] = a[-1] * b[0]
+        return xp.sum(y, axis=0)
+    return xp.sum(xp.stack([a, b]).at[..., 0].set(a[-1] * b[0]), axis=0)
+
+
 M = np.random.default_rng(7).normal(size=(8, 8)) / 3.0
+XP = np.linspace(-2.0, 2.0, 7)
+FP = np.cos(XP) * 2.0
 
 # name -> (arity, function of (xp, a, b)); a, b: vectors of n entries
 OPS = {
@@ -59,6 +69,17 @@ OPS = {
     "where": (2, lambda xp, a, b: xp.where(a > b, a * b, a + b)),
     "outer_sum": (2, lambda xp, a, b: xp.sum(xp.outer(a, b), axis=1) / a.shape[0]),
     "set_first": (2, _set_first),
+    "set_ellipsis": (2, _set_ellipsis),
+    "mod": (1, lambda xp, a, b: xp.mod(a, 2.5)),
+    "fmod": (1, lambda xp, a, b: xp.fmod(a + 3.0, 1.7)),
+    "minus_median": (1, lambda xp, a, b: a - xp.median(a)),
+    "quantile": (1, lambda xp, a, b: a * xp.quantile(a, 0.3)),
+    "interp": (1, lambda xp, a, b: xp.interp(xp.tanh(a), XP, FP)),
+    "det_scale": (2, lambda xp, a, b: a * xp.linalg.det(
+        xp.eye(a.shape[0]) + xp.outer(xp.tanh(a), xp.tanh(b)) / a.shape[0])),
+    "solve": (2, lambda xp, a, b: xp.linalg.solve(
+        3.0 * xp.eye(a.shape[0]) + xp.outer(xp.tanh(b), xp.tanh(b)), a)),
+    "argsort_take": (1, lambda xp, a, b: a[xp.argsort(a)] * xp.arange(1.0, a.shape[0] + 1)),
 }
 NAMES = sorted(OPS)
 
