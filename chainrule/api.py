@@ -60,7 +60,13 @@ def _mirror(value, like):
             and not isinstance(value, Tracer) and np.ndim(value) == 0:
         return float(value)
     if isinstance(like, np.ndarray) and not isinstance(value, (np.ndarray, Tracer)):
-        return np.asarray(value)
+        value = np.asarray(value)
+    # the derivative has the input's dtype (float32 in, float32 out, as JAX and PyTorch give),
+    # even where a float64 constant promoted the computation
+    dt = getattr(like, "dtype", None)
+    if dt is not None and dt.kind == "f" and not isinstance(value, Tracer) and \
+            getattr(value, "dtype", dt) != dt and value.dtype.kind == "f":
+        value = value.astype(dt)
     return value
 
 
@@ -76,6 +82,10 @@ def _split_args(fname, args, argnums):
                 f"{fname}: argnums={argnums} but the function was called with {len(args)} "
                 "positional argument(s)")
     nums = tuple(n % len(args) for n in nums)
+    if len(set(nums)) != len(nums):
+        # PyTorch would give each position the full gradient, a product rule applied to one
+        # variable read twice; JAX refuses, and so does chainrule
+        raise InvalidArgumentError(f"{fname}: argnums={argnums} names an argument twice")
     dyn = tuple(args[n] for n in nums)
 
     def rebuild(dyn_values):
@@ -206,6 +216,11 @@ def vjp(fun, *primals, has_aux=False):
     def flat_fun(ins):
         out = fun(*tree_unflatten(treedef, ins))
         if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise InvalidArgumentError(
+                    "vjp(has_aux=True): the function must return a tuple (output, aux), got "
+                    + (f"an array of shape {get_aval(out).shape}" if hasattr(out, "shape")
+                       else type(out).__name__))
             out, aux = out
             aux_leaves, aux_def = tree_flatten(aux)
         else:
@@ -224,9 +239,14 @@ def vjp(fun, *primals, has_aux=False):
             raise ShapeMismatchError(f"vjp: the cotangent has structure {ct_def}, the output "
                                      f"{out_def}")
         for c, a in zip(ct_leaves, out_avals):
-            if get_aval(c).shape != a.shape:
-                raise ShapeMismatchError(f"vjp: a cotangent has shape {get_aval(c).shape}, the "
+            ca = get_aval(c)
+            if ca.shape != a.shape:
+                raise ShapeMismatchError(f"vjp: a cotangent has shape {ca.shape}, the "
                                          f"output it belongs to has shape {a.shape}")
+            if np.dtype(ca.dtype).kind != np.dtype(tangent_aval(a).dtype).kind:
+                raise ShapeMismatchError(
+                    f"vjp: a cotangent has dtype {ca.dtype}, the output it belongs to has "
+                    f"dtype {a.dtype} (its cotangent must be {tangent_aval(a).dtype})")
         cts = list(ct_leaves) + [Zero(get_aval(a)) for a in outs[n_out:]]
         res = [_mirror(g, o) for g, o in zip(vjp_flat_fn(cts), orig)]
         return tuple(tree_unflatten(treedef, res))
@@ -381,7 +401,8 @@ def _jac_transform(fname, fun, argnums, mode, chunk_size=None, explain=False):
         outs, blocks, info = _jacobian_flat(flat_fun, leaves, mode, chunk_size)
         jac_fun.choice = info
         out_def = box[0]
-        per_out = [tree_unflatten(in_def, [_mirror(b, None) for b in row]) for row in blocks]
+        per_out = [tree_unflatten(in_def, [_mirror(b, o) for b, o in zip(row, orig)])
+                   for row in blocks]
         jac = tree_unflatten(out_def, per_out)
         return (jac, info) if explain else jac
     _name(jac_fun, fname, fun)

@@ -137,8 +137,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     else:
         x0, x1 = xp[i], xp[i + 1]
         f0, f1 = sh.getitem(fp, idx=(i,)), sh.getitem(fp, idx=(i + 1,))
-        t = ar.div(ar.sub(x, x0), x1 - x0)
-        y = ar.add(f0, ar.mul(t, ar.sub(f1, f0)))
+        # NumPy's arithmetic: slope (x - x0) + f0
+        y = ar.add(ar.mul(ar.div(ar.sub(f1, f0), x1 - x0), ar.sub(x, x0)), f0)
     first, last = sh.getitem(fp, idx=(0,)), sh.getitem(fp, idx=(n - 1,))
     y = ar.select(xv < xp[0], first if left is None else left, y)
     return ar.select(xv > xp[-1], last if right is None else right, y)
@@ -151,7 +151,8 @@ def _interp_staged(x, xp, fp, left, right):
     i = ar.maximum(ar.minimum(ar.sub(red.searchsorted(xp, x, side="right"), 1), n - 2), 0)
     x0, x1 = gather.take_rows(xp, i), gather.take_rows(xp, ar.add(i, 1))
     f0, f1 = gather.take_rows(fp, i), gather.take_rows(fp, ar.add(i, 1))
-    y = ar.add(f0, ar.mul(ar.div(ar.sub(x, x0), ar.sub(x1, x0)), ar.sub(f1, f0)))
+    # NumPy's arithmetic: slope (x - x0) + f0
+    y = ar.add(ar.mul(ar.div(ar.sub(f1, f0), ar.sub(x1, x0)), ar.sub(x, x0)), f0)
     first, last = sh.getitem(fp, idx=(0,)), sh.getitem(fp, idx=(n - 1,))
     y = ar.select(ar.lt(x, xp[0]), first if left is None else left, y)
     return ar.select(ar.gt(x, xp[-1]), last if right is None else right, y)

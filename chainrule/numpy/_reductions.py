@@ -228,7 +228,7 @@ any = implements(np.any)(_logical(red.reduce_any, "any"))
 
 @implements(np.quantile)
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-             keepdims=False, *, weights=None, interpolation=None):
+             keepdims=False, *, weights=None, interpolation=None, _median=False):
     no_out(out, True, "quantile")
     if method != "linear" or interpolation is not None or weights is not None:
         raise unsupported("numpy.quantile with a method other than 'linear' or with weights")
@@ -243,12 +243,19 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     s = sh.transpose(sort(a, axis=ax), perm=[ax] + [i for i in range(nd) if i != ax])
     n = _shape(s)[0]
     q = np.asarray(q, dtype=np.float64)
-    pos = q * (n - 1)
+    pos = (n - 1) * q
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, n - 1)
     frac = (pos - lo).reshape(q.shape + (1,) * (nd - 1))
     lo_v, hi_v = sh.getitem(s, idx=(lo,)), sh.getitem(s, idx=(hi,))
-    y = ar.add(lo_v, ar.mul(ar.sub(hi_v, lo_v), frac))
+    if _median and n % 2 == 0:
+        y = ar.div(ar.add(lo_v, hi_v), 2.0)     # np.median: the mean of the middle two
+    elif _median:
+        y = lo_v
+    else:       # NumPy's lerp: lo + d t below t = 0.5, hi - d (1 - t) from there
+        d = ar.sub(hi_v, lo_v)
+        y = ar.select(frac >= 0.5, ar.sub(hi_v, ar.mul(d, 1.0 - frac)),
+                      ar.add(lo_v, ar.mul(d, frac)))
     # a NaN sorts last; NumPy's quantile of a slice holding one is nan
     last = sh.getitem(s, idx=(n - 1,))
     y = ar.select(el.isnan(last), np.asarray(np.nan, get_aval(y).dtype), y)
@@ -268,4 +275,4 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 
 @implements(np.median)
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    return quantile(a, 0.5, axis, out, keepdims=keepdims)
+    return quantile(a, 0.5, axis, out, keepdims=keepdims, _median=True)

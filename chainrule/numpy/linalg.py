@@ -275,10 +275,15 @@ def lstsq(a, b, rcond=None):
     m, n = _shape(a)
     tol = np.finfo(get_aval(a).dtype).eps * builtins.max(m, n) if rcond is None else rcond
     s = dec.svd(a, compute_uv=False)[0]
-    s_val = np.asarray(_concrete(s, "numpy.linalg.lstsq (the rank of a)"))
-    rank = int(np.sum(s_val > tol * s_val.max())) if s_val.size else 0
     x = la.dot_general(la.pinv(a, rcond=float(tol), hermitian=False), b,
                        spec="ij,j->i" if len(_shape(b)) == 1 else "ij,jk->ik")
+    try:
+        s_val = np.asarray(_concrete(s, "numpy.linalg.lstsq (the rank of a)"))
+    except ConcretizationError:
+        # values unknown (vmap, make_graph): the rank is a traced value, and the residuals
+        # are given whenever m > n (as JAX does under jit), 0 where a is rank deficient
+        return _lstsq_staged(a, b, x, s, tol)
+    rank = int(np.sum(s_val > tol * s_val.max())) if s_val.size else 0
     if rank == n and m > n:
         r = ar.sub(b, la.dot_general(a, x, spec="ij,j->i" if len(_shape(b)) == 1
                                      else "ij,jk->ik"))
@@ -288,6 +293,19 @@ def lstsq(a, b, rcond=None):
     else:
         residuals = np.empty((0,), dtype=cx.real_dtype(get_aval(a).dtype))
     return x, residuals, np.int32(rank), s
+
+
+def _lstsq_staged(a, b, x, s, tol):
+    m, n = _shape(a)
+    big = ar.gt(s, ar.mul(red.reduce_max(s, axes=(0,)), tol))
+    rank = red.reduce_sum(sh.convert_element_type(big, dtype=np.int32), axes=(0,))
+    if m <= n:
+        return x, np.empty((0,), dtype=cx.real_dtype(get_aval(a).dtype)), rank, s
+    vec = len(_shape(b)) == 1
+    r = ar.sub(b, la.dot_general(a, x, spec="ij,j->i" if vec else "ij,jk->ik"))
+    residuals = red.reduce_sum(_abs2(r), axes=(0,))
+    residuals = sh.reshape(residuals, shape=(1,)) if vec else residuals
+    return x, ar.select(ar.eq(rank, n), residuals, 0.0), rank, s
 
 
 @implements(np.linalg.tensorsolve, name="linalg.tensorsolve")

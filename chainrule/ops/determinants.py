@@ -102,12 +102,12 @@ def _singular_adjugate_jvp(a, a_dot, singular):
     x = matmul(mT(u), matmul(a_dot, mT(vh)))
     q = _products(s, True)
     off = ar.select(_excluding(get_aval(s).shape[-1], False), 0.0, q)
-    d = red.reduce_sum(ar.mul(off, as_row(diagonal(x))), axes=(get_aval(q).ndim - 1,))
+    d = red.reduce_sum(ar.mul(off, _as_row(diagonal(x))), axes=(get_aval(q).ndim - 1,))
     inner = ar.sub(diag_embed(d), ar.mul(off, x))
     return ar.mul(matmul(mT(vh), matmul(inner, mT(u))), _as_matrix_scale(_frame_sign(u, vh)))
 
 
-def as_row(v):
+def _as_row(v):
     """``(..., n) -> (..., 1, n)``."""
     nd = get_aval(v).ndim
     return sh.getitem(v, idx=(slice(None),) * (nd - 1) + (None, slice(None)))
@@ -146,6 +146,8 @@ not_differentiated_p.sparsity = elementwise_sparsity
 
 
 def not_differentiated(x, flag):
+    """``x`` (any shape) whose derivative is NaN where the boolean ``flag`` (broadcasting
+    against ``x``) holds and 0 elsewhere."""
     return bind(not_differentiated_p, x, flag)
 
 

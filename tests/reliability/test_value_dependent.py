@@ -70,3 +70,15 @@ def test_taylor_through_a_staged_gather():
     f = lambda t: np.sum(np.sort(np.array([3.0, 1.0, 2.0]) * t) ** 3)   # noqa: E731
     d = cr.derivatives(f, 1.5, 3)
     np.testing.assert_allclose(d, [36 * 1.5 ** 3, 108 * 1.5 ** 2, 216 * 1.5, 216.0])
+
+
+def test_lstsq_under_vmap():
+    def solve(x):
+        return np.linalg.lstsq(np.stack([x, x ** 2], axis=1), np.ones(4), rcond=None)
+
+    for k in (0, 1, 2):
+        f = lambda x, k=k: solve(x)[k]     # noqa: E731
+        np.testing.assert_allclose(cr.vmap(f)(X), loop(f, X), rtol=1e-12, atol=1e-14)
+    x_of = lambda x: solve(x)[0]           # noqa: E731
+    np.testing.assert_allclose(cr.vmap(cr.jacfwd(x_of))(X),
+                               np.stack([fd_jacobian(x_of, x) for x in X]), atol=1e-6)
