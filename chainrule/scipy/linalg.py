@@ -189,3 +189,7 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
         lapack_driver="gesdd"):
     r = nla.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return tuple(r) if compute_uv else r
+
+
+from ._linalg_solvers import (solve_banded, solve_continuous_lyapunov,  # noqa: E402,F401
+                              solve_discrete_lyapunov, solve_sylvester)
