@@ -1,4 +1,4 @@
-"""solve_sylvester, solve_continuous_lyapunov, solve_discrete_lyapunov, solve_banded of
+"""sqrtm, solve_sylvester, solve_continuous_lyapunov, solve_discrete_lyapunov, solve_banded of
 chainrule.scipy.linalg: values against SciPy, derivatives in every argument (GRAD_CASES:
 forward and reverse to order 2 here, Taylor and vmap through the shared table sweeps), and the
 defining equations differentiated."""
@@ -25,11 +25,12 @@ CASES = [   # name, function, arguments (the Taylor-rule sweep reads this table 
     ("discrete_lyapunov", csl.solve_discrete_lyapunov, (A / 5, S)),
     ("banded", lambda ab, b: csl.solve_banded((1, 1), ab, b), (AB, RHS)),
     ("banded_vector", lambda ab, b: csl.solve_banded((1, 1), ab, b), (AB, RHS[:, 0])),
+    ("sqrtm", csl.sqrtm, (S + 0.3 * A,)),
 ]
 SCIPY = {"sylvester": sl.solve_sylvester, "continuous_lyapunov": sl.solve_continuous_lyapunov,
          "discrete_lyapunov": sl.solve_discrete_lyapunov,
          "banded": lambda ab, b: sl.solve_banded((1, 1), ab, b),
-         "banded_vector": lambda ab, b: sl.solve_banded((1, 1), ab, b)}
+         "banded_vector": lambda ab, b: sl.solve_banded((1, 1), ab, b), "sqrtm": sl.sqrtm}
 
 
 @pytest.mark.parametrize("name, f, args", CASES, ids=[c[0] for c in CASES])
@@ -48,3 +49,11 @@ def test_lyapunov_equation_holds_along_a_curve():
                                np.stack([sl.solve_sylvester(A, B, Q)] * 2), rtol=1e-10)
     np.testing.assert_allclose(cr.jit(cr.jacobian(csl.solve_sylvester))(A, B, Q),
                                cr.jacobian(csl.solve_sylvester)(A, B, Q), rtol=1e-12)
+
+
+def test_sqrtm_of_a_real_matrix_with_a_complex_root_refuses():
+    from chainrule import UnsupportedFunctionError
+    with pytest.raises(UnsupportedFunctionError, match="complex"):
+        cr.grad(lambda a: np.sum(csl.sqrtm(a)))(-np.eye(2))
+    z = csl.sqrtm(-np.eye(2) + 0j)
+    np.testing.assert_allclose(z @ z, -np.eye(2), atol=1e-12)

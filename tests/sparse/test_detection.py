@@ -195,8 +195,8 @@ def test_nested_gradient_inside_detection():
 
 # primitives without a sparsity rule: taken as dense (every output element reads every input
 # element). A change to this list is deliberate: a new primitive needs a rule or a line here.
-FALLBACK = {"cholesky", "eig", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu", "pinv", "qr",
-            "rfft", "slogdet", "solve", "svd", "triangular_solve"}
+FALLBACK = {"cholesky", "eig", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu", "pinv",
+            "qr", "rfft", "slogdet", "solve", "sqrtm", "svd", "triangular_solve"}
 
 
 def _library_primitives():
