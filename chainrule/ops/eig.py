@@ -1,5 +1,6 @@
-"""eig and sqrtm. The general (non-symmetric) eigendecomposition A V = V diag(w), real or complex A; w and V
-are always complex (as in JAX), each eigenvector of unit 2-norm as LAPACK returns it.
+"""eig and sqrtm. The general (non-symmetric) eigendecomposition A V = V diag(w), real or
+complex A; w and V are always complex (as in JAX), each eigenvector of unit 2-norm as LAPACK
+returns it.
 
     eig     P = V^-1 A_dot V: w_dot = diag(P); V_dot = V (F o P), F_ij = 1 / (w_j - w_i) off
             the diagonal, then minus V diag(Re(V^H V_dot)), which keeps every column's norm to
@@ -70,7 +71,7 @@ eig_p.deriv_class = ("nonlinear",)
 eig_p.batch = stacked_batch(eig_p)
 
 
-# -- sqrtm: the principal square root, S S = A ------------------------------------------------------
+# -- sqrtm: the principal square root, S S = A -----------------------------------------------
 sqrtm_p = Primitive("sqrtm")
 
 
