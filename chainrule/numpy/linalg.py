@@ -360,15 +360,16 @@ def qr(a, mode="reduced"):
 
 @implements(np.linalg.eigh, name="linalg.eigh")
 def eigh(a, UPLO="L"):
-    """``(eigenvalues ascending, eigenvectors)`` of a real symmetric ``a`` read from one
-    triangle. Eigenvector derivatives need distinct eigenvalues."""
-    a = _real_only(_square(a, "eigh"), "eigh")
+    """``(eigenvalues ascending, eigenvectors)`` of a real symmetric or complex Hermitian
+    ``a`` read from one triangle. Eigenvector derivatives need distinct eigenvalues; complex
+    eigenvectors have the gauge diag(V^H V_dot) = 0 (as JAX); no Taylor mode for complex."""
+    a = _square(a, "eigh")
     return EighResult(*dec.eigh(a, lower=_uplo(UPLO), compute_v=True))
 
 
 @implements(np.linalg.eigvalsh, name="linalg.eigvalsh")
 def eigvalsh(a, UPLO="L"):
-    a = _real_only(_square(a, "eigvalsh"), "eigvalsh")
+    a = _square(a, "eigvalsh")
     return dec.eigh(a, lower=_uplo(UPLO), compute_v=False)[0]
 
 

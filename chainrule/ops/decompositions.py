@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg
 
 from ..core import Primitive, ShapedArray, Zero, bind, get_aval
+from ..core.errors import MissingRuleError
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
@@ -250,9 +251,28 @@ def eigh(a, *, lower=True, compute_v=True):
     return bind(eigh_p, a, lower=lower, compute_v=compute_v)
 
 
+def _hermitize(x, lower):
+    """The Hermitian matrix that ``x``'s lower (or upper) triangle stands for (LAPACK reads
+    the real part of the diagonal only)."""
+    part = tril(x, -1) if lower else triu(x, 1)
+    return ar.add(ar.add(part, cx.conj(mT(part))), cx.to_complex(_real_diag(x)))
+
+
+def _real_diag(x):
+    n = get_aval(x).shape[-1]
+    return ar.mul(cx.real(x), real_eye(n, get_aval(x).dtype))
+
+
 def eigh_jvp(primals, tangents, *, lower, compute_v):
     (a,), (a_dot,) = primals, tangents
     w, v = eigh(a, lower=lower, compute_v=True)
+    if cx.is_complex(a):        # Hermitian: P = V^H S V; gauge diag(V^H V_dot) = 0, as JAX
+        p = matmul(cx.conj(mT(v)), matmul(_hermitize(cx.to_complex(a_dot), lower), v))
+        w_dot = cx.real(diagonal(p))
+        if not compute_v:
+            return [w], [w_dot]
+        f = off_diagonal_inverse(ar.sub(as_row(w), as_col(w)))
+        return [w, v], [w_dot, matmul(v, ar.mul(cx.to_complex(f), p))]
     p = matmul(mT(v), matmul(symmetrize(a_dot, lower), v))
     w_dot = diagonal(p)
     if not compute_v:
@@ -271,6 +291,9 @@ def eigh_taylor(primals, series, *, lower, compute_v):
     # - sum_{0<i<k} V_i diag(w_{k-i})): w_k = diag(G_k), C_k = F o G_k off the diagonal, and
     # the diagonal of C_k from V^T V = I: C_k,jj = -(1/2) (sum_{0<i<k} C_i^T C_{k-i})_jj
     (a,), (s,) = primals, series
+    if cx.is_complex(a):
+        raise MissingRuleError("Taylor mode of eigh of a complex Hermitian matrix is not "
+                               "implemented (forward and reverse mode are)")
     w0, v0 = eigh(a, lower=lower, compute_v=True)
     big_a = [a] + [None if c is None else symmetrize(c, lower) for c in ser.full(a, s)[1:]]
     f = off_diagonal_inverse(ar.sub(as_row(w0), as_col(w0)))

@@ -58,3 +58,28 @@ def test_vmap_and_taylor():
     f = lambda t: np.real(np.sum(np.linalg.eigvals(A + t * Z) ** 2))  # noqa: E731
     want = cr.jvp(lambda t: cr.jvp(f, (t,), (1.0,))[1], (0.3,), (1.0,))[1]
     np.testing.assert_allclose(cr.derivatives(f, 0.3, 2)[2], want, rtol=1e-8)
+
+
+def test_complex_hermitian_eigh_matches_jax():
+    m = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    h = m + m.conj().T
+    d = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    d = d + d.conj().T
+    w, w_dot = cr.jvp(np.linalg.eigvalsh, (h,), (d,))
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(h))
+    np.testing.assert_allclose(w_dot, jax.jvp(jnp.linalg.eigvalsh, (h,), (d,))[1], rtol=1e-10)
+    (_, v), (_, v_dot) = cr.jvp(np.linalg.eigh, (h,), (d,))
+    (_, vj), (_, vj_dot) = jax.jvp(jnp.linalg.eigh, (h,), (d,))
+
+    def projector_dot(v, vd):     # d/dt of v_j v_j^H: independent of the eigenvectors' phase
+        return [vd[:, [j]] @ v[:, [j]].conj().T + v[:, [j]] @ vd[:, [j]].conj().T
+                for j in range(3)]
+    np.testing.assert_allclose(projector_dot(v, v_dot),
+                               projector_dot(np.asarray(vj), np.asarray(vj_dot)), atol=1e-10)
+    # reverse mode and second order, in the real and imaginary parts of the lower triangle
+    f = lambda x, y: np.sum(np.linalg.eigvalsh(x + 1j * (y - y.T)) ** 3)  # noqa: E731
+    check_grads(f, (h.real, np.tril(h.imag, -1)), order=2)
+    g = lambda x, y: np.sum(np.abs(np.linalg.eigh(x + 1j * (y - y.T))[1][:, 0] @ U) ** 2)  # noqa
+    check_grads(g, (h.real, np.tril(h.imag, -1)), order=2)
+    with pytest.raises(cr.MissingRuleError, match="Taylor"):
+        cr.derivatives(lambda t: np.sum(np.linalg.eigvalsh(h + t * d)), 0.0, 2)
