@@ -384,7 +384,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """``(U, S, Vh)`` or ``S``. With vectors, ``full_matrices=True`` is refused for non-square
     ``a`` (the extra columns are not unique); singular vectors need distinct nonzero singular
     values to be differentiable."""
-    a = _real_only(_inexact(a), "svd")
+    a = _inexact(a)
     if not compute_uv:
         return dec.svd(a, compute_uv=False)[0]
     m, n = _shape(a)[-2:]

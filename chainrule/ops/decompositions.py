@@ -24,7 +24,7 @@ from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
 from . import _series as ser
-from .linalg import (as_col, as_row, diagonal, matmul, mT, off_diagonal_inverse, real_eye,
+from .linalg import (as_col, as_row, diagonal, matmul, mH, mT, off_diagonal_inverse, real_eye,
                      right_solve_upper, stacked_batch, symmetrize, tril, triangular_solve, triu)
 
 
@@ -356,6 +356,8 @@ def svd(a, *, compute_uv=True):
 
 def svd_jvp(primals, tangents, *, compute_uv):
     (a,), (a_dot,) = primals, tangents
+    if cx.is_complex(a):
+        return complex_svd_jvp(a, cx.to_complex(a_dot), compute_uv)
     u, s, vh = svd(a, compute_uv=True)
     v = mT(vh)
     a_dot_v = matmul(a_dot, v)
@@ -373,6 +375,30 @@ def svd_jvp(primals, tangents, *, compute_uv):
     return [u, s, vh], [u_dot, s_dot, mT(v_dot)]
 
 
+def complex_svd_jvp(a, a_dot, compute_uv):
+    # as the real rule with conjugate transposes; the imaginary part of diag(U^H A_dot V) is a
+    # rotation of the phases of U's and V's columns together: given to U (gauge: V^H V_dot has
+    # a zero diagonal, as JAX)
+    u, s, vh = svd(a, compute_uv=True)
+    v = mH(vh)
+    a_dot_v = matmul(a_dot, v)
+    p = matmul(mH(u), a_dot_v)
+    s_dot = cx.real(diagonal(p))
+    if not compute_uv:
+        return [s], [s_dot]
+    s_row, s_col = cx.to_complex(as_row(s)), cx.to_complex(as_col(s))
+    f = cx.to_complex(off_diagonal_inverse(ar.sub(ar.mul(as_row(s), as_row(s)),
+                                                  ar.mul(as_col(s), as_col(s)))))
+    p_h = mH(p)
+    phase = cx.complex_(0.0, ar.div(cx.imag(diagonal(p)), s))
+    u_dot = ar.add(matmul(u, ar.mul(f, ar.add(ar.mul(p, s_row), ar.mul(s_col, p_h)))),
+                   ar.div(ar.sub(a_dot_v, matmul(u, p)), s_row))
+    u_dot = ar.add(u_dot, ar.mul(u, as_row(phase)))
+    v_dot = ar.add(matmul(v, ar.mul(f, ar.add(ar.mul(s_col, p), ar.mul(p_h, s_row)))),
+                   ar.div(ar.sub(matmul(mH(a_dot), u), matmul(v, p_h)), s_row))
+    return [u, s, vh], [u_dot, s_dot, mH(v_dot)]
+
+
 svd_p.jvp = svd_jvp
 svd_p.deriv_class = ("nonlinear",)
 
@@ -385,6 +411,9 @@ def svd_taylor(primals, series, *, compute_uv):
     # (as the JVP, with Q = P^T - S_0 N_U - N_V S_0 for P^T); the parts outside the column
     # spaces are (M_k V_0 - U_0 P) / s and (M_k^T U_0 - V_0 P^T) / s. Distinct nonzero s.
     (a,), (s,) = primals, series
+    if cx.is_complex(a):
+        raise MissingRuleError("Taylor mode of the svd of a complex matrix is not implemented "
+                               "(forward and reverse mode are)")
     u0, s0, vh0 = svd(a, compute_uv=True)
     v0 = mT(vh0)
     big_a = ser.full(a, s)

@@ -1,6 +1,6 @@
-"""np.linalg.eig and eigvals of real and complex matrices: complex results, eigenvalue
-derivatives against JAX, eigenvector derivatives through gauge-invariant functions against
-finite differences, vmap, jit and Taylor mode."""
+"""np.linalg.eig and eigvals of real and complex matrices, and eigh and svd of complex ones:
+complex results, eigenvalue derivatives against JAX, eigenvector derivatives through
+phase-invariant functions against JAX and finite differences, vmap, jit and Taylor mode."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,3 +83,28 @@ def test_complex_hermitian_eigh_matches_jax():
     check_grads(g, (h.real, np.tril(h.imag, -1)), order=2)
     with pytest.raises(cr.MissingRuleError, match="Taylor"):
         cr.derivatives(lambda t: np.sum(np.linalg.eigvalsh(h + t * d)), 0.0, 2)
+
+
+def test_complex_svd_matches_jax():
+    a = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    d = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    svals = lambda m: np.linalg.svd(m, compute_uv=False)  # noqa: E731
+    np.testing.assert_allclose(cr.jvp(svals, (a,), (d,))[1],
+                               jax.jvp(lambda m: jnp.linalg.svd(m, compute_uv=False), (a,),
+                                       (d,))[1], rtol=1e-10)
+    (u, _, vh), (u_dot, _, vh_dot) = cr.jvp(lambda m: np.linalg.svd(m, full_matrices=False),
+                                            (a,), (d,))
+    (uj, _, vhj), (uj_dot, _, vhj_dot) = jax.jvp(
+        lambda m: jnp.linalg.svd(m, full_matrices=False), (a,), (d,))
+
+    def rank_one_dot(u, vh, u_dot, vh_dot):   # d/dt of u_j vh_j: independent of the phases
+        u, vh, u_dot, vh_dot = map(np.asarray, (u, vh, u_dot, vh_dot))
+        return [u_dot[:, [j]] @ vh[[j], :] + u[:, [j]] @ vh_dot[[j], :] for j in range(3)]
+    np.testing.assert_allclose(rank_one_dot(u, vh, u_dot, vh_dot),
+                               rank_one_dot(uj, vhj, uj_dot, vhj_dot), atol=1e-10)
+    check_grads(lambda x, y: np.sum(svals(x + 1j * y) ** 3), (a.real, a.imag), order=2)
+
+    def first_rank_one(x, y):
+        u, _, vh = np.linalg.svd(x + 1j * y, full_matrices=False)
+        return np.real(np.sum(u[:, :1] @ vh[:1, :] * np.arange(12.0).reshape(4, 3)))
+    check_grads(first_rank_one, (a.real, a.imag), order=2)
