@@ -149,3 +149,16 @@ def test_sparse_hint_names_the_keyword():
         cr.sparse_jacobian(f, np.ones(3))
     np.testing.assert_allclose(cr.sparse_jacobian(f, np.ones(3), sparsity="local").toarray(),
                                2 * np.eye(3))
+
+
+def test_pinv_at_rank_deficiency_matches_jax():
+    rng = np.random.default_rng(0)
+    u, v, w = rng.standard_normal((4, 2)), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    m = u @ v                                           # rank 2 of 3
+    got = cr.grad(lambda a: np.sum(np.linalg.pinv(a) * w))(m)
+    np.testing.assert_allclose(got, jax.grad(lambda a: jnp.sum(jnp.linalg.pinv(a) * w))(m),
+                               rtol=1e-9, atol=1e-12)
+    # along a direction that keeps the rank, the derivative is the finite difference's
+    g = lambda t: np.sum(np.linalg.pinv((u + t) @ v) * w)  # noqa: E731
+    np.testing.assert_allclose(np.sum(got * (np.ones_like(u) @ v)),
+                               (g(1e-6) - g(-1e-6)) / 2e-6, rtol=1e-6)

@@ -8,9 +8,14 @@ for what NumPy's protocols cannot reach, ``chainrule.numpy.r_``, ``c_`` and ``ve
 import numpy as np
 
 from ..core import Tracer, get_aval
+from ..ops import eig as eg
 from ._dispatch import exported, implements, unsupported
+from .linalg import _result_class
 from ._shape import (concatenate, concrete, moveaxis, one_axis, reshape, split, stack,
                      take_along_axis)
+
+
+EigResult = _result_class(np.linalg.eig(np.eye(1)), "EigResult", ("eigenvalues", "eigenvectors"))
 
 
 def _is_complex(x):
@@ -172,3 +177,18 @@ class vectorize:
 
 
 exported.update(r_=r_, c_=c_, vectorize=vectorize)
+
+
+# -- the general eigendecomposition: complex results, as in JAX ---------------------------------
+@implements(np.linalg.eig, name="linalg.eig")
+def eig(a):
+    """``(w, V)`` of a real or complex ``(..., n, n)``, always complex (NumPy returns real
+    arrays when every eigenvalue is real); see chainrule/ops/eig.py for the eigenvectors'
+    gauge."""
+    w, v = eg.eig(a, compute_v=True)
+    return EigResult(w, v)
+
+
+@implements(np.linalg.eigvals, name="linalg.eigvals")
+def eigvals(a):
+    return eg.eig(a, compute_v=False)[0]

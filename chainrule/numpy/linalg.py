@@ -383,15 +383,16 @@ def qr(a, mode="reduced"):
 
 @implements(np.linalg.eigh, name="linalg.eigh")
 def eigh(a, UPLO="L"):
-    """``(eigenvalues ascending, eigenvectors)`` of a real symmetric ``a`` read from one
-    triangle. Eigenvector derivatives need distinct eigenvalues."""
-    a = _real_only(_square(a, "eigh"), "eigh")
+    """``(eigenvalues ascending, eigenvectors)`` of a real symmetric or complex Hermitian
+    ``a`` read from one triangle. Eigenvector derivatives need distinct eigenvalues; complex
+    eigenvectors have the gauge diag(V^H V_dot) = 0 (as JAX); no Taylor mode for complex."""
+    a = _square(a, "eigh")
     return EighResult(*dec.eigh(a, lower=_uplo(UPLO), compute_v=True))
 
 
 @implements(np.linalg.eigvalsh, name="linalg.eigvalsh")
 def eigvalsh(a, UPLO="L"):
-    a = _real_only(_square(a, "eigvalsh"), "eigvalsh")
+    a = _square(a, "eigvalsh")
     return dec.eigh(a, lower=_uplo(UPLO), compute_v=False)[0]
 
 
@@ -406,7 +407,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """``(U, S, Vh)`` or ``S``. With vectors, ``full_matrices=True`` is refused for non-square
     ``a`` (the extra columns are not unique); singular vectors need distinct nonzero singular
     values to be differentiable."""
-    a = _real_only(_inexact(a), "svd")
+    a = _inexact(a)
     if not compute_uv:
         return dec.svd(a, compute_uv=False)[0]
     m, n = _shape(a)[-2:]

@@ -19,11 +19,12 @@ import numpy as np
 import scipy.linalg
 
 from ..core import Primitive, ShapedArray, Zero, bind, get_aval
+from ..core.errors import MissingRuleError
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
 from . import _series as ser
-from .linalg import (as_col, as_row, diagonal, matmul, mT, off_diagonal_inverse, real_eye,
+from .linalg import (as_col, as_row, diagonal, matmul, mH, mT, off_diagonal_inverse, real_eye,
                      right_solve_upper, stacked_batch, symmetrize, tril, triangular_solve, triu)
 
 
@@ -250,9 +251,28 @@ def eigh(a, *, lower=True, compute_v=True):
     return bind(eigh_p, a, lower=lower, compute_v=compute_v)
 
 
+def _hermitize(x, lower):
+    """The Hermitian matrix that ``x``'s lower (or upper) triangle stands for (LAPACK reads
+    the real part of the diagonal only)."""
+    part = tril(x, -1) if lower else triu(x, 1)
+    return ar.add(ar.add(part, cx.conj(mT(part))), cx.to_complex(_real_diag(x)))
+
+
+def _real_diag(x):
+    n = get_aval(x).shape[-1]
+    return ar.mul(cx.real(x), real_eye(n, get_aval(x).dtype))
+
+
 def eigh_jvp(primals, tangents, *, lower, compute_v):
     (a,), (a_dot,) = primals, tangents
     w, v = eigh(a, lower=lower, compute_v=True)
+    if cx.is_complex(a):        # Hermitian: P = V^H S V; gauge diag(V^H V_dot) = 0, as JAX
+        p = matmul(cx.conj(mT(v)), matmul(_hermitize(cx.to_complex(a_dot), lower), v))
+        w_dot = cx.real(diagonal(p))
+        if not compute_v:
+            return [w], [w_dot]
+        f = off_diagonal_inverse(ar.sub(as_row(w), as_col(w)))
+        return [w, v], [w_dot, matmul(v, ar.mul(cx.to_complex(f), p))]
     p = matmul(mT(v), matmul(symmetrize(a_dot, lower), v))
     w_dot = diagonal(p)
     if not compute_v:
@@ -271,6 +291,9 @@ def eigh_taylor(primals, series, *, lower, compute_v):
     # - sum_{0<i<k} V_i diag(w_{k-i})): w_k = diag(G_k), C_k = F o G_k off the diagonal, and
     # the diagonal of C_k from V^T V = I: C_k,jj = -(1/2) (sum_{0<i<k} C_i^T C_{k-i})_jj
     (a,), (s,) = primals, series
+    if cx.is_complex(a):
+        raise MissingRuleError("Taylor mode of eigh of a complex Hermitian matrix is not "
+                               "implemented (forward and reverse mode are)")
     w0, v0 = eigh(a, lower=lower, compute_v=True)
     big_a = [a] + [None if c is None else symmetrize(c, lower) for c in ser.full(a, s)[1:]]
     f = off_diagonal_inverse(ar.sub(as_row(w0), as_col(w0)))
@@ -333,6 +356,8 @@ def svd(a, *, compute_uv=True):
 
 def svd_jvp(primals, tangents, *, compute_uv):
     (a,), (a_dot,) = primals, tangents
+    if cx.is_complex(a):
+        return complex_svd_jvp(a, cx.to_complex(a_dot), compute_uv)
     u, s, vh = svd(a, compute_uv=True)
     v = mT(vh)
     a_dot_v = matmul(a_dot, v)
@@ -350,6 +375,30 @@ def svd_jvp(primals, tangents, *, compute_uv):
     return [u, s, vh], [u_dot, s_dot, mT(v_dot)]
 
 
+def complex_svd_jvp(a, a_dot, compute_uv):
+    # as the real rule with conjugate transposes; the imaginary part of diag(U^H A_dot V) is a
+    # rotation of the phases of U's and V's columns together: given to U (gauge: V^H V_dot has
+    # a zero diagonal, as JAX)
+    u, s, vh = svd(a, compute_uv=True)
+    v = mH(vh)
+    a_dot_v = matmul(a_dot, v)
+    p = matmul(mH(u), a_dot_v)
+    s_dot = cx.real(diagonal(p))
+    if not compute_uv:
+        return [s], [s_dot]
+    s_row, s_col = cx.to_complex(as_row(s)), cx.to_complex(as_col(s))
+    f = cx.to_complex(off_diagonal_inverse(ar.sub(ar.mul(as_row(s), as_row(s)),
+                                                  ar.mul(as_col(s), as_col(s)))))
+    p_h = mH(p)
+    phase = cx.complex_(0.0, ar.div(cx.imag(diagonal(p)), s))
+    u_dot = ar.add(matmul(u, ar.mul(f, ar.add(ar.mul(p, s_row), ar.mul(s_col, p_h)))),
+                   ar.div(ar.sub(a_dot_v, matmul(u, p)), s_row))
+    u_dot = ar.add(u_dot, ar.mul(u, as_row(phase)))
+    v_dot = ar.add(matmul(v, ar.mul(f, ar.add(ar.mul(s_col, p), ar.mul(p_h, s_row)))),
+                   ar.div(ar.sub(matmul(mH(a_dot), u), matmul(v, p_h)), s_row))
+    return [u, s, vh], [u_dot, s_dot, mH(v_dot)]
+
+
 svd_p.jvp = svd_jvp
 svd_p.deriv_class = ("nonlinear",)
 
@@ -362,6 +411,9 @@ def svd_taylor(primals, series, *, compute_uv):
     # (as the JVP, with Q = P^T - S_0 N_U - N_V S_0 for P^T); the parts outside the column
     # spaces are (M_k V_0 - U_0 P) / s and (M_k^T U_0 - V_0 P^T) / s. Distinct nonzero s.
     (a,), (s,) = primals, series
+    if cx.is_complex(a):
+        raise MissingRuleError("Taylor mode of the svd of a complex matrix is not implemented "
+                               "(forward and reverse mode are)")
     u0, s0, vh0 = svd(a, compute_uv=True)
     v0 = mT(vh0)
     big_a = ser.full(a, s)

@@ -190,3 +190,13 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
     r = nla.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return tuple(r) if compute_uv else r
 
+
+from ._linalg_solvers import (solve_banded, solve_continuous_lyapunov,  # noqa: E402,F401
+                              solve_discrete_lyapunov, solve_sylvester)
+
+
+def sqrtm(A, disp=True, blocksize=64):
+    """The principal square root of ``(..., n, n)``; differentiable in every mode (its
+    derivative solves a Sylvester equation in Kronecker form, so n up to ~30)."""
+    from ..ops import eig as _eig
+    return _eig.sqrtm(A)

@@ -7,9 +7,9 @@ i1e, iv, ive, kv, kve) dispatch through NumPy's ufunc protocol, so ``scipy.speci
 works on traced arrays unchanged; they are re-exported here. Derivatives in a Bessel order or
 in the parameters a, b of gammainc/gammaincc/betainc have no closed form: asking for them
 raises UnsupportedFunctionError. ``logsumexp``, ``softmax``, ``log_softmax``, ``polygamma``
-and ``multigammaln`` are plain Python functions in SciPy that convert their inputs with ``np.asarray``, which a traced array refuses
-(``chainrule.ConcretizationError``): call the ones of this module instead. They take SciPy's
-arguments and plain arrays too.
+and ``multigammaln`` are plain Python functions in SciPy that convert their inputs with
+``np.asarray``, which a traced array refuses (``chainrule.ConcretizationError``): call the
+ones of this module instead. They take SciPy's arguments and plain arrays too.
 """
 import numpy as np
 import scipy.special as _sps
