@@ -130,17 +130,30 @@ def _record(prim, args, params):
     """``TAPE.process_primitive``: apply ``prim`` to ``args`` (Tensors among them) and wrap the
     results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
     JVP rule instead, recording its linear map on a Node (tape.py)."""
-    primals = [a._value if type(a) in TENSOR_TYPES else a for a in args]
-    diff_pos = tuple(i for i, a in enumerate(args) if type(a) in TENSOR_TYPES and a._requires_grad)
+    primals = []
+    diff_pos = ()
+    for i, a in enumerate(args):
+        if type(a) in TENSOR_TYPES:
+            primals.append(a._value)
+            if a._requires_grad:
+                diff_pos += (i,)
+        else:
+            primals.append(a)
     if not diff_pos or not _grad_enabled.get():
         out = prim.impl(*primals, **params)
         if prim.multiple_results:
             return [Tensor._make(_own(v)) for v in out]
         return Tensor._make(_own(out))
-    placeholders = tuple(placeholder(primals[i]) for i in diff_pos)
-    tangents = [_zero(p) for p in primals]
-    for i, ph in zip(diff_pos, placeholders):
-        tangents[i] = ph
+    tangents = []
+    placeholders = []
+    for i, p in enumerate(primals):
+        if i in diff_pos:
+            ph = placeholder(p)
+            placeholders.append(ph)
+            tangents.append(ph)
+        else:
+            tangents.append(_zero(p))
+    placeholders = tuple(placeholders)
     out, out_dot, eqns = run_jvp(prim, primals, tangents, params)
     if not prim.multiple_results:
         if type(out_dot) is Zero:
