@@ -185,22 +185,29 @@ pure_callback_p.deriv_class = ("nonlinear",)
 linear_solve_p = Primitive("linear_solve", linear_in=("last",))
 
 
-def _matvec(graph, consts):
-    return lambda v: np.asarray(eval_graph(graph, list(consts) + [v])[0])
+def _matvec(graph, consts, shape):
+    """The operator on flat vectors (what SciPy's solvers expect)."""
+    def matvec(v):
+        return np.ravel(eval_graph(graph, list(consts) + [np.reshape(v, shape)])[0])
+    return matvec
 
 
 def linear_solve_impl(*args, graph, solve, transpose_solve, symmetric, n_consts, rtol, name):
     consts, b = args[:n_consts], args[n_consts]
-    matvec = _matvec(graph, consts)
-    x = np.asarray(solve(matvec, b), dtype=get_aval(b).dtype).reshape(np.shape(b))
-    err = np.linalg.norm(np.ravel(matvec(x) - b))
-    scale = np.linalg.norm(np.ravel(b))
+    shape = np.shape(b)
+    matvec, b = _matvec(graph, consts, shape), np.ravel(b)
+    x = np.ravel(np.asarray(solve(matvec, b), dtype=b.dtype))
+    if x.shape != b.shape:
+        raise CustomRuleError(f"{name}: the solve returned {x.size} values for a right-hand "
+                              f"side of {b.size}")
+    err = np.linalg.norm(matvec(x) - b)
+    scale = np.linalg.norm(b)
     if not np.isfinite(err) or err > rtol * scale + 1e-300:
         raise ConvergenceError(
             f"{name}: the solve did not converge: |A x - b| = {err:.3g} > rtol * |b| = "
             f"{rtol * scale:.3g} (rtol={rtol}); tighten the solver's tolerance or give it "
             "more iterations (or a preconditioner)")
-    return x
+    return np.reshape(x, shape)
 
 
 def linear_solve_jvp(primals, tangents, **params):
