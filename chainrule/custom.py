@@ -28,7 +28,8 @@ transformations it closes over become extra leading arguments) held by a primiti
 - jit: the generated code calls the primitive, which evaluates the staged graph;
 - Taylor mode: nested JVPs of your JVP rule (custom_jvp; write it with chainrule's operations
   or NumPy on the arguments so that it is differentiable again); custom_vjp raises;
-- sparsity: conservative, every output element depends on every input element.
+- sparsity: conservative, every output element depends on every input element, unless
+  ``sparsity="function"`` declares that the rule's derivative reads what the function reads.
 
 Differentiating with respect to a value the function closes over (rather than takes as an
 argument) raises CustomRuleError: your rule does not cover it.
@@ -124,10 +125,13 @@ class _CustomFunction:
     that runs the function itself on plain values and binds the primitive on tracers."""
     defines = None      # the method that defines the rule, for the error message
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        if sparsity not in ("dense", "function"):
+            raise CustomRuleError(f"sparsity must be 'dense' or 'function', got {sparsity!r}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
+        self.sparsity = sparsity
 
     def __call__(self, *args):
         name = _name(self.fun)
@@ -142,15 +146,19 @@ class _CustomFunction:
 
 
 class custom_jvp(_CustomFunction):
-    """``custom_jvp(fun, nondiff_argnums=())``: ``fun`` with a JVP rule of your own, given by
-    ``defjvp``. Called like ``fun`` (pytrees in and out); every transformation uses the rule.
-    Usable as a decorator, ``@custom_jvp`` or ``@functools.partial(custom_jvp,
-    nondiff_argnums=(0,))``."""
+    """``custom_jvp(fun, nondiff_argnums=(), sparsity="dense")``: ``fun`` with a JVP rule of your
+    own, given by ``defjvp``. Called like ``fun`` (pytrees in and out); every transformation
+    uses the rule. Usable as a decorator, ``@custom_jvp`` or ``@functools.partial(custom_jvp,
+    nondiff_argnums=(0,))``. ``sparsity``: what sparsity detection assumes, "dense" (every
+    output element depends on every input element) or "function" (the rule's derivative
+    depends on what ``fun`` reads: ``fun``'s own pattern; wrong for a rule that mixes elements
+    ``fun`` keeps apart or that differentiates what ``fun`` treats as constant, such as a
+    straight-through estimator of ``round``). The same for ``custom_vjp``."""
 
     defines = "defjvp"
 
-    def __init__(self, fun, nondiff_argnums=()):
-        super().__init__(fun, nondiff_argnums)
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        super().__init__(fun, nondiff_argnums, sparsity)
         self.jvp = None
 
     def defjvp(self, jvp):
@@ -183,7 +191,8 @@ class custom_jvp(_CustomFunction):
 
     def _bind(self, call, graph, consts):
         return bind(custom_jvp_call_p, *consts, *call.leaves, graph=graph,
-                    jvp=_flat_jvp(self.jvp, call), n_consts=len(consts), name=call.name)
+                    jvp=_flat_jvp(self.jvp, call), n_consts=len(consts), name=call.name,
+                    sparsity=self.sparsity)
 
 
 def _flat_jvp(rule, call, tangents_only=False):
@@ -206,8 +215,8 @@ class custom_vjp(_CustomFunction):
 
     defines = "defvjp"
 
-    def __init__(self, fun, nondiff_argnums=()):
-        super().__init__(fun, nondiff_argnums)
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        super().__init__(fun, nondiff_argnums, sparsity)
         self.fwd = self.bwd = self.jvp = None
 
     def defvjp(self, fwd, bwd):
@@ -247,7 +256,7 @@ class custom_vjp(_CustomFunction):
             return outs, [res_leaves[i] for i in dyn], bwd
         return bind(custom_vjp_call_p, *consts, *call.leaves, graph=graph, fwd=fwd,
                     jvp=self.jvp and _flat_jvp(self.jvp, call, tangents_only=True),
-                    n_consts=len(consts), name=name)
+                    n_consts=len(consts), name=name, sparsity=self.sparsity)
 
 
 def _is_array(x):

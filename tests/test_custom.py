@@ -94,9 +94,18 @@ def test_jit_runs_the_staged_function_and_the_rule():
     assert {e.prim.name for e in inner.eqns} >= {"exp", "log1p"}
 
 
-def test_sparsity_is_conservative():
-    pat = cr.jacobian_sparsity(log1pexp, XS).toarray()
-    assert pat.all()
+def test_sparsity_is_conservative_unless_the_function_pattern_is_declared():
+    assert cr.jacobian_sparsity(log1pexp, XS).toarray().all()
+    exact = cr.custom_jvp(lambda x: np.log1p(np.exp(x)), sparsity="function")
+    exact.defjvp(lambda p, t: (exact(p[0]), t[0] * sigmoid(p[0])))
+    assert np.array_equal(cr.jacobian_sparsity(exact, XS).toarray(), np.eye(5, dtype=bool))
+    chain = lambda x: np.sum(exact(x[1:] * x[:-1]))         # noqa: E731
+    band = np.abs(np.subtract.outer(np.arange(5), np.arange(5))) <= 1
+    assert np.array_equal(cr.hessian_sparsity(chain, XS).toarray(), band)
+    np.testing.assert_allclose(cr.sparse_hessian(chain, XS).toarray(), cr.hessian(chain)(XS),
+                               rtol=1e-13, atol=1e-15)
+    with pytest.raises(cr.CustomRuleError, match="sparsity"):
+        cr.custom_jvp(np.sin, sparsity="exact")
 
 
 # -- pytrees, nondiff_argnums, defjvps --------------------------------------------------------

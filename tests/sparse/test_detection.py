@@ -198,8 +198,7 @@ def test_nested_gradient_inside_detection():
 FALLBACK = {"cholesky", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu", "pinv", "qr",
             "rfft", "slogdet", "solve", "svd", "triangular_solve",
             # user rules and callbacks (ops/custom.py): conservative by design
-            "custom_jvp_call", "custom_vjp_call", "custom_vjp_lin", "pure_callback",
-            "linear_solve"}
+            "custom_vjp_lin", "pure_callback", "linear_solve"}
 
 
 def _library_primitives():
