@@ -1,5 +1,5 @@
-"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback``, and ``primitive`` for a
-new operation with all its rules.
+"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback``, and
+``primitive`` for a new operation with all its rules.
 
     @cr.custom_jvp                          @cr.custom_vjp
     def f(x, y): ...                        def g(x): ...
@@ -35,6 +35,7 @@ Differentiating with respect to a value the function closes over (rather than ta
 argument) raises CustomRuleError: your rule does not cover it.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -132,9 +133,21 @@ class _CustomFunction:
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.sparsity = sparsity
+        # a Python function's defaults are filled in (a ufunc's optional out=... are not)
+        self._n_params = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                             for p in inspect.signature(fun).parameters.values()) \
+            if inspect.isfunction(fun) or inspect.ismethod(fun) else 0
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         name = _name(self.fun)
+        if kwargs or len(args) < self._n_params:
+            # keywords and defaults as positional arguments, in the order of fun's signature
+            bound = inspect.signature(self.fun).bind(*args, **kwargs)
+            bound.apply_defaults()
+            if bound.kwargs:
+                raise CustomRuleError(f"{name}: keyword-only arguments are not supported; "
+                                      "make them positional (or nondiff_argnums)")
+            args = bound.args
         if not self._has_rule():
             raise CustomRuleError(f"{name}: no rule; define one with {name}.{self.defines}")
         call = _Call(name, self.nondiff_argnums, args)

@@ -239,13 +239,14 @@ _USES_HESSIAN = {"Newton-CG", "dogleg", "trust-ncg", "trust-krylov", "trust-exac
                  "trust-constr"}
 
 
-def argmin(f, x0, *params, method="trust-exact", tol=1e-8, options=None, tangent_solve=None):
+def argmin(f, x0, *params, method="trust-exact", tol=1e-8, options=None,
+           tangent_solve=None):
     """The minimizer ``x`` of scalar ``f(x, *params)`` near ``x0`` (an inner problem of a
     bilevel optimization, a hyperparameter's effect), by ``scipy.optimize.minimize`` (``method``,
     ``options``) with chainrule's gradient and, for the methods that use one, its Hessian
-    (by default "trust-exact", which converges fast to high accuracy); differentiable in ``params`` through the
-    optimality condition ``grad_x f(x, params) = 0``: ``dx = -H^{-1} d(grad_x f)``, ``H`` the
-    Hessian in ``x``. ConvergenceError unless ``max|grad_x f| <= tol`` at the answer;
+    (by default "trust-exact", which converges fast to high accuracy); differentiable in
+    ``params`` through the optimality condition ``grad_x f(x, params) = 0``:
+    ``dx = -H^{-1} d(grad_x f)``, ``H`` the Hessian in ``x``. ConvergenceError unless ``max|grad_x f| <= tol`` at the answer;
     SingularJacobianError when ``H`` is singular there (a flat minimum)."""
     cond = _Condition("argmin", _grad(f), x0, params, objective=f)
 
