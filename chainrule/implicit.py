@@ -15,13 +15,15 @@ hoisted into extra parameters (``graphs.close``) and differentiated like the oth
 
 A solver that does not converge raises ConvergenceError (its answer would be wrong, and so would
 every derivative of it); a singular Jacobian at the solution raises SingularJacobianError when a
-derivative is taken at concrete values (under jit it cannot be checked).
+derivative is taken (under jit, when the compiled code runs).
 """
+import functools
+
 import numpy as np
 import scipy.optimize
 
 from .api import grad as _grad
-from .core import (PrimalTracer, Tracer, Zero, eval_graph, get_aval, is_differentiable_dtype,
+from .core import (Tracer, Zero, eval_graph, get_aval, is_differentiable_dtype,
                    tangent_aval, tree_flatten, tree_unflatten)
 from .core.errors import ConvergenceError, ShapeMismatchError, SingularJacobianError
 from .core.primitive import bind
@@ -102,24 +104,24 @@ class _Condition:
         return np.reshape(jacfwd(lambda x: self.F(x, params))(x), (n, n))
 
 
-def _peel(x):
-    """The concrete value under forward-mode tracers, or None (staged: unknown)."""
-    while isinstance(x, PrimalTracer):
-        x = x.primal
-    return None if isinstance(x, Tracer) else x
-
-
-def _check_nonsingular(what, J):
-    Jc = _peel(J)
-    if Jc is None:
-        return
-    Jc = np.asarray(Jc)
-    cond = np.linalg.cond(Jc) if Jc.size else 1.0
+def _raise_if_singular(what, J):
+    cond = np.linalg.cond(J) if J.size else 1.0
     if not np.isfinite(cond) or cond > 1e13:
         raise SingularJacobianError(
             f"{what}: the Jacobian of the optimality condition in x is singular at the solution "
             f"(condition number {cond:.3g}), so the solution does not depend smoothly on the "
             "parameters there (it is not isolated) and has no derivative")
+    return J
+
+
+@functools.partial(custom_jvp, nondiff_argnums=(0,))
+def _nonsingular(what, J):
+    """``J``, checked on its values wherever they become known (at once, or when compiled code
+    runs): SingularJacobianError if it is singular. Its derivative is the identity's."""
+    return pure_callback(lambda J: _raise_if_singular(what, J), J, J, name="check_nonsingular")
+
+
+_nonsingular.defjvp(lambda what, primals, tangents: (_nonsingular(what, *primals), tangents[0]))
 
 
 def _implicit(cond, solve_raw, tangent_solve=None):
@@ -146,8 +148,7 @@ def _implicit(cond, solve_raw, tangent_solve=None):
             def matvec(v):
                 return jvp_flat(lambda xs: [cond.F(xs[0], params)], [x], [v])[1][0]
             return x, linear_solve(matvec, -rhs, tangent_solve)
-        J = cond.jacobian(x, params)
-        _check_nonsingular(cond.what, J)
+        J = _nonsingular(cond.what, cond.jacobian(x, params))
         dx = -cla.solve(J, np.reshape(rhs, (-1,)))
         return x, np.reshape(dx, shape)
     return solution

@@ -235,6 +235,14 @@ def test_singular_jacobian_raises():
     with pytest.raises(cr.SingularJacobianError, match="singular"):
         cr.grad(lambda a: np.sum(cr.argmin(lambda x, a: a * x[0] ** 2, np.ones(2), a)))(1.0)
 
+    def flat_in_x1(a, b):
+        return np.sum(cr.argmin(lambda x, a, b: a * (x[0] - 1) ** 2 + b * x[1] ** 2,
+                                np.ones(2), a, b))
+    compiled = cr.jit(cr.grad(flat_in_x1))
+    assert compiled(1.0, 1.0) == 0.0
+    with pytest.raises(cr.SingularJacobianError, match="singular"):     # checked under jit
+        compiled(1.0, 0.0)
+
 
 def test_solvers_that_do_not_converge_raise():
     with pytest.raises(cr.ConvergenceError, match="root"):
