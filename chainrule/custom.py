@@ -1,5 +1,5 @@
-"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback``, and ``primitive`` for a
-new operation with all its rules.
+"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, ``pure_callback``, and
+``primitive`` for a new operation with all its rules.
 
     @cr.custom_jvp                          @cr.custom_vjp
     def f(x, y): ...                        def g(x): ...
@@ -28,12 +28,14 @@ transformations it closes over become extra leading arguments) held by a primiti
 - jit: the generated code calls the primitive, which evaluates the staged graph;
 - Taylor mode: nested JVPs of your JVP rule (custom_jvp; write it with chainrule's operations
   or NumPy on the arguments so that it is differentiable again); custom_vjp raises;
-- sparsity: conservative, every output element depends on every input element.
+- sparsity: conservative, every output element depends on every input element, unless
+  ``sparsity="function"`` declares that the rule's derivative reads what the function reads.
 
 Differentiating with respect to a value the function closes over (rather than takes as an
 argument) raises CustomRuleError: your rule does not cover it.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -124,13 +126,28 @@ class _CustomFunction:
     that runs the function itself on plain values and binds the primitive on tracers."""
     defines = None      # the method that defines the rule, for the error message
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        if sparsity not in ("dense", "function"):
+            raise CustomRuleError(f"sparsity must be 'dense' or 'function', got {sparsity!r}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
+        self.sparsity = sparsity
+        # a Python function's defaults are filled in (a ufunc's optional out=... are not)
+        self._n_params = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                             for p in inspect.signature(fun).parameters.values()) \
+            if inspect.isfunction(fun) or inspect.ismethod(fun) else 0
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         name = _name(self.fun)
+        if kwargs or len(args) < self._n_params:
+            # keywords and defaults as positional arguments, in the order of fun's signature
+            bound = inspect.signature(self.fun).bind(*args, **kwargs)
+            bound.apply_defaults()
+            if bound.kwargs:
+                raise CustomRuleError(f"{name}: keyword-only arguments are not supported; "
+                                      "make them positional (or nondiff_argnums)")
+            args = bound.args
         if not self._has_rule():
             raise CustomRuleError(f"{name}: no rule; define one with {name}.{self.defines}")
         call = _Call(name, self.nondiff_argnums, args)
@@ -142,15 +159,19 @@ class _CustomFunction:
 
 
 class custom_jvp(_CustomFunction):
-    """``custom_jvp(fun, nondiff_argnums=())``: ``fun`` with a JVP rule of your own, given by
-    ``defjvp``. Called like ``fun`` (pytrees in and out); every transformation uses the rule.
-    Usable as a decorator, ``@custom_jvp`` or ``@functools.partial(custom_jvp,
-    nondiff_argnums=(0,))``."""
+    """``custom_jvp(fun, nondiff_argnums=(), sparsity="dense")``: ``fun`` with a JVP rule of your
+    own, given by ``defjvp``. Called like ``fun`` (pytrees in and out); every transformation
+    uses the rule. Usable as a decorator, ``@custom_jvp`` or ``@functools.partial(custom_jvp,
+    nondiff_argnums=(0,))``. ``sparsity``: what sparsity detection assumes, "dense" (every
+    output element depends on every input element) or "function" (the rule's derivative
+    depends on what ``fun`` reads: ``fun``'s own pattern; wrong for a rule that mixes elements
+    ``fun`` keeps apart or that differentiates what ``fun`` treats as constant, such as a
+    straight-through estimator of ``round``). The same for ``custom_vjp``."""
 
     defines = "defjvp"
 
-    def __init__(self, fun, nondiff_argnums=()):
-        super().__init__(fun, nondiff_argnums)
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        super().__init__(fun, nondiff_argnums, sparsity)
         self.jvp = None
 
     def defjvp(self, jvp):
@@ -183,7 +204,8 @@ class custom_jvp(_CustomFunction):
 
     def _bind(self, call, graph, consts):
         return bind(custom_jvp_call_p, *consts, *call.leaves, graph=graph,
-                    jvp=_flat_jvp(self.jvp, call), n_consts=len(consts), name=call.name)
+                    jvp=_flat_jvp(self.jvp, call), n_consts=len(consts), name=call.name,
+                    sparsity=self.sparsity)
 
 
 def _flat_jvp(rule, call, tangents_only=False):
@@ -206,8 +228,8 @@ class custom_vjp(_CustomFunction):
 
     defines = "defvjp"
 
-    def __init__(self, fun, nondiff_argnums=()):
-        super().__init__(fun, nondiff_argnums)
+    def __init__(self, fun, nondiff_argnums=(), sparsity="dense"):
+        super().__init__(fun, nondiff_argnums, sparsity)
         self.fwd = self.bwd = self.jvp = None
 
     def defvjp(self, fwd, bwd):
@@ -247,7 +269,7 @@ class custom_vjp(_CustomFunction):
             return outs, [res_leaves[i] for i in dyn], bwd
         return bind(custom_vjp_call_p, *consts, *call.leaves, graph=graph, fwd=fwd,
                     jvp=self.jvp and _flat_jvp(self.jvp, call, tangents_only=True),
-                    n_consts=len(consts), name=name)
+                    n_consts=len(consts), name=name, sparsity=self.sparsity)
 
 
 def _is_array(x):

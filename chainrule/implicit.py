@@ -15,13 +15,15 @@ hoisted into extra parameters (``graphs.close``) and differentiated like the oth
 
 A solver that does not converge raises ConvergenceError (its answer would be wrong, and so would
 every derivative of it); a singular Jacobian at the solution raises SingularJacobianError when a
-derivative is taken at concrete values (under jit it cannot be checked).
+derivative is taken (under jit, when the compiled code runs).
 """
+import functools
+
 import numpy as np
 import scipy.optimize
 
 from .api import grad as _grad
-from .core import (PrimalTracer, Tracer, Zero, eval_graph, get_aval, is_differentiable_dtype,
+from .core import (Tracer, Zero, eval_graph, get_aval, is_differentiable_dtype,
                    tangent_aval, tree_flatten, tree_unflatten)
 from .core.errors import ConvergenceError, ShapeMismatchError, SingularJacobianError
 from .core.primitive import bind
@@ -45,7 +47,7 @@ def _as_float(x):
 # -- linear_solve -----------------------------------------------------------------------------
 def linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False, rtol=1e-6):
     """``x`` with ``matvec(x) == b``, where ``solve(matvec, b) -> x`` is any solver on plain
-    arrays (scipy.sparse.linalg.cg or gmres on a LinearOperator, a factorization, ...).
+    flat (1-D) arrays (scipy.sparse.linalg.cg or gmres on a LinearOperator, a factorization).
 
     ``b`` and ``x`` are arrays of one shape; ``matvec`` is linear in its argument and may close
     over arrays (the parameters of the operator), in which, like in ``b``, ``x`` is
@@ -102,29 +104,31 @@ class _Condition:
         return np.reshape(jacfwd(lambda x: self.F(x, params))(x), (n, n))
 
 
-def _peel(x):
-    """The concrete value under forward-mode tracers, or None (staged: unknown)."""
-    while isinstance(x, PrimalTracer):
-        x = x.primal
-    return None if isinstance(x, Tracer) else x
-
-
-def _check_nonsingular(what, J):
-    Jc = _peel(J)
-    if Jc is None:
-        return
-    Jc = np.asarray(Jc)
-    cond = np.linalg.cond(Jc) if Jc.size else 1.0
+def _raise_if_singular(what, J):
+    cond = np.linalg.cond(J) if J.size else 1.0
     if not np.isfinite(cond) or cond > 1e13:
         raise SingularJacobianError(
             f"{what}: the Jacobian of the optimality condition in x is singular at the solution "
             f"(condition number {cond:.3g}), so the solution does not depend smoothly on the "
             "parameters there (it is not isolated) and has no derivative")
+    return J
 
 
-def _implicit(cond, solve_raw):
+@functools.partial(custom_jvp, nondiff_argnums=(0,))
+def _nonsingular(what, J):
+    """``J``, checked on its values wherever they become known (at once, or when compiled code
+    runs): SingularJacobianError if it is singular. Its derivative is the identity's."""
+    return pure_callback(lambda J: _raise_if_singular(what, J), J, J, name="check_nonsingular")
+
+
+_nonsingular.defjvp(lambda what, primals, tangents: (_nonsingular(what, *primals), tangents[0]))
+
+
+def _implicit(cond, solve_raw, tangent_solve=None):
     """The custom_jvp function ``(x0, *params) -> x`` whose value ``solve_raw`` computes on
-    plain arrays and whose JVP is the implicit function theorem applied to ``cond``."""
+    plain arrays and whose JVP is the implicit function theorem applied to ``cond``: one
+    solve with the dense Jacobian, or, given ``tangent_solve(matvec, b)``, a matrix-free
+    ``linear_solve`` whose matvec is a JVP of the condition in x."""
     @custom_jvp
     def solution(x0, *params):
         return pure_callback(lambda x0, *ps: solve_raw(x0, list(ps)), x0, x0, *params,
@@ -140,8 +144,11 @@ def _implicit(cond, solve_raw):
         shape = cond.x_aval.shape
         if type(rhs) is Zero:
             return x, np.zeros(shape, cond.x_aval.dtype)
-        J = cond.jacobian(x, params)
-        _check_nonsingular(cond.what, J)
+        if tangent_solve is not None:
+            def matvec(v):
+                return jvp_flat(lambda xs: [cond.F(xs[0], params)], [x], [v])[1][0]
+            return x, linear_solve(matvec, -rhs, tangent_solve)
+        J = _nonsingular(cond.what, cond.jacobian(x, params))
         dx = -cla.solve(J, np.reshape(rhs, (-1,)))
         return x, np.reshape(dx, shape)
     return solution
@@ -187,7 +194,7 @@ def _solve_root(cond, make_solver, tol, what):
     return solve_raw
 
 
-def root(f, x0, *params, solver=None, tol=1e-9):
+def root(f, x0, *params, solver=None, tol=1e-9, tangent_solve=None):
     """The solution ``x`` of ``f(x, *params) = 0`` near ``x0``, differentiable in ``params``
     (pytrees of arrays) and in anything ``f`` closes over, by the implicit function theorem:
     ``dx = -J_x^{-1} J_p dp``, with ``J_x`` the dense Jacobian of ``f`` in ``x`` at the solution
@@ -196,13 +203,17 @@ def root(f, x0, *params, solver=None, tol=1e-9):
     ``f`` maps an array ``x`` (any shape) to an array of the same shape. ``solver(fun, x0,
     jac) -> x`` (or an OptimizeResult) works on flat plain arrays; by default
     ``scipy.optimize.root`` (method "hybr") with chainrule's exact Jacobian. The answer must
-    satisfy ``max|f(x)| <= tol``, else ConvergenceError. ``x0`` is not differentiated."""
+    satisfy ``max|f(x)| <= tol``, else ConvergenceError. ``x0`` is not differentiated.
+    ``tangent_solve(matvec, b) -> x`` (e.g. scipy.sparse.linalg.gmres on a LinearOperator):
+    solve the derivative's equations matrix-free (``linear_solve`` with JVPs of ``f`` in x)
+    instead of forming the dense Jacobian (the same for fixed_point and argmin)."""
     cond = _Condition("root", f, x0, params)
-    solution = _implicit(cond, _solve_root(cond, lambda params: solver, tol, "root"))
+    solution = _implicit(cond, _solve_root(cond, lambda params: solver, tol, "root"),
+                         tangent_solve)
     return solution(cond.x0, *cond.params)
 
 
-def fixed_point(g, x0, *params, solver=None, tol=1e-9):
+def fixed_point(g, x0, *params, solver=None, tol=1e-9, tangent_solve=None):
     """The fixed point ``x = g(x, *params)`` near ``x0`` (deep equilibrium models, steady
     states), differentiable in ``params`` like ``root`` (it is the root of ``x - g(x,
     *params)``): ``dx = (I - J_g)^{-1} dg``. ``g`` maps ``x`` to an array of its shape.
@@ -220,7 +231,8 @@ def fixed_point(g, x0, *params, solver=None, tol=1e-9):
             return scipy.optimize.fixed_point(step, x0, xtol=tol * 1e-2, maxiter=2000)
         except RuntimeError as e:       # SciPy's "Failed to converge"
             raise ConvergenceError(f"fixed_point: {e}") from None
-    solution = _implicit(cond, _solve_root(cond, lambda params: fp_solver, tol, "fixed_point"))
+    solution = _implicit(cond, _solve_root(cond, lambda params: fp_solver, tol, "fixed_point"),
+                         tangent_solve)
     return solution(cond.x0, *cond.params)
 
 
@@ -228,13 +240,14 @@ _USES_HESSIAN = {"Newton-CG", "dogleg", "trust-ncg", "trust-krylov", "trust-exac
                  "trust-constr"}
 
 
-def argmin(f, x0, *params, method="trust-exact", tol=1e-8, options=None):
+def argmin(f, x0, *params, method="trust-exact", tol=1e-8, options=None,
+           tangent_solve=None):
     """The minimizer ``x`` of scalar ``f(x, *params)`` near ``x0`` (an inner problem of a
     bilevel optimization, a hyperparameter's effect), by ``scipy.optimize.minimize`` (``method``,
     ``options``) with chainrule's gradient and, for the methods that use one, its Hessian
-    (by default "trust-exact", which converges fast to high accuracy); differentiable in ``params`` through the
-    optimality condition ``grad_x f(x, params) = 0``: ``dx = -H^{-1} d(grad_x f)``, ``H`` the
-    Hessian in ``x``. ConvergenceError unless ``max|grad_x f| <= tol`` at the answer;
+    (by default "trust-exact", which converges fast to high accuracy); differentiable in
+    ``params`` through the optimality condition ``grad_x f(x, params) = 0``:
+    ``dx = -H^{-1} d(grad_x f)``, ``H`` the Hessian in ``x``. ConvergenceError unless ``max|grad_x f| <= tol`` at the answer;
     SingularJacobianError when ``H`` is singular there (a flat minimum)."""
     cond = _Condition("argmin", _grad(f), x0, params, objective=f)
 
@@ -249,5 +262,5 @@ def argmin(f, x0, *params, method="trust-exact", tol=1e-8, options=None):
                                            hess=jac if method in _USES_HESSIAN else None,
                                            options=options)
         return min_solver
-    solution = _implicit(cond, _solve_root(cond, make_solver, tol, "argmin"))
+    solution = _implicit(cond, _solve_root(cond, make_solver, tol, "argmin"), tangent_solve)
     return solution(cond.x0, *cond.params)

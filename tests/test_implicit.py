@@ -235,6 +235,14 @@ def test_singular_jacobian_raises():
     with pytest.raises(cr.SingularJacobianError, match="singular"):
         cr.grad(lambda a: np.sum(cr.argmin(lambda x, a: a * x[0] ** 2, np.ones(2), a)))(1.0)
 
+    def flat_in_x1(a, b):
+        return np.sum(cr.argmin(lambda x, a, b: a * (x[0] - 1) ** 2 + b * x[1] ** 2,
+                                np.ones(2), a, b))
+    compiled = cr.jit(cr.grad(flat_in_x1))
+    assert compiled(1.0, 1.0) == 0.0
+    with pytest.raises(cr.SingularJacobianError, match="singular"):     # checked under jit
+        compiled(1.0, 0.0)
+
 
 def test_solvers_that_do_not_converge_raise():
     with pytest.raises(cr.ConvergenceError, match="root"):
@@ -254,3 +262,29 @@ def test_shape_errors():
         cr.root(lambda x: x[:1], np.ones(2))
     with pytest.raises(cr.ShapeMismatchError, match="shape of b"):
         cr.linear_solve(lambda v: v[:1], np.ones(2), lambda mv, b: b)
+
+
+def gmres(matvec, b):
+    return sla.gmres(sla.LinearOperator((b.size, b.size), matvec=matvec), b, rtol=1e-13,
+                     atol=0.0)[0]
+
+
+def test_matrix_free_tangent_solves_agree_with_the_dense_jacobian():
+    def ss(k):
+        return cr.root(residual, np.full(N, 0.5), k, tangent_solve=gmres)
+    J = cr.jacobian(steady_state)(K)
+    np.testing.assert_allclose(cr.jacfwd(ss)(K), J, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(cr.jacrev(ss)(K), J, rtol=1e-10, atol=1e-14)
+    loss = lambda k: np.sum(ss(k) ** 2)                           # noqa: E731
+    np.testing.assert_allclose(cr.hessian(loss)(K),
+                               cr.hessian(lambda k: np.sum(steady_state(k) ** 2))(K),
+                               rtol=1e-10)
+    fp_free = lambda a: cr.fixed_point(lambda x, a: np.cos(a * x), 0.5, a,  # noqa: E731
+                                       tangent_solve=gmres)
+    np.testing.assert_allclose(cr.derivatives(fp_free, 1.0, 3), cr.derivatives(fp, 1.0, 3),
+                               rtol=1e-10)
+    w = cr.argmin(inner_loss, np.zeros(4), 0.3, tangent_solve=gmres)
+    np.testing.assert_allclose(cr.jacobian(lambda l: cr.argmin(inner_loss, np.zeros(4), l,
+                                                                tangent_solve=gmres))(0.3),
+                               -np.linalg.solve(XT.T @ XT + np.exp(0.3) * np.eye(4),
+                                                np.exp(0.3) * w), rtol=1e-8)

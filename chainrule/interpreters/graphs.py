@@ -278,3 +278,9 @@ dispatch.hooks["graphs"].known_part = known_part
 from .taylor import taylor_from_jvp  # noqa: E402
 
 dispatch.hooks["taylor_from_jvp"] = taylor_from_jvp
+
+# -- for user rules: the exact dependency pattern of a held graph (its primitive's sparsity) --
+from .sparsity import ALL, sparsity_flat  # noqa: E402
+
+dispatch.hooks["sparsity_flat"] = sparsity_flat
+dispatch.hooks["sparsity_all"] = ALL        # "every output element reads every input element"

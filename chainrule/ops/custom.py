@@ -2,9 +2,9 @@
 derivative rules (custom_jvp, custom_vjp, linear_solve), and the callback to code chainrule
 cannot trace (a SciPy solver).
 
-    custom_jvp_call(*consts, *xs; graph, jvp, n_consts, name)        -> outs (a list)
+    custom_jvp_call(*consts, *xs; graph, jvp, n_consts, name, sparsity) -> outs (a list)
         graph: consts + xs -> outs, closed; jvp(xs, x_dots) -> (outs, out_dots), flat lists
-    custom_vjp_call(*consts, *xs; graph, fwd, jvp, n_consts, name)   -> outs
+    custom_vjp_call(*consts, *xs; graph, fwd, jvp, n_consts, name, sparsity) -> outs
         fwd(xs) -> (outs, residuals, bwd); bwd(residuals, cts) -> one cotangent (or None) per x;
         jvp: None, or an optional JVP rule for forward mode, as custom_jvp's
     custom_vjp_lin(*residuals, *xs, *x_dots; bwd, jvp, n_res, n_primals, out_avals, name)
@@ -20,7 +20,9 @@ tangent for one of them raises: the user's rule says nothing about values it was
 Reverse mode of custom_jvp_call is derived (linearize the user's JVP, transpose it);
 custom_vjp_call's JVP puts the user's bwd into the linear graph as custom_vjp_lin's transpose.
 Batching: the loop over examples (BatchInterpreter's fallback). Taylor: nested JVPs of the rule
-(taylor_from_jvp) where there is one.
+(taylor_from_jvp) where there is one. Sparsity: conservative (every output reads every input),
+or, for custom_jvp_call and custom_vjp_call with ``sparsity="function"``, the pattern of their
+graph.
 """
 import numpy as np
 
@@ -47,6 +49,20 @@ def _from_jvp_taylor(prim):
     return rule
 
 
+def _graph_sparsity(out_avals, avals, values, *, graph, sparsity, **params):
+    """Which input elements each output element reads: with ``sparsity="function"`` (the user
+    says the rule reads what the function reads) the held graph's own pattern, found by the
+    sparsity interpreter (one sparse block per output and argument); else all of them."""
+    if sparsity != "function":
+        return [[dispatch.hooks["sparsity_all"]] * len(avals) for _ in out_avals]
+    J = dispatch.hooks["sparsity_flat"](lambda ins: eval_graph(graph, ins),
+                                        [np.zeros(a.shape, a.dtype) for a in avals])[0]
+    rows = np.cumsum([0] + [a.size for a in out_avals])
+    cols = np.cumsum([0] + [a.size for a in avals])
+    return [[J[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] for j in range(len(avals))]
+            for i in range(len(out_avals))]
+
+
 def _no_closure_tangents(tangents, n_consts, name):
     if any(type(t) is not Zero for t in tangents[:n_consts]):
         raise CustomRuleError(
@@ -61,7 +77,7 @@ custom_jvp_call_p.impl = _graph_impl
 custom_jvp_call_p.abstract_eval = _graph_avals
 
 
-def custom_jvp_call_jvp(primals, tangents, *, graph, jvp, n_consts, name):
+def custom_jvp_call_jvp(primals, tangents, *, graph, jvp, n_consts, name, sparsity):
     _no_closure_tangents(tangents, n_consts, name)
     x_dots = [instantiate(t) for t in tangents[n_consts:]]
     return jvp(list(primals[n_consts:]), x_dots)
@@ -70,6 +86,7 @@ def custom_jvp_call_jvp(primals, tangents, *, graph, jvp, n_consts, name):
 custom_jvp_call_p.jvp = custom_jvp_call_jvp
 custom_jvp_call_p.taylor = _from_jvp_taylor(custom_jvp_call_p)
 custom_jvp_call_p.deriv_class = ("nonlinear",)
+custom_jvp_call_p.sparsity = _graph_sparsity
 
 
 # -- custom_vjp -------------------------------------------------------------------------------
@@ -85,7 +102,7 @@ def _forward_mode_error(name):
         "grad, vjp or jacrev (jacobian(mode='rev')), or give it a JVP rule with custom_jvp")
 
 
-def custom_vjp_call_jvp(primals, tangents, *, graph, fwd, jvp, n_consts, name):
+def custom_vjp_call_jvp(primals, tangents, *, graph, fwd, jvp, n_consts, name, sparsity):
     _no_closure_tangents(tangents, n_consts, name)
     xs = list(primals[n_consts:])
     outs, res, bwd = fwd(xs)
@@ -107,6 +124,7 @@ def custom_vjp_call_taylor(primals, series, *, name, jvp, **params):
 custom_vjp_call_p.jvp = custom_vjp_call_jvp
 custom_vjp_call_p.taylor = custom_vjp_call_taylor
 custom_vjp_call_p.deriv_class = ("nonlinear",)
+custom_vjp_call_p.sparsity = _graph_sparsity
 
 # custom_vjp_lin(*residuals, *primals, *x_dots): the primals are there only when a JVP rule was
 # given (forward mode then evaluates it); reverse mode never evaluates it, it transposes it
@@ -185,22 +203,29 @@ pure_callback_p.deriv_class = ("nonlinear",)
 linear_solve_p = Primitive("linear_solve", linear_in=("last",))
 
 
-def _matvec(graph, consts):
-    return lambda v: np.asarray(eval_graph(graph, list(consts) + [v])[0])
+def _matvec(graph, consts, shape):
+    """The operator on flat vectors (what SciPy's solvers expect)."""
+    def matvec(v):
+        return np.ravel(eval_graph(graph, list(consts) + [np.reshape(v, shape)])[0])
+    return matvec
 
 
 def linear_solve_impl(*args, graph, solve, transpose_solve, symmetric, n_consts, rtol, name):
     consts, b = args[:n_consts], args[n_consts]
-    matvec = _matvec(graph, consts)
-    x = np.asarray(solve(matvec, b), dtype=get_aval(b).dtype).reshape(np.shape(b))
-    err = np.linalg.norm(np.ravel(matvec(x) - b))
-    scale = np.linalg.norm(np.ravel(b))
+    shape = np.shape(b)
+    matvec, b = _matvec(graph, consts, shape), np.ravel(b)
+    x = np.ravel(np.asarray(solve(matvec, b), dtype=b.dtype))
+    if x.shape != b.shape:
+        raise CustomRuleError(f"{name}: the solve returned {x.size} values for a right-hand "
+                              f"side of {b.size}")
+    err = np.linalg.norm(matvec(x) - b)
+    scale = np.linalg.norm(b)
     if not np.isfinite(err) or err > rtol * scale + 1e-300:
         raise ConvergenceError(
             f"{name}: the solve did not converge: |A x - b| = {err:.3g} > rtol * |b| = "
             f"{rtol * scale:.3g} (rtol={rtol}); tighten the solver's tolerance or give it "
             "more iterations (or a preconditioner)")
-    return x
+    return np.reshape(x, shape)
 
 
 def linear_solve_jvp(primals, tangents, **params):

@@ -199,8 +199,7 @@ FALLBACK = {"adjugate", "cholesky", "det", "eig", "eigh", "expm", "expm_frechet"
             # loops, branches and checkpoints (ops/loops.py): dense, documented
             "scan", "while", "cond", "checkpoint",
             # user rules and callbacks (ops/custom.py): conservative by design
-            "custom_jvp_call", "custom_vjp_call", "custom_vjp_lin", "pure_callback",
-            "linear_solve"}
+            "custom_vjp_lin", "pure_callback", "linear_solve"}
 
 
 def _library_primitives():
