@@ -47,6 +47,11 @@ IMPLICIT = ("BDF", "Radau", "LSODA")
 AUTO_FORWARD_MAX = 4
 
 
+TRACED_HINT = ("differentiating through it with grad needs user rules (custom_vjp, not landed "
+               "yet): call chainrule.integrate.odeint_vjp or odeint_jacobian for the "
+               "derivatives and chain them with the loss's gradient")
+
+
 class ODESolveError(cr.ChainruleError, RuntimeError):
     """The ODE solve (or its sensitivity solve) failed: no derivative is returned."""
 
@@ -179,8 +184,8 @@ class _Problem:
 
     def __init__(self, func, y0, args, what):
         self.func = func
-        self.ry = Ravel(y0, what)
-        self.ra = Ravel(args, what) if cr.tree_flatten(args)[0] else None
+        self.ry = Ravel(y0, what, TRACED_HINT)
+        self.ra = Ravel(args, what, TRACED_HINT) if cr.tree_flatten(args)[0] else None
         self.n = self.ry.x0.size
         self.p = 0 if self.ra is None else self.ra.x0.size
         self.a0 = np.zeros(0) if self.ra is None else self.ra.x0

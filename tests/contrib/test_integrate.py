@@ -161,6 +161,8 @@ def test_bad_input_and_failed_solves():
         cri.odeint(lv, Y0, T[::-1], P)
     with pytest.raises(cr.InvalidArgumentError, match="sensitivity"):
         cri.odeint_vjp(lv, Y0, T, P, sensitivity="backward")
+    with pytest.raises(cr.ConcretizationError, match="odeint_vjp"):
+        cr.grad(lambda p: np.sum(cri.odeint(lv, Y0, T, p)))(P)
     # y' = y^2 blows up at t = 1: SciPy's result says so, the derivatives refuse
     res = cri.solve_ivp(lambda t, y: y**2, (0, 2), np.ones(1), method="BDF")
     assert not res.success and res.status == -1
