@@ -210,6 +210,15 @@ class _Problem:
                None if self.ra is None else (self.ra.treedef, tuple(self.ra.shapes)))
         return cached_jit(key, lambda: fn)
 
+    def jacobians(self, method, jit):
+        """For the implicit methods: ``fy_fa(s, y) -> (f_y (n, n), f_a (n, P))`` dense, at the
+        problem's arguments; None for the explicit ones (which take no Jacobian)."""
+        if method not in IMPLICIT:
+            return None
+        J = cr.jacfwd(self.f, argnums=(1, 2))
+        J = self.compiled("jacobians", J) if jit else J
+        return lambda s, y: tuple(np.asarray(m) for m in J(s, y, self.a0))
+
     def split(self, ys):
         """(T, n) -> the state pytree with a leading time axis on each leaf."""
         out, start = [], 0
@@ -227,8 +236,10 @@ def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853"):
     ``odeint_jacobian`` and ``odeint_vjp``."""
     t = _times(t, "odeint")
     prob = _Problem(func, y0, args, "odeint")
+    fy_fa = prob.jacobians(method, False)
     _, ys = _solve(lambda s, y: np.asarray(prob.f(s, y, prob.a0)), t, prob.ry.x0, method,
-                   rtol, atol, "odeint")
+                   rtol, atol, "odeint", jac=None if fy_fa is None else
+                   (lambda s, y: fy_fa(s, y)[0]))
     return prob.split(ys)
 
 
@@ -251,9 +262,20 @@ def _forward_flat(prob, t, method, rtol, atol, jit):
         return cr.numpy.concatenate([f(s, y, a), cr.numpy.ravel(dS)])
     rhs = prob.compiled("forward", rhs) if jit else rhs
     z0 = np.concatenate([prob.ry.x0, np.eye(n, ncol).ravel()])
+    fy_fa = prob.jacobians(method, jit)
+    jac = None if fy_fa is None else (lambda s, z: _augmented_jacobian(fy_fa(s, z[:n])[0],
+                                                                       ncol))
     _, zs = _solve(lambda s, z: np.asarray(rhs(s, z, prob.a0)), t, z0, method, rtol, atol,
-                   "odeint forward sensitivities")
+                   "odeint forward sensitivities", jac=jac)
     return zs[:, :n], zs[:, n:].reshape(t.size, n, ncol)
+
+
+def _augmented_jacobian(fy, ncol):
+    """The Jacobian of the forward-sensitivity system for the implicit solvers' Newton steps,
+    without the second-derivative coupling of S into y (the simultaneous-corrector
+    approximation): blockdiag(f_y, f_y (x) I_ncol) for z = [y, S.ravel()] (S row-major)."""
+    fy = _sp.csr_array(fy)
+    return _sp.block_diag([fy, _sp.kron(fy, _sp.eye_array(ncol))], format="csc")
 
 
 def _split_jacobian(prob, S):
@@ -291,16 +313,30 @@ def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
         return cr.numpy.concatenate([-gy, -ga])
     vjp_rhs = prob.compiled("adjoint", vjp_rhs) if jit else vjp_rhs
     a0 = prob.a0
+    fy_fa = prob.jacobians(method, jit)
+    extra = {} if fy_fa is None else {"jac": lambda s, z: _adjoint_jacobian(
+        *fy_fa(s, sol.sol(s)))}
     state = np.concatenate([ys_bar[-1], np.zeros(p)])
     for i in range(t.size - 1, 0, -1):
         seg = _si.solve_ivp(lambda s, z: np.asarray(vjp_rhs(s, sol.sol(s), a0, z[:n])),
-                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol)
+                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol,
+                            **extra)
         if seg.status < 0 or not seg.success:
             raise ODESolveError(f"odeint adjoint: the backward solve failed on "
                                 f"[{t[i - 1]}, {t[i]}]: {seg.message}")
         state = seg.y[:, -1].copy()
         state[:n] += ys_bar[i - 1]
     return state[:n], state[n:]
+
+
+def _adjoint_jacobian(fy, fa):
+    """The (exact, constant in the state) Jacobian of the adjoint system [lam, g]:
+    [[-f_y^T, 0], [-f_a^T, 0]]."""
+    n, p = fa.shape
+    out = np.zeros((n + p, n + p))
+    out[:n, :n] = -fy.T
+    out[n:, :n] = -fa.T
+    return out
 
 
 def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
@@ -325,7 +361,9 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
         ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
     else:
         f = (lambda s, y: np.asarray(prob.f(s, y, prob.a0)))
-        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True)
+        fy_fa = prob.jacobians(method, jit)
+        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True,
+                         jac=None if fy_fa is None else (lambda s, y: fy_fa(s, y)[0]))
 
     def vjp_fn(ys_bar):
         bar_leaves = cr.tree_flatten(ys_bar)[0]
