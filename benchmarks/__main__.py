@@ -81,7 +81,8 @@ def markdown(docs):
            f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}; BLAS/OpenMP threads "
            f"{m.get('threads')}, pinned to CPU {m.get('affinity')}.", "",
            "Versions: " + ", ".join(f"{k} {val or 'not installed'}" for k, val in v.items())
-           + ".", "", "Workloads: `../shared/design/BENCHMARKS.md` (W1..W9). Raw numbers: "
+           + ".", "", "Workloads: `benchmarks/w*.py` (W1..W9, one module each, its docstring says what "
+           "it measures). Raw numbers: "
            "`benchmarks/results/<id>.json`.", "", "## How to read the tables", "",
            HOW_TO_READ]
     for wid, doc in docs.items():

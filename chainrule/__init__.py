@@ -15,6 +15,7 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
                           InvalidArgumentError, MissingRuleError, NonDifferentiableInputError,
                           NonScalarOutputError, PerturbationConfusionError, ShapeMismatchError,
                           UnsupportedFunctionError)
+from .core.errors import ComplexOutputError
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
@@ -23,6 +24,12 @@ _sys.modules[__name__ + ".autograd"] = autograd     # import chainrule.autograd,
 from . import nn, optim  # the PyTorch-style interface, on top of the above
 from .jit import jit, show_code
 from .loops import LoopError, checkpoint, cond, fori_loop, remat, scan, switch, while_loop
+from .custom import UserPrimitive, custom_jvp, custom_vjp, primitive, pure_callback
+from .core import ShapedArray, Zero
+from .core.zeros import UndefPrimal
+from .implicit import argmin, fixed_point, linear_solve, root
+from .core.errors import (ConvergenceError, CustomRuleError, CustomVJPForwardModeError,
+                          SingularJacobianError)
 from . import sparse  # noqa: F401  (pattern detection, coloring, sparse Jacobians/Hessians)
 from .sparse import (hessian_sparsity, jacobian_sparsity, prepare_sparse_hessian,
                      prepare_sparse_jacobian, sparse_hessian, sparse_jacobian)
@@ -46,5 +53,10 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
-           "prepare_sparse_jacobian", "prepare_sparse_hessian", "scan", "fori_loop", "while_loop", "cond", "switch", "checkpoint", "remat",
-           "LoopError"]
+           "prepare_sparse_jacobian", "prepare_sparse_hessian", "scan", "fori_loop", "while_loop",
+           "cond", "switch", "checkpoint", "remat", "LoopError",
+           "custom_jvp", "custom_vjp", "pure_callback", "primitive", "UserPrimitive",
+           "ShapedArray", "Zero", "UndefPrimal", "linear_solve", "root", "fixed_point",
+           "argmin", "CustomRuleError",
+           "CustomVJPForwardModeError", "ConvergenceError", "SingularJacobianError"]
+__all__ += ["ComplexOutputError"]

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
@@ -91,15 +92,23 @@ def _flat_inputs(fname, tree):
 
 
 # -- reverse mode ---------------------------------------------------------------------------
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """``value_and_grad(f)(*args) -> (f(*args), gradient)``.
 
-    ``f`` must return a scalar (a 0-d float), or ``(scalar, aux)`` with ``has_aux=True``, in which
-    case the result is ``((value, aux), gradient)``. The gradient has the structure and shapes
-    of ``args[argnums]`` (a tuple of those when ``argnums`` is a tuple)."""
+    ``f`` must return a real scalar (a 0-d float, or an array holding one element, such as shape
+    (1,) or (1, 1), as in PyTorch and autograd), or ``(scalar, aux)`` with ``has_aux=True``, in
+    which case the result is ``((value, aux), gradient)``. The gradient has the structure and
+    shapes of ``args[argnums]`` (a tuple of those when ``argnums`` is a tuple).
+
+    A complex output raises ComplexOutputError (as JAX and autograd do) unless
+    ``holomorphic=True``: then the inputs and the output must be complex and the result is the
+    complex derivative df/dz (``grad(lambda z: z**2, holomorphic=True)(z) == 2*z``), which is
+    only meaningful where f is holomorphic."""
     def value_and_grad_fun(*args, **kwargs):
         dyn, single, rebuild = _split_args("grad", args, argnums)
         leaves, orig, treedef = _flat_inputs("grad", dyn)
+        if holomorphic:
+            _check_holomorphic_inputs(leaves)
         aux_box = []
 
         def flat_fun(ins):
@@ -113,19 +122,21 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 aux_leaves, aux_def = tree_flatten(aux)
                 aux_box.append(aux_def)
                 return [out] + aux_leaves
+            _check_scalar_output(out)
             return [out]
 
         outs, vjp_fn = vjp_flat(flat_fun, leaves)
         out = outs[0]
         aval = get_aval(out)
-        if aval.shape != ():
+        if aval.size != 1:
             raise NonScalarOutputError(
                 f"grad requires a function with a scalar output, but the output has shape "
                 f"{aval.shape}; use chainrule.jacobian for the full Jacobian or chainrule.vjp "
                 "for a vector-Jacobian product")
         if not is_differentiable_dtype(aval.dtype):
             raise NonScalarOutputError(f"grad requires a floating-point output, got {aval.dtype}")
-        cts = [np.ones((), aval.dtype)] + [Zero(get_aval(a)) for a in outs[1:]]
+        _check_output_kind(aval.dtype, holomorphic)
+        cts = [np.ones(aval.shape, aval.dtype)] + [Zero(get_aval(a)) for a in outs[1:]]
         grads = [_mirror(g, o) for g, o in zip(vjp_fn(cts), orig)]
         g = tree_unflatten(treedef, grads)
         value = _mirror(out, 0.0 if all(isinstance(o, float) for o in orig) else None)
@@ -136,11 +147,47 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def _check_scalar_output(out):
+    """A pytree where grad wants one array: say what the output must be, before NumPy's
+    conversion of a list of tracers fails with a ConcretizationError."""
+    if isinstance(out, (tuple, list, dict)):
+        kind = type(out).__name__
+        hint = (" If the function returns (loss, aux), pass has_aux=True to get (gradient, aux)."
+                if isinstance(out, (tuple, list)) and len(out) == 2 else "")
+        raise NonScalarOutputError(
+            f"grad requires the function to return one scalar array, but it returned a {kind} "
+            f"of {len(out)} item(s).{hint} For several outputs use chainrule.jacobian or "
+            "chainrule.vjp; to combine them into one loss, add them (np.sum, +).")
+
+
+def _check_holomorphic_inputs(leaves):
+    for x in leaves:
+        if np.dtype(get_aval(x).dtype).kind != "c":
+            raise ComplexOutputError(
+                "grad with holomorphic=True requires complex inputs, got dtype "
+                f"{get_aval(x).dtype}; pass x.astype(complex)")
+
+
+def _check_output_kind(dtype, holomorphic):
+    is_complex = np.dtype(dtype).kind == "c"
+    if is_complex and not holomorphic:
+        raise ComplexOutputError(
+            f"grad requires a real-valued output, got {np.dtype(dtype)}: the gradient of a "
+            "complex function is not defined. Differentiate a real loss (np.abs(f)**2, "
+            "np.real(f)), pass holomorphic=True for the complex derivative of a holomorphic "
+            "function, or use chainrule.jacfwd / jvp / vjp")
+    if holomorphic and not is_complex:
+        raise ComplexOutputError(
+            f"grad with holomorphic=True requires a complex output, got {np.dtype(dtype)}")
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to ``args[argnums]``
     (same structure and shapes). With ``has_aux=True`` ``f`` returns ``(scalar, aux)`` and the
-    result is ``(gradient, aux)``. Computed in reverse mode (linearize, then transpose)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+    result is ``(gradient, aux)``. Computed in reverse mode (linearize, then transpose). The
+    output may have any shape holding one element; complex outputs need ``holomorphic=True``
+    (see value_and_grad)."""
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     def grad_fun(*args, **kwargs):
         (value, g) = vg(*args, **kwargs)

@@ -5,6 +5,11 @@ The core knows no operation; ``chainrule.numpy`` fills these tables when it is i
 positional arguments; ``functions`` maps a NumPy function (``np.sum``) to a function with the
 same signature. The tables are a dispatch index only; every derivative rule lives on a Primitive.
 """
+import functools
+import sys
+
+import numpy as np
+
 from .errors import UnsupportedFunctionError
 
 ufuncs = {}
@@ -15,9 +20,14 @@ hooks = {}
 
 def _qualname(f):
     mod = getattr(f, "__module__", None) or "numpy"
+    name = getattr(f, '__name__', repr(f))
     if type(f).__name__ == "ufunc":
         mod = "numpy" if mod in (None, "numpy") else mod
-    return f"{mod}.{getattr(f, '__name__', repr(f))}"
+        special = sys.modules.get("scipy.special")     # SciPy's ufuncs say module "numpy"
+        if special is not None and getattr(special, name, None) is f \
+                and getattr(np, name, None) is not f:
+            mod = "scipy.special"
+    return f"{mod}.{name}"
 
 
 def call_ufunc(ufunc, *args):
@@ -52,3 +62,27 @@ def setitem(x, idx, value):
 
 def astype(x, dtype):
     return hooks["astype"](x, dtype)
+
+
+def foreign_aware(func):
+    """``func`` (a function of ``chainrule.scipy``, which calls primitives directly rather than
+    dispatching through NEP 18) made to reach array types that wrap their own arrays: the
+    Tensor API registers ``hooks["foreign"](func, args, kwargs)``, which returns
+    ``NotImplemented`` when none of the arguments is a Tensor."""
+    @functools.wraps(func)
+    def reaching(*args, **kwargs):
+        handler = hooks.get("foreign")
+        if handler is not None:
+            out = handler(func, args, kwargs)
+            if out is not NotImplemented:
+                return out
+        return func(*args, **kwargs)
+    return reaching
+
+
+def make_foreign_aware(namespace, module_name):
+    """Wrap every public function defined in ``module_name`` with ``foreign_aware``."""
+    for name, value in list(namespace.items()):
+        if not name.startswith("_") and getattr(value, "__module__", None) == module_name \
+                and type(value).__name__ == "function":
+            namespace[name] = foreign_aware(value)

@@ -38,6 +38,11 @@ class NonScalarOutputError(ChainruleError, TypeError):
     """grad was asked for the gradient of a function whose output is not a scalar."""
 
 
+class ComplexOutputError(ChainruleError, TypeError):
+    """grad was asked for the gradient of a complex-valued output without ``holomorphic=True``
+    (the gradient of a complex function is not defined; JAX and autograd refuse it too)."""
+
+
 class ShapeMismatchError(ChainruleError, ValueError):
     """A tangent, cotangent or argument has a shape or structure that does not fit."""
 
@@ -49,3 +54,23 @@ class GraphTypeError(ChainruleError, TypeError):
 class InvalidArgumentError(ChainruleError, ValueError):
     """A transformation was called with arguments that do not fit it (argnums out of range, a
     bad axis, mismatched batch sizes, ...)."""
+
+
+class CustomRuleError(ChainruleError, ValueError):
+    """A user's derivative rule (custom_jvp, custom_vjp, a user primitive) returned something
+    that does not fit its function: the wrong structure, shape, dtype or number of results."""
+
+
+class CustomVJPForwardModeError(CustomRuleError, TypeError):
+    """Forward mode (jvp, jacfwd, Taylor mode) reached a custom_vjp function, which has only a
+    reverse-mode rule."""
+
+
+class ConvergenceError(ChainruleError, RuntimeError):
+    """A solver inside a differentiable program (root, fixed_point, argmin, linear_solve) did
+    not converge: its answer, and so any derivative of it, would be wrong."""
+
+
+class SingularJacobianError(ChainruleError, ValueError):
+    """Implicit differentiation needs the Jacobian of the optimality condition at the solution
+    to be invertible, and it is not (the solution is not isolated, or the problem degenerate)."""

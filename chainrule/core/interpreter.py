@@ -18,7 +18,7 @@ is an error, never silently mixed in.
 import contextlib
 import contextvars
 
-from .errors import PerturbationConfusionError
+from .errors import ConcretizationError, PerturbationConfusionError
 from .tracer import Tracer
 
 _depth = contextvars.ContextVar("chainrule_interpreter_depth", default=0)
@@ -65,6 +65,15 @@ def new_interpreter(cls, *args, **kwargs):
     interp = cls(level, *args, **kwargs)
     try:
         yield interp
+    except ValueError as e:
+        # ``buf[i] = tracer`` on a plain ndarray: NumPy calls float(tracer), which refuses, and
+        # reports it as "setting an array element with a sequence"; say what happened instead
+        if isinstance(e.__cause__, ConcretizationError):
+            raise ConcretizationError(
+                "a traced value was written into a plain NumPy array (buf[i] = v), which cannot "
+                "hold it (its derivative would be lost); create the array with np.zeros_like(x) "
+                "or np.zeros(shape, like=x) instead") from e
+        raise
     finally:
         interp.active = False
         _depth.reset(token)

@@ -25,6 +25,13 @@ _ESCAPE_HINT = (
     "np.zeros(shape, like=x) for buffers you write into, chainrule.stop_gradient(x) for a value "
     "that should not be differentiated, or compute on x with NumPy functions.")
 
+# np.array([a, b]) cannot be intercepted: NumPy's protocols do not reach np.array of a list
+_ARRAY_HINT = (" To build an array from traced values (np.array([a, b, c])), write "
+               "chainrule.numpy.array([a, b, c]) or np.stack([a, b, c]); for np.r_[...], "
+               "np.c_[...] and np.vectorize(f) write chainrule.numpy.r_, .c_, .vectorize.")
+_MATH_HINT = (" Functions of the math module convert their argument with float(): write "
+              "np.sin(x), np.exp(x), ... instead of math.sin(x), math.exp(x).")
+
 
 def _caller_hint():
     """A pointer to chainrule's own version when the conversion happened inside SciPy (whose
@@ -37,8 +44,21 @@ def _caller_hint():
         frame = frame.f_back
     if public is None:
         return ""
-    return (f" This happened inside scipy.{public}, which converts its inputs: use "
-            f"chainrule.scipy.{public} for the differentiable version of that function.")
+    for mod in (f"chainrule.scipy.{public}", f"chainrule.{public}"):
+        if _module_exists(mod):
+            return (f" This happened inside scipy.{public}, which converts its inputs with "
+                    f"np.asarray: use {mod} for the differentiable version of that function.")
+    return (f" This happened inside scipy.{public}, which converts its inputs with np.asarray; "
+            f"chainrule has no differentiable version of scipy.{public}: write the computation "
+            "with NumPy functions on the traced arrays (docs/supported.md lists them).")
+
+
+def _module_exists(name):
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
 
 
 class Tracer(ArrayMethods):
@@ -103,11 +123,12 @@ class Tracer(ArrayMethods):
     def __array__(self, dtype=None, copy=None):
         raise ConcretizationError(
             f"a traced array ({self.aval}) was converted to a NumPy array (np.asarray, "
-            "np.array, or writing it into a plain ndarray); " + _ESCAPE_HINT + _caller_hint())
+            "np.array, or writing it into a plain ndarray); " + _ESCAPE_HINT + _ARRAY_HINT
+            + _caller_hint())
 
     def _refuse(self, kind):
         raise ConcretizationError(f"{kind}() was called on a traced value ({self.aval}); "
-                                  + _ESCAPE_HINT)
+                                  + _ESCAPE_HINT + _MATH_HINT + _caller_hint())
 
     def __float__(self):
         self._refuse("float")

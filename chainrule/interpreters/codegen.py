@@ -306,7 +306,9 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
     the same arguments where ``math`` or a Python operator raises (``ArithmeticError``,
     ``ValueError``), whose result is returned instead."""
     taken = set(arg_names)
-    gen = _names(taken)
+    # temporaries never take the name of a function the code calls bare (lu, qr, fft, ...):
+    # an assignment anywhere in the function would make that name local throughout it
+    gen = _names(taken | {e.prim.name for e in graph.eqns})
     names, consts = {}, []
     namespace = dict(zip(RESERVED_NAMES[:-1], (np, math, np.float64, np.bool_, GuardFailure,
                                                 fallback)))
@@ -398,6 +400,13 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
             if v.aval.dtype == np.float64:
                 arg, names[v] = names[v], next(gen)
                 body.append(f"{names[v]} = float({arg})")
+    elif is_scalar_graph(graph):
+        # the NumPy version of a scalar program may be called with Python floats, on which
+        # ``/`` and ``**`` raise where NumPy returns inf or nan: compute on NumPy scalars
+        for v in graph.invars:
+            if v.aval.dtype == np.float64 and v.aval.weak_type:
+                arg, names[v] = names[v], next(gen)
+                body.append(f"{names[v]} = float64({arg})")
     for v in graph.invars:
         if v in guard_at:
             body.extend(_guard_lines(v, guard_at[v], atom, consts))
@@ -567,9 +576,14 @@ def _output(v, invars, arg_names, atom, const, scalar):
     the NumPy version does, and computed values as NumPy scalars unless every float input is a
     Python float (the types the eager transformations return)."""
     if type(v) is not Var:
-        return const(v.val, False)
+        # a constant output: a fresh copy per call, so that a caller who updates the result in
+        # place does not change what later calls return (as eager mode gives new arrays)
+        src = const(v.val, False)
+        return f"{src}.copy()" if isinstance(v.val, np.ndarray) or type(v.val) is Zero else src
     if v in invars:
-        return arg_names[invars.index(v)]
+        # an input returned as it is: a copy, never the caller's own array
+        name = arg_names[invars.index(v)]
+        return name if scalar or v.aval.shape == () else f"{name}.copy()"
     src = atom(v)
     if not scalar or all(u.aval.weak_type for u in invars if u.aval.dtype == np.float64) \
             and any(u.aval.dtype == np.float64 for u in invars):
@@ -584,9 +598,16 @@ def _guard_lines(var, checks, atom, consts):
             lines.append(f"if bool({atom(var)}) is not {val}: raise GuardFailure({i})")
         else:
             consts.append(val)
-            lines.append(f"if not np.array_equal({atom(var)}, c{len(consts) - 1}): "
+            lines.append(f"if not np.array_equal({atom(var)}, c{len(consts) - 1}, "
+                         f"equal_nan={_equal_nan(val)}): "
                          f"raise GuardFailure({i})")
     return lines
+
+
+def _equal_nan(val):
+    """Whether a value guard counts NaN equal to NaN: yes for inexact values (a trace on an
+    input holding a NaN must pass its own guard); NumPy refuses ``equal_nan`` for others."""
+    return bool(np.issubdtype(np.asarray(val).dtype, np.inexact))
 
 
 def _index_src(idx, consts):

@@ -273,3 +273,9 @@ def known_part(graph, unknowns):
 
 dispatch.hooks["graphs"].joint_transpose_graph = joint_transpose_graph
 dispatch.hooks["graphs"].known_part = known_part
+
+
+# -- for user rules (ops/custom.py): Taylor mode through a JVP rule known only at run time ----
+from .taylor import taylor_from_jvp  # noqa: E402
+
+dispatch.hooks["taylor_from_jvp"] = taylor_from_jvp

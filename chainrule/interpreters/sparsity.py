@@ -337,7 +337,9 @@ class SparsityTracer(Tracer):
                 "a global sparsity pattern must hold for every input, so the value of a traced "
                 f"array ({self._aval}) is unknown and Python control flow on it (if, while, "
                 "bool(), int(), an index computed from it) cannot be followed; use np.where for "
-                "branches, or ask for the pattern at this point with mode='local'")
+                "branches, or ask for the pattern at this point: sparsity='local' in "
+                "sparse_jacobian/sparse_hessian, mode='local' in jacobian_sparsity/"
+                "hessian_sparsity")
         v = self.value
         return v.concrete_value() if isinstance(v, Tracer) else v
 
@@ -347,7 +349,7 @@ class SparsityTracer(Tracer):
 
 
 def _classes(prim, nargs):
-    """The derivative class of each argument, and whether the first two couple (cross)."""
+    """The derivative class of each argument, and whether the arguments couple (cross)."""
     dc = prim.deriv_class
     if dc is None or dc == ("coupled",):     # "coupled": any inputs may couple (loops)
         return None, False
@@ -473,6 +475,10 @@ class SparsityInterpreter(Interpreter):
                               take_rows(tracers[1].pattern, i1), rows))
             else:                       # every pair read by one output element
                 terms.append((R[0], R[1], None))
+        if cross and len(R) > 2:        # more arguments (betainc): every further pair couples
+            idx = sorted(R)
+            terms += [(R[i], R[j], None) for n, i in enumerate(idx) for j in idx[n + 1:]
+                      if (i, j) != (0, 1)]
         return terms
 
     def _result(self, aval, value, pattern, node):

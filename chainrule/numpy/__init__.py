@@ -7,6 +7,7 @@ code that wants to say so. ``supported()`` lists every NumPy name chainrule hand
 from ._dispatch import exported as _exported
 from . import _funcs  # noqa: F401  (registers the handlers)
 from . import fft, linalg  # noqa: F401  (numpy.fft, numpy.linalg, complex numbers)
+from . import _extra  # noqa: F401  (nan_to_num, partition, r_, c_, vectorize, ...)
 from ._funcs import normalize_axes  # noqa: F401
 
 globals().update(_exported)

@@ -75,6 +75,12 @@ def render():
              "with `np.asarray`,\nwhich a traced array refuses (`ConcretizationError`); call "
              "these instead:\n\n" + _wrap(f"chainrule.scipy.special.{n}"
                                     for n in sorted(_dispatch.scipy_functions)) + "\n",
+             "## `chainrule.scipy.stats` and `chainrule.scipy.optimize`\n\nDistributions "
+             "(`logpdf`, `pdf`, `logcdf`, `cdf`, `logsf`, `sf`, `ppf` where closed;\n"
+             "`logpmf`, `pmf` for counts), differentiable in values and parameters, and\n"
+             "SciPy's test functions:\n\n" + _wrap(f"chainrule.scipy.{mod}.{n}" for mod, names
+                                               in sorted(_dispatch.scipy_modules.items())
+                                               for n in names) + "\n",
              "## Floating-point ufuncs of NumPy not supported\n\n"
              + (_wrap(missing) if missing else "None.") + "\n"]
     return "\n".join(parts)

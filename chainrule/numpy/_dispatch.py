@@ -19,7 +19,13 @@ scipy_exported = {}
 ufunc_methods = {}
 # the plain (non-ufunc) functions of chainrule.scipy.special, for the list of supported names
 # (the numpy layer does not import chainrule.scipy; a test checks the two agree)
-scipy_functions = ("logsumexp", "softmax", "log_softmax", "polygamma")
+scipy_functions = ("logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln")
+# the other chainrule.scipy modules, by name (listed in docs/supported.md; a test checks them)
+scipy_modules = {
+    "stats": ("norm", "t", "chi2", "beta", "gamma", "expon", "laplace", "cauchy", "logistic",
+              "poisson", "binom", "multivariate_normal", "dirichlet"),
+    "optimize": ("rosen", "rosen_der", "rosen_hess", "rosen_hess_prod"),
+}
 
 
 def implements(*np_funcs, name=None, export=True):

@@ -17,6 +17,7 @@ from ..core.errors import InvalidArgumentError, UnsupportedFunctionError
 from ..ops import arithmetic as ar
 from ..ops import control
 from ..ops import elementwise as el
+from ..ops import gather
 from ..ops import linalg as la
 from ..ops import reductions as red
 from ..ops import shape as sh
@@ -126,6 +127,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     xp = np.asarray(xp, dtype=np.float64)
     fp = fp if isinstance(fp, Tracer) else np.asarray(fp, dtype=np.float64)
     n = xp.shape[0]
+    if isinstance(x, Tracer) and n > 1:
+        return _interp_staged(x, xp, fp, left, right)
     xv = np.asarray(_concrete(x, "numpy.interp(x)"), dtype=np.float64)
     i = np.clip(np.searchsorted(xp, xv, side="right") - 1, 0, builtins.max(n - 2, 0))
     if n == 1:
@@ -139,6 +142,19 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     first, last = sh.getitem(fp, idx=(0,)), sh.getitem(fp, idx=(n - 1,))
     y = ar.select(xv < xp[0], first if left is None else left, y)
     return ar.select(xv > xp[-1], last if right is None else right, y)
+
+
+def _interp_staged(x, xp, fp, left, right):
+    """interp of a traced ``x`` with the interval found by a staged searchsorted and gather
+    (batched and compiled without reading x's values); the same formula as above."""
+    n = xp.shape[0]
+    i = ar.maximum(ar.minimum(ar.sub(red.searchsorted(xp, x, side="right"), 1), n - 2), 0)
+    x0, x1 = gather.take_rows(xp, i), gather.take_rows(xp, ar.add(i, 1))
+    f0, f1 = gather.take_rows(fp, i), gather.take_rows(fp, ar.add(i, 1))
+    y = ar.add(f0, ar.mul(ar.div(ar.sub(x, x0), ar.sub(x1, x0)), ar.sub(f1, f0)))
+    first, last = sh.getitem(fp, idx=(0,)), sh.getitem(fp, idx=(n - 1,))
+    y = ar.select(ar.lt(x, xp[0]), first if left is None else left, y)
+    return ar.select(ar.gt(x, xp[-1]), last if right is None else right, y)
 
 
 @implements(np.sinc)
@@ -346,8 +362,9 @@ def tensordot(a, b, axes=2):
 @implements(np.einsum)
 def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     _no_out(out, True, "einsum")
-    if not isinstance(subscripts, str):
-        raise unsupported("numpy.einsum in its interleaved (sublist) form")
+    if not isinstance(subscripts, str):     # einsum(op0, sub0, op1, sub1, ..., [out])
+        from ._extra import einsum_subscripts
+        subscripts, operands = einsum_subscripts((subscripts,) + operands)
     ins, out_s = _parse_einsum(subscripts.replace(" ", ""), [_shape(o) for o in operands])
     operands = list(operands)
     for k, s in enumerate(ins):

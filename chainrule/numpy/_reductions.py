@@ -17,7 +17,7 @@ from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops import special as sp
 from ._dispatch import exported, implements, unsupported
-from ._shape import cast, no_out, normalize_axes, one_axis, ravel, sort
+from ._shape import cast, from_sequence, no_out, normalize_axes, one_axis, ravel, sort
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -73,6 +73,7 @@ exported["amax"], exported["amin"] = max, min
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
     no_out(out, where, "mean")
+    a = from_sequence(a)
     shape = _shape(a)
     axes = normalize_axes(axis, len(shape))
     return cast(ar.div(sum(_as_float(a), axis=axes, keepdims=keepdims), _count(shape, axes)),
@@ -85,6 +86,7 @@ _mean = mean
 def _deviations(a, axis, ddof, correction, mean):
     """``a`` minus its mean over ``axis`` (or the given ``mean``), with the shape, the reduced
     axes and the degrees of freedom of var and std."""
+    a = from_sequence(a)
     shape = _shape(a)
     axes = normalize_axes(axis, len(shape))
     ddof = ddof if correction is None else correction
@@ -230,6 +232,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     no_out(out, True, "quantile")
     if method != "linear" or interpolation is not None or weights is not None:
         raise unsupported("numpy.quantile with a method other than 'linear' or with weights")
+    full_shape = _shape(a)
     if axis is None:
         a, axis = ravel(a), 0
     nd = len(_shape(a))
@@ -246,8 +249,12 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     frac = (pos - lo).reshape(q.shape + (1,) * (nd - 1))
     lo_v, hi_v = sh.getitem(s, idx=(lo,)), sh.getitem(s, idx=(hi,))
     y = ar.add(lo_v, ar.mul(ar.sub(hi_v, lo_v), frac))
+    # a NaN sorts last; NumPy's quantile of a slice holding one is nan
+    last = sh.getitem(s, idx=(n - 1,))
+    y = ar.select(el.isnan(last), np.asarray(np.nan, get_aval(y).dtype), y)
     if keepdims:
-        kept = tuple(1 if i == ax else d for i, d in enumerate(_shape(a)))
+        kept = (tuple(1 if i == ax else d for i, d in enumerate(_shape(a)))
+                if len(full_shape) == nd else (1,) * len(full_shape))
         y = sh.reshape(y, shape=q.shape + kept)
     return y
 

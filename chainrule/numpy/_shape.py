@@ -15,6 +15,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..core.errors import (ConcretizationError, InvalidArgumentError, PerturbationConfusionError)
 from ..ops import arithmetic as ar
+from ..ops import gather
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ._dispatch import exported, implements, unsupported
@@ -202,6 +203,20 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     return cast(sh.concatenate(arrays, axis=axis), dtype)
 
 
+def _holds_tracer(a):
+    return any(isinstance(o, Tracer) or (isinstance(o, (list, tuple)) and _holds_tracer(o))
+               for o in a)
+
+
+def from_sequence(a):
+    """A (nested) list or tuple holding traced values -> one traced array, as cnp.array builds
+    it (NumPy cannot); anything else is returned as it is."""
+    if isinstance(a, (list, tuple)) and _holds_tracer(a):
+        return stack([from_sequence(o) if isinstance(o, (list, tuple)) else
+                      (o if isinstance(o, Tracer) else np.asarray(o)) for o in a])
+    return a
+
+
 @implements(np.stack)
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = list(arrays)
@@ -237,6 +252,7 @@ def column_stack(tup):
 
 @implements(np.append)
 def append(arr, values, axis=None):
+    arr, values = from_sequence(arr), from_sequence(values)
     if axis is None:
         return concatenate([ravel(arr), ravel(values)])
     return concatenate([arr, values], axis=axis)
@@ -507,6 +523,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     nd = _ndim(a)
     axis = one_axis(axis, nd)
     n = _shape(a)[axis]
+    if isinstance(indices, Tracer) and axis == 0 and mode == "raise":
+        return gather.take_rows(a, indices)     # traced indices: a staged gather
     idx = np.asarray(concrete(indices, "numpy.take(indices)"))
     if mode == "wrap":
         idx = idx % n
@@ -533,6 +551,15 @@ def take_along_axis(arr, indices, axis=-1):
     if axis is None:
         arr, axis = ravel(arr), 0
     axis = one_axis(axis, _ndim(arr))
+    if isinstance(indices, Tracer) and _ndim(indices) == _ndim(arr):
+        # traced indices: a staged gather, arguments broadcast except along axis
+        sa, si = _shape(arr), _shape(indices)
+        rest = np.broadcast_shapes(*[s[:axis] + (1,) + s[axis + 1:] for s in (sa, si)])
+        arr = sh.broadcast_to(arr, rest[:axis] + (sa[axis],) + rest[axis + 1:])
+        indices = sh.broadcast_to(indices, rest[:axis] + (si[axis],) + rest[axis + 1:])
+        n = sa[axis]
+        indices = ar.select(ar.lt(indices, 0), ar.add(indices, n), indices)
+        return gather.take_along(arr, indices, axis=axis)
     indices = np.asarray(concrete(indices, "numpy.take_along_axis(indices)"))
     return sh.getitem(arr, idx=_along_axis_index(_shape(arr), indices, axis))
 
@@ -544,7 +571,9 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if axis is None:
         a, axis = ravel(a), 0
     axis = one_axis(axis, _ndim(a))
-    perm = concrete(red.argsort(a, axis=axis), "numpy.sort")
+    perm = red.argsort(a, axis=axis)
+    if isinstance(perm, Tracer):        # staged and batched without reading the order
+        return gather.take_along(a, perm, axis=axis)
     return take_along_axis(a, perm, axis)
 
 
@@ -598,6 +627,7 @@ def normalize_index(idx, shape):
     """A user's index -> a tuple of ints, slices, None, Ellipsis and integer arrays."""
     if not isinstance(idx, tuple):
         idx = (idx,)
+    idx = _expand_ellipsis(idx, len(shape))
     out = []
     dim = 0
     for i in idx:
@@ -605,7 +635,7 @@ def normalize_index(idx, shape):
             i = concrete(i, "an index")
             if np.asarray(i).dtype.kind not in "biu":
                 raise ConcretizationError("a traced floating-point value was used as an index")
-        if isinstance(i, list):
+        if isinstance(i, (list, tuple)):      # x[(0, 1), (3, 2)]: integer arrays
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype == bool:
             out.extend(np.nonzero(i))
@@ -630,7 +660,29 @@ def normalize_index(idx, shape):
     return tuple(out)
 
 
+def _expand_ellipsis(idx, ndim):
+    """``idx`` with its Ellipsis replaced by the full slices it stands for (so that every
+    later position counts axes from the front), as NumPy reads it."""
+    at = [k for k, i in enumerate(idx) if i is Ellipsis]
+    if not at:
+        return idx
+    if len(at) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = 0
+    for i in idx:
+        if isinstance(i, (np.ndarray, list)) and np.asarray(i).dtype == bool:
+            used += np.ndim(i)
+        elif i is not None and i is not Ellipsis:
+            used += 1
+    k = at[0]
+    return idx[:k] + (slice(None),) * max(ndim - used, 0) + idx[k + 1:]
+
+
 def getitem(x, idx):
+    if isinstance(idx, Tracer) and np.dtype(get_aval(idx).dtype).kind in "iu" and _shape(x):
+        # x[i] with traced integer indices (x[np.argsort(x)]): a staged gather, batched and
+        # compiled without reading the indices' values
+        return gather.take_rows(x, idx)
     return sh.getitem(x, idx=normalize_index(idx, _shape(x)))
 
 

@@ -13,6 +13,7 @@ import scipy.special as _sps
 from ..core import Tracer, dispatch, get_aval
 from ..core.errors import InvalidArgumentError
 from ..ops import arithmetic as ar
+from ..ops import bessel as bs
 from ..ops import control
 from ..ops import elementwise as el
 from ..ops import reductions as red
@@ -73,14 +74,12 @@ def conjugate(x):
 # -- short compositions -----------------------------------------------------------------------
 @implements_ufunc(np.remainder, name="mod")
 def remainder(x, y):
-    # x - floor(x / y) * y: derivative 1 in x and -floor(x / y) in y, where it exists
-    return ar.sub(x, ar.mul(ar.floor_divide(x, y), y))
+    return ar.remainder(x, y)
 
 
 @implements_ufunc(np.fmod)
 def fmod(x, y):
-    # x - trunc(x / y) * y (the sign of x)
-    return ar.sub(x, ar.mul(el.trunc(ar.div(x, y)), y))
+    return ar.fmod(x, y)
 
 
 @implements_ufunc(np.divmod)
@@ -153,6 +152,12 @@ for _uf, _op in {_sps.gammaln: sp.gammaln, _sps.digamma: sp.digamma, _sps.gamma:
                  _sps.xlog1py: sp.xlog1py}.items():
     implements_ufunc(_uf, namespace=scipy_exported)(_op)
 scipy_exported["psi"] = scipy_exported["digamma"] = sp.digamma
+for _name in ("jv", "yv", "iv", "kv", "ive", "kve", "j0", "j1", "y0", "y1", "i0", "i1", "i0e",
+              "i1e", "gammainc", "gammaincc", "betainc", "betaln", "beta", "rgamma", "gammasgn"):
+    implements_ufunc(getattr(_sps, _name), namespace=scipy_exported)(getattr(bs, _name))
+# integer orders: jn is jv, yn(n, x) is yv(n, x) for integer n
+implements_ufunc(_sps.jn, name="jn", namespace=scipy_exported)(bs.jv)
+implements_ufunc(_sps.yn, name="yn", namespace=scipy_exported)(bs.yv)
 
 
 # -- ufunc methods ----------------------------------------------------------------------------

@@ -60,6 +60,7 @@ _real_absolute = dispatch.ufuncs[np.absolute]
 
 
 @implements_ufunc(np.absolute, name="abs")
+@implements_ufunc(np.absolute)
 def absolute(x):
     """|x|; for complex x its derivative Re(conj(x) x_dot) / |x| is taken as 0 at x = 0."""
     return cx.complex_abs(x) if cx.is_complex(x) else _real_absolute(x)

@@ -30,12 +30,14 @@ from ..core.errors import ConcretizationError, InvalidArgumentError
 from ..ops import arithmetic as ar
 from ..ops import complex as cx
 from ..ops import decompositions as dec
+from ..ops import determinants as dets
 from ..ops import elementwise as el
 from ..ops import linalg as la
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ._dispatch import implements, unsupported
 from ._funcs import normalize_axes
+from ._shape import from_sequence
 
 _shape = lambda x: get_aval(x).shape  # noqa: E731
 
@@ -243,8 +245,12 @@ def slogdet(a):
 
 @implements(np.linalg.det, name="linalg.det")
 def det(a):
-    """``sign * exp(logabsdet)``; its derivative det(A) tr(A^-1 A_dot) needs A nonsingular."""
-    sign, logabsdet = la.slogdet(_square(a, "det"))
+    """``(..., n, n) -> (...)``; real matrices through the adjugate (differentiable at singular
+    matrices too, ops/determinants.py), complex ones as ``sign * exp(logabsdet)``."""
+    a = _square(a, "det")
+    if np.dtype(get_aval(a).dtype).kind != "c":
+        return dets.det(a)
+    sign, logabsdet = la.slogdet(a)
     return ar.mul(sign, el.exp(logabsdet))
 
 
@@ -440,7 +446,7 @@ def _matrix_norm(x, ord, row, col):
 @implements(np.linalg.norm, name="linalg.norm")
 def norm(x, ord=None, axis=None, keepdims=False):
     """NumPy's vector and matrix norms. The 2-norm and 'fro' have gradient 0 at x = 0."""
-    x = _inexact(x)
+    x = _inexact(from_sequence(x))
     shape = _shape(x)
     nd = len(shape)
     if axis is None:

@@ -10,9 +10,11 @@
     def_binary(name, impl, deriv0, deriv1, singular=False)
                                         the same for two broadcasting arguments: deriv0(x, y, out)
                                         and deriv1(x, y, out) are the partial derivatives
+    def_nary(name, impl, derivs, singular=False)
+                                        any number of arguments, derivs[i](*args, out)
     def_zero(name, impl, nargs)         piecewise constant (floor, sign, comparisons, argmax):
                                         every tangent is a symbolic Zero
-    Taylor rules (bottom of the file): def_unary/def_binary solve y' = deriv * x' coefficient
+    Taylor rules (bottom of the file): def_unary/def_nary solve y' = deriv * x' coefficient
     by coefficient (deriv_taylor), def_zero gives zero series; unary_taylor wraps a recurrence
     of ops/_series.py, linear_taylor applies a linear primitive coefficient by coefficient,
     local_linear_taylor a piecewise-linear one's JVP at the primal
@@ -159,27 +161,34 @@ def def_unary(name, impl, deriv, singular=False):
 def def_binary(name, impl, deriv0, deriv1, singular=False):
     """An elementwise primitive of two broadcasting arguments with partial derivatives
     ``deriv0(x, y, out)`` and ``deriv1(x, y, out)``."""
+    return def_nary(name, impl, (deriv0, deriv1), singular)
+
+
+def def_nary(name, impl, derivs, singular=False):
+    """An elementwise primitive of ``len(derivs)`` broadcasting arguments; ``derivs[i](*args,
+    out)`` is the partial derivative in argument i. It is called only where that argument's
+    tangent is not zero, so it may raise a named error for a derivative without closed form."""
     prim = Primitive(name)
     prim.impl = impl
     prim.abstract_eval = elementwise_abstract(impl)
 
     def jvp(primals, tangents):
-        (x, y), (x_dot, y_dot) = primals, tangents
-        out = bind(prim, x, y)
+        out = bind(prim, *primals)
         scale = ar.safe_mul if singular else ar.mul
+        terms = []
         with quiet() if singular else contextlib.nullcontext():
-            x_term = None if type(x_dot) is Zero else scale(x_dot, deriv0(x, y, out))
-            y_term = None if type(y_dot) is Zero else scale(y_dot, deriv1(x, y, out))
-        return out, ar.sum_tangents(out, x_term, y_term)
+            for t, deriv in zip(tangents, derivs):
+                terms.append(None if type(t) is Zero else scale(t, deriv(*primals, out)))
+        return out, ar.sum_tangents(out, *terms)
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
-    prim.taylor = binary_deriv_taylor(prim, deriv0, deriv1, singular)
+    prim.taylor = nary_deriv_taylor(prim, derivs, singular)
     prim.batch = elementwise_batch(prim)
-    prim.deriv_class = ("nonlinear", "nonlinear", "cross")
+    prim.deriv_class = ("nonlinear",) * len(derivs) + ("cross",)
     prim.sparsity = elementwise_sparsity
 
-    def op(x, y):
-        return bind(prim, x, y)
+    def op(*args):
+        return bind(prim, *args)
     op.__name__ = name
     return prim, op
 
@@ -288,24 +297,24 @@ def deriv_taylor(prim, deriv, singular=False):
     return taylor
 
 
-def binary_deriv_taylor(prim, deriv0, deriv1, singular=False):
-    """The Taylor rule of ``def_binary``: ``z' = deriv0 x' + deriv1 y'`` coefficient by
+def nary_deriv_taylor(prim, derivs, singular=False):
+    """The Taylor rule of ``def_nary``: ``z' = sum_i derivs[i] x_i'`` coefficient by
     coefficient (one pass per order when a partial derivative reads the output)."""
-    uses_out = _reads_argument(deriv0, 2) or _reads_argument(deriv1, 2)
+    n = len(derivs)
+    uses_out = any(_reads_argument(d, n) for d in derivs)
 
     def taylor(primals, series):
-        (x, y), (sx, sy) = primals, series
         order = ser.order_of(series)
-        z = bind(prim, x, y)
-        a, b = ser.full(x, sx, order), ser.full(y, sy, order)
-        terms = [(ser.times_index(a), deriv0), (ser.times_index(b), deriv1)]
+        z = bind(prim, *primals)
+        full = [ser.full(p, s, order) for p, s in zip(primals, series)]
+        terms = [(ser.times_index(a), f) for a, f in zip(full, derivs)]
         terms = [(dv, f) for dv, f in terms if any(c is not None for c in dv)]
         zs = [z] + [None] * order
         conv = ser.sconv if singular else ser.conv
         with quiet() if singular else contextlib.nullcontext():
             passes = range(1, order + 1) if uses_out else [order]
             for m in passes:
-                ds = [series_of(f, [a, b, zs], m - 1) for _, f in terms]
+                ds = [series_of(f, full + [zs], m - 1) for _, f in terms]
                 for k in (range(m, m + 1) if uses_out else range(1, order + 1)):
                     acc = None
                     for (dv, _), d in zip(terms, ds):

@@ -324,6 +324,29 @@ def pow_series(a, p, y0, safe=True):
     return y
 
 
+def pow_series_composed(a, p):
+    """``a ** p`` for a constant exponent by Faa di Bruno's formula, exact at ``a_0 = 0`` too:
+    ``y_k = sum_{j=1..k} C(p, j) a_0**(p-j) [(a - a_0)**j]_k``. There ``a_0**(p-j)`` is 0, 1 or
+    inf as NumPy gives it, so a coefficient whose order passes a non-integer ``p`` is infinite
+    (the derivative does not exist) and one below ``p`` is 0; a binomial ``C(p, j)`` that is
+    zero (natural ``p < j``) or a structurally absent power of ``a - a_0`` drops its term
+    although ``a_0**(p-j)`` is infinite. Costs O(K^3), so the rules use it only where
+    ``a_0 = 0``."""
+    n = len(a)
+    d = [None] + a[1:]
+    y = [None] * n
+    d_pow, binom = d, 1.0
+    for j in range(1, n):
+        if j > 1:
+            d_pow = [None] + [conv(d_pow, d, k) for k in range(1, n)]
+        binom = ar.mul(binom, ar.div(ar.sub(p, float(j - 1)), float(j)))
+        factor = ar.pow(a[0], ar.sub(p, float(j)))
+        for k in range(j, n):
+            if d_pow[k] is not None:
+                y[k] = add(y[k], smul(ar.mul(binom, d_pow[k]), factor))
+    return y
+
+
 def int_pow_series(a, n, y0=None):
     """``a ** n`` for a non-negative int ``n`` by repeated squaring (exact at ``a_0 = 0``)."""
     result, base = None, a

@@ -333,8 +333,8 @@ def pow_jvp(primals, tangents):
             with quiet():
                 x_term = scale(x_dot, mul(y, _power(x, y - 1) if natural else pow(x, y - 1)))
         else:
-            with quiet():
-                x_term = safe_mul(x_dot, mul(y, pow(x, sub(y, 1))))
+            with quiet():       # y x**(y-1) is 0 where y == 0, although 0**-1 is inf
+                x_term = safe_mul(x_dot, safe_mul(y, pow(x, sub(y, 1))))
     if type(y_dot) is not Zero:
         # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0)
         x_zero = eq(x, 0)
@@ -373,7 +373,7 @@ def pow_taylor(primals, series):
         if sy is None:
             n = _small_natural(y)
             ys = (ser.int_pow_series(a, n, out) if n is not None
-                  else ser.pow_series(a, y, out))
+                  else _pow_series_at_any_base(x, a, y, out))
         else:   # x**y = exp(y log x), log x taken as 0 where x == 0 (as in the JVP)
             x_zero = eq(x, 0)
             log_x = select(x_zero, 0.0, el.log(select(x_zero, 1.0, x)))
@@ -383,6 +383,19 @@ def pow_taylor(primals, series):
 
 
 pow_p.taylor = pow_taylor
+
+
+def _pow_series_at_any_base(x, a, y, out):
+    """``a ** y`` for a constant exponent that is an array or not a small natural number: the
+    recurrence (which divides by ``a_0``), and where ``a_0 = 0`` Faa di Bruno's form, exact
+    there (0 below the exponent, inf past a non-integer one, the binomial terms at integers)."""
+    ys = ser.pow_series(a, y, out)
+    if all(c is None for c in ys[1:]):
+        return ys
+    at_zero = eq(x, 0)
+    composed = ser.pow_series_composed(a, y)
+    return [ys[0]] + [c if c is None or z is None else select(at_zero, z, c)
+                      for c, z in zip(ys[1:], composed[1:])]
 
 
 # -- integer_pow: x**n for a natural n >= 2, the powers that derivative rules make ---------------
@@ -553,3 +566,10 @@ floor_divide_p, floor_divide = def_zero("floor_divide", np.floor_divide, 2)
 heaviside_p, heaviside = def_zero("heaviside", np.heaviside, 2)
 
 from . import elementwise as el  # noqa: E402  (elementwise builds on the ops above)
+
+# -- remainders: NumPy's own values (x - floor(x / y) y loses digits for large x / y); the
+# derivative 1 in x and -floor(x / y) (-trunc(x / y) for fmod) in y, where it exists
+remainder_p, remainder = def_binary("remainder", np.remainder, lambda x, y, out: 1.0,
+                                    lambda x, y, out: neg(floor_divide(x, y)))
+fmod_p, fmod = def_binary("fmod", np.fmod, lambda x, y, out: 1.0,
+                          lambda x, y, out: neg(el.trunc(div(x, y))))

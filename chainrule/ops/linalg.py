@@ -39,7 +39,7 @@ from . import complex as cx
 from . import reductions as red
 from . import shape as sh
 from . import _series as ser
-from ._define import linear_taylor
+from ._define import linear_taylor, quiet
 from ._sparsity import contraction_sparsity, selection_sparsity
 
 
@@ -486,9 +486,13 @@ def slogdet(a):
 def slogdet_jvp(primals, tangents):
     (a,), (a_dot,) = primals, tangents
     sign, logabsdet = slogdet(a)
-    t = trace(solve(a, a_dot))
     if not cx.is_complex(a):
-        return [sign, logabsdet], [Zero(get_aval(sign)), t]
+        # tr(adj(A) A_dot) / det(A): inf or nan at a singular A (as JAX gives), not LinAlgError
+        from .determinants import det_jvp
+        with quiet():
+            det_a, det_dot = det_jvp((a,), (a_dot,))
+            return [sign, logabsdet], [Zero(get_aval(sign)), ar.div(det_dot, det_a)]
+    t = trace(solve(a, a_dot))
     return [sign, logabsdet], [ar.mul(sign, cx.complex_(0.0, cx.imag(t))), cx.real(t)]
 
 

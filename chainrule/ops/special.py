@@ -190,10 +190,11 @@ xlog1py_p, xlog1py = def_binary("xlog1py", _plain(sp.xlog1py),
                                 deriv1=lambda x, y, out: _x_over(x, add(y, 1.0)), singular=True)
 
 
-# -- logaddexp: the weights are a logistic function of x - y (0 where x == y == -inf) ----------
+# -- logaddexp: the weights are a logistic function of x - y (1/2 where x == y == +-inf) ---------
 def _logaddexp_weight(x, y, scale=1.0):
     d = sub(x, y)
-    d = ar.select(ar.eq(x, y), 0.0, d)  # inf - inf
+    # only inf - inf is replaced: at finite ties x - y must stay traced (its second derivative)
+    d = ar.select(ar.logical_and(ar.eq(x, y), el.isinf(x)), 0.0, d)
     return expit(d if scale == 1.0 else mul(d, scale))
 
 

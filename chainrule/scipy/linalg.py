@@ -11,7 +11,7 @@ unused triangle (SciPy leaves unspecified values there).
 """
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import Tracer, dispatch, get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
 from ..numpy import linalg as nla
 from ..ops import arithmetic as ar
@@ -189,3 +189,7 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
         lapack_driver="gesdd"):
     r = nla.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return tuple(r) if compute_uv else r
+
+
+# the Tensor API reaches these functions too (core.dispatch.foreign_aware)
+dispatch.make_foreign_aware(globals(), __name__)

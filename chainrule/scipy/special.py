@@ -1,17 +1,20 @@
 """``scipy.special`` for traced arrays: ``chainrule.scipy.special.logsumexp(x)``.
 
-The ufuncs of ``scipy.special`` (gammaln, digamma/psi, gamma, erf, erfc, erfinv, erfcinv, ndtr,
-ndtri, log_ndtr, expit, logit, log_expit, xlogy, xlog1py) dispatch through NumPy's ufunc
-protocol, so ``scipy.special.erf(x)`` works on traced arrays unchanged; they are re-exported
-here. ``logsumexp``, ``softmax``, ``log_softmax`` and ``polygamma`` are plain Python functions in
-SciPy that convert their inputs with ``np.asarray``, which a traced array refuses
+The ufuncs of ``scipy.special`` (gammaln, digamma/psi, gamma, rgamma, gammasgn, erf, erfc,
+erfinv, erfcinv, ndtr, ndtri, log_ndtr, expit, logit, log_expit, xlogy, xlog1py, beta, betaln,
+betainc, gammainc, gammaincc, Bessel functions j0, j1, jn, jv, y0, y1, yn, yv, i0, i1, i0e,
+i1e, iv, ive, kv, kve) dispatch through NumPy's ufunc protocol, so ``scipy.special.erf(x)``
+works on traced arrays unchanged; they are re-exported here. Derivatives in a Bessel order or
+in the parameters a, b of gammainc/gammaincc/betainc have no closed form: asking for them
+raises UnsupportedFunctionError. ``logsumexp``, ``softmax``, ``log_softmax``, ``polygamma``
+and ``multigammaln`` are plain Python functions in SciPy that convert their inputs with ``np.asarray``, which a traced array refuses
 (``chainrule.ConcretizationError``): call the ones of this module instead. They take SciPy's
 arguments and plain arrays too.
 """
 import numpy as np
 import scipy.special as _sps
 
-from ..core import Tracer, get_aval
+from ..core import Tracer, dispatch, get_aval
 from ..core.errors import InvalidArgumentError
 from ..numpy._dispatch import scipy_exported, scipy_functions
 from ..numpy._shape import normalize_axes
@@ -82,3 +85,18 @@ def polygamma(n, x):
     for k in np.unique(n):
         out = ar.select(n == k, sp.polygamma(x, n=int(k)), out)
     return out
+
+
+def multigammaln(a, d):
+    """The log of the multivariate gamma function of dimension ``d`` (a plain int), elementwise
+    in ``a`` (every entry > (d - 1) / 2): ``d (d-1)/4 log(pi) + sum_j gammaln(a - j/2)``."""
+    if isinstance(d, Tracer) or int(d) != d or d < 1:
+        raise InvalidArgumentError("multigammaln: the dimension d must be a positive integer")
+    out = d * (d - 1) / 4.0 * np.log(np.pi)
+    for j in range(int(d)):
+        out = ar.add(out, sp.gammaln(ar.sub(a, j / 2.0)))
+    return out
+
+
+# the Tensor API reaches these functions too (core.dispatch.foreign_aware)
+dispatch.make_foreign_aware(globals(), __name__)

@@ -12,11 +12,11 @@ from .coloring import (Coloring, acyclic_coloring, column_coloring, is_acyclic_c
                        is_column_coloring, is_star_coloring, row_coloring, star_coloring,
                        symmetric_column_coloring)
 from .detect import hessian_sparsity, jacobian_sparsity
-from .jacobian import (SparseHessian, SparseJacobian, prepare_sparse_hessian,
+from .jacobian import (DensePatternWarning, SparseHessian, SparseJacobian, prepare_sparse_hessian,
                        prepare_sparse_jacobian, sparse_hessian, sparse_jacobian)
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
            "prepare_sparse_jacobian", "prepare_sparse_hessian", "SparseJacobian",
            "SparseHessian", "Coloring", "column_coloring", "row_coloring", "star_coloring",
            "acyclic_coloring", "symmetric_column_coloring", "is_column_coloring",
-           "is_star_coloring", "is_acyclic_coloring"]
+           "is_star_coloring", "is_acyclic_coloring", "DensePatternWarning"]

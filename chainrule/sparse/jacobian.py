@@ -15,6 +15,7 @@ n = 1e4 with 5 colors: 5 ms batched against 1.5 ms). ``chunk_size=k`` sets the b
 (structural zeros included where a value happens to be 0 at this x).
 """
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -326,6 +327,14 @@ def _choose_jacobian_coloring(J, mode, order):
     return d, colorings[d], f"{colorings[d].ncolors} {what[d]} against {alt}"
 
 
+# a Hessian pattern with at least this fraction of its n^2 entries is treated as dense
+DENSE_FRACTION = 0.5
+
+
+class DensePatternWarning(UserWarning):
+    """sparse_hessian found a dense pattern and computed it without coloring."""
+
+
 class SparseHessian(StagedSweeps):
     """A sparse Hessian of a scalar function prepared once and evaluated at many points:
     ``prep(x)`` is a symmetric ``scipy.sparse.csr_array`` of shape ``(n, n)``, computed with
@@ -358,7 +367,17 @@ class SparseHessian(StagedSweeps):
             H = _canonical(H + H.T, (n, n), "sparse_hessian")
         self.pattern = H
         t1 = time.perf_counter()
-        if coloring == "star":
+        dense = n > 1 and H.nnz >= DENSE_FRACTION * n * n
+        if dense:
+            # a (nearly) dense pattern: every coloring needs about n colors, and star coloring
+            # costs O(n^3) in Python; one color per column is as good, at no cost
+            warnings.warn(f"sparse_hessian: the Hessian pattern is dense ({H.nnz} of {n * n} "
+                          "entries); computing it with one Hessian-vector product per column "
+                          "without coloring (chainrule.hessian gives the dense array)",
+                          DensePatternWarning, stacklevel=3)
+            self.coloring = col.Coloring(np.arange(n), "column", order)
+            self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
+        elif coloring == "star":
             G = col.off_diagonal(H) if G is None else G
             self.coloring = col.star_coloring_of_graph(G, order)
             self._recover = star_recovery(H, self.coloring.colors, G)
@@ -372,6 +391,7 @@ class SparseHessian(StagedSweeps):
         t2 = time.perf_counter()
         self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
                      "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,
+                     "dense_fallback": dense,
                      "fallbacks": sorted(fallbacks), "detect_s": t1 - t0, "color_s": t2 - t1}
 
     @property

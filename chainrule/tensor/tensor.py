@@ -596,3 +596,14 @@ def tensor(data, requires_grad=False, dtype=None):
         raise InvalidArgumentError("chainrule.tensor() was given a traced value; Tensors are "
                                    "the eager interface, use the array inside transformations")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _foreign_call(func, args, kwargs):
+    """``chainrule.scipy`` functions called with Tensors (core.dispatch.foreign_aware)."""
+    leaves = tree_flatten((args, kwargs))[0]
+    if not any(isinstance(x, Tensor) for x in leaves):
+        return NotImplemented
+    return apply_op(func, args, kwargs, getattr(func, "__name__", None))
+
+
+dispatch.hooks["foreign"] = _foreign_call

@@ -198,7 +198,7 @@ def test_complex_solve_and_det():
         return np.abs(np.linalg.det(m)) + np.real(np.sum(np.linalg.solve(m, b)))
     check_grads(f, (a.real, a.imag, V3), order=2)
     # holomorphic: grad of det is det * inv(A).T (no conjugation, JAX's convention)
-    g = cr.grad(lambda m: np.linalg.det(m))(a)
+    g = cr.grad(lambda m: np.linalg.det(m), holomorphic=True)(a)
     np.testing.assert_allclose(g, np.linalg.det(a) * np.linalg.inv(a).T, rtol=1e-10)
 
 

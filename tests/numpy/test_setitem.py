@@ -172,12 +172,11 @@ def test_plain_buffer_refuses_a_traced_value():
 
     def f0(x):
         buf = np.zeros(3)
-        buf[0] = x[0]           # NumPy re-raises as ValueError, caused by our error
+        buf[0] = x[0]           # NumPy re-raises as ValueError; chainrule names it again
         return buf.sum()
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ConcretizationError, match="zeros_like") as info:
         cr.grad(f0)(V)
-    assert isinstance(info.value.__cause__, ConcretizationError)
-    assert "zeros_like" in str(info.value.__cause__)
+    assert isinstance(info.value.__cause__, ValueError)
 
     def g(x):
         buf = np.zeros(3)
