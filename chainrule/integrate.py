@@ -17,7 +17,9 @@ solutions with respect to the initial state and the parameters.
   otherwise (and always for LSODA, which takes only dense matrices). ``jit=True`` compiles the
   Jacobian: the compressed forward sweeps of a sparse one run as one staged program.
 - ``odeint(func, y0, t, *args)``: the interface of ``jax.experimental.ode.odeint``
-  (``func(y, t, *args)``, the solution at every time of ``t``).
+  (``func(y, t, *args)``, the solution at every time of ``t``), differentiable in ``y0`` and
+  ``args``: ``grad``/``vjp``/``jacrev`` by the sensitivities below (``sensitivity=``),
+  ``jvp``/``jacfwd`` by forward sensitivities (user rules: ``custom_vjp`` with ``defjvp``).
 - ``odeint_jacobian``: the solution and its Jacobians with respect to ``y0`` and each of
   ``args``, by forward sensitivities (the ODE augmented with dy/dp, solved by SciPy).
 - ``odeint_vjp``: the solution and a function mapping a cotangent of it to cotangents of ``y0``
@@ -27,9 +29,9 @@ solutions with respect to the initial state and the parameters.
 
 A failed solve raises ODESolveError from the derivative functions (a gradient of a failed solve
 is never returned); ``solve_ivp`` returns SciPy's result with ``success=False`` as SciPy does.
-Composing these with ``chainrule.grad`` (``grad(loss)(params)`` through ``odeint``) needs the
-user-rule primitives ``custom_vjp``/``custom_jvp``; until then call ``odeint_vjp`` or
-``odeint_jacobian`` and chain with the loss's gradient by hand (see README).
+The derivative rules of ``odeint`` run SciPy on concrete numbers: they work eagerly (and
+nested first-order uses such as ``jacrev``), not under ``jit`` of the derivative or for
+second derivatives, which raise ConcretizationError naming the way out.
 """
 import numpy as np
 import scipy.integrate as _si
@@ -47,9 +49,9 @@ IMPLICIT = ("BDF", "Radau", "LSODA")
 AUTO_FORWARD_MAX = 4
 
 
-TRACED_HINT = ("differentiating through it with grad needs user rules (custom_vjp, not landed "
-               "yet): call chainrule.integrate.odeint_vjp or odeint_jacobian for the "
-               "derivatives and chain them with the loss's gradient")
+TRACED_HINT = ("its derivative rules solve ODEs with SciPy on concrete numbers: grad, vjp, "
+               "jacrev, jacfwd and jvp of odeint work eagerly, not under jit or vmap of the "
+               "derivative; odeint_vjp and odeint_jacobian give the derivatives directly")
 
 
 class ODESolveError(cr.ChainruleError, RuntimeError):
@@ -221,26 +223,97 @@ class _Problem:
 
     def split(self, ys):
         """(T, n) -> the state pytree with a leading time axis on each leaf."""
-        out, start = [], 0
-        for shape, size in zip(self.ry.shapes, self.ry.sizes):
-            out.append(ys[:, start:start + size].reshape((ys.shape[0],) + shape))
-            start += size
-        return cr.tree_unflatten(self.ry.treedef, out)
+        return _split_traced(self, ys)
 
 
-def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853"):
+def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
+           sensitivity="auto", jit=False):
     """The solution of ``dy/dt = func(y, t, *args)``, ``y(t[0]) = y0``, at every time of the
     increasing 1-D ``t`` (T times), as in ``jax.experimental.ode.odeint``: the state pytree
     with a leading axis of length T on each leaf. Solved by ``scipy.integrate.solve_ivp``
-    (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails. Derivatives:
-    ``odeint_jacobian`` and ``odeint_vjp``."""
+    (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails.
+
+    Differentiable with respect to ``y0`` and ``args`` (pytrees of floats): reverse mode
+    (grad, vjp, jacrev) by ``odeint_vjp`` with ``sensitivity`` ("auto", "forward",
+    "adjoint"), forward mode (jvp, jacfwd) by forward sensitivities, through the user rules
+    ``custom_vjp``/``defjvp``; the sensitivity solves use the same ``method``, ``rtol``,
+    ``atol`` (``jit=True`` compiles their right-hand sides). ``t`` is not differentiated."""
+    if sensitivity not in ("auto", "forward", "adjoint"):
+        raise cr.InvalidArgumentError(f"odeint: sensitivity must be 'auto', 'forward' or "
+                                      f"'adjoint', got {sensitivity!r}")
     t = _times(t, "odeint")
+    return _odeint_rule(func, t, (rtol, atol, method, sensitivity, bool(jit)), y0, args)
+
+
+def _odeint_plain(func, y0, t, args, rtol, atol, method):
     prob = _Problem(func, y0, args, "odeint")
     fy_fa = prob.jacobians(method, False)
     _, ys = _solve(lambda s, y: np.asarray(prob.f(s, y, prob.a0)), t, prob.ry.x0, method,
                    rtol, atol, "odeint", jac=None if fy_fa is None else
                    (lambda s, y: fy_fa(s, y)[0]))
     return prob.split(ys)
+
+
+def _odeint_primal(func, t, opts, y0, args):
+    """The solve as a primitive of unknown code (pure_callback): staged when the rules of
+    ``_odeint_rule`` are traced, run directly on plain values."""
+    rtol, atol, method = opts[:3]
+    leaves, tree = cr.tree_flatten(y0)
+    like = cr.tree_unflatten(tree, [np.zeros((t.size,) + np.shape(leaf)) for leaf in leaves])
+    return cr.pure_callback(lambda y, a: _odeint_plain(func, y, t, a, rtol, atol, method),
+                            like, y0, args)
+
+
+_odeint_rule = cr.custom_vjp(_odeint_primal, nondiff_argnums=(0, 1, 2))
+
+
+def _zeros_like_tree(tree):
+    leaves, treedef = cr.tree_flatten(tree)
+    return cr.tree_unflatten(treedef, [np.zeros(np.shape(leaf)) for leaf in leaves])
+
+
+def _odeint_fwd(func, t, opts, y0, args):
+    rtol, atol, method, sensitivity, jit = opts
+    ys, vjp_fn = odeint_vjp(func, y0, t, *args, rtol=rtol, atol=atol, method=method,
+                            sensitivity=sensitivity, jit=jit)
+    return ys, (vjp_fn, (_zeros_like_tree(y0), _zeros_like_tree(tuple(args))))
+
+
+def _odeint_bwd(func, t, opts, res, ys_bar):
+    """The cotangents by vjp_fn (a backward solve or a contraction with the sensitivities),
+    as a callback: it runs on arrays also when the cotangent is batched (jacrev, vmap)."""
+    vjp_fn, like = res
+
+    def pullback(bar):
+        y0_bar, *args_bar = vjp_fn(bar)
+        return y0_bar, tuple(args_bar)
+    return cr.pure_callback(pullback, like, ys_bar)
+
+
+def _odeint_jvp(func, t, opts, primals, tangents):
+    """Forward mode: the solution's tangent S @ (y0_dot, args_dot) from forward sensitivities
+    (S a NumPy array; the tangents may be traced, e.g. batched by jacfwd)."""
+    rtol, atol, method, _, jit = opts
+    y0, args = primals
+    prob = _Problem(func, y0, args, "odeint")
+    ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
+    leaves = cr.tree_flatten(tangents)[0]
+    flat_dot = flat_output([cr.numpy.ravel(leaf) for leaf in leaves])
+    out_dot = cr.numpy.matmul(S, flat_dot)                     # (T, n)
+    return prob.split(ys), _split_traced(prob, out_dot)
+
+
+_odeint_rule.defvjp(_odeint_fwd, _odeint_bwd)
+_odeint_rule.defjvp(_odeint_jvp)
+
+
+def _split_traced(prob, flat):
+    """(T, n) -> the state pytree with a leading time axis (slices, traceable)."""
+    out, start = [], 0
+    for shape, size in zip(prob.ry.shapes, prob.ry.sizes):
+        out.append(flat[:, start:start + size].reshape((flat.shape[0],) + shape))
+        start += size
+    return cr.tree_unflatten(prob.ry.treedef, out)
 
 
 def _forward_flat(prob, t, method, rtol, atol, jit):

@@ -161,8 +161,6 @@ def test_bad_input_and_failed_solves():
         cri.odeint(lv, Y0, T[::-1], P)
     with pytest.raises(cr.InvalidArgumentError, match="sensitivity"):
         cri.odeint_vjp(lv, Y0, T, P, sensitivity="backward")
-    with pytest.raises(cr.ConcretizationError, match="odeint_vjp"):
-        cr.grad(lambda p: np.sum(cri.odeint(lv, Y0, T, p)))(P)
     # y' = y^2 blows up at t = 1: SciPy's result says so, the derivatives refuse
     res = cri.solve_ivp(lambda t, y: y**2, (0, 2), np.ones(1), method="BDF")
     assert not res.success and res.status == -1
@@ -196,3 +194,21 @@ def test_stiff_sensitivities_with_implicit_methods(method):
         fd.append((plus - minus) / (2 * h))
     np.testing.assert_allclose(grads["forward"], grads["adjoint"], rtol=1e-5)
     np.testing.assert_allclose(grads["adjoint"], fd, rtol=1e-4)
+
+
+def test_grad_jacfwd_jacrev_through_odeint():
+    g0, gp = jax_gradients()
+    for s in ("forward", "adjoint"):
+        def loss(y0, p):
+            return np.sum(cri.odeint(lv, y0, T, p, sensitivity=s, **TOL) * W)
+        a0, ap = cr.grad(loss, argnums=(0, 1))(Y0, P)
+        np.testing.assert_allclose(a0, g0, rtol=1e-6)
+        np.testing.assert_allclose(ap, gp, rtol=1e-6)
+    J_fwd = cr.jacfwd(lambda p: cri.odeint(lv, Y0, T, p, **TOL))(P)
+    J_rev = cr.jacrev(lambda p: cri.odeint(lv, Y0, T, p, sensitivity="adjoint", **TOL))(P)
+    _, (_, (J_p,)) = cri.odeint_jacobian(lv, Y0, T, P, **TOL)
+    assert J_fwd.shape == (6, 2, 4)
+    np.testing.assert_allclose(J_fwd, J_p, rtol=1e-12)
+    np.testing.assert_allclose(J_rev, J_p, rtol=1e-6, atol=1e-9)
+    with pytest.raises(cr.ConcretizationError, match="odeint_vjp"):
+        cr.jit(cr.grad(lambda p: np.sum(cri.odeint(lv, Y0, T, p))))(P)
