@@ -36,6 +36,7 @@ second derivatives, which raise ConcretizationError naming the way out.
 import numpy as np
 import scipy.integrate as _si
 import scipy.sparse as _sp
+from scipy.optimize import OptimizeResult
 
 import chainrule as cr
 from chainrule.optimize import Ravel, _arrays_only, _is_sparse, cached_jit, flat_output
@@ -129,8 +130,19 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     ``fun`` in ``y`` is computed by AD: sparse and prepared when ``jac_sparsity`` is given or
     the detected pattern is sparse (``sparse="auto"``; True or False force it), dense
     otherwise; LSODA gets it dense. ``jit=True`` compiles it. Returns SciPy's OdeResult (a
-    failed solve: ``success=False``, ``status=-1``, as SciPy)."""
+    failed solve: ``success=False``, ``status=-1``, as SciPy).
+
+    Differentiable in ``y0`` and ``args`` (called inside grad, jvp, jacrev, jacfwd) when
+    ``t_eval`` is given: ``y`` (n, len(t_eval)) is then ``odeint``'s solution, with its
+    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint", in ``options``) and the
+    same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
     args = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    sensitivity = options.pop("sensitivity", "auto")
+    try:
+        np.asarray(y0, dtype=np.float64), [np.asarray(a) for a in cr.tree_flatten(args)[0]]
+    except cr.ConcretizationError:
+        return _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit,
+                                 options)
     y0 = np.asarray(y0)
     if y0.ndim != 1:
         raise cr.ShapeMismatchError(f"solve_ivp: y0 must be 1-D, got shape {y0.shape}")
@@ -149,6 +161,23 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     return _si.solve_ivp(fun, t_span, y0, method=method, t_eval=t_eval,
                          dense_output=dense_output, events=events, vectorized=vectorized,
                          args=args or None, **options)
+
+
+def _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit, options):
+    """solve_ivp on traced inputs: odeint at t_span[0] and the times of t_eval."""
+    if t_eval is None:
+        raise cr.ConcretizationError(
+            "solve_ivp was called on traced values (inside grad, jvp, ...): give t_eval, the "
+            "times whose solution is differentiated (or use chainrule.integrate.odeint)")
+    t_eval = np.asarray(t_eval, dtype=np.float64)
+    first = bool(t_eval[0] == t_span[0])
+    times = t_eval if first else np.concatenate([[float(t_span[0])], t_eval])
+    tol = {"rtol": options.get("rtol", 1e-3), "atol": options.get("atol", 1e-6)}   # SciPy's
+    ys = odeint(lambda y, t, *a: fun(t, y, *a), y0, times, *args, method=method,
+                sensitivity=sensitivity, jit=jit, **tol)
+    ys = ys if first else ys[1:]
+    return OptimizeResult(t=t_eval, y=ys.T, success=True, status=0,
+                          message="solved by chainrule.integrate.odeint")
 
 
 def _densify(jac):

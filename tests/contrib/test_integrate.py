@@ -212,3 +212,20 @@ def test_grad_jacfwd_jacrev_through_odeint():
     np.testing.assert_allclose(J_rev, J_p, rtol=1e-6, atol=1e-9)
     with pytest.raises(cr.ConcretizationError, match="odeint_vjp"):
         cr.jit(cr.grad(lambda p: np.sum(cri.odeint(lv, Y0, T, p))))(P)
+
+
+def test_grad_through_solve_ivp():
+    def rhs(t, y, p):
+        return lv(y, t, p)
+    te = T[1:]
+
+    def loss(p, s):
+        sol = cri.solve_ivp(rhs, (0.0, T[-1]), Y0, t_eval=te, args=(p,), sensitivity=s, **TOL)
+        return np.sum(sol.y.T * W[1:])
+    plain = cri.solve_ivp(rhs, (0.0, T[-1]), Y0, t_eval=te, args=(P,), **TOL)
+    ref = cri.odeint_vjp(lv, Y0, T, P, **TOL)[1](np.vstack([np.zeros((1, 2)), W[1:]]))[1]
+    for s in ("forward", "adjoint"):
+        np.testing.assert_allclose(cr.grad(loss)(P, s), ref, rtol=1e-6)
+    assert loss(P, "auto") == pytest.approx(np.sum(plain.y.T * W[1:]), rel=1e-8)
+    with pytest.raises(cr.ConcretizationError, match="t_eval"):
+        cr.grad(lambda p: np.sum(cri.solve_ivp(rhs, (0, 1), Y0, args=(p,)).y))(P)
