@@ -17,7 +17,9 @@ solutions with respect to the initial state and the parameters.
   otherwise (and always for LSODA, which takes only dense matrices). ``jit=True`` compiles the
   Jacobian: the compressed forward sweeps of a sparse one run as one staged program.
 - ``odeint(func, y0, t, *args)``: the interface of ``jax.experimental.ode.odeint``
-  (``func(y, t, *args)``, the solution at every time of ``t``).
+  (``func(y, t, *args)``, the solution at every time of ``t``), differentiable in ``y0`` and
+  ``args``: ``grad``/``vjp``/``jacrev`` by the sensitivities below (``sensitivity=``),
+  ``jvp``/``jacfwd`` by forward sensitivities (user rules: ``custom_vjp`` with ``defjvp``).
 - ``odeint_jacobian``: the solution and its Jacobians with respect to ``y0`` and each of
   ``args``, by forward sensitivities (the ODE augmented with dy/dp, solved by SciPy).
 - ``odeint_vjp``: the solution and a function mapping a cotangent of it to cotangents of ``y0``
@@ -27,13 +29,14 @@ solutions with respect to the initial state and the parameters.
 
 A failed solve raises ODESolveError from the derivative functions (a gradient of a failed solve
 is never returned); ``solve_ivp`` returns SciPy's result with ``success=False`` as SciPy does.
-Composing these with ``chainrule.grad`` (``grad(loss)(params)`` through ``odeint``) needs the
-user-rule primitives ``custom_vjp``/``custom_jvp``; until then call ``odeint_vjp`` or
-``odeint_jacobian`` and chain with the loss's gradient by hand (see README).
+The derivative rules of ``odeint`` run SciPy on concrete numbers: they work eagerly (and
+nested first-order uses such as ``jacrev``), not under ``jit`` of the derivative or for
+second derivatives, which raise ConcretizationError naming the way out.
 """
 import numpy as np
 import scipy.integrate as _si
 import scipy.sparse as _sp
+from scipy.optimize import OptimizeResult
 
 import chainrule as cr
 from chainrule.optimize import Ravel, _arrays_only, _is_sparse, cached_jit, flat_output
@@ -45,6 +48,11 @@ IMPLICIT = ("BDF", "Radau", "LSODA")
 # sensitivity="auto": forward sensitivities while the parameters are this few (the augmented
 # system has n (1 + P) states; the adjoint a backward system of n + P, plus dense output)
 AUTO_FORWARD_MAX = 4
+
+
+TRACED_HINT = ("its derivative rules solve ODEs with SciPy on concrete numbers: grad, vjp, "
+               "jacrev, jacfwd and jvp of odeint work eagerly, not under jit or vmap of the "
+               "derivative; odeint_vjp and odeint_jacobian give the derivatives directly")
 
 
 class ODESolveError(cr.ChainruleError, RuntimeError):
@@ -122,8 +130,19 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     ``fun`` in ``y`` is computed by AD: sparse and prepared when ``jac_sparsity`` is given or
     the detected pattern is sparse (``sparse="auto"``; True or False force it), dense
     otherwise; LSODA gets it dense. ``jit=True`` compiles it. Returns SciPy's OdeResult (a
-    failed solve: ``success=False``, ``status=-1``, as SciPy)."""
+    failed solve: ``success=False``, ``status=-1``, as SciPy).
+
+    Differentiable in ``y0`` and ``args`` (called inside grad, jvp, jacrev, jacfwd) when
+    ``t_eval`` is given: ``y`` (n, len(t_eval)) is then ``odeint``'s solution, with its
+    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint", in ``options``) and the
+    same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
     args = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    sensitivity = options.pop("sensitivity", "auto")
+    try:
+        np.asarray(y0, dtype=np.float64), [np.asarray(a) for a in cr.tree_flatten(args)[0]]
+    except cr.ConcretizationError:
+        return _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit,
+                                 options)
     y0 = np.asarray(y0)
     if y0.ndim != 1:
         raise cr.ShapeMismatchError(f"solve_ivp: y0 must be 1-D, got shape {y0.shape}")
@@ -142,6 +161,23 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     return _si.solve_ivp(fun, t_span, y0, method=method, t_eval=t_eval,
                          dense_output=dense_output, events=events, vectorized=vectorized,
                          args=args or None, **options)
+
+
+def _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit, options):
+    """solve_ivp on traced inputs: odeint at t_span[0] and the times of t_eval."""
+    if t_eval is None:
+        raise cr.ConcretizationError(
+            "solve_ivp was called on traced values (inside grad, jvp, ...): give t_eval, the "
+            "times whose solution is differentiated (or use chainrule.integrate.odeint)")
+    t_eval = np.asarray(t_eval, dtype=np.float64)
+    first = bool(t_eval[0] == t_span[0])
+    times = t_eval if first else np.concatenate([[float(t_span[0])], t_eval])
+    tol = {"rtol": options.get("rtol", 1e-3), "atol": options.get("atol", 1e-6)}   # SciPy's
+    ys = odeint(lambda y, t, *a: fun(t, y, *a), y0, times, *args, method=method,
+                sensitivity=sensitivity, jit=jit, **tol)
+    ys = ys if first else ys[1:]
+    return OptimizeResult(t=t_eval, y=ys.T, success=True, status=0,
+                          message="solved by chainrule.integrate.odeint")
 
 
 def _densify(jac):
@@ -179,8 +215,8 @@ class _Problem:
 
     def __init__(self, func, y0, args, what):
         self.func = func
-        self.ry = Ravel(y0, what)
-        self.ra = Ravel(args, what) if cr.tree_flatten(args)[0] else None
+        self.ry = Ravel(y0, what, TRACED_HINT)
+        self.ra = Ravel(args, what, TRACED_HINT) if cr.tree_flatten(args)[0] else None
         self.n = self.ry.x0.size
         self.p = 0 if self.ra is None else self.ra.x0.size
         self.a0 = np.zeros(0) if self.ra is None else self.ra.x0
@@ -205,26 +241,117 @@ class _Problem:
                None if self.ra is None else (self.ra.treedef, tuple(self.ra.shapes)))
         return cached_jit(key, lambda: fn)
 
+    def jacobians(self, method, jit):
+        """For the implicit methods: ``fy_fa(s, y) -> (f_y (n, n), f_a (n, P))`` dense, at the
+        problem's arguments; None for the explicit ones (which take no Jacobian)."""
+        if method not in IMPLICIT:
+            return None
+        J = cr.jacfwd(self.f, argnums=(1, 2))
+        J = self.compiled("jacobians", J) if jit else J
+        return lambda s, y: tuple(np.asarray(m) for m in J(s, y, self.a0))
+
     def split(self, ys):
         """(T, n) -> the state pytree with a leading time axis on each leaf."""
-        out, start = [], 0
-        for shape, size in zip(self.ry.shapes, self.ry.sizes):
-            out.append(ys[:, start:start + size].reshape((ys.shape[0],) + shape))
-            start += size
-        return cr.tree_unflatten(self.ry.treedef, out)
+        return _split_traced(self, ys)
 
 
-def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853"):
+def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
+           sensitivity="auto", jit=False):
     """The solution of ``dy/dt = func(y, t, *args)``, ``y(t[0]) = y0``, at every time of the
     increasing 1-D ``t`` (T times), as in ``jax.experimental.ode.odeint``: the state pytree
     with a leading axis of length T on each leaf. Solved by ``scipy.integrate.solve_ivp``
-    (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails. Derivatives:
-    ``odeint_jacobian`` and ``odeint_vjp``."""
+    (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails.
+
+    Differentiable with respect to ``y0`` and ``args`` (pytrees of floats): reverse mode
+    (grad, vjp, jacrev) by ``odeint_vjp`` with ``sensitivity`` ("auto", "forward",
+    "adjoint"), forward mode (jvp, jacfwd) by forward sensitivities, through the user rules
+    ``custom_vjp``/``defjvp``; the sensitivity solves use the same ``method``, ``rtol``,
+    ``atol`` (``jit=True`` compiles their right-hand sides). ``t`` is not differentiated."""
+    if sensitivity not in ("auto", "forward", "adjoint"):
+        raise cr.InvalidArgumentError(f"odeint: sensitivity must be 'auto', 'forward' or "
+                                      f"'adjoint', got {sensitivity!r}")
     t = _times(t, "odeint")
+    return _odeint_rule(func, t, (rtol, atol, method, sensitivity, bool(jit)), y0, args)
+
+
+def _odeint_plain(func, y0, t, args, rtol, atol, method):
     prob = _Problem(func, y0, args, "odeint")
+    fy_fa = prob.jacobians(method, False)
     _, ys = _solve(lambda s, y: np.asarray(prob.f(s, y, prob.a0)), t, prob.ry.x0, method,
-                   rtol, atol, "odeint")
+                   rtol, atol, "odeint", jac=None if fy_fa is None else
+                   (lambda s, y: fy_fa(s, y)[0]))
     return prob.split(ys)
+
+
+def _odeint_primal(func, t, opts, y0, args):
+    """The solve as a primitive of unknown code (pure_callback): staged when the rules of
+    ``_odeint_rule`` are traced, run directly on plain values."""
+    rtol, atol, method = opts[:3]
+    leaves, tree = cr.tree_flatten(y0)
+    like = cr.tree_unflatten(tree, [np.zeros((t.size,) + np.shape(leaf)) for leaf in leaves])
+    return cr.pure_callback(lambda y, a: _odeint_plain(func, y, t, a, rtol, atol, method),
+                            like, y0, args)
+
+
+_odeint_rule = cr.custom_vjp(_odeint_primal, nondiff_argnums=(0, 1, 2))
+
+
+def _zeros_like_tree(tree):
+    leaves, treedef = cr.tree_flatten(tree)
+    return cr.tree_unflatten(treedef, [np.zeros(np.shape(leaf)) for leaf in leaves])
+
+
+def _odeint_fwd(func, t, opts, y0, args):
+    rtol, atol, method, sensitivity, jit = opts
+    ys, vjp_fn = odeint_vjp(func, y0, t, *args, rtol=rtol, atol=atol, method=method,
+                            sensitivity=sensitivity, jit=jit)
+    return ys, (vjp_fn, (_zeros_like_tree(y0), _zeros_like_tree(tuple(args))))
+
+
+def _odeint_bwd(func, t, opts, res, ys_bar):
+    """The cotangents by vjp_fn (a backward solve or a contraction with the sensitivities),
+    as a callback: it runs on arrays also when the cotangent is batched (jacrev, vmap)."""
+    vjp_fn, like = res
+
+    def pullback(bar):
+        y0_bar, *args_bar = vjp_fn(bar)
+        return y0_bar, tuple(args_bar)
+    return cr.pure_callback(pullback, like, ys_bar)
+
+
+_LAST_JVP = {}
+
+
+def _odeint_jvp(func, t, opts, primals, tangents):
+    """Forward mode: the solution's tangent S @ (y0_dot, args_dot) from forward sensitivities
+    (S a NumPy array; the tangents may be traced, e.g. batched by jacfwd)."""
+    rtol, atol, method, _, jit = opts
+    y0, args = primals
+    prob = _Problem(func, y0, args, "odeint")
+    # jacfwd applies this rule once per tangent (vmap runs the primitive example by example):
+    # the sensitivities of the last point are kept
+    key = (func, t.tobytes(), opts, prob.ry.x0.tobytes(), prob.a0.tobytes())
+    if _LAST_JVP.get("key") != key:
+        _LAST_JVP.clear()
+        _LAST_JVP.update(key=key, value=_forward_flat(prob, t, method, rtol, atol, jit))
+    ys, S = _LAST_JVP["value"]
+    leaves = cr.tree_flatten(tangents)[0]
+    flat_dot = flat_output([cr.numpy.ravel(leaf) for leaf in leaves])
+    out_dot = cr.numpy.matmul(S, flat_dot)                     # (T, n)
+    return prob.split(ys), _split_traced(prob, out_dot)
+
+
+_odeint_rule.defvjp(_odeint_fwd, _odeint_bwd)
+_odeint_rule.defjvp(_odeint_jvp)
+
+
+def _split_traced(prob, flat):
+    """(T, n) -> the state pytree with a leading time axis (slices, traceable)."""
+    out, start = [], 0
+    for shape, size in zip(prob.ry.shapes, prob.ry.sizes):
+        out.append(flat[:, start:start + size].reshape((flat.shape[0],) + shape))
+        start += size
+    return cr.tree_unflatten(prob.ry.treedef, out)
 
 
 def _forward_flat(prob, t, method, rtol, atol, jit):
@@ -246,9 +373,20 @@ def _forward_flat(prob, t, method, rtol, atol, jit):
         return cr.numpy.concatenate([f(s, y, a), cr.numpy.ravel(dS)])
     rhs = prob.compiled("forward", rhs) if jit else rhs
     z0 = np.concatenate([prob.ry.x0, np.eye(n, ncol).ravel()])
+    fy_fa = prob.jacobians(method, jit)
+    jac = None if fy_fa is None else (lambda s, z: _augmented_jacobian(fy_fa(s, z[:n])[0],
+                                                                       ncol))
     _, zs = _solve(lambda s, z: np.asarray(rhs(s, z, prob.a0)), t, z0, method, rtol, atol,
-                   "odeint forward sensitivities")
+                   "odeint forward sensitivities", jac=jac)
     return zs[:, :n], zs[:, n:].reshape(t.size, n, ncol)
+
+
+def _augmented_jacobian(fy, ncol):
+    """The Jacobian of the forward-sensitivity system for the implicit solvers' Newton steps,
+    without the second-derivative coupling of S into y (the simultaneous-corrector
+    approximation): blockdiag(f_y, f_y (x) I_ncol) for z = [y, S.ravel()] (S row-major)."""
+    fy = _sp.csr_array(fy)
+    return _sp.block_diag([fy, _sp.kron(fy, _sp.eye_array(ncol))], format="csc")
 
 
 def _split_jacobian(prob, S):
@@ -286,16 +424,30 @@ def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
         return cr.numpy.concatenate([-gy, -ga])
     vjp_rhs = prob.compiled("adjoint", vjp_rhs) if jit else vjp_rhs
     a0 = prob.a0
+    fy_fa = prob.jacobians(method, jit)
+    extra = {} if fy_fa is None else {"jac": lambda s, z: _adjoint_jacobian(
+        *fy_fa(s, sol.sol(s)))}
     state = np.concatenate([ys_bar[-1], np.zeros(p)])
     for i in range(t.size - 1, 0, -1):
         seg = _si.solve_ivp(lambda s, z: np.asarray(vjp_rhs(s, sol.sol(s), a0, z[:n])),
-                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol)
+                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol,
+                            **extra)
         if seg.status < 0 or not seg.success:
             raise ODESolveError(f"odeint adjoint: the backward solve failed on "
                                 f"[{t[i - 1]}, {t[i]}]: {seg.message}")
         state = seg.y[:, -1].copy()
         state[:n] += ys_bar[i - 1]
     return state[:n], state[n:]
+
+
+def _adjoint_jacobian(fy, fa):
+    """The (exact, constant in the state) Jacobian of the adjoint system [lam, g]:
+    [[-f_y^T, 0], [-f_a^T, 0]]."""
+    n, p = fa.shape
+    out = np.zeros((n + p, n + p))
+    out[:n, :n] = -fy.T
+    out[n:, :n] = -fa.T
+    return out
 
 
 def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
@@ -320,7 +472,9 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
         ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
     else:
         f = (lambda s, y: np.asarray(prob.f(s, y, prob.a0)))
-        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True)
+        fy_fa = prob.jacobians(method, jit)
+        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True,
+                         jac=None if fy_fa is None else (lambda s, y: fy_fa(s, y)[0]))
 
     def vjp_fn(ys_bar):
         bar_leaves = cr.tree_flatten(ys_bar)[0]

@@ -52,10 +52,15 @@ class Ravel:
     ``unravel(v)`` rebuilds the tree from a vector of that length (NumPy arrays or traced
     values, so it can sit inside a differentiated function)."""
 
-    def __init__(self, tree, what):
+    def __init__(self, tree, what, traced_hint="the solution is not differentiable by "
+                 "chainrule's transformations"):
         leaves, self.treedef = cr.tree_flatten(tree)
         try:
             arrs = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
+        except cr.ConcretizationError:
+            raise cr.ConcretizationError(
+                f"{what} was called on traced values (inside grad, jvp, vmap or jit), but it "
+                f"runs SciPy on concrete numbers; {traced_hint}") from None
         except (TypeError, ValueError) as e:
             raise cr.InvalidArgumentError(f"{what}: the parameters must be arrays or a pytree "
                                           f"of arrays of numbers ({e})") from None

@@ -276,3 +276,16 @@ def test_sparse_derivatives_compiled():
     a = cro.minimize(chain, x0, method="trust-constr", jit=True)
     b = cro.minimize(chain, x0, method="trust-constr")
     assert a.nit == b.nit
+
+
+def test_compiled_derivatives_are_reused_with_new_args():
+    def loss(x, c):
+        return np.sum((x - c)**2) + np.sum(x**4)
+    x0 = np.zeros(3)
+    for c in (np.ones(3), np.array([0.5, -1.0, 2.0])):
+        a = cro.minimize(loss, x0, args=(c,), method="trust-ncg", jit=True)
+        b = cro.minimize(loss, x0, args=(c,), method="trust-ncg")
+        assert a.nit == b.nit
+        np.testing.assert_allclose(a.x, b.x, rtol=1e-12)
+        # the stationarity condition x - c + 2 x^3 = 0 of the new c
+        np.testing.assert_allclose(a.x - c + 2 * a.x**3, 0, atol=1e-6)
