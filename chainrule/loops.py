@@ -126,7 +126,8 @@ def _checkpoints(checkpoints, memory_limit, c_avals, T):
             raise InvalidArgumentError(f"scan: checkpoints must be None, an int or 'auto', "
                                        f"got {checkpoints!r}")
         limit = 100e6 if memory_limit is None else float(memory_limit)
-        per = sum(a.size * a.dtype.itemsize for a in c_avals) or 1
+        # a held carry: its arrays' data plus the Python objects holding them
+        per = sum(a.size * a.dtype.itemsize + 112 for a in c_avals) + 64
         return int(max(2, min(T + 1, limit // per)))
     if not isinstance(checkpoints, numbers.Integral) or checkpoints < 1:
         raise InvalidArgumentError(f"scan: checkpoints must be a positive int, got "

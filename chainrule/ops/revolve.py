@@ -31,24 +31,28 @@ def _g():
     return dispatch.hooks["graphs"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=4096)
 def cost(l, s):
     """Advances the binomial schedule takes to reverse ``l`` steps holding ``s`` carries."""
     if l <= 1:
         return 0
     if s <= 1:
         return l * (l - 1) // 2
-    r = 1
-    while comb(s + r, s) < l:
+    if s >= l:
+        return l - 1
+    r, binom = 1, s + 1                 # binom = C(s + r, s)
+    while binom < l:
         r += 1
-    return r * l - comb(s + r, s + 1)
+        binom = binom * (s + r) // r
+    return r * l - binom * r // (s + 1)     # C(s + r, s + 1) = C(s + r, s) r / (s + 1)
 
 
-@functools.lru_cache(maxsize=None)
 def split(l, s):
     """How many steps to advance before holding the next carry (``l >= 2``)."""
     if s <= 1:
         return l - 1
+    if s >= l:
+        return 1
 
     def total(j):
         return j + cost(l - j, s - 1) + cost(j, s)
