@@ -67,6 +67,14 @@ class LinearRecorder(Interpreter):
         return known
 
     def process_primitive(self, prim, args, params):
+        if prim.partial_eval is not None:
+            # a primitive holding a graph (scan, cond, ...): its known part runs now and only
+            # the part linear in the tangents is recorded, as linearize does
+            return prim.partial_eval(self, args, params)
+        return self.stage(prim, args, params)
+
+    def stage(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` (some of them this recorder's tangents)."""
         abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
         out_avals = abstract_eval(*[get_aval(a) for a in args], **params)
         if prim.multiple_results:
