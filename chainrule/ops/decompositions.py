@@ -18,7 +18,7 @@ Rules: ``*_jvp(primals, tangents, **params)``; batching moves the vmapped axis t
 import numpy as np
 import scipy.linalg
 
-from ..core import Primitive, ShapedArray, Zero, bind, get_aval
+from ..core import Primitive, ShapedArray, Zero, bind, dispatch, get_aval
 from ..core.errors import MissingRuleError
 from . import arithmetic as ar
 from . import complex as cx
@@ -291,9 +291,9 @@ def eigh_taylor(primals, series, *, lower, compute_v):
     # - sum_{0<i<k} V_i diag(w_{k-i})): w_k = diag(G_k), C_k = F o G_k off the diagonal, and
     # the diagonal of C_k from V^T V = I: C_k,jj = -(1/2) (sum_{0<i<k} C_i^T C_{k-i})_jj
     (a,), (s,) = primals, series
-    if cx.is_complex(a):
-        raise MissingRuleError("Taylor mode of eigh of a complex Hermitian matrix is not "
-                               "implemented (forward and reverse mode are)")
+    if cx.is_complex(a):      # the series derived from the JVP rule (same gauge as the JVP)
+        return dispatch.hooks["taylor_from_jvp"](eigh_p)(primals, series, lower=lower,
+                                                         compute_v=compute_v)
     w0, v0 = eigh(a, lower=lower, compute_v=True)
     big_a = [a] + [None if c is None else symmetrize(c, lower) for c in ser.full(a, s)[1:]]
     f = off_diagonal_inverse(ar.sub(as_row(w0), as_col(w0)))
@@ -411,9 +411,8 @@ def svd_taylor(primals, series, *, compute_uv):
     # (as the JVP, with Q = P^T - S_0 N_U - N_V S_0 for P^T); the parts outside the column
     # spaces are (M_k V_0 - U_0 P) / s and (M_k^T U_0 - V_0 P^T) / s. Distinct nonzero s.
     (a,), (s,) = primals, series
-    if cx.is_complex(a):
-        raise MissingRuleError("Taylor mode of the svd of a complex matrix is not implemented "
-                               "(forward and reverse mode are)")
+    if cx.is_complex(a):      # the series derived from the JVP rule (same gauge as the JVP)
+        return dispatch.hooks["taylor_from_jvp"](svd_p)(primals, series, compute_uv=compute_uv)
     u0, s0, vh0 = svd(a, compute_uv=True)
     v0 = mT(vh0)
     big_a = ser.full(a, s)

@@ -81,8 +81,14 @@ def test_complex_hermitian_eigh_matches_jax():
     check_grads(f, (h.real, np.tril(h.imag, -1)), order=2)
     g = lambda x, y: np.sum(np.abs(np.linalg.eigh(x + 1j * (y - y.T))[1][:, 0] @ U) ** 2)  # noqa
     check_grads(g, (h.real, np.tril(h.imag, -1)), order=2)
-    with pytest.raises(cr.MissingRuleError, match="Taylor"):
-        cr.derivatives(lambda t: np.sum(np.linalg.eigvalsh(h + t * d)), 0.0, 2)
+    # Taylor mode (derived from the JVP rule) against nested forward mode, to third order
+    curve = lambda t: np.sum(np.linalg.eigvalsh(h + t * d) ** 3) + g(  # noqa: E731
+        (h + t * d).real, np.tril((h + t * d).imag, -1))
+    d1 = lambda t: cr.jvp(curve, (t,), (1.0,))[1]          # noqa: E731
+    d2 = lambda t: cr.jvp(d1, (t,), (1.0,))[1]             # noqa: E731
+    d3 = lambda t: cr.jvp(d2, (t,), (1.0,))[1]             # noqa: E731
+    np.testing.assert_allclose(cr.derivatives(curve, 0.1, 3)[1:], [d1(0.1), d2(0.1), d3(0.1)],
+                               rtol=1e-9)
 
 
 def test_complex_svd_matches_jax():
@@ -108,3 +114,14 @@ def test_complex_svd_matches_jax():
         u, _, vh = np.linalg.svd(x + 1j * y, full_matrices=False)
         return np.real(np.sum(u[:, :1] @ vh[:1, :] * np.arange(12.0).reshape(4, 3)))
     check_grads(first_rank_one, (a.real, a.imag), order=2)
+
+
+def test_complex_svd_taylor_mode_equals_nested_forward_mode():
+    a = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    d = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    curve = lambda t: np.sum(np.linalg.svd(a + t * d, compute_uv=False) ** 3)  # noqa: E731
+    d1 = lambda t: cr.jvp(curve, (t,), (1.0,))[1]          # noqa: E731
+    d2 = lambda t: cr.jvp(d1, (t,), (1.0,))[1]             # noqa: E731
+    d3 = lambda t: cr.jvp(d2, (t,), (1.0,))[1]             # noqa: E731
+    np.testing.assert_allclose(cr.derivatives(curve, 0.2, 3)[1:], [d1(0.2), d2(0.2), d3(0.2)],
+                               rtol=1e-9)
