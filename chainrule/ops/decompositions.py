@@ -19,7 +19,6 @@ import numpy as np
 import scipy.linalg
 
 from ..core import Primitive, ShapedArray, Zero, bind, dispatch, get_aval
-from ..core.errors import MissingRuleError
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
