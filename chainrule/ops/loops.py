@@ -317,6 +317,79 @@ def scan_taylor(primals, series, *, body, n_consts, n_carry, length, reverse, li
     return ok + oy, out_series
 
 
+
+# steps beyond which a scan with xs takes the dense pattern (the exact one is built per step)
+SPARSITY_MAX_STEPS = 4096
+
+
+def scan_sparsity(out_avals, avals, values, *, body, n_consts, n_carry, length, reverse,
+                  linear=None, checkpoints=None):
+    """Which input elements each output element of a scan reads: the body's pattern (found by
+    the sparsity interpreter) composed over the steps. The carry's dependency D runs through
+    ``D <- K_k D + [K_c, 0, K_x E_i]``, K the body's blocks and E_i the columns of step i's xs;
+    each y is read off the D of its step. Without xs D reaches a fixed point and the steps stop
+    there; with xs over SPARSITY_MAX_STEPS steps the pattern is dense (a documented bound)."""
+    import scipy.sparse as sp
+    n_x = len(avals) - n_consts - n_carry
+    if n_x and length > SPARSITY_MAX_STEPS:
+        return [[dispatch.hooks["sparsity_all"]] * len(avals) for _ in out_avals]
+    J = dispatch.hooks["sparsity_flat"](lambda ins: eval_graph(body, ins),
+                                        [np.zeros(v.aval.shape, v.aval.dtype)
+                                         for v in body.invars])[0].tocsr().astype(bool)
+    in_sizes = [v.aval.size for v in body.invars]
+    out_sizes = [v.aval.size for v in body.outvars]
+    nc, nk = sum(in_sizes[:n_consts]), sum(in_sizes[n_consts:n_consts + n_carry])
+    nx = sum(in_sizes[n_consts + n_carry:])
+    ny = sum(out_sizes[n_carry:])
+    x_sizes = in_sizes[n_consts + n_carry:]
+    n_cols = nc + nk + length * nx
+    Kc, Kk, Kx = J[:nk, :nc], J[:nk, nc:nc + nk], J[:nk, nc + nk:]
+    Yc, Yk, Yx = J[nk:, :nc], J[nk:, nc:nc + nk], J[nk:, nc + nk:]
+    # step i's x slice (leaf j, element e) is column nc + nk + length * (offset of j) + i * size_j + e
+    leaf = np.repeat(np.arange(len(x_sizes)), x_sizes)
+    within = np.concatenate([np.arange(n) for n in x_sizes]) if x_sizes else np.zeros(0, int)
+    x_base = nc + nk + length * np.concatenate([[0], np.cumsum(x_sizes)[:-1]]).astype(int) \
+        if x_sizes else np.zeros(0, int)
+
+    def widen(block, col0):
+        coo = block.tocoo()
+        return sp.csr_matrix((np.ones(coo.nnz, bool), (coo.row, coo.col + col0)),
+                             shape=(block.shape[0], n_cols))
+
+    def x_cols(i):
+        cols = x_base[leaf] + i * np.asarray(x_sizes)[leaf] + within
+        return sp.csr_matrix((np.ones(nx, bool), (np.arange(nx), cols)), shape=(nx, n_cols))
+    D = sp.csr_matrix((np.ones(nk, bool), (np.arange(nk), nc + np.arange(nk))),
+                      shape=(nk, n_cols))
+    Kc_w, Yc_w = widen(Kc, 0), widen(Yc, 0)
+    ys, fixed = [None] * length, None
+    for t in range(length):
+        i = length - 1 - t if reverse else t
+        if fixed is not None:           # past a fixed point every step reads the same
+            ys[i] = fixed
+            continue
+        Y, new = Yk @ D + Yc_w, Kk @ D + Kc_w
+        if nx:
+            Ex = x_cols(i)
+            Y, new = Y + Yx @ Ex, new + Kx @ Ex
+        ys[i], new = Y.astype(bool), new.astype(bool)
+        if not nx and (new != D).nnz == 0:
+            fixed = ys[i]
+        D = new
+    # rows of each stacked y leaf: step i's rows of that leaf, step after step
+    y_offsets = np.concatenate([[0], np.cumsum(out_sizes[n_carry:])]).astype(int)
+    results = [D[o:o + n] for o, n in zip(np.concatenate([[0], np.cumsum(
+        out_sizes[:n_carry])[:-1]]).astype(int), out_sizes[:n_carry])]
+    for j in range(len(out_sizes) - n_carry):
+        lo, hi = y_offsets[j], y_offsets[j + 1]
+        results.append(sp.vstack([y[lo:hi] for y in ys]).tocsr() if length else
+                       sp.csr_matrix((0, n_cols), dtype=bool))
+    col_sizes = in_sizes[:n_consts + n_carry] + [length * n for n in x_sizes]
+    cols = np.concatenate([[0], np.cumsum(col_sizes)]).astype(int)
+    return [[r[:, cols[k]:cols[k + 1]].tocsr() for k in range(len(col_sizes))]
+            for r in results]
+
+
 scan_p.impl = scan_impl
 scan_p.abstract_eval = scan_abstract
 scan_p.jvp = scan_jvp
@@ -325,6 +398,7 @@ scan_p.transpose = scan_transpose
 scan_p.batch = scan_batch
 scan_p.taylor = scan_taylor
 scan_p.deriv_class = ("coupled",)
+scan_p.sparsity = scan_sparsity
 
 
 # -- shared by the primitives below -------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_nested_gradient_inside_detection():
 FALLBACK = {"adjugate", "cholesky", "det", "eig", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu",
             "pinv", "qr", "rfft", "slogdet", "solve", "sqrtm", "svd", "triangular_solve",
             # loops, branches and checkpoints (ops/loops.py): dense, documented
-            "scan", "while", "cond", "checkpoint",
+            "while", "cond", "checkpoint",
             # user rules and callbacks (ops/custom.py): conservative by design
             "custom_vjp_lin", "pure_callback", "linear_solve"}
 
