@@ -81,6 +81,9 @@ def render():
              "SciPy's test functions:\n\n" + _wrap(f"chainrule.scipy.{mod}.{n}" for mod, names
                                                in sorted(_dispatch.scipy_modules.items())
                                                for n in names) + "\n",
+             "## `chainrule.scipy.linalg`\n\nscipy.linalg's decompositions, solvers and "
+             "matrix functions, differentiable in every mode:\n\n"
+             + _wrap(f"chainrule.scipy.linalg.{n}" for n in sorted(_dispatch.scipy_linalg)) + "\n",
              "## Floating-point ufuncs of NumPy not supported\n\n"
              + (_wrap(missing) if missing else "None.") + "\n"]
     return "\n".join(parts)

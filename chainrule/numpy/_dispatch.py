@@ -26,6 +26,11 @@ scipy_modules = {
               "poisson", "binom", "multivariate_normal", "dirichlet"),
     "optimize": ("rosen", "rosen_der", "rosen_hess", "rosen_hess_prod"),
 }
+# the functions of chainrule.scipy.linalg (listed in docs/supported.md; a test checks them)
+scipy_linalg = ("cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "expm_frechet",
+                "inv", "lu", "lu_factor", "lu_solve", "solve", "solve_banded",
+                "solve_continuous_lyapunov", "solve_discrete_lyapunov", "solve_sylvester",
+                "solve_triangular", "sqrtm", "svd")
 
 
 def implements(*np_funcs, name=None, export=True):

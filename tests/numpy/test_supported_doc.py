@@ -58,3 +58,10 @@ def test_scipy_module_names_agree():
     import importlib
     for mod, names in _dispatch.scipy_modules.items():
         assert set(names) == set(importlib.import_module(f"chainrule.scipy.{mod}").__all__), mod
+
+
+def test_scipy_linalg_names_agree():
+    import chainrule.scipy.linalg as csl
+    public = {n for n, f in vars(csl).items() if not n.startswith("_") and callable(f)
+              and getattr(f, "__module__", "").startswith("chainrule.scipy")}
+    assert set(_dispatch.scipy_linalg) == public
