@@ -6,7 +6,7 @@
 
 - numba is not installed;
 - the graph holds a primitive without a Numba translation (``numba_codegen.SUPPORTED``, the
-  ufuncs of ``numba_codegen.UFUNCS``; ``cond`` and general ``dot_general`` among them) or
+  ufuncs of ``numba_codegen.UFUNCS``; contractions other than matrix products among them) or
   Python control flow on values (guards);
 - Numba fails to compile it;
 - its result on the traced inputs differs from the NumPy version's by more than rounding

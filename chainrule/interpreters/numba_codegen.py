@@ -3,13 +3,14 @@
 The same optimized IR as the NumPy backend (``codegen.optimize``), emitted for Numba's nopython
 mode: 0-d values are plain floats (so a scalar program is straight scalar machine code), arrays
 are Numba arrays, elementwise primitives are operators and the NumPy ufuncs Numba implements
-(Numba fuses a chain of array expressions whose temporaries are used once into one loop), and
-``scan``, ``while`` and ``checkpoint`` become native loops over bodies compiled the same way. A
-zero-safe product and quotient, ``select``, sums over all axes or one axis, ``dot_general`` in its
-matrix-product forms, basic and single-array indexing and ``scatter_add`` (an explicit loop) are
-emitted by hand. Every other primitive raises ``Unsupported`` (the caller then keeps the NumPy
-backend for the graph and records the reason). Code is compiled with ``error_model="numpy"``:
-division by zero gives inf or nan as in NumPy rather than raising.
+(on arrays one loop per operation, as Numba compiles them: chains are not fused into one loop
+nest here yet), and ``scan``, ``while`` and ``checkpoint`` become native loops over bodies
+compiled the same way (``cond`` an if/elif chain of compiled branches). A zero-safe product and
+quotient, ``select``, sums over all axes or one axis, ``dot_general`` in its vector and matrix
+product forms (``np.dot``, ``np.outer``), basic and single-array indexing and ``scatter_add`` (an
+explicit loop) are emitted by hand. Every other primitive raises ``Unsupported`` (the caller then
+keeps the NumPy backend for the graph and records the reason). Code is compiled with
+``error_model="numpy"``: division by zero gives inf or nan as in NumPy rather than raising.
 
 Constants are closed over (Numba freezes them into the compiled code, read-only); those that
 enter a loop (where a carry's type must match the body's writable results) are copied once per
@@ -37,7 +38,8 @@ UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", 
 # primitives emitted by hand (besides the operators, the ufuncs above and the loops)
 SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
-                         "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint"}
+                         "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
+                         "cond"}
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -78,7 +80,7 @@ def _subgraphs(eqn):
     if eqn.prim.name == "while":
         return [p["cond"], p["body"]]
     if eqn.prim.name == "cond":
-        raise Unsupported("cond (branches) is not compiled by the Numba backend yet")
+        return list(p["branches"])
     return []
 
 
@@ -139,8 +141,12 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         consts.append(np.array(val))
         return f"c{len(consts) - 1}"
 
+    inline, depth = {}, {}     # single-use elementwise results, written into their user
+
     def atom(x):
         if type(x) is Var:
+            if x in inline:
+                return inline.pop(x)
             if x not in names:
                 names[x] = next(gen)
             return names[x]
@@ -157,11 +163,28 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
 
     ctx = _Ctx(consts, namespace)
     body = []
+    uses = _uses(graph)
+    producer = {v: e for e in graph.eqns for v in e.outvars}
     for eqn in graph.eqns:
+        out = eqn.outvars[0] if eqn.outvars else None
+        if _fusible(eqn) and uses.get(out) == 1:
+            # one expression per chain: Numba compiles an array expression as one loop
+            d = 1 + max([depth.get(x, 0) for x in eqn.inputs if x in inline], default=0)
+            if d <= _MAX_DEPTH:
+                line, = _equation(eqn, atom, consts)
+                depth[out] = d
+                inline[out] = f"({line.split(' = ', 1)[1]})"
+                continue
         if eqn.prim.name in _LOOP_EMITTERS:
             # loops take constants writable: a carry's type must match the body's results
-            body.extend({"scan": _emit_scan, "while": _emit_while,
+            body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
                          "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
+            continue
+        if eqn.prim.name == "scatter_add":
+            a = eqn.inputs[0]
+            own = type(a) is Var and uses.get(a) == 2 and _fresh(producer.get(a))
+            body.extend(_scatter_add(eqn, atom(out), [atom(x) for x in eqn.inputs], consts,
+                                     in_place=own))
             continue
         body.extend(_equation(eqn, atom, consts))
     outs = []
@@ -176,6 +199,60 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
     else:
         body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
     return module_source(len(consts), ctx.prelude, fn_name, arg_names, body), namespace, consts
+
+
+_MAX_DEPTH = 16
+_FUSIBLE = set(_OPS) | {"pow", "integer_pow"}
+
+
+def _fusible(eqn):
+    """An elementwise equation written as one expression (operators and ufuncs)."""
+    impl = eqn.prim.impl
+    return eqn.prim.name in _FUSIBLE or (isinstance(impl, np.ufunc) and not eqn.params
+                                         and impl.__name__ in UFUNCS)
+
+
+def _fresh(eqn):
+    """True if ``eqn``'s result is a new array (never a view of an input or a carry)."""
+    if eqn is None:
+        return False
+    name = eqn.prim.name
+    if name == "getitem":
+        return any(isinstance(i, np.ndarray) for i in eqn.params["idx"])
+    return _fusible(eqn) or name in ("select", "safe_mul", "safe_div", "reduce_sum",
+                                     "dot_general", "broadcast_to", "scatter_add")
+
+
+def _uses(graph):
+    """How often the generated code names each variable; anything used in a loop body, a
+    scatter loop, a repeated operand or a graph output counts as several (never inlined)."""
+    uses = {}
+    for e in graph.eqns:
+        name = e.prim.name
+        many = name in _LOOP_EMITTERS or name in ("scatter_add", "safe_mul", "safe_div",
+                                                  "select") \
+            or (name == "integer_pow" and e.params["n"] <= 4)
+        for x in e.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + (2 if many else 1)
+    for v in graph.outvars:
+        if type(v) is Var:
+            uses[v] = uses.get(v, 0) + 2
+    return uses
+
+
+def _emit_cond(eqn, atom, ctx):
+    """The branch picked by the (clamped) index, as an if/elif chain of compiled branches."""
+    branches = [ctx.function(b, "branch") for b in eqn.params["branches"]]
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    pick = f"_p{ctx.count}"
+    lines = [f"{pick} = min(max(int({ins[0]}), 0), {len(branches) - 1})"]
+    lhs = f"{', '.join(outs)}, = " if outs else ""
+    for k, b in enumerate(branches):
+        test = "else:" if k == len(branches) - 1 else f"{'if' if k == 0 else 'elif'} {pick} == {k}:"
+        lines += [test, f"    {lhs}{b}({', '.join(ins[1:])})"]
+    return lines
 
 
 def _equation(eqn, atom, consts):
@@ -289,16 +366,18 @@ def _unsupported(why):
     raise Unsupported(why)
 
 
-def _scatter_add(eqn, lhs, args, consts):
-    """``a`` with ``u`` added at ``idx``: a copy of ``a`` (or zeros) then a loop over the index
-    array (repeated indices accumulate, as ``np.add.at``) or a basic-index ``+=``."""
+def _scatter_add(eqn, lhs, args, consts, in_place=False):
+    """``a`` with ``u`` added at ``idx``: ``a`` (a copy unless ``in_place``) or zeros, then a
+    loop over the index array (repeated indices accumulate, as ``np.add.at``) or a basic-index
+    ``+=``."""
     target, upd = args
     out = eqn.outvars[0]
     a = eqn.inputs[0]
     if type(a) is Lit and type(a.val) is Zero:
         first = f"{lhs} = np.zeros({out.aval.shape!r})"
     else:
-        first = f"{lhs} = {target}.copy()"
+        # a temporary used only here is accumulated into in place
+        first = f"{lhs} = {target}" + ("" if in_place else ".copy()")
     idx = eqn.params["idx"]
     arrays = [k for k, i in enumerate(idx) if isinstance(i, np.ndarray)]
     if not arrays:
