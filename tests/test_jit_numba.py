@@ -183,3 +183,13 @@ def test_show_code_names_the_backend_and_bad_backend_is_an_error():
     with contextlib.redirect_stdout(out):
         cr.show_code(w1, np.float64(0.3))
     assert not out.getvalue().startswith("# backend")       # the NumPy backend: unchanged
+
+
+def test_without_numba_both_backends_run_the_numpy_code(monkeypatch):
+    import chainrule.interpreters.native as native
+    monkeypatch.setattr(native, "numba_available", lambda: False)
+    for backend in ("numba", "auto"):
+        g = cr.jit(cr.grad(w1), backend=backend)
+        close(g(np.float64(0.3)), cr.grad(w1)(np.float64(0.3)))
+        info = g.cache_info()
+        assert info["backend"] == "numpy" and "not installed" in info["backend_reason"]
