@@ -193,3 +193,15 @@ def test_without_numba_both_backends_run_the_numpy_code(monkeypatch):
         close(g(np.float64(0.3)), cr.grad(w1)(np.float64(0.3)))
         info = g.cache_info()
         assert info["backend"] == "numpy" and "not installed" in info["backend_reason"]
+
+
+def test_taylor_mode_third_derivative():
+    def f(x):
+        return np.sin(x) * np.exp(0.5 * x) + x ** 3 / (1 + x * x)
+
+    x = np.float64(0.4)
+    got, want, info = both(cr.derivative(f, 3), x)
+    assert info["backend"] == "numba", info
+    close(got, want)
+    d2, h = cr.derivative(f, 2), 1e-5
+    np.testing.assert_allclose(got, (d2(x + h) - d2(x - h)) / (2 * h), rtol=1e-6)
