@@ -122,6 +122,27 @@ def chainrule_feature(name):
     return getattr(chainrule, name)
 
 
+def chainrule_numba(fun):
+    """``chainrule.jit(fun, backend="numba")`` as a row's function: Skip where numba is not
+    installed; its first call fails where the program fell back to the NumPy backend (so a row
+    never times NumPy code under the Numba label)."""
+    import importlib.util
+    if importlib.util.find_spec("numba") is None:
+        raise Skip("numba is not installed (pip install chainrule[numba])")
+    g = chainrule_feature("jit")(fun, backend="numba")
+    state = []
+
+    def call(*args):
+        out = g(*args)
+        if not state:
+            info = g.cache_info()
+            if info.get("backend") != "numba":
+                raise RuntimeError(f"fell back to NumPy: {info.get('backend_reason')}")
+            state.append(True)
+        return out
+    return call
+
+
 def block(x):
     """Wait for an asynchronous (JAX) result so that the time covers the computation."""
     j, _ = jax()

@@ -54,6 +54,18 @@ def chainrule_jit(case):
     return lambda: g(x0)
 
 
+def chainrule_numba_fori(case):
+    """The loop as ``fori_loop`` (one compiled body) under ``jit(backend="numba")``: Numba
+    compiles the unrolled K-step program too, but in minutes for K = 1000."""
+    import chainrule
+
+    def f(x):
+        return chainrule.fori_loop(0, case["K"], lambda i, x: loop(x, 1, np.sin), x)
+    g = h.chainrule_numba(chainrule.grad(f))
+    x0 = np.float64(X0)
+    return lambda: g(x0)
+
+
 def chainrule_tensor(case):
     call = h.chainrule_tensor_grad(lambda x: loop(x, case["K"], np.sin), [np.float64(X0)])
     return lambda: call()[1]
@@ -97,6 +109,8 @@ IMPLS = [
     Impl("chainrule", chainrule_grad, kind="chainrule"),
     Impl("chainrule Tensor", chainrule_tensor, kind="chainrule"),
     Impl("chainrule jit", chainrule_jit, kind="chainrule", compiled=True),
+    Impl("chainrule jit numba (fori_loop)", chainrule_numba_fori, kind="chainrule",
+         compiled=True),
     Impl("autograd", autograd_grad),
     Impl("torch eager", torch_eager),
     Impl("torch.func", torch_func),

@@ -121,6 +121,13 @@ def chainrule_scan_jit(case):
     return lambda: g(v0)
 
 
+def chainrule_scan_numba(case):
+    """The scan version under ``jit(backend="numba")``: the time loop in machine code."""
+    v0, g = _scan_loss(case)
+    g = h.chainrule_numba(g)
+    return lambda: g(v0)
+
+
 def chainrule_scan_checkpoints(case):
     """checkpoints="auto" within a 50 MB budget for the held carries (binomial schedule)."""
     v0, g = _scan_loss(case, checkpoints="auto", memory_limit=50e6)
@@ -204,6 +211,10 @@ IMPLS = [
          memory=True),
     Impl("chainrule jit scan", chainrule_scan_jit, kind="chainrule", compiled=True,
          memory=True),
+    # cost: Numba's compile (seconds) dominates at T=1000 and does not grow with T, so the
+    # T=1e5 case is not estimated from T=1000's total
+    Impl("chainrule jit numba scan", chainrule_scan_numba, kind="chainrule", compiled=True,
+         memory=True, cost=lambda case: 1.0),
     Impl("autograd", autograd_grad, memory=True),
     Impl("torch eager", torch_eager, memory=True),
     Impl("jax eager", jax_eager, memory=True),

@@ -61,8 +61,14 @@ class Jitted:
     """A function compiled per input signature, and its cache. ``jit`` returns its
     ``function``, which is called like the original."""
 
-    def __init__(self, fun, static_argnums=(), max_signatures=64, max_variants=8):
+    def __init__(self, fun, static_argnums=(), max_signatures=64, max_variants=8,
+                 backend="numpy"):
+        if backend not in _BACKENDS:
+            raise InvalidArgumentError(f"jit: backend must be one of {_BACKENDS}, not "
+                                       f"{backend!r}")
         self.fun = fun
+        self.backend = backend
+        self._backend_used = ("numpy", None)    # of the last trace: (backend, fallback reason)
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
         self.max_signatures = max_signatures
@@ -211,7 +217,19 @@ class Jitted:
         names = self._arg_names(static, in_def, len(leaves))
         fn, src = compile_graph(graph, names, _identifier(self.__name__), guards,
                                 bare=_is_leaf(out_def))
+        if self.backend != "numpy":
+            fn, src = self._native(graph, names, guards, out_def, fn, src, leaves)
         return _Variant(fn, src, out_def, len(guards))
+
+    def _native(self, graph, names, guards, out_def, fn, src, leaves):
+        """The Numba version of ``graph`` where it compiles and agrees with the NumPy version
+        ``fn`` on the traced inputs; otherwise ``fn`` again, and the reason is recorded."""
+        from .interpreters.native import compile_native
+        fn, src, used, reason = compile_native(graph, names, _identifier(self.__name__), guards,
+                                               _is_leaf(out_def), fn, src, leaves,
+                                               self.backend)
+        self._backend_used = (used, reason)
+        return fn, src
 
     def _arg_names(self, static, in_def, n):
         try:
@@ -262,6 +280,10 @@ class Jitted:
         info["hits"] += self._hits
         info["signatures"] = len(self._cache)
         info["variants"] = sum(len(v) for v in self._cache.values())
+        info["backend"], reason = self._backend_used
+        if self.backend != "numpy":
+            info["requested_backend"] = self.backend
+            info["backend_reason"] = reason
         return info
 
     def clear_cache(self):
@@ -286,20 +308,28 @@ def _identifier(name):
     return out if not out[0].isdigit() else "f_" + out
 
 
-def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8):
+_BACKENDS = ("numpy", "numba", "auto")
+
+
+def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8, backend="numpy"):
     """Compile ``fun`` to plain NumPy code once per input signature (see the module docstring).
     ``static_argnums``: positions of arguments that are Python values baked into the program
     (hashable; each distinct value compiles anew). Usable as ``@jit`` or ``@jit(static_argnums=1)``.
+    ``backend``: "numpy" (the default), "numba" (machine code through ``numba.njit`` where the
+    graph is supported, else the NumPy code; ``cache_info()`` says which and why) or "auto"
+    (numba where it is installed and supports the graph); see ``chainrule.interpreters.native``.
     """
     if fun is None:
         return lambda f: jit(f, static_argnums, max_signatures=max_signatures,
-                             max_variants=max_variants)
-    return Jitted(fun, static_argnums, max_signatures, max_variants).function
+                             max_variants=max_variants, backend=backend)
+    return Jitted(fun, static_argnums, max_signatures, max_variants, backend).function
 
 
-def show_code(fun, *args, **kwargs):
+def show_code(fun, *args, backend=None, **kwargs):
     """Print the Python/NumPy source that ``jit(fun)`` generates for these arguments, e.g.
-    ``show_code(grad(f), x)`` shows the forward sweep and then the adjoint sweep."""
+    ``show_code(grad(f), x)`` shows the forward sweep and then the adjoint sweep.
+    ``backend="numba"`` (or "auto") shows the Numba kernel, headed by the backend used and,
+    where it fell back to NumPy, the reason (a jitted ``fun`` keeps its own backend)."""
     jitted = getattr(fun, "jitted", None)
-    jitted = jitted if isinstance(jitted, Jitted) else Jitted(fun)
+    jitted = jitted if isinstance(jitted, Jitted) else Jitted(fun, backend=backend or "numpy")
     print(jitted.source(*args, **kwargs))

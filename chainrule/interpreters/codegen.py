@@ -466,12 +466,19 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         body = ["try:"] + [f"    {line}" for line in body] + \
             ["except (ArithmeticError, ValueError):",
              f"    return _fallback({', '.join(arg_names)})"]
-    const_names = ", ".join(f"c{i}" for i in range(len(consts)))
-    src = [f"def _make({const_names}):"] + [f"    {line}" for line in loop_ctx.prelude]
+    return module_source(len(consts), loop_ctx.prelude, fn_name, arg_names, body), \
+        namespace, consts
+
+
+def module_source(n_consts, prelude, fn_name, arg_names, body):
+    """``def _make(c0, ...):`` holding the ``prelude`` lines and ``def fn_name(args):`` with
+    the ``body`` lines, returning that function."""
+    const_names = ", ".join(f"c{i}" for i in range(n_consts))
+    src = [f"def _make({const_names}):"] + [f"    {line}" for line in prelude]
     src += [f"    def {fn_name}({', '.join(arg_names)}):"]
     src += [f"        {line}" for line in body]
     src += [f"    return {fn_name}"]
-    return "\n".join(src) + "\n", namespace, consts
+    return "\n".join(src) + "\n"
 
 
 _MAX_INLINE_DEPTH = 24

@@ -1,0 +1,405 @@
+"""Code generation for Numba: a Graph becomes Python source that ``numba.njit`` compiles.
+
+The same optimized IR as the NumPy backend (``codegen.optimize``), emitted for Numba's nopython
+mode: 0-d values are plain floats (so a scalar program is straight scalar machine code), arrays
+are Numba arrays, elementwise primitives are operators and the NumPy ufuncs Numba implements
+(on arrays one loop per operation, as Numba compiles them: chains are not fused into one loop
+nest here yet), and ``scan``, ``while`` and ``checkpoint`` become native loops over bodies
+compiled the same way (``cond`` an if/elif chain of compiled branches). A zero-safe product and
+quotient, ``select``, sums over all axes or one axis, ``dot_general`` in its vector and matrix
+product forms (``np.dot``, ``np.outer``), basic and single-array indexing and ``scatter_add`` (an
+explicit loop) are emitted by hand. Every other primitive raises ``Unsupported`` (the caller then
+keeps the NumPy backend for the graph and records the reason). Code is compiled with
+``error_model="numpy"``: division by zero gives inf or nan as in NumPy rather than raising.
+
+Constants are closed over (Numba freezes them into the compiled code, read-only); those that
+enter a loop (where a carry's type must match the body's writable results) are copied once per
+call at the top of the function.
+"""
+import numpy as np
+
+from ..core import Lit, Var, Zero
+from .codegen import (_LOOP_EMITTERS, _emit_call, _emit_scan, _emit_while,
+                      _index_src, _names, module_source, optimize)
+
+
+class Unsupported(Exception):
+    """The graph holds something the Numba backend does not compile; the message says what."""
+
+
+_OPS = {"add": "({} + {})", "add_any": "({} + {})", "sub": "({} - {})", "mul": "({} * {})",
+        "div": "({} / {})", "neg": "(-{})", "lt": "({} < {})", "le": "({} <= {})",
+        "gt": "({} > {})", "ge": "({} >= {})", "eq": "({} == {})", "ne": "({} != {})"}
+# NumPy ufuncs that Numba implements for scalars and arrays alike
+UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
+          "arcsinh", "arccosh", "arctanh", "exp", "expm1", "exp2", "log", "log1p", "log2",
+          "log10", "sqrt", "absolute", "fabs", "sign", "maximum", "minimum", "square",
+          "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt"}
+# primitives emitted by hand (besides the operators, the ufuncs above and the loops)
+SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
+                         "reshape", "broadcast_to", "convert_element_type", "getitem",
+                         "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
+                         "cond"}
+_NUMERIC = (np.float64, np.int64, np.bool_)
+
+
+def _numba():
+    try:
+        import numba
+    except ImportError:
+        raise Unsupported("numba is not installed (pip install chainrule[numba])") from None
+    return numba
+
+
+def check_supported(graph):
+    """Raise ``Unsupported`` naming the first primitive or value type this backend lacks."""
+    for v in graph.invars:
+        if v.aval.dtype not in _NUMERIC:
+            raise Unsupported(f"an input of dtype {v.aval.dtype}")
+    for e in graph.eqns:
+        name = e.prim.name
+        impl = e.prim.impl
+        ufunc = isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS and not e.params
+        if name not in SUPPORTED and not ufunc:
+            raise Unsupported(f"primitive {name!r} has no Numba translation")
+        if name == "dot_general" and _dot_src(e.params["spec"], "a", "b") is None:
+            raise Unsupported(f"dot_general {e.params['spec']!r} is not a matrix product")
+        if name == "reduce_sum" and len(e.params["axes"]) not in (1, e.inputs[0].aval.ndim):
+            raise Unsupported("reduce_sum over several (not all) axes")
+        for v in e.outvars:
+            if v.aval.dtype not in _NUMERIC:
+                raise Unsupported(f"{name} gives dtype {v.aval.dtype}")
+        for sub in _subgraphs(e):
+            check_supported(sub)
+
+
+def _subgraphs(eqn):
+    p = eqn.params
+    if eqn.prim.name == "scan" or eqn.prim.name == "checkpoint":
+        return [p["body"]]
+    if eqn.prim.name == "while":
+        return [p["cond"], p["body"]]
+    if eqn.prim.name == "cond":
+        return list(p["branches"])
+    return []
+
+
+def _literal(val):
+    """Source of a float/int/bool constant, or None for an array."""
+    if type(val) is Zero:
+        return "0.0" if val.aval.shape == () else None
+    if isinstance(val, (np.ndarray, np.generic)) and np.ndim(val) == 0:
+        val = val.item()
+    if type(val) is bool or type(val) is int:
+        return repr(val)
+    if type(val) is float:
+        if np.isnan(val):
+            return "np.nan"
+        if np.isinf(val):
+            return "np.inf" if val > 0 else "(-np.inf)"
+        return repr(val)
+    return None
+
+
+class _Ctx:
+    """Loop bodies: compiled functions defined before the function that calls them."""
+
+    def __init__(self, consts, namespace):
+        self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
+
+    def function(self, graph, kind):
+        name = f"{kind}{self.count}"
+        self.count += 1
+        graph, _ = optimize(graph)
+        names = [f"in{i}" for i in range(len(graph.invars))]
+        src, ns, consts = generate(graph, names, name)
+        base = len(self.consts)
+        self.consts.extend(consts)
+        self.namespace.update(ns)
+        lines = src.replace("def _make(", f"def _make_{name}(", 1).splitlines()
+        self.prelude.extend(lines)
+        args = ", ".join(f"c{base + i}" for i in range(len(consts)))
+        self.prelude.append(f"{name} = _njit(_make_{name}({args}))")
+        return name
+
+
+def generate(graph, arg_names, fn_name="compiled", bare=False):
+    """Numba source of an optimized ``graph``: ``(source, namespace, consts)`` like
+    ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed)."""
+    check_supported(graph)
+    taken = set(arg_names)
+    gen = _names(taken | {e.prim.name for e in graph.eqns})
+    names, consts = dict(zip(graph.invars, arg_names)), []
+    namespace = {"np": np}
+
+    def const(val):
+        lit = _literal(val)
+        if lit is not None:
+            return lit
+        if type(val) is Zero:
+            val = np.zeros(val.aval.shape, val.aval.dtype)
+        consts.append(np.array(val))
+        return f"c{len(consts) - 1}"
+
+    inline, depth = {}, {}     # single-use elementwise results, written into their user
+
+    def atom(x):
+        if type(x) is Var:
+            if x in inline:
+                return inline.pop(x)
+            if x not in names:
+                names[x] = next(gen)
+            return names[x]
+        return const(x.val)
+
+    copies = []     # writable copies of array constants, made once per call at the top
+
+    def atom_copy(x):
+        src = atom(x)
+        if type(x) is Var or _literal(x.val) is not None:
+            return src
+        copies.append(f"_w{len(copies)} = {src}.copy()")
+        return f"_w{len(copies) - 1}"
+
+    ctx = _Ctx(consts, namespace)
+    body = []
+    uses = _uses(graph)
+    producer = {v: e for e in graph.eqns for v in e.outvars}
+    for eqn in graph.eqns:
+        out = eqn.outvars[0] if eqn.outvars else None
+        if _fusible(eqn) and uses.get(out) == 1:
+            # one expression per chain: Numba compiles an array expression as one loop
+            d = 1 + max([depth.get(x, 0) for x in eqn.inputs if x in inline], default=0)
+            if d <= _MAX_DEPTH:
+                line, = _equation(eqn, atom, consts)
+                depth[out] = d
+                inline[out] = f"({line.split(' = ', 1)[1]})"
+                continue
+        if eqn.prim.name in _LOOP_EMITTERS:
+            # loops take constants writable: a carry's type must match the body's results
+            body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
+                         "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
+            continue
+        if eqn.prim.name == "scatter_add":
+            a = eqn.inputs[0]
+            own = type(a) is Var and uses.get(a) == 2 and _fresh(producer.get(a))
+            body.extend(_scatter_add(eqn, atom(out), [atom(x) for x in eqn.inputs], consts,
+                                     in_place=own))
+            continue
+        body.extend(_equation(eqn, atom, consts))
+    outs = []
+    for v in graph.outvars:
+        src = atom(v)
+        if (type(v) is not Var or v in graph.invars) and v.aval.shape != ():
+            src += ".copy()"        # never the caller's array nor a frozen constant
+        outs.append(src)
+    body = copies + body
+    if bare and len(outs) == 1:
+        body.append(f"return {outs[0]}")
+    else:
+        body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+    return module_source(len(consts), ctx.prelude, fn_name, arg_names, body), namespace, consts
+
+
+_MAX_DEPTH = 16
+_FUSIBLE = set(_OPS) | {"pow", "integer_pow"}
+
+
+def _fusible(eqn):
+    """An elementwise equation written as one expression (operators and ufuncs)."""
+    impl = eqn.prim.impl
+    return eqn.prim.name in _FUSIBLE or (isinstance(impl, np.ufunc) and not eqn.params
+                                         and impl.__name__ in UFUNCS)
+
+
+def _fresh(eqn):
+    """True if ``eqn``'s result is a new array (never a view of an input or a carry)."""
+    if eqn is None:
+        return False
+    name = eqn.prim.name
+    if name == "getitem":
+        return any(isinstance(i, np.ndarray) for i in eqn.params["idx"])
+    return _fusible(eqn) or name in ("select", "safe_mul", "safe_div", "reduce_sum",
+                                     "dot_general", "broadcast_to", "scatter_add")
+
+
+def _uses(graph):
+    """How often the generated code names each variable; anything used in a loop body, a
+    scatter loop, a repeated operand or a graph output counts as several (never inlined)."""
+    uses = {}
+    for e in graph.eqns:
+        name = e.prim.name
+        many = name in _LOOP_EMITTERS or name in ("scatter_add", "safe_mul", "safe_div",
+                                                  "select") \
+            or (name == "integer_pow" and e.params["n"] <= 4)
+        for x in e.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + (2 if many else 1)
+    for v in graph.outvars:
+        if type(v) is Var:
+            uses[v] = uses.get(v, 0) + 2
+    return uses
+
+
+def _emit_cond(eqn, atom, ctx):
+    """The branch picked by the (clamped) index, as an if/elif chain of compiled branches."""
+    branches = [ctx.function(b, "branch") for b in eqn.params["branches"]]
+    ins = [atom(x) for x in eqn.inputs]
+    outs = [atom(v) for v in eqn.outvars]
+    pick = f"_p{ctx.count}"
+    lines = [f"{pick} = min(max(int({ins[0]}), 0), {len(branches) - 1})"]
+    lhs = f"{', '.join(outs)}, = " if outs else ""
+    for k, b in enumerate(branches):
+        test = "else:" if k == len(branches) - 1 else f"{'if' if k == 0 else 'elif'} {pick} == {k}:"
+        lines += [test, f"    {lhs}{b}({', '.join(ins[1:])})"]
+    return lines
+
+
+def _equation(eqn, atom, consts):
+    """Source lines computing one non-loop equation."""
+    name, p = eqn.prim.name, eqn.params
+    out = eqn.outvars[0]
+    scalar = out.aval.shape == ()
+    args = [atom(x) for x in eqn.inputs]
+    lhs = atom(out)
+    if name in _OPS:
+        return [f"{lhs} = {_OPS[name].format(*args)}"]
+    if name == "pow":
+        return [f"{lhs} = " + (f"{args[0]} ** {args[1]}" if scalar
+                               else f"np.power({args[0]}, {args[1]})")]
+    if name == "integer_pow":
+        n, x = p["n"], args[0]
+        src = {2: f"{x} * {x}", 3: f"{x} * {x} * {x}", 4: f"({x} * {x}) * ({x} * {x})"}
+        return [f"{lhs} = {src.get(n, f'{x} ** {float(n)!r}')}"]
+    if name == "select":
+        c, a, b = args
+        return [f"{lhs} = " + (f"{a} if {c} else {b}" if scalar else f"np.where({c}, {a}, {b})")]
+    if name in ("safe_mul", "safe_div"):
+        t, c = args
+        value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
+        zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
+        if scalar:
+            return [f"{lhs} = 0.0 if {zero} else {value}"]
+        zero = f"({t} == 0) | ({c} == 0)" if name == "safe_mul" else f"{t} == 0"
+        return [f"{lhs} = np.where({zero}, 0.0, {value})"]
+    if name == "reduce_sum":
+        axes, ndim = p["axes"], eqn.inputs[0].aval.ndim
+        if len(axes) == ndim:
+            return [f"{lhs} = np.sum({args[0]})"]
+        return [f"{lhs} = np.sum({args[0]}, axis={axes[0] % ndim})"]
+    if name == "reshape":
+        x, shape, in_scalar = args[0], out.aval.shape, eqn.inputs[0].aval.shape == ()
+        if scalar:
+            return [f"{lhs} = {x}" if in_scalar else f"{lhs} = {x}.ravel()[0]"]
+        if in_scalar:
+            return [f"{lhs} = np.full({shape!r}, {x})"]
+        return [f"{lhs} = np.ascontiguousarray({x}).reshape({shape!r})"]
+    if name == "broadcast_to":
+        shape = out.aval.shape
+        if eqn.inputs[0].aval.shape == ():
+            return [f"{lhs} = np.full({shape!r}, {args[0]})"]
+        return [f"{lhs} = np.zeros({shape!r}) + {args[0]}"] if out.aval.dtype == np.float64 \
+            else _unsupported(f"broadcast_to of dtype {out.aval.dtype}")
+    if name == "convert_element_type":
+        dt = np.dtype(p.get("new_dtype", out.aval.dtype))
+        x = args[0]
+        if scalar:
+            kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
+            if eqn.inputs[0].aval.dtype == np.bool_ and kind != "bool":
+                return [f"{lhs} = {kind}(1) if {x} else {kind}(0)"]
+            return [f"{lhs} = {kind}({x})"]
+        return [f"{lhs} = {x}.astype(np.{dt.name})"]
+    if name == "getitem":
+        idx = p["idx"]
+        arrays = [i for i in idx if isinstance(i, np.ndarray)]
+        if len(arrays) > 1 or any(i is None for i in idx):
+            _unsupported("indexing with several index arrays or None")
+        src = _index_src(idx, consts)
+        return [f"{lhs} = {args[0]}[{src[:-1] if src.endswith(',') else src}]"]
+    if name == "transpose":
+        if scalar or out.aval.ndim == 1:
+            return [f"{lhs} = {args[0]}"]
+        return [f"{lhs} = np.ascontiguousarray(np.transpose({args[0]}, {p['perm']!r}))"]
+    if name == "scatter_add":
+        return _scatter_add(eqn, lhs, args, consts)
+    if name == "dot_general":
+        return [f"{lhs} = {_dot_src(p['spec'], *args)}"]
+    impl = eqn.prim.impl
+    if isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS:
+        return [f"{lhs} = np.{impl.__name__}({', '.join(args)})"]
+    _unsupported(f"primitive {name!r}")
+
+
+def _dot_src(spec, a, b):
+    """``np.dot``/``np.outer`` source for a two-operand contraction of vectors and matrices
+    over at most one letter, without batch letters; None for other specs."""
+    ins, out = spec.split("->")
+    sa, sb = ins.split(",")
+    if len(sa) > 2 or len(sb) > 2 or len(set(sa)) < len(sa) or len(set(sb)) < len(sb):
+        return None
+    shared = set(sa) & set(sb)
+    if "" in (sa, sb):
+        return f"({a} * {b})" if out == sa + sb else None
+    if not shared:
+        if len(sa) == len(sb) == 1:
+            return {sa + sb: f"np.outer({a}, {b})", sb + sa: f"np.outer({b}, {a})"}.get(out)
+        return None
+    if len(shared) != 1:
+        return None
+    k = shared.pop()
+    ra, rb = sa.replace(k, ""), sb.replace(k, "")
+    if k in out or len(set(ra + rb)) < len(ra + rb):
+        return None
+
+    def arranged(x, s, last):       # x with its letter k last (left operand) or first
+        if len(s) == 1 or (s[-1] == k) == last:
+            return f"np.ascontiguousarray({x})"
+        return f"np.ascontiguousarray({x}.T)"
+    if out == ra + rb:
+        return f"np.dot({arranged(a, sa, True)}, {arranged(b, sb, False)})"
+    if out == rb + ra:
+        return f"np.dot({arranged(b, sb, True)}, {arranged(a, sa, False)})"
+    return None
+
+
+def _unsupported(why):
+    raise Unsupported(why)
+
+
+def _scatter_add(eqn, lhs, args, consts, in_place=False):
+    """``a`` with ``u`` added at ``idx``: ``a`` (a copy unless ``in_place``) or zeros, then a
+    loop over the index array (repeated indices accumulate, as ``np.add.at``) or a basic-index
+    ``+=``."""
+    target, upd = args
+    out = eqn.outvars[0]
+    a = eqn.inputs[0]
+    if type(a) is Lit and type(a.val) is Zero:
+        first = f"{lhs} = np.zeros({out.aval.shape!r})"
+    else:
+        # a temporary used only here is accumulated into in place
+        first = f"{lhs} = {target}" + ("" if in_place else ".copy()")
+    idx = eqn.params["idx"]
+    arrays = [k for k, i in enumerate(idx) if isinstance(i, np.ndarray)]
+    if not arrays:
+        return [first, f"{lhs}[{_index_src(idx, consts)}] += {upd}"]
+    full = slice(None)
+    m = len(idx) - 1
+    if arrays != [m] or idx[m].ndim != 1 or any(i != full for i in idx[:m]):
+        _unsupported("scatter_add with an index other than one 1-d array after full slices")
+    consts.append(np.asarray(idx[m]))
+    c = f"c{len(consts) - 1}"
+    k = f"_k_{lhs}"
+    lead = ":, " * m
+    return [first, f"for {k} in range({c}.shape[0]):",
+            f"    {lhs}[{lead}{c}[{k}]] += {upd}[{lead}{k}]"]
+
+
+def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
+    """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``. Raises
+    ``Unsupported`` (with the reason) where the graph holds what this backend cannot compile."""
+    numba = _numba()
+    graph, _ = optimize(graph)
+    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
+    namespace["_njit"] = numba.njit(error_model="numpy")
+    exec(compile(src, f"<chainrule.jit numba {fn_name}>", "exec"), namespace)
+    return namespace["_njit"](namespace["_make"](*consts)), src
