@@ -41,9 +41,9 @@ def _paths(treedef, n):
     return [f"leaf {i} of {treedef}" if n > 1 else "the carry" for i in range(n)]
 
 
-def _stage_body(fun, in_avals, what):
-    graph, consts = dispatch.hooks["graphs"].close(fun, in_avals)
-    return graph, consts
+def _close(fun, in_avals):
+    """``fun`` staged into a closed graph, and the traced values it closes over."""
+    return dispatch.hooks["graphs"].close(fun, in_avals)
 
 
 def scan(f, init, xs=None, length=None, reverse=False, checkpoints=None, memory_limit=None):
@@ -99,7 +99,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoints=None, memory_
         box.append(y_def)
         return new_leaves + y_leaves
 
-    graph, consts = _stage_body(flat_body, c_avals + slice_avals, "scan")
+    graph, consts = _close(flat_body, c_avals + slice_avals)
     _check_carry(graph.outvars[:n_carry], c_avals, _paths(c_def, n_carry), "scan")
     ckpt = _checkpoints(checkpoints, memory_limit, c_avals, T)
     outs = scan_p.bind(*consts, *c_leaves, *x_leaves, body=graph, n_consts=len(consts),
@@ -175,8 +175,8 @@ def while_loop(cond_fun, body_fun, init_val):
             raise LoopError(f"while_loop: body_fun returned structure {d}, the initial value "
                             f"has structure {c_def}")
         return [_keep_dtype(v, a) for v, a in zip(leaves, avals)]
-    cond_g, cc = _stage_body(flat_cond, avals, "while_loop")
-    body_g, bc = _stage_body(flat_body, avals, "while_loop")
+    cond_g, cc = _close(flat_cond, avals)
+    body_g, bc = _close(flat_body, avals)
     _check_carry(body_g.outvars, avals, _paths(c_def, len(avals)), "while_loop")
     outs = while_p.bind(*cc, *bc, *c_leaves, cond=cond_g, body=body_g, n_cc=len(cc),
                         n_bc=len(bc))
@@ -216,7 +216,7 @@ def switch(index, branches, *operands):
             out_leaves, d = tree_flatten(br(*tree_unflatten(in_def, ins)))
             box.append(d)
             return out_leaves
-        g, c = _stage_body(flat, avals, "cond")
+        g, c = _close(flat, avals)
         graphs.append(g)
         consts.append(c)
         out_defs.append(box[0])
@@ -272,7 +272,7 @@ def checkpoint(fun):
             out_leaves, d = tree_flatten(fun(*tree_unflatten(in_def, ins)))
             box.append(d)
             return out_leaves
-        g, consts = _stage_body(flat, avals, "checkpoint")
+        g, consts = _close(flat, avals)
         return tree_unflatten(box[0], checkpoint_p.bind(*consts, *leaves, body=g))
     checkpointed.__name__ = f"checkpoint({getattr(fun, '__name__', 'f')})"
     checkpointed.__wrapped__ = fun

@@ -500,10 +500,8 @@ class _LoopContext:
         graph, _ = optimize(graph)
         names = [f"in{i}" for i in range(len(graph.invars))]
         src, ns, consts = generate(graph, names, name)
-        fallback = None
         if is_scalar_graph(graph):
-            exec(compile(src, f"<chainrule.jit {name}>", "exec"), ns)
-            fallback = ns["_make"](*consts)
+            fallback = _build(src, ns, consts, name)
             src, ns, consts = generate(graph, names, name, scalar=True, fallback=fallback)
             ns[f"_fallback_{name}"] = fallback
             src = src.replace("_fallback(", f"_fallback_{name}(")
@@ -511,11 +509,8 @@ class _LoopContext:
         self.consts.extend(consts)
         self.namespace.update((k, v) for k, v in ns.items()
                               if k not in RESERVED_NAMES or k.startswith("_fallback_"))
-        self.namespace.update((k, v) for k, v in ns.items() if k.startswith("_fallback_"))
-        renamed = {f"c{i}": f"c{base + i}" for i in range(len(consts))}
-        lines = src.replace("def _make(", f"def _make_{name}(", 1).splitlines()
-        self.prelude.extend(lines)
-        args = ", ".join(renamed[f"c{i}"] for i in range(len(consts)))
+        self.prelude.extend(src.replace("def _make(", f"def _make_{name}(", 1).splitlines())
+        args = ", ".join(f"c{base + i}" for i in range(len(consts)))
         self.prelude.append(f"{name} = _make_{name}({args})")
         return name
 
@@ -654,6 +649,12 @@ def _param_src(v, consts):
     return f"c{len(consts) - 1}"
 
 
+def _build(src, namespace, consts, label):
+    """Execute generated source and return the function its ``_make`` builds."""
+    exec(compile(src, f"<chainrule.jit {label}>", "exec"), namespace)
+    return namespace["_make"](*consts)
+
+
 def compile_graph(graph, arg_names, fn_name="compiled", guards=(), bare=False):
     """Optimize ``graph``, generate its source and compile it: ``(function, source)``. The
     function returns the tuple of outputs (``bare=True`` and one output: the output itself)."""
@@ -662,8 +663,7 @@ def compile_graph(graph, arg_names, fn_name="compiled", guards=(), bare=False):
     guards = [(kind, where[var], val) for kind, var, val in guards]
     guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
     src, namespace, consts = generate(graph, arg_names, fn_name, guards, bare=bare)
-    exec(compile(src, f"<chainrule.jit {fn_name}>", "exec"), namespace)
-    general = namespace["_make"](*consts)
+    general = _build(src, namespace, consts, fn_name)
     if not is_scalar_graph(graph):
         return general, src
     # a scalar program: the same code on Python floats and math, about ten times faster per
@@ -671,7 +671,6 @@ def compile_graph(graph, arg_names, fn_name="compiled", guards=(), bare=False):
     # by zero) NumPy's answer (inf, nan) is the right one, so the NumPy version answers instead
     fast_src, fast_ns, fast_consts = generate(graph, arg_names, fn_name, guards, scalar=True,
                                               bare=bare, fallback=general)
-    exec(compile(fast_src, f"<chainrule.jit {fn_name} (floats)>", "exec"), fast_ns)
-    fast = fast_ns["_make"](*fast_consts)
+    fast = _build(fast_src, fast_ns, fast_consts, f"{fn_name} (floats)")
     fast.fast_source = fast_src
     return fast, src

@@ -239,7 +239,7 @@ def compiled(graph):
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
-    compiled=compiled, substitute=_substitute, dce=dead_code_elim)
+    compiled=compiled, substitute=_substitute)
 
 
 def joint_transpose_graph(graph, linear):
@@ -262,16 +262,22 @@ def joint_transpose_graph(graph, linear):
     return _stage(fun, _avals(known_in) + out_avals)
 
 
-def known_part(graph, unknowns):
+def first_outputs(graph, n):
+    """``graph`` computing only its first ``n`` outputs (what they do not need is dropped)."""
+    outs = graph.outvars[:n]
+    return Graph(graph.invars, dead_code_elim(graph.eqns, outs), outs)
+
+
+def known_part(graph, unknowns, force_unknown=False):
     """The part of ``graph`` computable from its known inputs: ``(graph of the known inputs to
-    the known outputs, out_unknowns)``."""
-    known, _, out_unk, n_res = partial_eval_graph(graph, unknowns)
-    outs = known.outvars[:len(known.outvars) - n_res]
-    return Graph(known.invars, dead_code_elim(known.eqns, outs), outs), out_unk
+    the known outputs, out_unknowns)`` (``force_unknown`` as for ``partial_eval_graph``)."""
+    known, _, out_unk, n_res = partial_eval_graph(graph, unknowns, force_unknown)
+    return first_outputs(known, len(known.outvars) - n_res), out_unk
 
 
 dispatch.hooks["graphs"].joint_transpose_graph = joint_transpose_graph
 dispatch.hooks["graphs"].known_part = known_part
+dispatch.hooks["graphs"].first_outputs = first_outputs
 
 
 # -- for user rules (ops/custom.py): Taylor mode through a JVP rule known only at run time ----

@@ -19,7 +19,7 @@ call at the top of the function.
 import numpy as np
 
 from ..core import Lit, Var, Zero
-from .codegen import (_LOOP_EMITTERS, _emit_call, _emit_scan, _emit_while,
+from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
                       _index_src, _names, module_source, optimize)
 
 
@@ -401,5 +401,4 @@ def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
     graph, _ = optimize(graph)
     src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
     namespace["_njit"] = numba.njit(error_model="numpy")
-    exec(compile(src, f"<chainrule.jit numba {fn_name}>", "exec"), namespace)
-    return namespace["_njit"](namespace["_make"](*consts)), src
+    return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src

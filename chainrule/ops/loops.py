@@ -14,7 +14,7 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 import numpy as np
 
 from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
-    tangent_aval
+    is_undefined, tangent_aval
 from ..core.avals import get_aval
 from ..core.errors import InvalidArgumentError
 from . import revolve
@@ -176,8 +176,7 @@ def _partial_eval_joint(stage, args, params, unk, known_g, n_known_out, out_unk)
     """Known outputs now, from a scan of the known part without residuals; unknown outputs from
     a staged scan of the whole body (known inputs as constants), which its transpose rule runs
     with binomial checkpointing."""
-    known_outs_vars = known_g.outvars[:n_known_out]
-    known_scan = Graph(known_g.invars, _g().dce(known_g.eqns, known_outs_vars), known_outs_vars)
+    known_scan = _g().first_outputs(known_g, n_known_out)
     n_kc = params["n_consts"] - sum(unk[:params["n_consts"]])
     n_kk = params["n_carry"] - sum(unk[params["n_consts"]:params["n_consts"] + params["n_carry"]])
     known_args = [a for a, u in zip(args, unk) if not u]
@@ -194,9 +193,7 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     """A reverse scan of the transposed body; the cotangents of the linear consts are summed
     over the steps in the carry. With checkpoints: binomial checkpointing (revolve.py)."""
     G = _g()
-    lin = list(linear) if linear is not None else [type(a) is not Zero and
-                                                    type(a).__name__ == "UndefPrimal"
-                                                    for a in args]
+    lin = _linear_flags(args, linear)
     if checkpoints is not None:
         return revolve.transpose(cts, args, lin, body, n_consts, n_carry, length, reverse,
                                  checkpoints)
@@ -233,6 +230,13 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     ic, ix = iter(d_c), iter(d_x)
     res = [next(ic) if l else None for l in l_c] + d_k + [next(ix) if l else None for l in l_x]
     return res
+
+
+def _coefficients(series, flags, primals, order):
+    """The Taylor coefficients of the inputs marked in ``flags``, input after input (zeros
+    for an input without a series: a loop carry that gains one)."""
+    return [instantiate(c) for s, f, x in zip(series, flags, primals) if f
+            for c in (s if s is not None else [Zero(tangent_aval(get_aval(x)))] * order)]
 
 
 def _slice_aval(aval):
@@ -302,12 +306,11 @@ def scan_taylor(primals, series, *, body, n_consts, n_carry, length, reverse, li
     so_k, so_y = _split(jbody.outvars[n_out:], order * sum(h_k))
     new = _permute(jbody, p_c + s_c + p_k + s_k + p_x + s_x, o_k + so_k + o_y + so_y)
 
-    def coeffs(ss, flags, xs):
-        return [instantiate(c) for s, f, x in zip(ss, flags, xs) if f
-                for c in (s if s is not None else [Zero(tangent_aval(get_aval(x)))] * order)]
     c, k, x = _split(primals, n_consts, n_carry)
     sc, sk, sx = _split(series, n_consts, n_carry)
-    cc, ck, cx = coeffs(sc, h_c, c), coeffs(sk, h_k, k), coeffs(sx, h_x, x)
+    cc = _coefficients(sc, h_c, c, order)
+    ck = _coefficients(sk, h_k, k, order)
+    cx = _coefficients(sx, h_x, x, order)
     outs = scan_p.bind(*c, *cc, *k, *ck, *x, *cx, body=new, n_consts=len(c) + len(cc),
                        n_carry=len(k) + len(ck), length=length, reverse=reverse)
     ok, sok, oy, soy = _split(outs, n_carry, len(ck), n_ys)
@@ -340,7 +343,6 @@ def scan_sparsity(out_avals, avals, values, *, body, n_consts, n_carry, length, 
     out_sizes = [v.aval.size for v in body.outvars]
     nc, nk = sum(in_sizes[:n_consts]), sum(in_sizes[n_consts:n_consts + n_carry])
     nx = sum(in_sizes[n_consts + n_carry:])
-    ny = sum(out_sizes[n_carry:])
     x_sizes = in_sizes[n_consts + n_carry:]
     n_cols = nc + nk + length * nx
     Kc, Kk, Kx = J[:nk, :nc], J[:nk, nc:nc + nk], J[:nk, nc + nk:]
@@ -351,9 +353,9 @@ def scan_sparsity(out_avals, avals, values, *, body, n_consts, n_carry, length, 
     x_base = nc + nk + length * np.concatenate([[0], np.cumsum(x_sizes)[:-1]]).astype(int) \
         if x_sizes else np.zeros(0, int)
 
-    def widen(block, col0):
+    def widen(block):              # a block on the consts' columns, as a full-width row set
         coo = block.tocoo()
-        return sp.csr_matrix((np.ones(coo.nnz, bool), (coo.row, coo.col + col0)),
+        return sp.csr_matrix((np.ones(coo.nnz, bool), (coo.row, coo.col)),
                              shape=(block.shape[0], n_cols))
 
     def x_cols(i):
@@ -361,7 +363,7 @@ def scan_sparsity(out_avals, avals, values, *, body, n_consts, n_carry, length, 
         return sp.csr_matrix((np.ones(nx, bool), (np.arange(nx), cols)), shape=(nx, n_cols))
     D = sp.csr_matrix((np.ones(nk, bool), (np.arange(nk), nc + np.arange(nk))),
                       shape=(nk, n_cols))
-    Kc_w, Yc_w = widen(Kc, 0), widen(Yc, 0)
+    Kc_w, Yc_w = widen(Kc), widen(Yc)
     ys, fixed = [None] * length, None
     for t in range(length):
         i = length - 1 - t if reverse else t
@@ -407,8 +409,7 @@ def _nonzero(tangents):
 
 
 def _linear_flags(args, linear):
-    return list(linear) if linear is not None else \
-        [type(a).__name__ == "UndefPrimal" for a in args]
+    return list(linear) if linear is not None else [is_undefined(a) for a in args]
 
 
 def _extend_invars(graph, extra_avals, at):
@@ -545,11 +546,8 @@ def cond_partial_eval(stage, args, params):
                          lambda b: G.partial_eval_graph(b, unk)[2])
     union = [any(f) for f in zip(*firsts)]
 
-    def known_of(b):
-        k, _, _, n_res = G.partial_eval_graph(b, unk, force_unknown=union)
-        outs = k.outvars[:len(k.outvars) - n_res]
-        return Graph(k.invars, G.dce(k.eqns, outs), outs)
-    kbs = _per_branch(branches, ("known", tuple(unk), tuple(union)), known_of)
+    kbs = _per_branch(branches, ("known", tuple(unk), tuple(union)),
+                      lambda b: G.known_part(b, unk, force_unknown=union)[0])
     known = cond_p.bind(index, *_pick([not u for u in unk], ops), branches=tuple(kbs))
     staged = stage.stage(cond_p, list(args), dict(branches=branches, linear=tuple(unk)))
     return _merge(union, _pick(union, staged), known)
@@ -748,10 +746,8 @@ def while_taylor(primals, series, *, cond, body, n_cc, n_bc):
                for _ in range(order)]
     new_cond = _extend_invars(cond, c_avals, len(cond.invars))
 
-    def coeffs(ss, flags, xs):
-        return [instantiate(c) for s, f, x in zip(ss, flags, xs) if f
-                for c in (s if s is not None else [Zero(tangent_aval(get_aval(x)))] * order)]
-    outs = while_p.bind(*cc, *bc, *coeffs(s_b, h_b, bc), *carry, *coeffs(s_k, h_k, carry),
+    outs = while_p.bind(*cc, *bc, *_coefficients(s_b, h_b, bc, order), *carry,
+                        *_coefficients(s_k, h_k, carry, order),
                         cond=new_cond, body=new_body, n_cc=n_cc, n_bc=n_bc + order * sum(h_b))
     it = iter(outs[nk:])
     return outs[:nk], [[next(it) for _ in range(order)] if f else None for f in h_k]

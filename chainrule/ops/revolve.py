@@ -15,7 +15,6 @@ fewer, then the first ``j`` with the same number; ``j`` minimizes ``j + t(l - j,
 t(j, s)`` (a convex function of ``j``, found by bisection).
 """
 import functools
-from math import comb
 
 import numpy as np
 
@@ -106,8 +105,7 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
         known, unknown, out_unk, n_res = G.partial_eval_graph(
             body, list(lin), force_unknown=lin_k + [False] * n_ys)
         n_known_k = n_carry - sum(lin_k)
-        adv = type(known)(known.invars, G.dce(known.eqns, known.outvars[:n_known_k]),
-                          known.outvars[:n_known_k])
+        adv = G.first_outputs(known, n_known_k)
         n_unk_in = sum(lin)
         tr = G.transpose_graph(unknown, [False] * n_res + [True] * n_unk_in)
         body.cache[key] = (known, adv, tr, out_unk, n_res, unknown)
