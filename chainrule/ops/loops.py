@@ -16,7 +16,7 @@ import numpy as np
 from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
     is_undefined, tangent_aval
 from ..core.avals import get_aval
-from ..core.errors import InvalidArgumentError
+from ..core.errors import ConcretizationError, InvalidArgumentError
 from . import revolve
 
 
@@ -114,22 +114,25 @@ def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, lin
     return ok + oy, t_out
 
 
+def _loop_split(body, u_c, u_k, u_x):
+    """``partial_eval_graph`` of a loop body whose consts, carries and xs are unknown as
+    flagged, the unknown carries forced unknown in its outputs too (cached on the body)."""
+    flags = u_c + u_k + u_x
+    n_ys = len(body.outvars) - len(u_k)
+    return _cached(body, ("pe", tuple(flags)), lambda: _g().partial_eval_graph(
+        body, flags, force_unknown=u_k + [False] * n_ys))
+
+
 def scan_partial_eval(stage, args, params):
     """Linearize splits a scan: the known part runs now and returns, besides its outputs, the
     residuals of every step (stacked, or taken from the consts); the unknown part, linear in
     the tangents, is staged as a scan over those residuals. With checkpoints the staged scan
     holds the whole joint body instead and recomputes the residuals (``scan_transpose``)."""
-    G = _g()
     body, n_consts, n_carry = params["body"], params["n_consts"], params["n_carry"]
-    n_ys = len(body.outvars) - n_carry
     unk = [stage.owns(x) for x in args]
     u_c, u_k, u_x = _split(unk, n_consts, n_carry)
-
-    def split_of(flags_k):
-        return _cached(body, ("pe", tuple(u_c + flags_k + u_x)), lambda: G.partial_eval_graph(
-            body, u_c + flags_k + u_x, force_unknown=flags_k + [False] * n_ys))
-    u_k = _carry_fixed_point(lambda f: split_of(f)[2][:n_carry], u_k)
-    known_g, unknown_g, out_unk, n_res = split_of(u_k)
+    u_k = _carry_fixed_point(lambda f: _loop_split(body, u_c, f, u_x)[2][:n_carry], u_k)
+    known_g, unknown_g, out_unk, n_res = _loop_split(body, u_c, u_k, u_x)
     unk = u_c + u_k + u_x
     known_args = [a for a, u in zip(args, unk) if not u]
     n_kc, n_kk = n_consts - sum(u_c), n_carry - sum(u_k)
@@ -657,7 +660,6 @@ def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc):
 def while_partial_eval(stage, args, params):
     """Reverse mode needs the trip count: with the known inputs at hand, run the known part of
     the loop to count the steps, then treat the loop as a scan of that length."""
-    from ..core.errors import ConcretizationError
     cond, body, n_cc, n_bc = params["cond"], params["body"], params["n_cc"], params["n_bc"]
     cc, bc, carry = _split(args, n_cc, n_bc)
     if any(stage.owns(a) for a in cc):
@@ -672,9 +674,9 @@ def while_partial_eval(stage, args, params):
     unk = [stage.owns(a) for a in bc + carry]
     nk = len(carry)
     u_b, u_k = unk[:n_bc], unk[n_bc:]
-    u_k = _carry_fixed_point(lambda f: _g().partial_eval_graph(
-        body, u_b + f, force_unknown=f)[2], u_k)
-    kb, _ = _g().known_part(body, u_b + u_k)
+    u_k = _carry_fixed_point(lambda f: _loop_split(body, u_b, f, [])[2], u_k)
+    known, _, _, n_res = _loop_split(body, u_b, u_k, [])    # scan_partial_eval reuses it
+    kb = _g().first_outputs(known, len(known.outvars) - n_res)
     fc, fb = _g().compiled(cond), _g().compiled(kb)
     k_carry = [a for a, u in zip(carry, u_k) if not u]
     zeros = [np.zeros(v.aval.shape, v.aval.dtype) for v in body.invars[n_bc:]]
