@@ -116,3 +116,22 @@ def test_second_order_of_the_composite():
         h2 = cr.grad(cr.grad(lambda x: np.cbrt(x) ** 3))(0.0)
     for v in (h, h2):
         assert np.isnan(v) or v == 0.0
+
+
+def test_taylor_mode_at_a_singular_point_is_right_or_nan():
+    """Taylor mode: cbrt(x**3) = x and sqrt(x)**2 = x at 0+, sqrt(x**2) = |x| has no derivative
+    at 0. The series are NaN there (they need the argument's coefficients past the order asked
+    for), never a finite wrong number; a constant mask keeps its exact zeros, and a natural
+    power at a zero base is exact."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in (lambda x: np.cbrt(x ** 3), lambda x: np.sqrt(x) ** 2,
+                  lambda x: np.sqrt(x ** 2)):
+            d = cr.derivatives(f, 0.0, 3)
+            assert d[0] == 0.0 and all(np.isnan(v) for v in d[1:])
+            np.testing.assert_allclose(cr.derivatives(f, 0.5, 2), [0.5, 1.0, 0.0], atol=1e-12)
+        masked = cr.derivatives(lambda x: np.sum((np.array([0.0, 1.0]) * x) ** np.array(
+            [2.5, 3.0])), 0.0, 3)
+        np.testing.assert_allclose(masked, [0.0, 0.0, 0.0, 6.0], atol=0)
+        np.testing.assert_allclose(cr.derivatives(lambda x: (x * x) ** 3, 0.0, 6),
+                                   [0, 0, 0, 0, 0, 0, 720.0], atol=0)
