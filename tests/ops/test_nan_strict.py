@@ -135,3 +135,29 @@ def test_taylor_mode_at_a_singular_point_is_right_or_nan():
         np.testing.assert_allclose(masked, [0.0, 0.0, 0.0, 6.0], atol=0)
         np.testing.assert_allclose(cr.derivatives(lambda x: (x * x) ** 3, 0.0, 6),
                                    [0, 0, 0, 0, 0, 0, 720.0], atol=0)
+
+
+def test_reverse_mode_tells_the_zeros_apart_element_by_element():
+    """A cotangent holding both kinds of zero (a one-hot seed of jacrev, a vjp cotangent with
+    zeros, an np.where that takes the singular branch): the column of the singular element is
+    NaN or right, every other entry (where the seed or the untaken branch does not reach, and
+    the smooth elements) equals central differences; the issue's 0 never comes back."""
+    x = np.array([0.0, 0.7, 1.3])
+    cases = {
+        "cube of cbrt": lambda x: np.cbrt(x) ** 3,
+        "cbrt of cube": lambda x: np.cbrt(x ** 3),
+        "taken where": lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+        "reversed": lambda x: np.sqrt(np.cbrt(x) ** 6 + 1.0)[::-1] * x[1],
+    }
+    h = 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in cases.items():
+            fd = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+            for j in (cr.jacrev(f)(x),
+                      np.stack([cr.vjp(f, x)[1](e)[0] for e in np.eye(3)])):
+                col = j[:, 0]
+                assert np.all(np.isnan(col) | np.isclose(col, fd[:, 0], atol=1e-6)), (name, j)
+                np.testing.assert_allclose(j[:, 1:], fd[:, 1:], atol=1e-6, err_msg=name)
+            if name != "reversed":      # x[0] reaches output 0 with derivative 1: not a 0
+                assert np.isnan(cr.jacrev(f)(x)[0, 0])
