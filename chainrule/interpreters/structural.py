@@ -27,7 +27,7 @@ such a point, once per backward pass and variable.
 """
 import numpy as np
 
-from ..core import UndefPrimal, Var, Zero
+from ..core import UndefPrimal, Var, Zero, bind, eval_graph, instantiate, may_hold_zero
 
 _COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
 _NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
@@ -135,3 +135,92 @@ def infinite_factor(eqn):
     if isinstance(val, (np.ndarray, np.generic, float, int)):
         return not np.all(np.isfinite(val))
     return False
+
+
+# -- forward: pushing tangents through a linear graph (jacfwd) ----------------------------------
+def forward_pass(graph, tangents):
+    """``eval_graph(graph, tangents, linear=True)`` for a linear graph (linearize's), with the
+    NaN-safe products decided as the backward pass decides them: plain while no input tangent
+    may hold a structural zero; where a loose tangent meets an infinite factor, the tangent's
+    structural zeros worked out element by element (the indicator of the elements the seeds
+    reach, pushed through the producing equations)."""
+    if not has_safe_products(graph):
+        return eval_graph(graph, tangents, linear=True)
+    push = _Forward(graph, tangents)
+    return push.run()
+
+
+class _Forward:
+    __slots__ = ("graph", "env", "loose", "producer", "memo")
+
+    def __init__(self, graph, tangents):
+        self.graph = graph
+        self.env = dict(zip(graph.invars, tangents))
+        self.loose = {v for v, t in self.env.items() if type(t) is not Zero and may_hold_zero(t)}
+        self.producer = {}
+        self.memo = {}
+
+    def run(self):
+        env, loose = self.env, self.loose
+        for eqn in self.graph.eqns:
+            prim = eqn.prim
+            vals = [env[x] if type(x) is Var else x.val for x in eqn.inputs]
+            var_vals = [v for x, v in zip(eqn.inputs, vals) if type(x) is Var]
+            for o in eqn.outvars:
+                self.producer[o] = eqn
+            if all(type(v) is Zero for v in var_vals):
+                for o in eqn.outvars:
+                    env[o] = Zero(o.aval)
+                continue
+            placed = any(type(v) is Zero for v in var_vals)
+            vals = [instantiate(v) for v in vals]
+            in_loose = any(type(x) is Var and x in loose for x in eqn.inputs)
+            if prim.strict_transpose is not None and not in_loose:
+                out = _plain(prim, vals)
+            elif prim.strict_transpose is not None and infinite_factor(eqn):
+                s = self.mask(eqn.inputs[0])
+                out = _plain(prim, [np.where(s, 0.0, vals[0]), np.where(s, 1.0, vals[1])])
+            else:
+                out = bind(prim, *vals, **eqn.params)
+            if in_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety or (
+                    placed and "pass-constants" not in prim.zero_safety):
+                loose.update(eqn.outvars)
+            if prim.multiple_results:
+                env.update(zip(eqn.outvars, out))
+            else:
+                env[eqn.outvars[0]] = out
+        return [self.env[v] if type(v) is Var else v.val for v in self.graph.outvars]
+
+    def mask(self, v):
+        """True where the tangent of ``v`` is a structural zero (the seeds do not reach it)."""
+        found = self.memo.get(v)
+        if found is not None:
+            return found
+        value = self.env[v]
+        shape = v.aval.shape
+        eqn = self.producer.get(v)
+        if type(value) is Zero:
+            result = np.ones(shape, bool)
+        elif v not in self.loose:
+            result = np.zeros(shape, bool)
+        elif eqn is None:                       # an input: the seed's zeros
+            result = np.equal(value, 0)
+        elif _opaque(eqn.prim):
+            result = np.equal(value, 0)
+        elif eqn.prim.name in _NONE_STRUCTURAL and not eqn.by_constant:
+            result = np.zeros(shape, bool)
+        else:
+            ones = eqn.prim.name in _COEFFICIENT and not eqn.by_constant
+            args = [self._indicator(x) if type(x) is Var else
+                    (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
+            result = np.equal(bind(eqn.prim, *args, **eqn.params), 0)
+        self.memo[v] = result
+        return result
+
+    def _indicator(self, x):
+        return np.logical_not(self.mask(x)).astype(_real_dtype(x.aval.dtype))
+
+
+def _plain(prim, vals):
+    """The safe product as a plain one (NaN at 0 * inf)."""
+    return np.multiply(*vals) if prim.name == "safe_mul" else np.true_divide(*vals)

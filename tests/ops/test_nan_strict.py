@@ -161,3 +161,27 @@ def test_reverse_mode_tells_the_zeros_apart_element_by_element():
                 np.testing.assert_allclose(j[:, 1:], fd[:, 1:], atol=1e-6, err_msg=name)
             if name != "reversed":      # x[0] reaches output 0 with derivative 1: not a 0
                 assert np.isnan(cr.jacrev(f)(x)[0, 0])
+
+
+def test_forward_mode_jacobians_tell_the_zeros_apart():
+    """jacfwd and linearize push one-hot seeds: the singular column is NaN or right, and every
+    entry the seed does not reach is exact; jacfwd equals jacrev entry by entry (NaN included)."""
+    x = np.array([0.0, 0.7, 1.3])
+    cases = [lambda x: np.cbrt(x ** 3), lambda x: np.cbrt(x) ** 3,
+             lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+             lambda x: np.concatenate([np.sqrt(x), np.zeros(1)]),
+             lambda x: np.array([0.0, 1.0, 1.0]) * np.sqrt(x)]
+    h = 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in cases:
+            fd = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+            jf, jr = cr.jacfwd(f)(x), cr.jacrev(f)(x)
+            np.testing.assert_array_equal(np.isnan(jf), np.isnan(jr))
+            np.testing.assert_allclose(jf[:, 1:], fd[:, 1:], atol=1e-6)
+            col = jf[:, 0]      # against a one-sided difference at the domain's edge
+            right = (f(x + h * np.eye(3)[0]) - f(x)) / h
+            assert np.all(np.isnan(col) | np.isinf(col) | np.isclose(col, right, atol=1e-5)), \
+                (col, right)
+            _, lin = cr.linearize(f, x)
+            np.testing.assert_array_equal(np.isnan(lin(np.eye(3)[0])), np.isnan(jf[:, 0]))
