@@ -13,7 +13,7 @@ import numpy as np
 
 from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
-                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
+                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
 from .interpreters.batching import unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
