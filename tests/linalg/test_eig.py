@@ -177,3 +177,17 @@ def test_complex_svd_taylor_mode_equals_nested_forward_mode():
     d3 = lambda t: cr.jvp(d2, (t,), (1.0,))[1]             # noqa: E731
     np.testing.assert_allclose(cr.derivatives(curve, 0.2, 3)[1:], [d1(0.2), d2(0.2), d3(0.2)],
                                rtol=1e-9)
+
+
+@pytest.mark.parametrize("order", ["nuc", 2, -2])
+def test_complex_matrix_norms_through_the_singular_values_match_jax(order):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    f = lambda x, y: np.linalg.norm(x + 1j * y, order)  # noqa: E731
+    fj = lambda x, y: jnp.linalg.norm(x + 1j * y, order)  # noqa: E731
+    np.testing.assert_allclose(f(a, b), np.linalg.norm(a + 1j * b, order), rtol=1e-14)
+    for got, want in zip(cr.grad(f, (0, 1))(a, b), jax.grad(fj, (0, 1))(a, b)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    check_grads(f, (a, b), order=2)
+    stack = rng.standard_normal((2, 3, 4))
+    check_grads(lambda x, y: np.linalg.norm(x + 1j * y, order, axis=(0, 2)), (stack, 0.5 * stack),
+                order=1)
