@@ -166,8 +166,9 @@ class vectorize:
     works. Real arguments go through one primitive (ops/vectorize.py) that loops over the
     elements when the program runs: eager, jit (no guards, no retracing), vmap and every
     derivative, each element differentiated on its own branch. The result types come from
-    ``otypes``, else from staging ``pyfunc`` on scalars (one float64 result when it branches
-    on values). Complex arguments, traced ``excluded`` arguments and functions that close
+    ``otypes``, else from staging ``pyfunc`` on scalars, else (it branches on values) from
+    its results on the first element, as NumPy does (under jit that element's branch becomes
+    a guard; pass ``otypes`` to avoid it). Complex arguments, traced ``excluded`` arguments and functions that close
     over traced values are called element by element as the program is traced instead (a
     Python loop, like NumPy's: Python branches then fail under vmap and make_graph).
     ``signature=`` is not supported."""
@@ -224,12 +225,30 @@ class vectorize:
         try:
             graph, consts = dispatch.hooks["graphs"].close(probe, in_avals)
         except ConcretizationError:         # it branches on values
-            return (self.otypes or [np.result_type(np.float64, *[a.dtype for a in in_avals])],
-                    self.otypes is None or len(self.otypes) == 1)
+            if self.otypes:
+                return self.otypes, len(self.otypes) == 1
+            return self._first_element_types(probe, flat, returns)
         if consts:
             return None
         return (self.otypes or [np.dtype(get_aval(v).dtype) for v in graph.outvars],
                 not returns["tuple"])
+
+    def _first_element_types(self, probe, flat, returns):
+        """As np.vectorize: the results of the first element, here in the current mode (under
+        jit its branch is a guard; where values are unknown, one float64 result). Integer
+        results of inexact arguments are float64, so that a Python 0 in one branch does not
+        truncate the other elements."""
+        try:
+            outs = probe([v[0] for v in flat]) if get_aval(flat[0]).size else None
+        except ConcretizationError:
+            outs = None
+        if outs is None:
+            return [np.dtype(np.float64)], True
+        types = []
+        for o in outs:
+            dt = np.dtype(get_aval(o).dtype if isinstance(o, Tracer) else np.asarray(o).dtype)
+            types.append(np.dtype(np.float64) if dt.kind in "iu" else dt)
+        return types, not returns["tuple"]
 
     def _loop(self, scalar_fun, flat, shape):
         outs = [scalar_fun(*[v[n] for v in flat])

@@ -78,12 +78,15 @@ def _central(f, x, eps=1e-6):
     return np.moveaxis(np.array(cols), 0, -1).reshape(np.shape(f(x)) + x.shape)
 
 
-BRANCHY = cnp.vectorize(lambda a: a ** 3 if a > 0.5 else (np.cos(a) if a > -1 else 2 * a))
+BRANCHY = cnp.vectorize(lambda a: a ** 3 if a > 0.5 else (np.cos(a) if a > -1 else 2 * a),
+                        otypes=[float])
 RUN_TIME = [("partition", lambda x: np.partition(x, 1, axis=-1) * np.arange(1.0, 5.0)),
             ("partition_kths", lambda x: np.partition(x, (0, 3)) ** 2),
             ("vectorize", lambda x: BRANCHY(x) * x),
             ("vectorize_pair", lambda x: np.stack(cnp.vectorize(
-                lambda a: (np.sin(a), a ** 2) if a > 0 else (a, np.exp(a)), otypes="dd")(x)))]
+                lambda a: (np.sin(a), a ** 2) if a > 0 else (a, np.exp(a)), otypes="dd")(x))),
+            ("vectorize_first_element", lambda x: np.stack(cnp.vectorize(   # as NumPy does
+                lambda a: (np.sin(a), a ** 2) if a > 0 else (a, np.exp(a)))(x)))]
 
 
 @pytest.mark.parametrize("name, f", RUN_TIME, ids=[n for n, _ in RUN_TIME])
@@ -94,17 +97,22 @@ def test_run_time_decisions_under_jit_and_vmap_equal_eager_and_central_differenc
             want = f_np(x)
             np.testing.assert_allclose(f(x), want, rtol=1e-14)
             np.testing.assert_allclose(cr.jit(f)(x), want, rtol=1e-14)
-            np.testing.assert_allclose(cr.vmap(f)(x), [f_np(r) for r in x], rtol=1e-14)
             jac = cr.jacobian(f)(x)
             np.testing.assert_allclose(jac, _central(f_np, x), rtol=1e-6, atol=1e-7)
             np.testing.assert_allclose(cr.jit(cr.jacobian(f))(x), jac, rtol=1e-12, atol=1e-14)
+            if name == "vectorize_first_element":   # vmap knows no first element: otypes
+                with pytest.raises(cr.InvalidArgumentError, match="otypes"):
+                    cr.vmap(f)(x)
+                continue
+            np.testing.assert_allclose(cr.vmap(f)(x), [f_np(r) for r in x], rtol=1e-14)
             np.testing.assert_allclose(cr.vmap(cr.jacobian(f))(x),
                                        [cr.jacobian(f)(r) for r in x], rtol=1e-12, atol=1e-14)
-    # one compiled program serves inputs that take other branches or arrangements
+    # one compiled program serves inputs that take other branches or arrangements (without
+    # otypes, the first element's branch is a guard: a variant per branch it takes)
     g = cr.jit(cr.grad(lambda x: np.sum(f(x))))
-    for x in (X, -X, 0.3 * X + 0.4):
+    for x in (X, -X, 0.3 * X + 0.4, X):
         np.testing.assert_allclose(g(x), cr.grad(lambda x: np.sum(f(x)))(x), rtol=1e-12)
-    assert g.cache_info()["traces"] == 1
+    assert g.cache_info()["traces"] == (2 if name == "vectorize_first_element" else 1)
 
 
 def test_vectorize_taylor_mode_to_third_order_and_sparsity():
@@ -135,8 +143,14 @@ def test_vectorize_otypes_tuples_closures_and_complex():
     u, v = cr.jit(lambda x: pair(x))(w)
     np.testing.assert_allclose(u, np.abs(w))
     np.testing.assert_allclose(v, np.where(w > 0, w * w, w))
+    # the first element decides the results (as NumPy): a later one that disagrees raises
     with pytest.raises(cr.InvalidArgumentError, match="otypes"):
-        cr.jit(cnp.vectorize(lambda a: (a, a) if a > 0 else (a, -a)))(w)
+        cr.jit(cnp.vectorize(lambda a: (a, a) if a > 0 else a))(w)
+    # integer results of float arguments are float64 (a Python 0 truncates nothing)
+    relu = cnp.vectorize(lambda a: 0 if a < 0 else a)
+    np.testing.assert_allclose(cr.jvp(relu, (-w,), (np.ones(3),)), [np.maximum(-w, 0), -w > 0])
+    with pytest.raises(cr.InvalidArgumentError, match="otypes"):   # vmap: no first element
+        cr.vmap(cnp.vectorize(lambda a: (a, a) if a > 0 else (a, -a)))(np.stack([w, w]))
 
 
 def test_real_if_close_under_jit_is_a_guard():
