@@ -15,8 +15,7 @@ from ..ops import vectorize as vz
 from ._dispatch import exported, implements, unsupported
 from . import linalg
 from .linalg import _result_class
-from ._shape import (concatenate, concrete, moveaxis, one_axis, reshape, split, stack,
-                     take_along_axis)
+from ._shape import concatenate, moveaxis, one_axis, reshape, split, stack
 
 
 EigResult = _result_class(np.linalg.eig(np.eye(1)), "EigResult", ("eigenvalues", "eigenvectors"))
@@ -168,10 +167,10 @@ class vectorize:
     derivative, each element differentiated on its own branch. The result types come from
     ``otypes``, else from staging ``pyfunc`` on scalars, else (it branches on values) from
     its results on the first element, as NumPy does (under jit that element's branch becomes
-    a guard; pass ``otypes`` to avoid it). Complex arguments, traced ``excluded`` arguments and functions that close
-    over traced values are called element by element as the program is traced instead (a
-    Python loop, like NumPy's: Python branches then fail under vmap and make_graph).
-    ``signature=`` is not supported."""
+    a guard; pass ``otypes`` to avoid it). Complex arguments, traced ``excluded`` arguments
+    and functions that close over traced values are called element by element as the
+    program is traced instead (a Python loop, like NumPy's: Python branches then fail under
+    vmap and make_graph). ``signature=`` is not supported."""
     def __init__(self, pyfunc, otypes=None, doc=None, excluded=None, cache=False,
                  signature=None):
         if signature is not None:

@@ -12,7 +12,7 @@ def _full(a, b):
     """The full convolution of two arrays of one number of dimensions."""
     if np.size(a) < np.size(b):
         a, b = b, a
-    sa, sb = np.shape(a), np.shape(b)
+    sb = np.shape(b)
     out = None
     for k in np.ndindex(*sb):
         term = np.pad(a * b[k], [(ki, nb - 1 - ki) for ki, nb in zip(k, sb)])

@@ -10,10 +10,10 @@ Methods: continuous ``logpdf, pdf, logcdf, cdf, logsf, sf`` (and ``ppf`` where t
 closed form: norm, expon, laplace, cauchy, logistic); discrete (poisson, binom) ``logpmf, pmf,
 logcdf, cdf, logsf, sf`` (derivatives in the parameters; k is an integer count); and
 ``multivariate_normal.logpdf/pdf/entropy`` (``allow_singular`` too), ``dirichlet.logpdf/pdf``.
-The cdf of t, chi2, gamma and beta is a regularized incomplete gamma or beta function: its derivative in x and loc/scale is
-exact, its derivative in the shape parameters (df, a, b) has no closed form and raises
-UnsupportedFunctionError. Other methods (``rvs``, ``mean``, ``var``, ``fit``, ...) are SciPy's
-own, on plain values.
+The cdf of t, chi2, gamma and beta is a regularized incomplete gamma or beta function: its
+derivative in x and loc/scale is exact, its derivative in the shape parameters (df, a, b) has
+no closed form and raises UnsupportedFunctionError. Other methods (``rvs``, ``mean``, ``var``,
+``fit``, ...) are SciPy's own, on plain values.
 """
 import numpy as np
 import scipy.special as sp

@@ -101,13 +101,15 @@ def test_eigenvalue_series_matches_jax_nested_forward_mode():
 
 def test_eig_sparsity_is_block_diagonal_over_a_stack():
     stack = np.stack([A, 2 * A + np.eye(3)])
-    f = lambda s: np.sum(np.abs(np.linalg.eig(s)[1]) ** 2, axis=-1) + np.real(np.linalg.eigvals(s))  # noqa
+    def f(s):
+        return np.sum(np.abs(np.linalg.eig(s)[1]) ** 2, axis=-1) + np.real(np.linalg.eigvals(s))
     pattern = cr.jacobian_sparsity(f, stack).toarray()
     block = np.kron(np.eye(2, dtype=bool), np.ones((3, 9), bool))
     np.testing.assert_array_equal(pattern, block)
     np.testing.assert_array_equal(cr.jacobian(f)(stack).reshape(6, 18) != 0, block)
     h = cr.hessian_sparsity(lambda s: np.sum(np.real(np.linalg.eigvals(s)) ** 3), stack)
-    np.testing.assert_array_equal(h.toarray(), np.kron(np.eye(2, dtype=bool), np.ones((9, 9), bool)))
+    np.testing.assert_array_equal(h.toarray(),
+                                  np.kron(np.eye(2, dtype=bool), np.ones((9, 9), bool)))
     np.testing.assert_allclose(
         cr.sparse_jacobian(f, stack).toarray(), cr.jacobian(f)(stack).reshape(6, 18), rtol=1e-12)
 
