@@ -7,9 +7,11 @@ PATH is the ``tests`` folder of an autograd checkout (v1.9.1:
 Its files are copied to a scratch folder and run by pytest with ``shim/`` first on the path,
 so ``import autograd`` finds the mapping layer (shim/autograd) instead of autograd. The files
 that test autograd's internals (its core, vspaces, boxes and container types) are left out.
-Prints the pass count and the failures grouped by category; nothing of autograd is stored
-in this repository. Not part of the default test command (it needs the checkout and takes
-about a minute)."""
+Prints the pass count and the failures grouped by category (failures known not to be
+chainrule's gaps are named as such: autograd's own API, or where chainrule does more); nothing
+of autograd's code is stored in this repository (benchmarks/results/autograd_suite.json holds
+the outcome of each test of the last recorded run). Not part of the default test command (it
+needs the checkout and takes about a minute)."""
 import argparse
 import collections
 import json
@@ -27,6 +29,33 @@ ROOT = HERE.parents[1]
 # autograd's internals: its core, vector spaces, boxes of builtin containers, its own checkers
 INTERNAL = ["test_core.py", "test_vspaces.py", "test_tests.py", "test_misc.py",
             "test_direct.py", "test_builtins.py", "test_tuple.py"]
+
+
+# failures that are not chainrule's gaps, as (file, test name or its start), measured on
+# v1.9.1 (docs/coming-from-autograd.md): autograd's own API, and where chainrule does more
+AUTOGRAD_ONLY = [("test_numpy", "test_make_diagonal"), ("test_numpy", "test_diagonal"),
+                 ("test_linalg", "test_pinv"), ("test_scipy", "test_convolve_generalization"),
+                 ("test_scipy", "test_convolve_ignore"), ("test_scipy", "test_convolve_ignore_dot"),
+                 ("test_wrappers", "test_deprecated_"),
+                 ("test_wrappers", "test_wrapped_name_and_docs"),
+                 ("test_wrappers", "test_custom_where_dtypes["), ("test_logic", "test_no_jvp_def")]
+DOES_MORE = [("test_graphs", "test_assignment_raises_error"),
+             ("test_fft", "test_rfftn_odd_not_implemented")]
+
+
+def known(name):
+    """The category of a failure that is not a gap of chainrule, or None."""
+    module, _, test = name.partition("::")
+    module = module.split(".")[-1]
+
+    def listed(table):
+        return any(module == m and (test == t or t.endswith(("_", "[")) and test.startswith(t))
+                   for m, t in table)
+    if listed(AUTOGRAD_ONLY):
+        return "autograd's own API (not NumPy's or SciPy's)"
+    if listed(DOES_MORE):
+        return "chainrule does more (autograd expects an error)"
+    return None
 
 
 def categorize(message):
@@ -64,7 +93,8 @@ def run(tests, extra):
                 else case.find("error")
             skipped = case.find("skipped") is not None
             if bad is None:
-                results.append((name, "skipped" if skipped else "passed", ""))
+                results.append((name, "skipped by autograd (an optional package is missing)"
+                                if skipped else "passed", ""))
                 continue
             text = (bad.get("message") or "") + "\n" + (bad.text or "")
             if not case.get("classname"):   # a file that could not be imported: all its tests
@@ -74,7 +104,8 @@ def run(tests, extra):
                                     "file not importable: " + categorize(text),
                                     (bad.get("message") or "")[:300]))
                 continue
-            results.append((name, categorize(text), (bad.get("message") or "")[:300]))
+            results.append((name, known(name) or categorize(text),
+                            (bad.get("message") or "")[:300]))
     return results
 
 
