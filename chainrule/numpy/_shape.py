@@ -246,8 +246,10 @@ def dstack(tup):
 
 @implements(np.column_stack)
 def column_stack(tup):
-    return concatenate([sh.reshape(a, shape=(_shape(a)[0], 1)) if _ndim(a) < 2 else a
-                        for a in tup], axis=1)
+    if not isinstance(tup, (list, tuple)):      # one array: a sequence of its rows, as NumPy
+        tup = [tup[i] for i in range(_shape(tup)[0])]
+    return concatenate([sh.reshape(a, shape=(int(np.prod(_shape(a))), 1)) if _ndim(a) < 2
+                        else a for a in tup], axis=1)
 
 
 @implements(np.append)
