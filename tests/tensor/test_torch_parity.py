@@ -298,6 +298,30 @@ def test_tensor_methods_match_torch():
     assert t.float().dtype == np.float32 and t.float().double().dtype == np.float64
 
 
+def test_var_std_defaults_and_keywords_match_torch():
+    """Tensor.var/std are PyTorch's: unbiased (correction 1) by default; unbiased=False,
+    correction=c, dim as int/tuple/list, keepdim; values and gradients as torch."""
+    x0 = np.random.default_rng(8).standard_normal((3, 4, 5))
+    calls = [lambda t, f: f(t)(), lambda t, f: f(t)(1), lambda t, f: f(t)(dim=(0, 2)),
+             lambda t, f: f(t)([0, 1], keepdim=True), lambda t, f: f(t)(1, unbiased=False),
+             lambda t, f: f(t)(False), lambda t, f: f(t)(dim=2, correction=0),
+             lambda t, f: f(t)(dim=2, correction=2, keepdim=True)]
+    for name in ("var", "std"):
+        for call in calls:
+            t, tt = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+            y, ty = call(t, lambda a: getattr(a, name)), call(tt, lambda a: getattr(a, name))
+            _close(y, ty)
+            r = np.random.default_rng(9).standard_normal(ty.shape)
+            (y * r).sum().backward()
+            (ty * torch.tensor(r)).sum().backward()
+            _close(t.grad, tt.grad)
+    t = cr.tensor(x0)
+    _close(t.var(axis=1, ddof=0), np.var(x0, axis=1))      # NumPy's keywords still work
+    _close(np.std(t), np.std(x0))                             # and np.std stays NumPy's
+    with pytest.raises(cr.core.errors.InvalidArgumentError, match="only one of"):
+        t.var(unbiased=True, correction=0)
+
+
 def test_hooks_retain_grad_and_autograd_grad_match_torch():
     x0 = np.array([0.5, -1.0, 2.0])
 
