@@ -208,10 +208,11 @@ def test_optimizer_steps_match_torch(make):
         _close(p, tp)
 
 
-def test_lbfgs_matches_torch():
+def _lbfgs_pair_matches_torch(**kw):
+    """LBFGS with options ``kw`` on the same MLP and MSE loss: three steps, the same losses and
+    parameters as torch."""
     ours, theirs, x0, y0 = _pair((3, 3, 1))
-    opt = optim.LBFGS(ours.parameters(), lr=0.5, max_iter=6, history_size=3)
-    topt = torch.optim.LBFGS(theirs.parameters(), lr=0.5, max_iter=6, history_size=3)
+    opt, topt = optim.LBFGS(ours.parameters(), **kw), torch.optim.LBFGS(theirs.parameters(), **kw)
 
     def closure(model, o, lib, f):
         def run():
@@ -226,6 +227,11 @@ def test_lbfgs_matches_torch():
         _close(a, b)
     for p, tp in zip(ours.parameters(), theirs.parameters()):
         _close(p, tp)
+    return ours
+
+
+def test_lbfgs_matches_torch():
+    _lbfgs_pair_matches_torch(lr=0.5, max_iter=6, history_size=3)
 
 
 def _rosenbrock(lib, x):
@@ -283,22 +289,7 @@ def test_strong_wolfe_step_satisfies_the_wolfe_conditions():
 
 
 def test_lbfgs_strong_wolfe_on_a_module_matches_torch():
-    ours, theirs, x0, y0 = _pair((3, 3, 1))
-    opt = optim.LBFGS(ours.parameters(), max_iter=5, line_search_fn="strong_wolfe")
-    topt = torch.optim.LBFGS(theirs.parameters(), max_iter=5, line_search_fn="strong_wolfe")
-
-    def closure(model, o, lib, f):
-        def run():
-            o.zero_grad()
-            loss = f.mse_loss(model(lib.tensor(x0)), lib.tensor(y0))
-            loss.backward()
-            return loss
-        return run
-    for _ in range(3):
-        _close(opt.step(closure(ours, opt, cr, nn.functional)),
-               topt.step(closure(theirs, topt, torch, torch.nn.functional)))
-    for p, tp in zip(ours.parameters(), theirs.parameters()):
-        _close(p, tp)
+    ours = _lbfgs_pair_matches_torch(max_iter=5, line_search_fn="strong_wolfe")
     with pytest.raises(cr.core.errors.InvalidArgumentError, match="strong_wolfe"):
         optim.LBFGS(ours.parameters(), line_search_fn="backtracking")
 
