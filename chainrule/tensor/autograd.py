@@ -232,24 +232,25 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
     for r, c in zip(roots, root_cts):
         _accumulate(cts, _key(r), c)
     for node in reversed(order):
-        cts_out = []
-        for slot in range(len(node.outs)):
-            key = _slot_key(node, slot)
-            c = cts.pop(key, None)
-            if c is not None and (node.hooks is not None or node.retained is not None):
-                c = _node_slot_grad(node, slot, c, create_graph)
-            if c is not None and wanted is not None and key in wanted:
-                found[key] = c
-            cts_out.append(c)
-        for c in cts_out:
-            if c is not None:
-                break
+        if len(node.outs) == 1:         # one result, keyed by the node itself
+            c = cts.pop(node, None)
+            if c is None:
+                continue                # no cotangent reached this node
+            if node.hooks is not None or node.retained is not None:
+                c = _node_slot_grad(node, 0, c, create_graph)
+            if wanted is not None and node in wanted:
+                found[node] = c
+            cts_out = (c,)
         else:
-            continue                    # no cotangent reached this node
-        inputs = node.inputs
-        for t, c in zip(inputs, _pullback(node, cts_out, create_graph)):
+            cts_out = _slot_cts(node, cts, wanted, found, create_graph)
+            if cts_out is None:
+                continue
+        args = node.args
+        for i, c in zip(node.diff_pos, _pullback(node, cts_out, create_graph)):
             if c is not None:
-                key = t if t._node is None else _slot_key(t._node, t._slot)
+                t = args[i]
+                key = t if t._node is None else (t._node if t._slot == 0 else
+                                                 (t._node, t._slot))
                 cts[key] = c if key not in cts else cts[key] + c
         if not retain_graph:
             node.release()
@@ -261,6 +262,21 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         if isinstance(k, Tensor) and k._hooks:
             found[k] = _apply_hooks(k._hooks, found[k], create_graph)
     return found
+
+
+def _slot_cts(node, cts, wanted, found, create_graph):
+    """The cotangents of the results of a node with several (None where zero), or None when
+    none reached it; hooks and ``retain_grad`` applied, those of ``wanted`` results noted."""
+    cts_out = []
+    for slot in range(len(node.outs)):
+        key = _slot_key(node, slot)
+        c = cts.pop(key, None)
+        if c is not None and (node.hooks is not None or node.retained is not None):
+            c = _node_slot_grad(node, slot, c, create_graph)
+        if c is not None and wanted is not None and key in wanted:
+            found[key] = c
+        cts_out.append(c)
+    return None if all(c is None for c in cts_out) else cts_out
 
 
 def _pullback(node, cts_out, create_graph):

@@ -30,18 +30,14 @@ __all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"
 class LinearTracer(Tracer):
     """A tangent inside one recorded operation: its aval, the UndefPrimal standing for it in
     transpose rules, and its number among the operation's linear values (the operation's
-    tangent inputs are 0, 1, ...; the results of the recorded equations follow)."""
-    __slots__ = ("_aval", "_undef", "index")
+    tangent inputs are 0, 1, ...; the results of the recorded equations follow). ``aval`` is a
+    plain attribute (read on every recorded equation)."""
+    __slots__ = ("aval", "_undef", "index")
 
-    def __init__(self, interp, aval, undef, index):
+    def __init__(self, interp, known, index):
         self._interp = interp
-        self._aval = aval
-        self._undef = undef
+        self.aval, self._undef = known
         self.index = index
-
-    @property
-    def aval(self):
-        return self._aval
 
 
 class LinearRecorder(Interpreter):
@@ -67,51 +63,47 @@ class LinearRecorder(Interpreter):
 
     def new(self, aval):
         """A fresh LinearTracer of ``aval`` (a tangent aval), numbered next."""
-        return self._numbered(self._known((aval.shape, aval.dtype, aval.weak_type), aval))
+        known = self.avals.get((aval.shape, aval.dtype, aval.weak_type))
+        if known is None:
+            known = self._known(aval)
+        index = self.count
+        self.count = index + 1
+        return LinearTracer(self, known, index)
 
     def tangent_of(self, value):
         """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
         known = self.avals.get((value.shape, value.dtype, False))
         if known is None:
-            known = self._known(None, tangent_aval(get_aval(value)))
-        return self._numbered(known)
-
-    def _known(self, key, aval):
-        if key is None:
-            key = (aval.shape, aval.dtype, aval.weak_type)
-        known = self.avals.get(key)
-        if known is None:
-            if len(self.avals) > 4096:
-                self.avals.clear()
-            known = self.avals[key] = (aval, UndefPrimal(aval))
-        return known
-
-    def _numbered(self, known):
+            known = self._known(tangent_aval(get_aval(value)))
         index = self.count
         self.count = index + 1
-        return LinearTracer(self, known[0], known[1], index)
+        return LinearTracer(self, known, index)
+
+    def _known(self, aval):
+        """The interned ``(aval, UndefPrimal(aval))`` of ``aval``."""
+        if len(self.avals) > 4096:
+            self.avals.clear()
+        key = (aval.shape, aval.dtype, aval.weak_type)
+        known = self.avals[key] = (aval, UndefPrimal(aval))
+        return known
 
     def process_primitive(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` (some of them this recorder's tangents)."""
         if prim.partial_eval is not None:
             # a primitive holding a graph (scan, cond, ...): its known part runs now and only
             # the part linear in the tangents is recorded, as linearize does
             return prim.partial_eval(self, args, params)
-        return self.stage(prim, args, params)
-
-    def stage(self, prim, args, params):
-        """Record ``prim`` applied to ``args`` (some of them this recorder's tangents)."""
-        abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
         avals, targs, lin = [], [], []
         for a in args:
             if type(a) is LinearTracer:
-                avals.append(a._aval)
+                avals.append(a.aval)
                 targs.append(a._undef)
                 lin.append(a.index)
             else:
                 avals.append(get_aval(a))
                 targs.append(a)
                 lin.append(None)
-        out_avals = abstract_eval(*avals, **params)
+        out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
             self.eqns.extend((prim, params, tuple(targs), tuple(lin), tuple(outs)))
@@ -119,6 +111,8 @@ class LinearRecorder(Interpreter):
         out = self.new(out_avals)
         self.eqns.extend((prim, params, tuple(targs), tuple(lin), out.index))
         return out
+
+    stage = process_primitive       # what the partial_eval rules of loops call
 
 
 class TapeInterpreter(Interpreter):
@@ -141,9 +135,14 @@ def run_jvp(prim, primals, diff_pos, params):
     saved = LINEAR.eqns, LINEAR.count
     LINEAR.eqns, LINEAR.count = [], 0
     try:
-        tangents = [LINEAR.tangent_of(p) if i in diff_pos else _zero(p)
-                    for i, p in enumerate(primals)]
-        out, out_dot = prim.rule("jvp")(primals, tangents, **params)
+        tangents = []
+        for i, p in enumerate(primals):
+            if i in diff_pos:
+                tangents.append(LINEAR.tangent_of(p))
+            else:
+                z = _SCALAR_ZEROS.get(type(p))
+                tangents.append(_zero(p) if z is None else z)
+        out, out_dot = (prim.jvp or prim.rule("jvp"))(primals, tangents, **params)
         return out, out_dot, LINEAR.eqns, LINEAR.count
     finally:
         LINEAR.eqns, LINEAR.count = saved
@@ -154,11 +153,9 @@ _SCALAR_ZEROS = {}
 
 def _zero(p):
     """The symbolic zero tangent of a constant argument (cached for Python scalars)."""
-    z = _SCALAR_ZEROS.get(type(p))
-    if z is None:
-        z = Zero(tangent_aval(get_aval(p)))
-        if type(p) in (float, int, bool, complex):
-            _SCALAR_ZEROS[type(p)] = z
+    z = Zero(tangent_aval(get_aval(p)))
+    if type(p) in (float, int, bool, complex):
+        _SCALAR_ZEROS[type(p)] = z
     return z
 
 
@@ -185,7 +182,7 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
             ct = [cts[o.index] for o in out]
             if all(c is None for c in ct):
                 continue
-            ct = [Zero(o._aval) if c is None else c for o, c in zip(out, ct)]
+            ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
         prim = eqns[k]
         rule = prim.transpose
         if rule is None:

@@ -39,7 +39,7 @@ from .errors import AutogradError
 from .grad_mode import _grad_enabled
 from .inplace import InplaceMethods, _own, _raw, _requires_grad
 from .methods import TorchMethods
-from .tape import TAPE, TapeInterpreter, out_index, run_jvp
+from .tape import TAPE, LinearTracer, TapeInterpreter, out_index, run_jvp
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
@@ -148,11 +148,14 @@ def _record(prim, args, params):
     versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args) \
         if bumped else None
     if not prim.multiple_results:
-        if type(out_dot) is Zero:
+        if type(out_dot) is LinearTracer:
+            outs = _OUT_INDEX.get(out_dot.index) or (out_dot.index,)
+        elif type(out_dot) is Zero:
             return Tensor._make(_own(out))
-        node = Node(prim, params, args, diff_pos, count, _OUT_INDEX.get(out_index(out_dot)) or
-                    (out_index(out_dot),), eqns, versions)
-        return Tensor._make(_own(out), node, 0)
+        else:
+            outs = (None,)
+        return Tensor._make(_own(out), Node(prim, params, args, diff_pos, count, outs, eqns,
+                                            versions), 0)
     out_dot = tuple(out_dot)
     if all(type(t) is Zero for t in out_dot):
         return [Tensor._make(_own(v)) for v in out]
@@ -250,7 +253,15 @@ class Tensor(InplaceMethods, TorchMethods, Tracer):
     @classmethod
     def _make(cls, value, node=None, slot=0):
         t = cls.__new__(cls)
-        t._init(value, node, slot)
+        t._value = value            # _init, written out: this runs for every result
+        t._node = node
+        t._slot = slot
+        t._requires_grad = node is not None
+        t._version = 0
+        t._grad = None
+        t._grad_of = None
+        t._hooks = None
+        t._retains = False
         return t
 
     def _init(self, value, node, slot):
