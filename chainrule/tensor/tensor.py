@@ -253,15 +253,7 @@ class Tensor(InplaceMethods, TorchMethods, Tracer):
     @classmethod
     def _make(cls, value, node=None, slot=0):
         t = cls.__new__(cls)
-        t._value = value            # _init, written out: this runs for every result
-        t._node = node
-        t._slot = slot
-        t._requires_grad = node is not None
-        t._version = 0
-        t._grad = None
-        t._grad_of = None
-        t._hooks = None
-        t._retains = False
+        t._init(value, node, slot)
         return t
 
     def _init(self, value, node, slot):
