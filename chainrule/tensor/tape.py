@@ -42,14 +42,14 @@ class LinearTracer(Tracer):
 
 class LinearRecorder(Interpreter):
     """Records the operations applied to LinearTracers into ``eqns`` (a list the caller swaps in
-    per operation), five entries per equation, flat: ``prim, params, targs, lin, out``.
-    ``targs`` are the arguments as the transpose rule takes them (an UndefPrimal for each linear
-    input, the constants as they are), ``lin`` the number of the linear value at each argument
-    position (None for constants), ``out`` the number of the result (for a primitive with
-    several results, the tuple of their LinearTracers). The LinearTracers themselves are not
-    kept: a recorded operation holds one list, one tuple per equation and tuples of ints (which
-    the garbage collector stops tracking), so a long tape costs the collector little. Avals and
-    their UndefPrimals are interned."""
+    per operation), flat, ``4 + n`` entries per equation of ``n`` arguments: ``prim, params,
+    lin, out, *targs``. ``lin`` is the number of the linear value at each argument position
+    (None for constants), ``out`` the number of the result (for a primitive with several
+    results, the tuple of their LinearTracers), ``targs`` the arguments as the transpose rule
+    takes them (an UndefPrimal for each linear input, the constants as they are). The
+    LinearTracers themselves are not kept: a recorded operation holds one list and tuples of
+    ints (which the garbage collector stops tracking), so a long tape gives the collector few
+    objects to track. Avals and their UndefPrimals are interned."""
     __slots__ = ("eqns", "count", "avals")
 
     def __init__(self, level):
@@ -106,10 +106,12 @@ class LinearRecorder(Interpreter):
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
-            self.eqns.extend((prim, params, tuple(targs), tuple(lin), tuple(outs)))
+            self.eqns.extend((prim, params, tuple(lin), tuple(outs)))
+            self.eqns.extend(targs)
             return outs
         out = self.new(out_avals)
-        self.eqns.extend((prim, params, tuple(targs), tuple(lin), out.index))
+        self.eqns.extend((prim, params, tuple(lin), out.index))
+        self.eqns.extend(targs)
         return out
 
     stage = process_primitive       # what the partial_eval rules of loops call
@@ -172,8 +174,12 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
     for i, c in zip(outs, cts_out):
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
-    for k in range(len(eqns) - 5, -1, -5):
-        out = eqns[k + 4]
+    starts, k = [], 0
+    while k < len(eqns):
+        starts.append(k)
+        k += 4 + len(eqns[k + 2])
+    for k in reversed(starts):
+        out = eqns[k + 3]
         if type(out) is int:
             ct = cts[out]
             if ct is None:
@@ -183,13 +189,13 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
             if all(c is None for c in ct):
                 continue
             ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
-        prim = eqns[k]
+        prim, lin = eqns[k], eqns[k + 2]
         rule = prim.transpose
         if rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        targs, lin = eqns[k + 2], eqns[k + 3]
+        targs = eqns[k + 4:k + 4 + len(lin)]
         for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
             j = lin[pos]
             if j is None or c is None or type(c) is Zero:
