@@ -8,6 +8,7 @@ written once serves both interfaces. Shapes follow PyTorch: batch first, channel
 im2col: the kernel's shifted strided slices of the padded input stacked into patches, then one
 matrix product with the weights (a ``dot_general``).
 """
+import math
 import numbers
 import warnings
 
@@ -157,7 +158,7 @@ def _patches(x, kernel, stride, padding, dilation, pad_value=0.0):
     idx = _im2col_index(spatial, tuple(kernel), tuple(stride), tuple(dilation), out)
     flat = np.reshape(x, tuple(x.shape[:2]) + (-1,))
     cols = flat[:, :, idx]
-    return np.reshape(cols, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
+    return np.reshape(cols, tuple(x.shape[:2]) + (math.prod(kernel),) + out), out
 
 
 def _tiles(x, kernel, spatial):
@@ -168,7 +169,7 @@ def _tiles(x, kernel, spatial):
     split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
     perm = (0, 1) + tuple(3 + 2 * i for i in range(n)) + tuple(2 + 2 * i for i in range(n))
     t = np.transpose(np.reshape(x, split), perm)
-    return np.reshape(t, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
+    return np.reshape(t, tuple(x.shape[:2]) + (math.prod(kernel),) + out), out
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, n):
@@ -180,8 +181,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, n):
         raise ShapeMismatchError(f"conv: input with {c_in} channels, weight of shape "
                                  f"{tuple(weight.shape)} and groups={groups} do not match")
     cols, out = _patches(x, kernel, stride, padding, dilation)
-    batch, k = x.shape[0], int(np.prod(kernel))
-    positions = int(np.prod(out))
+    batch, k = x.shape[0], math.prod(kernel)
+    positions = math.prod(out)
     cols = np.reshape(cols, (batch, groups, (c_in // groups) * k, positions))
     w = np.reshape(weight, (groups, c_out // groups, (c_in // groups) * k))
     y = np.matmul(w, cols)                                  # (N, G, C_out/G, positions)
