@@ -93,6 +93,11 @@ class LinearRecorder(Interpreter):
             # a primitive holding a graph (scan, cond, ...): its known part runs now and only
             # the part linear in the tangents is recorded, as linearize does
             return prim.partial_eval(self, args, params)
+        return self.stage(prim, args, params)
+
+    def stage(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
+        call for the part of a loop or branch that is linear in the tangents)."""
         avals, targs, lin = [], [], []
         for a in args:
             if type(a) is LinearTracer:
@@ -113,8 +118,6 @@ class LinearRecorder(Interpreter):
         self.eqns.extend((prim, params, tuple(lin), out.index))
         self.eqns.extend(targs)
         return out
-
-    stage = process_primitive       # what the partial_eval rules of loops call
 
 
 class TapeInterpreter(Interpreter):
