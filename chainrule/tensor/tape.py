@@ -177,11 +177,16 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
     for i, c in zip(outs, cts_out):
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
-    starts, k = [], 0
-    while k < len(eqns):
-        starts.append(k)
-        k += 4 + len(eqns[k + 2])
-    for k in reversed(starts):
+    n = len(eqns)
+    if n and n == 4 + len(eqns[2]):
+        starts = (0,)                   # one equation (most operations)
+    else:
+        starts, k = [], 0
+        while k < n:
+            starts.append(k)
+            k += 4 + len(eqns[k + 2])
+        starts.reverse()
+    for k in starts:
         out = eqns[k + 3]
         if type(out) is int:
             ct = cts[out]

@@ -490,3 +490,16 @@ def test_loops_and_branches_on_tensors_match_the_functional_gradient():
         h = 1e-6
         fd = [(f(x0 + h * e) - f(x0 - h * e)) / (2 * h) for e in np.eye(3)]
         np.testing.assert_allclose(x.grad.data, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_operation_with_identity_linear_map_passes_the_cotangent_through():
+    """``x + 0.0`` has the tangent of ``x`` as its own (no recorded equation): the backward
+    passes the cotangent through unchanged, alone and inside a chain."""
+    x = cr.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    y = x + 0.0
+    assert y.grad_fn is not None
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, -4.0])
+    x = cr.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    (x + 0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
