@@ -25,6 +25,7 @@ import contextvars
 
 import numpy as np
 
+from .avals import ShapedArray
 from .errors import ChunkMismatchError, LazyComputeError, UnknownChunksError
 from .tracer import Tracer
 
@@ -145,3 +146,14 @@ def like_input(value, like):
         return value if chunks == "auto" or value.chunks == chunks else value.rechunk(chunks)
     import dask.array as da
     return da.from_array(np.asarray(value), chunks=chunks)
+
+
+def broadcast_to(x, shape):
+    """``np.broadcast_to(x, shape)``. Inside the array scope of foreign inputs a NumPy ``x``
+    (the cotangent of a sum, a scalar) is broadcast into their library, as zeros of ``shape``
+    plus ``x``: for Dask a lazy chunked array instead of a large NumPy constant that Dask would
+    hash and embed in its graph."""
+    scope = _SCOPE.get()
+    if scope is None or is_foreign(x):
+        return np.broadcast_to(x, shape)
+    return zeros_like_aval(ShapedArray(shape, np.result_type(x))) + x

@@ -267,3 +267,16 @@ def test_the_guard_holds_under_a_client(client):
         return np.sum(X @ w) if np.sum(X) > 0 else 0.0
     with pytest.raises(LazyComputeError):
         cr.grad(branchy)(WN, X)
+
+
+def test_graphs_hold_no_large_numpy_constants():
+    """The cotangent of a sum is broadcast in Dask (zeros plus a scalar, chunked as the data):
+    the graph of value and gradient for 1e6 rows is small, not 8 MB of a NumPy constant."""
+    import cloudpickle
+    rng = da.random.default_rng(0)
+    Xb = rng.standard_normal((10 ** 6, 2), chunks=(250_000, 2))
+    yb = (rng.random(10 ** 6, chunks=250_000) < 0.5).astype(float)
+    for f in (cr.value_and_grad(logistic), cr.jit(cr.value_and_grad(logistic))):
+        v, g = lazily(lambda: f(np.ones(2), Xb, yb))
+        graph = dict(v.__dask_graph__()) | dict(g.__dask_graph__())
+        assert len(cloudpickle.dumps(graph)) < 200_000
