@@ -16,8 +16,7 @@ from .core.arrays import array_scope, check_same_chunks, is_foreign, like_input
 from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
-                   is_differentiable_dtype, tangent_aval, tree_flatten, tree_leaves, tree_map,
-                   tree_unflatten)
+                   is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
 from .interpreters.batching import unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
@@ -89,7 +88,7 @@ def _array_scoped(fname):
     def deco(fun):
         @functools.wraps(fun)
         def scoped(*args, **kwargs):
-            with array_scope(fname, tree_leaves((args, kwargs))):
+            with array_scope(fname, (args, kwargs)):
                 return fun(*args, **kwargs)
         return scoped
     return deco

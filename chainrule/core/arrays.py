@@ -28,6 +28,7 @@ import numpy as np
 from .avals import ShapedArray
 from .errors import ChunkMismatchError, LazyComputeError, UnknownChunksError
 from .tracer import Tracer
+from .tree import tree_leaves
 
 _NATIVE = (np.ndarray, np.generic, int, float, complex, bool, Tracer)
 
@@ -58,14 +59,38 @@ def zeros_like_aval(aval):
     return np.zeros(aval.shape, aval.dtype, like=scope[0])
 
 
-def array_scope(fname, leaves):
-    """The context a transformation ``fname`` runs its inputs ``leaves`` in: nothing to do for
-    NumPy inputs; for foreign arrays, creation in their library, and for Dask arrays a check of
-    the chunks and the guard against computing. Cheap when no leaf is foreign."""
-    foreign = tuple(x for x in leaves if type(x) is not np.ndarray and is_foreign(x))
+def array_scope(fname, tree):
+    """The context a transformation ``fname`` runs its arguments ``tree`` (a pytree) in: nothing
+    to do for NumPy arguments; for foreign arrays among them, creation in their library, and for
+    Dask arrays a check of the chunks and the guard against computing. Cheap for NumPy."""
+    foreign = []
+    _collect_foreign(tree, foreign)
     if not foreign:
         return _NO_SCOPE
-    return _ArrayScope(fname, foreign)
+    return _ArrayScope(fname, tuple(foreign))
+
+
+_PLAIN = (np.ndarray, float, int, bool, complex, str, type(None))
+
+
+def _collect_foreign(x, out):
+    """Append the foreign arrays among the leaves of ``x`` to ``out``: builtin containers are
+    walked directly (the common case, and fast); other registered pytree nodes by tree_leaves."""
+    t = type(x)
+    if t in _PLAIN:
+        return
+    if t is tuple or t is list:
+        for c in x:
+            _collect_foreign(c, out)
+    elif t is dict:
+        for c in x.values():
+            _collect_foreign(c, out)
+    elif is_foreign(x):
+        out.append(x)
+    elif not isinstance(x, _NATIVE):
+        for leaf in tree_leaves(x):
+            if leaf is not x:
+                _collect_foreign(leaf, out)
 
 
 class _ArrayScope:

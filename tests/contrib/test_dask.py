@@ -167,6 +167,18 @@ def test_jacobians_of_small_outputs_and_vmap():
     assert_dask_equal(H, cr.hessian(chain)(VN))
 
 
+def test_linearize_and_taylor_mode():
+    out, f_jvp = lazily(lambda: cr.linearize(chain, V))
+    t = lazily(lambda: f_jvp(V * 0.5))
+    want_out, want_jvp = cr.linearize(chain, VN)
+    assert_dask_equal((out, t), (want_out, want_jvp(VN * 0.5)))
+    d3 = lazily(lambda: cr.derivative(np.tanh, 3)(V))
+    assert_dask_equal(d3, cr.derivative(np.tanh, 3)(VN))
+    # the third derivative of tanh in closed form: 2 sech^2 (3 tanh^2 - 1)
+    s2, t = 1 - np.tanh(VN) ** 2, np.tanh(VN)
+    np.testing.assert_allclose(d3.compute(), 2 * s2 * (3 * t ** 2 - 1), rtol=1e-12)
+
+
 def test_jit_stages_dask_inputs_by_shape_and_dtype():
     vg = cr.jit(cr.value_and_grad(logistic))
     first = lazily(lambda: vg(WN, X, Y))
