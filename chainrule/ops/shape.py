@@ -12,11 +12,11 @@ import numpy as np
 
 from ..core import arrays
 from ..core.arrays import is_foreign
-from ..core.errors import LazyArrayError
 from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
                     tangent_aval)
 from . import arithmetic as ar
 from . import reductions as red
+from ._foreign import scatter_add_foreign
 from ._define import batch_size, elementwise_batch, linear_taylor, to_front
 from ._sparsity import (elementwise_sparsity, same_order_sparsity, scatter_add_sparsity,
                         selection_sparsity)
@@ -140,31 +140,12 @@ def getitem(x, *, idx):
 
 def _scatter_add_impl(operand, updates, *, idx):
     if is_foreign(operand) or is_foreign(updates):
-        return _scatter_add_foreign(operand, updates, idx)
+        return scatter_add_foreign(operand, updates, idx)
     out = np.array(operand, copy=True)
     if is_basic_index(idx):
         out[idx] += updates
     else:
         np.add.at(out, idx, updates)
-    return out
-
-
-def _scatter_add_foreign(operand, updates, idx):
-    """Dask (or CuPy) arrays: ``out[idx] = out[idx] + updates`` on a copy, which Dask builds
-    lazily; it cannot accumulate repeated indices (NumPy's ``add.at``), so those are refused."""
-    if not is_foreign(operand):
-        operand = np.zeros_like(updates, shape=np.shape(operand),
-                                dtype=np.result_type(operand, updates)) + operand
-    arrays = [i for i in idx if isinstance(i, np.ndarray)]
-    if arrays and (len(arrays) > 1 or arrays[0].ndim != 1 or (
-            arrays[0].dtype != bool and np.unique(arrays[0]).size != arrays[0].size)):
-        raise LazyArrayError(
-            f"x[idx] with integer-array indices {[a.tolist() for a in arrays]} of a "
-            f"{type(operand).__name__}: its derivative adds at the indices, which a lazy array "
-            "supports only for one 1-d index array without repeats; index with slices, or "
-            "compute the array first")
-    out = operand.copy()
-    out[idx] = out[idx] + updates
     return out
 
 

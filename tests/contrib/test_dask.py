@@ -229,15 +229,24 @@ def test_operations_that_cannot_stay_lazy_are_refused():
     with pytest.raises(LazyComputeError, match="while_loop"):
         cr.grad(lambda x: np.sum(cr.while_loop(lambda c: np.sum(c) < 100, lambda c: c * 2,
                                                x)))(V + 2)
-    # repeated integer indices: the derivative accumulates, which Dask cannot do lazily
-    with pytest.raises(LazyArrayError, match="without repeats"):
-        cr.grad(lambda x: np.sum(x[np.array([0, 0, 3])] ** 2))(V)
+    # an int beside an index array: the derivative would assign at pairs of indices
+    with pytest.raises(LazyArrayError, match="one 1-d integer array"):
+        cr.grad(lambda m: np.sum(m[1, np.array([0, 0, 2])] ** 2))(M)
     # sparse Jacobians are matrices of values
     with pytest.raises(LazyComputeError, match="sparse"):
         cr.sparse_jacobian(np.sin, V)
-    # unique integer indices are fine
-    assert_dask_equal(cr.grad(lambda x: np.sum(x[np.array([0, 7, 3])] ** 2))(V),
-                      cr.grad(lambda x: np.sum(x[np.array([0, 7, 3])] ** 2))(VN))
+
+
+
+@pytest.mark.parametrize("idx", [np.array([0, 7, 3]), np.array([0, 0, 3, -12, 5, 0, 11]),
+                                 np.array([], dtype=int)])
+def test_integer_indices_with_repeats_accumulate(idx):
+    """The transpose of x[idx] adds at repeated indices, in layers of distinct ones."""
+    def f(m):
+        return (np.sum(np.sin(m[:, idx % 5]) * np.arange(idx.size)) + np.sum(m[idx % 6] ** 2)
+                + np.sum(m[None, 1:3, np.newaxis] ** 3))
+    g = lazily(lambda: cr.grad(f)(M))
+    assert_dask_equal(g, cr.grad(f)(MN))
 
 
 def test_numpy_inputs_are_unchanged():
