@@ -30,12 +30,23 @@ def _occurrence(a):
     return rank
 
 
+def in_library_of(x, ref, dtype=None):
+    """The NumPy array ``x`` as an array of ``ref``'s library (Dask: lazy, auto-chunked)."""
+    return np.zeros_like(ref, shape=np.shape(x), dtype=dtype or np.result_type(x)) + x
+
+
+def setitem_foreign(x, v, idx):
+    """``x`` with ``x[idx] = v`` where ``v`` is a foreign array and ``x`` may be NumPy."""
+    out = x.copy() if is_foreign(x) else in_library_of(x, v, np.result_type(x))
+    out[idx] = v
+    return out
+
+
 def scatter_add_foreign(operand, updates, idx):
     """``operand`` (a Dask or CuPy array, or NumPy beside a foreign ``updates``) with ``updates``
     added at ``idx`` (the layout of ``operand[idx]``)."""
     if not is_foreign(operand):
-        operand = np.zeros_like(updates, shape=np.shape(operand),
-                                dtype=np.result_type(operand, updates)) + operand
+        operand = in_library_of(operand, updates, np.result_type(operand, updates))
     shape = np.shape(operand)
     if any(i is None for i in idx):          # setitem takes no np.newaxis: drop the unit axes
         idx = tuple(i for i in idx if i is not None)

@@ -16,7 +16,7 @@ from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, i
                     tangent_aval)
 from . import arithmetic as ar
 from . import reductions as red
-from ._foreign import scatter_add_foreign
+from ._foreign import scatter_add_foreign, setitem_foreign
 from ._define import batch_size, elementwise_batch, linear_taylor, to_front
 from ._sparsity import (elementwise_sparsity, same_order_sparsity, scatter_add_sparsity,
                         selection_sparsity)
@@ -208,6 +208,8 @@ scatter_add_p.sparsity = scatter_add_sparsity
 
 
 def _setitem_impl(x, v, *, idx):
+    if is_foreign(v):
+        return setitem_foreign(x, v, idx)
     out = x.copy()
     out[idx] = v
     return out

@@ -301,3 +301,13 @@ def test_graphs_hold_no_large_numpy_constants():
         v, g = lazily(lambda: f(np.ones(2), Xb, yb))
         graph = dict(v.__dask_graph__()) | dict(g.__dask_graph__())
         assert len(cloudpickle.dumps(graph)) < 200_000
+
+
+def test_writing_into_buffers_made_like_the_input():
+    def f(x):
+        y = np.zeros_like(x)
+        y[2] = x[0] * x[1]
+        y[4:6] = x[:2] ** 2
+        return np.sum(y * x)
+    assert_dask_equal(lazily(lambda: cr.grad(f)(V)), cr.grad(f)(VN))
+    assert_dask_equal(lazily(lambda: cr.jvp(f, (V,), (V,))), cr.jvp(f, (VN,), (VN,)))
