@@ -57,8 +57,9 @@ def _as_input(x, what):
 def _mirror(value, like):
     """Give a result the type of the input it belongs to: Python float in, Python float out."""
     if type(value) is Zero:     # a NumPy input gets NumPy zeros even beside Dask inputs
-        value = (instantiate(value) if like is None or is_foreign(like) or isinstance(like, Tracer)
-                 else np.zeros(value.aval.shape, value.aval.dtype))
+        numpy_input = like is not None and not is_foreign(like) and not isinstance(like, Tracer)
+        value = (np.zeros(value.aval.shape, value.aval.dtype) if numpy_input
+                 else instantiate(value))
     if is_foreign(like):        # a Dask input gets a Dask derivative, with its chunks
         return _mirror_dtype(like_input(value, like), like)
     if is_foreign(value):       # a Dask (or CuPy) result stays one, lazy, whatever the input

@@ -62,9 +62,10 @@ def main(argv=None):
     rows = int(args.rows)
     chunk_rows = int(args.chunk_rows or min(1_000_000, max(rows // 4, 1)))
     X, y = make_data(rows, chunk_rows)
+    chunk_mb = chunk_rows * N_FEATURES * 8 / 1e6
     print(f"design matrix {rows:.3g} x {N_FEATURES} float64 ({X.nbytes / 1e9:.3g} GB), "
-          f"{X.numblocks[0]} chunks of {chunk_rows:.3g} rows ({chunk_rows * N_FEATURES * 8 / 1e6:.0f}"
-          " MB each), generated chunk-wise")
+          f"{X.numblocks[0]} chunks of {chunk_rows:.3g} rows ({chunk_mb:.0f} MB each), "
+          "generated chunk-wise")
 
     # the derivatives are lazy: building them computes nothing
     value, grad = cr.value_and_grad(loss)(np.zeros(N_FEATURES), X, y)
