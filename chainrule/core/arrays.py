@@ -11,12 +11,16 @@ protocols alone, and this module supplies them:
    reads the *array scope*: the foreign input arrays of the transformation being run. Zeros of an
    input's shape are ``np.zeros_like(input)`` (same library, same chunks); other shapes are
    ``np.zeros(shape, like=input)`` (NEP 35). Outside any scope (plain NumPy) it is ``np.zeros``.
+   Likewise a NumPy scalar broadcast to a shape (the cotangent of a sum) becomes zeros of the
+   inputs' library plus the scalar, not a large NumPy constant that Dask would embed.
 2. **Laziness is guarded.** A Dask array turns into a NumPy array silently when something calls
    ``np.asarray`` or ``float`` on it, computing the whole graph. Inside the scope of a
    transformation of Dask inputs, Dask's scheduler is replaced by one that raises
    LazyComputeError, so any rule or user code that needs concrete values says so by name
    instead of computing (maybe 8 GB) behind the user's back. The derivatives are computed only
-   when the user calls ``.compute()`` or ``dask.compute(value, grad)``.
+   when the user calls ``.compute()`` or ``dask.compute(value, grad)``. Dask's configuration is
+   process-wide: while such a transformation runs, Dask computations started by other threads
+   are refused too.
 
 Dask itself is imported only when a Dask array is met: chainrule runs without it.
 """
