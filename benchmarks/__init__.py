@@ -1,4 +1,4 @@
-"""The benchmark workloads W1..W10 of the design notes (BENCHMARKS.md), one module each.
+"""The benchmark workloads W1..W11 of the design notes (BENCHMARKS.md), one module each.
 
 Run them with ``python -m benchmarks [--only W3] [--quick]`` from the repository root. Each
 workload times chainrule beside its peers (JAX, PyTorch, HIPS autograd, all optional), checks
@@ -21,4 +21,5 @@ WORKLOADS = {
     "W8": "benchmarks.w8_physics",
     "W9": "benchmarks.w9_mlp",
     "W10": "benchmarks.w10_scipy",
+    "W11": "benchmarks.w11_out_of_core",
 }

@@ -64,3 +64,6 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "is_grad_enabled", "zeros", "ones", "full", "arange", "linspace", "rand", "randn",
            "randint", "manual_seed", "cat", "stack", "where", "save", "load"]
 __all__ += ["ComplexOutputError"]
+# Dask arrays (core/arrays.py): what cannot stay lazy gets one of these
+from .core.errors import ChunkMismatchError, LazyArrayError, LazyComputeError, UnknownChunksError
+__all__ += ["LazyArrayError", "LazyComputeError", "ChunkMismatchError", "UnknownChunksError"]

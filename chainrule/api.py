@@ -7,10 +7,12 @@ floats and ints (taken as float64), NumPy arrays and scalars, or tracers of an e
 transformation (that is how transformations nest); outputs mirror inputs, so a Python float in
 gives a Python float out.
 """
+import functools
 import numbers
 
 import numpy as np
 
+from .core.arrays import array_scope, check_same_chunks, is_foreign, like_input
 from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, get_aval, instantiate,
@@ -55,13 +57,23 @@ def _as_input(x, what):
 
 def _mirror(value, like):
     """Give a result the type of the input it belongs to: Python float in, Python float out."""
-    if type(value) is Zero:
-        value = instantiate(value)
+    if type(value) is Zero:     # a NumPy input gets NumPy zeros even beside Dask inputs
+        numpy_input = like is not None and not is_foreign(like) and not isinstance(like, Tracer)
+        value = (np.zeros(value.aval.shape, value.aval.dtype) if numpy_input
+                 else instantiate(value))
+    if is_foreign(like):        # a Dask input gets a Dask derivative, with its chunks
+        return _mirror_dtype(like_input(value, like), like)
+    if is_foreign(value):       # a Dask (or CuPy) result stays one, lazy, whatever the input
+        return _mirror_dtype(value, like)
     if isinstance(like, (float, numbers.Integral)) and not isinstance(like, (np.generic, bool)) \
             and not isinstance(value, Tracer) and np.ndim(value) == 0:
         return float(value)
     if isinstance(like, np.ndarray) and not isinstance(value, (np.ndarray, Tracer)):
         value = np.asarray(value)
+    return _mirror_dtype(value, like)
+
+
+def _mirror_dtype(value, like):
     # the derivative has the input's dtype (float32 in, float32 out, as JAX and PyTorch give),
     # even where a float64 constant promoted the computation
     dt = getattr(like, "dtype", None)
@@ -69,6 +81,19 @@ def _mirror(value, like):
             getattr(value, "dtype", dt) != dt and value.dtype.kind == "f":
         value = value.astype(dt)
     return value
+
+
+def _array_scoped(fname):
+    """Run the decorated transformation in the array scope of its arguments (core/arrays.py):
+    with Dask (or CuPy) arrays among them, zeros are made in their library and, for Dask,
+    nothing may be computed before the user asks."""
+    def deco(fun):
+        @functools.wraps(fun)
+        def scoped(*args, **kwargs):
+            with array_scope(fname, (args, kwargs)):
+                return fun(*args, **kwargs)
+        return scoped
+    return deco
 
 
 def _split_args(fname, args, argnums):
@@ -115,6 +140,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     ``holomorphic=True``: then the inputs and the output must be complex and the result is the
     complex derivative df/dz (``grad(lambda z: z**2, holomorphic=True)(z) == 2*z``), which is
     only meaningful where f is holomorphic."""
+    @_array_scoped("grad")
     def value_and_grad_fun(*args, **kwargs):
         dyn, single, rebuild = _split_args("grad", args, argnums)
         leaves, orig, treedef = _flat_inputs("grad", dyn)
@@ -207,6 +233,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     return grad_fun
 
 
+@_array_scoped("vjp")
 def vjp(fun, *primals, has_aux=False):
     """``vjp(f, *primals) -> (out, vjp_fn)``; ``vjp_fn(ct)`` returns a tuple with one cotangent per
     primal (``J^T ct``), where ``ct`` has the structure and shapes of ``out``. With
@@ -234,12 +261,14 @@ def vjp(fun, *primals, has_aux=False):
     out_def, n_out, aux_def = box
     out_avals = [get_aval(o) for o in outs[:n_out]]
 
+    @_array_scoped("vjp")
     def vjp_fn(ct):
         ct_leaves, ct_def = tree_flatten(ct)
         if ct_def != out_def:
             raise ShapeMismatchError(f"vjp: the cotangent has structure {ct_def}, the output "
                                      f"{out_def}")
-        for c, a in zip(ct_leaves, out_avals):
+        for c, a, o in zip(ct_leaves, out_avals, outs):
+            check_same_chunks("vjp", "a cotangent", c, o)
             ca = get_aval(c)
             if ca.shape != a.shape:
                 raise ShapeMismatchError(f"vjp: a cotangent has shape {ca.shape}, the "
@@ -267,6 +296,7 @@ def _check_tangents(fname, primal_leaves, primal_def, tangents):
     out = []
     for p, t in zip(primal_leaves, t_leaves):
         t = _as_input(t, f"{fname} tangent")
+        check_same_chunks(fname, "a tangent", t, p)
         if get_aval(t).shape != get_aval(p).shape:
             raise ShapeMismatchError(f"{fname}: a tangent has shape {get_aval(t).shape}, its "
                                      f"primal has shape {get_aval(p).shape}")
@@ -274,6 +304,7 @@ def _check_tangents(fname, primal_leaves, primal_def, tangents):
     return out
 
 
+@_array_scoped("jvp")
 def jvp(fun, primals, tangents):
     """``jvp(f, primals, tangents) -> (f(*primals), J tangents)``, in forward mode. ``primals``
     and ``tangents`` are tuples (or lists) of the same structure and shapes."""
@@ -295,6 +326,7 @@ def jvp(fun, primals, tangents):
             tree_unflatten(box[0], [_mirror(t, like) for t in out_tangents]))
 
 
+@_array_scoped("linearize")
 def linearize(fun, *primals):
     """``linearize(f, *primals) -> (out, jvp_fn)``: evaluates ``f`` once and returns the linear
     map ``jvp_fn(*tangents) = J tangents``, which can be applied many times without re-running
@@ -309,6 +341,7 @@ def linearize(fun, *primals):
 
     outs, graph = linearize_flat(flat_fun, leaves)
 
+    @_array_scoped("linearize")
     def jvp_fn(*tangents):
         t_leaves = _check_tangents("linearize", leaves, treedef, tangents)
         res = forward_pass(graph, t_leaves)
@@ -387,6 +420,7 @@ def _jac_transform(fname, fun, argnums, mode, chunk_size=None, explain=False):
     if mode not in ("auto", "fwd", "rev"):
         raise InvalidArgumentError(f"{fname}: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
 
+    @_array_scoped(fname)
     def jac_fun(*args, **kwargs):
         dyn, single, rebuild = _split_args(fname, args, argnums)
         leaves, orig, in_def = _flat_inputs(fname, dyn)
@@ -453,6 +487,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     argument's structure. ``out_axes``: where the batch axis goes in the outputs (int, or a
     pytree matching the output). Keyword arguments are passed unbatched. ``axis_size`` is
     needed only when no argument is batched."""
+    @_array_scoped("vmap")
     def batched(*args, **kwargs):
         if isinstance(in_axes, (tuple, list)):
             if len(in_axes) != len(args):
@@ -515,6 +550,7 @@ def _factorials(n):
     return out
 
 
+@_array_scoped("jet")
 def jet(fun, primals, series, normalized=False):
     """Push truncated Taylor series through ``fun`` in one pass (Taylor mode).
 
@@ -582,6 +618,7 @@ def taylor(fun, x, v, order):
     return [out] + list(terms)
 
 
+@_array_scoped("derivatives")
 def derivatives(fun, x, n):
     """``[f(x), f'(x), ..., f^(n)(x)]`` for a scalar function ``f`` (applied elementwise to an
     array ``x``), by one Taylor-mode pass of order n."""

@@ -23,6 +23,7 @@ import inspect
 
 import numpy as np
 
+from .core.arrays import array_scope
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
 from .core.errors import InvalidArgumentError
 from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph
@@ -152,6 +153,12 @@ class Jitted:
         """The general path: flatten, look the signature up, run a variant whose guards hold
         or trace a new one (``tried``: every cached variant has failed its guards already)."""
         static, leaves, in_def = self._split(args, kwargs)
+        # Dask inputs are staged by shape and dtype like NumPy ones (chunks do not enter the
+        # generated code, which runs on them through NumPy's protocols and returns Dask arrays)
+        with array_scope(self.__name__, leaves):
+            return self._call_split(args, kwargs, tried, static, leaves, in_def)
+
+    def _call_split(self, args, kwargs, tried, static, leaves, in_def):
         if any(isinstance(x, Tracer) for x in leaves):
             return self.fun(*args, **kwargs)        # under another transformation: trace through
         key = self._key(static, leaves, in_def)

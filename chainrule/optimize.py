@@ -94,6 +94,16 @@ def _same(a, b):
     return a is not None and a.shape == b.shape and np.array_equal(a, b)
 
 
+def _computed(*values):
+    """Lazy values (Dask arrays: an objective of Dask data) computed together by one
+    ``dask.compute``, which shares their common work (the forward pass of a value and its
+    gradient); other values as they are."""
+    if any(hasattr(x, "__dask_graph__") for x in values):
+        import dask
+        return dask.compute(*values)
+    return values
+
+
 def _dense(J):
     return J.toarray() if _sp.issparse(J) else np.asarray(J, dtype=np.float64)
 
@@ -118,7 +128,9 @@ class ScalarObjective:
             return fun(ravel.unravel(v), *args)
         self.f = f
         out = f(ravel.x0)
-        if np.ndim(out) != 0 or not np.isrealobj(out):
+        # the dtype read without np.isrealobj, which Dask arrays (lazy objectives) do not take
+        kind = (out.dtype if hasattr(out, "dtype") else np.result_type(out)).kind
+        if np.ndim(out) != 0 or kind == "c":
             raise cr.NonScalarOutputError(
                 f"{what}: the objective must return a real scalar, got "
                 f"{type(out).__name__} of shape {np.shape(out)}; for a vector of residuals "
@@ -139,7 +151,7 @@ class ScalarObjective:
         return float(self._f(v))
 
     def value_and_grad(self, v):
-        val, g = self._vg(v)
+        val, g = _computed(*self._vg(v))
         return float(val), np.asarray(g, dtype=np.float64)
 
     def _linearize(self, v):

@@ -1,7 +1,8 @@
 """The core: primitives and bind, interpreters and tracers, avals, symbolic zeros, pytrees, the
 graph IR and named errors. It imports nothing else of chainrule."""
 from .avals import ShapedArray, get_aval, is_differentiable_dtype, result_dtype
-from .errors import (ChainruleError, ConcretizationError, EscapedTracerError, GraphTypeError, InvalidArgumentError,
+from .errors import (ChainruleError, ChunkMismatchError, ConcretizationError, EscapedTracerError, GraphTypeError,
+                     InvalidArgumentError, LazyArrayError, LazyComputeError, UnknownChunksError,
                      MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
                      PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
 from .graph import (Eqn, Graph, Lit, Var, constant_coefficients, eval_graph, graph_phase,

@@ -74,3 +74,24 @@ class ConvergenceError(ChainruleError, RuntimeError):
 class SingularJacobianError(ChainruleError, ValueError):
     """Implicit differentiation needs the Jacobian of the optimality condition at the solution
     to be invertible, and it is not (the solution is not isolated, or the problem degenerate)."""
+
+
+class LazyArrayError(ChainruleError, ValueError):
+    """A lazy array (a Dask array) met something that cannot stay lazy. Base of the three below."""
+
+
+class LazyComputeError(LazyArrayError, RuntimeError):
+    """A transformation of a function of Dask arrays needed their values (``np.asarray``,
+    ``float``, ``bool``, ``.compute()``, or a rule that needs concrete values: sparsity detection,
+    value-dependent shapes, a while_loop's trip count, a jit guard) before the user asked for
+    them; the derivatives of a Dask array are built lazily and computed only by ``.compute()``."""
+
+
+class ChunkMismatchError(LazyArrayError):
+    """A tangent, cotangent or direction given as a Dask array is chunked differently from the
+    array it belongs to (the derivative keeps the primal's chunks; rechunk it explicitly)."""
+
+
+class UnknownChunksError(LazyArrayError):
+    """A Dask array with unknown (nan) chunk sizes, such as the result of boolean indexing, was
+    given to a transformation, which needs every shape before anything is computed."""

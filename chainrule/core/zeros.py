@@ -9,6 +9,7 @@ import contextvars
 
 import numpy as np
 
+from .arrays import zeros_like_aval
 from .avals import ShapedArray
 from .primitive import Primitive, bind
 from .tracer import Tracer
@@ -36,10 +37,6 @@ class AvalMarker:
 class Zero(AvalMarker):
     """A structurally zero tangent or cotangent."""
     __slots__ = ()
-
-
-def zeros_like_aval(aval):
-    return np.zeros(aval.shape, aval.dtype)
 
 
 def instantiate(t):

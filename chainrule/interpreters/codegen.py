@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from ..core.arrays import is_foreign
 from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
 from .staging import dead_code_elim
 
@@ -41,7 +42,9 @@ class GuardFailure(Exception):
 
 # -- optimization -----------------------------------------------------------------------------
 def _is_plain_const(x):
-    return type(x) is Lit and not isinstance(x.val, Tracer) and type(x.val) is not Zero
+    """A constant whose values may be read (a Dask constant is lazy: its values are not)."""
+    return (type(x) is Lit and not isinstance(x.val, Tracer) and type(x.val) is not Zero
+            and not is_foreign(x.val))
 
 
 def _lit_equals(x, number):

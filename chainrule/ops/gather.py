@@ -11,6 +11,8 @@ traced i): staged and batched like any primitive instead of read as constants.
 """
 import numpy as np
 
+from ..core.arrays import is_foreign
+from ..core.errors import LazyArrayError
 from ..core import Primitive, ShapedArray, Zero, bind, get_aval, is_undefined
 from . import shape as sh
 from . import arithmetic as ar
@@ -23,6 +25,11 @@ def _take_along_impl(x, idx, *, axis):
 
 
 def _scatter_along_impl(ct, idx, *, axis, shape):
+    if is_foreign(ct):
+        raise LazyArrayError(
+            f"the derivative of a gather along an axis (sort, quantile, take_along_axis) adds "
+            f"at traced indices, which a {type(ct).__name__} cannot do lazily; compute the "
+            "array first")
     out = np.zeros(shape, ct.dtype)
     where = list(np.indices(idx.shape, sparse=True))
     where[axis] = idx

@@ -10,10 +10,13 @@ the cotangent of ``v``.
 """
 import numpy as np
 
+from ..core import arrays
+from ..core.arrays import is_foreign
 from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
                     tangent_aval)
 from . import arithmetic as ar
 from . import reductions as red
+from ._foreign import scatter_add_foreign, setitem_foreign
 from ._define import batch_size, elementwise_batch, linear_taylor, to_front
 from ._sparsity import (elementwise_sparsity, same_order_sparsity, scatter_add_sparsity,
                         selection_sparsity)
@@ -71,7 +74,7 @@ def _batched_like(x, d, rank):
 
 
 broadcast_to_p = _linear_unary(
-    "broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
+    "broadcast_to", arrays.broadcast_to,      # np.broadcast_to, in the inputs' library
     lambda x, *, shape: ShapedArray(shape, x.dtype, x.weak_type),
     lambda ct, x, *, shape: (unbroadcast(ct, x.aval),),
     lambda vals, dims, *, shape: (broadcast_to(_batched_like(vals[0], dims[0], len(shape)),
@@ -136,6 +139,8 @@ def getitem(x, *, idx):
 
 
 def _scatter_add_impl(operand, updates, *, idx):
+    if is_foreign(operand) or is_foreign(updates):
+        return scatter_add_foreign(operand, updates, idx)
     if is_basic_index(idx):
         out = np.array(operand, copy=True)
         out[idx] += updates
@@ -223,6 +228,8 @@ scatter_add_p.sparsity = scatter_add_sparsity
 
 
 def _setitem_impl(x, v, *, idx):
+    if is_foreign(v):
+        return setitem_foreign(x, v, idx)
     out = x.copy()
     out[idx] = v
     return out

@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from ..core.arrays import is_dask
+from ..core.errors import LazyComputeError
 from ..core import (InvalidArgumentError, NonDifferentiableInputError, get_aval,
                     is_differentiable_dtype, tree_flatten, tree_unflatten)
 from ..interpreters.sparsity import sparsity_flat
@@ -23,6 +25,13 @@ def as_inputs(x, fname):
             raise NonDifferentiableInputError(f"{fname}: a bool is not differentiable")
         if isinstance(leaf, numbers.Number) and not hasattr(leaf, "dtype"):
             leaf = np.float64(leaf)
+        if is_dask(leaf):
+            raise LazyComputeError(
+                f"{fname}: sparse Jacobians and Hessians are scipy.sparse matrices of values, and "
+                "local sparsity detection reads values, so a Dask array would be computed "
+                "here; pass x.compute() to work in memory, or a NumPy array of the same shape "
+                "for the global pattern (it depends on shapes only), and use chainrule.jvp / "
+                "vjp / hvp for lazy products with Dask arrays")
         leaf = np.asarray(leaf) if not hasattr(leaf, "dtype") else leaf
         if not is_differentiable_dtype(get_aval(leaf).dtype):
             raise NonDifferentiableInputError(
