@@ -9,7 +9,7 @@ import contextvars
 
 import numpy as np
 
-from .arrays import zeros_like_aval
+from .arrays import is_foreign, zeros_like_aval
 from .avals import ShapedArray
 from .primitive import Primitive, bind
 from .tracer import Tracer
@@ -104,8 +104,9 @@ def strict_products():
 
 
 def may_hold_zero(x):
-    """Whether a value may hold an exact zero (a value not known here, a tracer, may)."""
-    if isinstance(x, Tracer):
+    """Whether a value may hold an exact zero (a value not known here may: a tracer, or a lazy
+    array of another library, which is never computed to find out)."""
+    if isinstance(x, Tracer) or is_foreign(x):
         return True
     if type(x) is float or type(x) is int:
         return x == 0
