@@ -106,10 +106,13 @@ def strict_products():
 def may_hold_zero(x):
     """Whether a value may hold an exact zero (a value not known here may: a tracer, or a lazy
     array of another library, which is never computed to find out)."""
+    t = type(x)
+    if t is float or t is int:
+        return x == 0
+    if t is np.ndarray:
+        return not x.all()
     if isinstance(x, Tracer) or is_foreign(x):
         return True
-    if type(x) is float or type(x) is int:
-        return x == 0
     try:
         return not np.all(x)
     except Exception:

@@ -32,7 +32,7 @@ GraphFreedError, as PyTorch users expect.
 import numpy as np
 
 from .. import api
-from ..core import Zero
+from ..core import Zero, may_hold_zero
 from ..core.primitive import bind
 from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMismatchError
 from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
@@ -229,8 +229,11 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
         order = _prune(order, targets)
     wanted = None if targets is None else {_key(t) for t in targets}
     cts, found = {}, {}
+    loose = set()       # keys whose cotangent may hold a structural zero (the NaN-safe rule)
     for r, c in zip(roots, root_cts):
         _accumulate(cts, _key(r), c)
+        if may_hold_zero(c._value if isinstance(c, Tensor) else c):
+            loose.add(_key(r))
     for node in reversed(order):
         if len(node.outs) == 1:         # one result, keyed by the node itself
             c = cts.pop(node, None)
@@ -241,17 +244,22 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
             if wanted is not None and node in wanted:
                 found[node] = c
             cts_out = (c,)
+            loose_out = (node in loose,)
         else:
             cts_out = _slot_cts(node, cts, wanted, found, create_graph)
             if cts_out is None:
                 continue
+            loose_out = tuple(_slot_key(node, s) in loose for s in range(len(node.outs)))
         args = node.args
-        for i, c in zip(node.diff_pos, _pullback(node, cts_out, create_graph)):
+        cts_in, loose_in = _pullback(node, cts_out, loose_out, create_graph)
+        for i, c, lo in zip(node.diff_pos, cts_in, loose_in):
             if c is not None:
                 t = args[i]
                 key = t if t._node is None else (t._node if t._slot == 0 else
                                                  (t._node, t._slot))
                 cts[key] = c if key not in cts else cts[key] + c
+                if lo:
+                    loose.add(key)
         if not retain_graph:
             node.release()
     if wanted is None:
@@ -279,8 +287,9 @@ def _slot_cts(node, cts, wanted, found, create_graph):
     return None if all(c is None for c in cts_out) else cts_out
 
 
-def _pullback(node, cts_out, create_graph):
-    """Cotangents of ``node.inputs`` from those of its results (None: zero)."""
+def _pullback(node, cts_out, loose_out, create_graph):
+    """Cotangents of ``node.inputs`` from those of its results (None: zero), and per input
+    whether its cotangent may hold a structural zero (``loose_out``: the same of the results)."""
     if node.eqns is None:
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
@@ -295,9 +304,17 @@ def _pullback(node, cts_out, create_graph):
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
                 f"it was used (version {version}, now {t._version}); its derivative would be "
                 "computed at the wrong value. Modify a copy, or call backward before the update")
-    if create_graph:
-        return _relinearized_pullback(node, cts_out)
-    return transpose_node(len(node.diff_pos), node.count, node.outs, node.eqns, cts_out)
+    if create_graph:       # differentiable again: the functional vjp, which tracks its own
+        return _relinearized_pullback(node, cts_out), (True,) * len(node.diff_pos)
+    pos = node.diff_pos
+    by_constant = False
+    if len(pos) != len(node.args) and "pass-constants" not in node.prim.zero_safety:
+        for i, a in enumerate(node.args):
+            if i not in pos and may_hold_zero(a._value if isinstance(a, Tensor) else a):
+                by_constant = True
+                break
+    return transpose_node(len(pos), node.count, node.outs, node.eqns, cts_out, loose_out,
+                          by_constant)
 
 
 def _relinearized_pullback(node, cts_out):

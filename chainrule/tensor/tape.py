@@ -169,14 +169,19 @@ def out_index(t):
     return t.index if type(t) is LinearTracer else None
 
 
-def transpose_node(n_in, count, outs, eqns, cts_out):
+def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
     """Cotangents of the operation's ``n_in`` tangent inputs (None where zero) given those of
     its results (``cts_out``, None where zero; ``outs`` their numbers): the recorded linear
-    map, transposed equation by equation."""
+    map, transposed equation by equation. Also returns, per input, whether its cotangent may
+    hold a structural zero, given the same of the results (``loose_out``) and whether the
+    operation scaled by a constant that may hold one (``by_constant``): the NaN-safe products
+    are plain where none can be present (interpreters/transpose.py states the rule)."""
     cts = [None] * count
-    for i, c in zip(outs, cts_out):
+    loose = [False] * count
+    for i, c, lo in zip(outs, cts_out, loose_out):
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
+            loose[i] = loose[i] or lo
     n = len(eqns)
     if n and n == 4 + len(eqns[2]):
         starts = (0,)                   # one equation (most operations)
@@ -192,13 +197,18 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
             ct = cts[out]
             if ct is None:
                 continue
+            out_loose = loose[out]
         else:
             ct = [cts[o.index] for o in out]
             if all(c is None for c in ct):
                 continue
             ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
+            out_loose = True
         prim, lin = eqns[k], eqns[k + 2]
         rule = prim.transpose
+        if not out_loose and prim.strict_transpose is not None:
+            rule = prim.strict_transpose
+        spread = out_loose or by_constant or "no-new-zeros" not in prim.zero_safety
         if rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
@@ -212,4 +222,6 @@ def transpose_node(n_in, count, outs, eqns, cts_out):
                     and c.dtype.kind == "c":
                 c = np.real(c)
             cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
-    return cts[:n_in]
+            if spread:
+                loose[j] = True
+    return cts[:n_in], loose[:n_in]

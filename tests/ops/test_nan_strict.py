@@ -185,3 +185,27 @@ def test_forward_mode_jacobians_tell_the_zeros_apart():
                 (col, right)
             _, lin = cr.linearize(f, x)
             np.testing.assert_array_equal(np.isnan(lin(np.eye(3)[0])), np.isnan(jf[:, 0]))
+
+
+def test_tensor_backward_follows_the_rule():
+    """The Tensor API's tape transposes with the same rule: cbrt(x)**3 at 0 is NaN, an untaken
+    branch, a constant mask and an unread element stay 0, and away from 0 the gradient is the
+    central difference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def tensor_grad(f, x0):
+            x = cr.tensor(x0, requires_grad=True)
+            f(x).sum().backward()
+            return np.asarray(x.grad.data)
+        assert np.isnan(tensor_grad(lambda x: np.cbrt(x) ** 3, 0.0))
+        assert np.isnan(tensor_grad(lambda x: np.sin(np.sqrt(x)) ** 2, 0.0))
+        v = np.array([0.0, 0.25])
+        np.testing.assert_allclose(tensor_grad(lambda x: np.where(x > 0, np.sqrt(x), 0.0), v),
+                                   [0.0, 1.0])
+        np.testing.assert_allclose(tensor_grad(lambda x: np.array([0.0, 1.0]) * np.sqrt(x), v),
+                                   [0.0, 1.0])
+        np.testing.assert_allclose(tensor_grad(lambda x: np.sqrt(x)[1:], v), [0.0, 1.0])
+        f = lambda x: np.cbrt(x) ** 3 + np.sin(np.sqrt(x)) ** 2  # noqa: E731
+        np.testing.assert_allclose(tensor_grad(f, 0.3), (f(0.3 + 1e-6) - f(0.3 - 1e-6)) / 2e-6,
+                                   rtol=1e-6)
