@@ -135,10 +135,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
 
     Differentiable in ``y0`` and ``args`` (called inside grad, jvp, jacrev, jacfwd) when
     ``t_eval`` is given: ``y`` (n, len(t_eval)) is then ``odeint``'s solution, with its
-    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint", in ``options``) and the
-    same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
+    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint") and ``checkpoints=``
+    (in ``options``, see odeint_vjp) and the same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
     args = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
     sensitivity = options.pop("sensitivity", "auto")
+    sensitivity = (sensitivity, options.pop("checkpoints", None))
     try:
         np.asarray(y0, dtype=np.float64), [np.asarray(a) for a in cr.tree_flatten(args)[0]]
     except cr.ConcretizationError:
@@ -175,7 +176,7 @@ def _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit, o
     times = t_eval if first else np.concatenate([[float(t_span[0])], t_eval])
     tol = {"rtol": options.get("rtol", 1e-3), "atol": options.get("atol", 1e-6)}   # SciPy's
     ys = odeint(lambda y, t, *a: fun(t, y, *a), y0, times, *args, method=method,
-                sensitivity=sensitivity, jit=jit, **tol)
+                sensitivity=sensitivity[0], checkpoints=sensitivity[1], jit=jit, **tol)
     ys = ys if first else ys[1:]
     return OptimizeResult(t=t_eval, y=ys.T, success=True, status=0,
                           message="solved by chainrule.integrate.odeint")
@@ -567,7 +568,8 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
     if sensitivity == "forward":
         ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
     else:
-        f = (lambda s, y: np.asarray(prob.f(s, y, prob.a0)))
+        rhs = prob.compiled("rhs", prob.f) if jit else prob.f
+        f = (lambda s, y: np.asarray(rhs(s, y, prob.a0)))
         fy_fa = prob.jacobians(method, jit)
         forward = odesolve.Trajectory(
             f, t, prob.ry.x0, method, rtol, atol, checkpoints=checkpoints,

@@ -128,3 +128,16 @@ def test_failed_solve_under_jit_raises_named_error():
         cr.jit(cr.grad(lambda y0: cri.odeint(blowup, y0, np.array([0.0, 2.0]))[-1, 0]))(
             np.array([1.0]))
     assert odesolve.ODESolveError is cri.ODESolveError
+
+
+def test_solve_ivp_with_t_eval_under_jit_and_with_checkpoints():
+    def rhs(t, y, p):
+        return lv(y, t, p)
+
+    def loss_ivp(p, **kw):
+        sol = cri.solve_ivp(rhs, (0.0, T[-1]), Y0, t_eval=T[1:], args=(p,), **TOL, **kw)
+        return np.sum(sol.y.T * W[1:])
+    ref = cr.grad(lambda p: np.sum(cri.odeint(lv, Y0, T, p, **TOL)[1:] * W[1:]))(P)
+    np.testing.assert_allclose(cr.jit(cr.grad(loss_ivp))(P), ref, rtol=1e-7)
+    np.testing.assert_allclose(cr.grad(lambda p: loss_ivp(p, sensitivity="adjoint",
+                                                          checkpoints=2))(P), ref, rtol=1e-7)
