@@ -24,14 +24,16 @@ solutions with respect to the initial state and the parameters.
   ``args``, by forward sensitivities (the ODE augmented with dy/dp, solved by SciPy).
 - ``odeint_vjp``: the solution and a function mapping a cotangent of it to cotangents of ``y0``
   and ``args``, by forward sensitivities or by the adjoint method (a backward solve by SciPy
-  that reads the forward solution from its dense output), ``sensitivity="forward" | "adjoint" |
-  "auto"``. The sensitivity solves use the user's ``rtol``/``atol``.
+  that reads the forward solution from its dense output, or with ``checkpoints=K`` from K
+  segments solved again from stored states), ``sensitivity="forward" | "adjoint" | "auto"``.
+  The sensitivity solves use the user's ``rtol``/``atol``.
 
 A failed solve raises ODESolveError from the derivative functions (a gradient of a failed solve
 is never returned); ``solve_ivp`` returns SciPy's result with ``success=False`` as SciPy does.
-The derivative rules of ``odeint`` run SciPy on concrete numbers: they work eagerly (and
-nested first-order uses such as ``jacrev``), not under ``jit`` of the derivative or for
-second derivatives, which raise ConcretizationError naming the way out.
+On plain numbers the rules of ``odeint`` use the functions above. On traced values (``jit`` of
+a derivative, the outer derivative of a Hessian) they use ``chainrule.odesolve``: the solve is
+one staged operation calling SciPy, with tangent and adjoint systems that are ODE solves of
+the same kind, so derivatives of any order work.
 """
 import numpy as np
 import scipy.integrate as _si
@@ -39,6 +41,9 @@ import scipy.sparse as _sp
 from scipy.optimize import OptimizeResult
 
 import chainrule as cr
+from chainrule import odesolve
+from chainrule.odesolve import ODESolveError, Options
+from chainrule.odesolve import scipy_solve as _solve
 from chainrule.optimize import Ravel, _arrays_only, _is_sparse, cached_jit, flat_output
 
 __all__ = ["solve_ivp", "odeint", "odeint_jacobian", "odeint_vjp", "ODESolveError",
@@ -50,13 +55,9 @@ IMPLICIT = ("BDF", "Radau", "LSODA")
 AUTO_FORWARD_MAX = 4
 
 
-TRACED_HINT = ("its derivative rules solve ODEs with SciPy on concrete numbers: grad, vjp, "
-               "jacrev, jacfwd and jvp of odeint work eagerly, not under jit or vmap of the "
-               "derivative; odeint_vjp and odeint_jacobian give the derivatives directly")
-
-
-class ODESolveError(cr.ChainruleError, RuntimeError):
-    """The ODE solve (or its sensitivity solve) failed: no derivative is returned."""
+TRACED_HINT = ("odeint_vjp and odeint_jacobian give derivatives on plain numbers; to "
+               "differentiate (or jit) through an ODE solve call odeint, whose rules work on "
+               "traced values")
 
 
 def _check_rhs(fun, t0, y0, args, what):
@@ -134,10 +135,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
 
     Differentiable in ``y0`` and ``args`` (called inside grad, jvp, jacrev, jacfwd) when
     ``t_eval`` is given: ``y`` (n, len(t_eval)) is then ``odeint``'s solution, with its
-    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint", in ``options``) and the
-    same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
+    derivative rules, ``sensitivity=`` ("auto", "forward", "adjoint") and ``checkpoints=``
+    (in ``options``, see odeint_vjp) and the same method and tolerances; the result holds ``t``, ``y``, ``success`` and ``status``."""
     args = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
     sensitivity = options.pop("sensitivity", "auto")
+    sensitivity = (sensitivity, options.pop("checkpoints", None))
     try:
         np.asarray(y0, dtype=np.float64), [np.asarray(a) for a in cr.tree_flatten(args)[0]]
     except cr.ConcretizationError:
@@ -174,7 +176,7 @@ def _solve_ivp_traced(fun, t_span, y0, method, t_eval, args, sensitivity, jit, o
     times = t_eval if first else np.concatenate([[float(t_span[0])], t_eval])
     tol = {"rtol": options.get("rtol", 1e-3), "atol": options.get("atol", 1e-6)}   # SciPy's
     ys = odeint(lambda y, t, *a: fun(t, y, *a), y0, times, *args, method=method,
-                sensitivity=sensitivity, jit=jit, **tol)
+                sensitivity=sensitivity[0], checkpoints=sensitivity[1], jit=jit, **tol)
     ys = ys if first else ys[1:]
     return OptimizeResult(t=t_eval, y=ys.T, success=True, status=0,
                           message="solved by chainrule.integrate.odeint")
@@ -194,19 +196,6 @@ def _times(t, what):
         raise cr.InvalidArgumentError(f"{what}: t must be a 1-D increasing array of times, "
                                       f"got {t!r}")
     return t
-
-
-def _solve(rhs, t, z0, method, rtol, atol, what, jac=None, dense=False):
-    """Solve by SciPy and return (sol, ys of shape (len(t), size)); ODESolveError if it fails."""
-    if t.size == 1:
-        return None, z0[None, :]
-    extra = {} if jac is None else {"jac": jac}
-    sol = _si.solve_ivp(rhs, (t[0], t[-1]), z0, method=method, t_eval=t, rtol=rtol,
-                        atol=atol, dense_output=dense, **extra)
-    if sol.status < 0 or not sol.success:
-        raise ODESolveError(f"{what}: the ODE solve failed at t = {sol.t[-1] if sol.t.size else t[0]}: "
-                            f"{sol.message}")
-    return sol, sol.y.T
 
 
 class _Problem:
@@ -256,22 +245,36 @@ class _Problem:
 
 
 def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
-           sensitivity="auto", jit=False):
+           sensitivity="auto", jit=False, checkpoints=None):
     """The solution of ``dy/dt = func(y, t, *args)``, ``y(t[0]) = y0``, at every time of the
     increasing 1-D ``t`` (T times), as in ``jax.experimental.ode.odeint``: the state pytree
     with a leading axis of length T on each leaf. Solved by ``scipy.integrate.solve_ivp``
     (``method``, ``rtol``, ``atol``); ODESolveError if the solve fails.
 
-    Differentiable with respect to ``y0`` and ``args`` (pytrees of floats): reverse mode
-    (grad, vjp, jacrev) by ``odeint_vjp`` with ``sensitivity`` ("auto", "forward",
-    "adjoint"), forward mode (jvp, jacfwd) by forward sensitivities, through the user rules
-    ``custom_vjp``/``defjvp``; the sensitivity solves use the same ``method``, ``rtol``,
-    ``atol`` (``jit=True`` compiles their right-hand sides). ``t`` is not differentiated."""
+    Differentiable with respect to ``y0`` and ``args`` (pytrees of floats), to any order and
+    under ``jit``, through the user rules ``custom_vjp``/``defjvp``; the sensitivity solves
+    use the same ``method``, ``rtol``, ``atol`` (``jit=True`` compiles their right-hand
+    sides). ``t`` is not differentiated. On plain numbers, reverse mode (grad, vjp, jacrev)
+    runs ``odeint_vjp`` with ``sensitivity`` ("auto", "forward", "adjoint") and
+    ``checkpoints`` (the adjoint's memory, see odeint_vjp), forward mode (jvp, jacfwd) forward
+    sensitivities. On traced values (inside ``jit``, or the outer derivative of a second
+    derivative) the solve is one staged operation (``chainrule.odesolve.solve``) whose rules
+    are ODE solves again: forward mode the tangent system, reverse mode the adjoint solved
+    backward interval by interval from the stored solution at the times of ``t``."""
     if sensitivity not in ("auto", "forward", "adjoint"):
         raise cr.InvalidArgumentError(f"odeint: sensitivity must be 'auto', 'forward' or "
                                       f"'adjoint', got {sensitivity!r}")
     t = _times(t, "odeint")
-    return _odeint_rule(func, t, (rtol, atol, method, sensitivity, bool(jit)), y0, args)
+    if checkpoints is not None:
+        odesolve.checkpoint_times(t, checkpoints)           # bad input fails here, named
+    opts = (rtol, atol, method, sensitivity, bool(jit),
+            None if checkpoints is None else _hashable_checkpoints(checkpoints))
+    return _odeint_rule(func, t, opts, y0, args)
+
+
+def _hashable_checkpoints(checkpoints):
+    return int(checkpoints) if np.ndim(checkpoints) == 0 else \
+        tuple(np.asarray(checkpoints, dtype=np.float64).tolist())
 
 
 def _odeint_plain(func, y0, t, args, rtol, atol, method):
@@ -302,16 +305,30 @@ def _zeros_like_tree(tree):
 
 
 def _odeint_fwd(func, t, opts, y0, args):
-    rtol, atol, method, sensitivity, jit = opts
-    ys, vjp_fn = odeint_vjp(func, y0, t, *args, rtol=rtol, atol=atol, method=method,
-                            sensitivity=sensitivity, jit=jit)
-    return ys, (vjp_fn, (_zeros_like_tree(y0), _zeros_like_tree(tuple(args))))
+    """Eagerly (plain numbers): odeint_vjp's solve and pullback (forward sensitivities or the
+    adjoint on stored checkpoints). Traced (jit, second derivatives): odesolve.solve, whose
+    rules are ODE solves of their own."""
+    rtol, atol, method, sensitivity, jit, checkpoints = opts
+    try:
+        ys, vjp_fn = odeint_vjp(func, y0, t, *args, rtol=rtol, atol=atol, method=method,
+                                sensitivity=sensitivity, jit=jit, checkpoints=checkpoints)
+    except cr.ConcretizationError:
+        flat = _Traced(func, y0, args)
+        ys = odesolve.solve(flat.f, t, _core_options(opts), flat.z0, flat.theta)
+        return flat.split(ys), ("traced", flat, flat.theta, ys)
+    return ys, ("eager", vjp_fn, (_zeros_like_tree(y0), _zeros_like_tree(tuple(args))))
 
 
 def _odeint_bwd(func, t, opts, res, ys_bar):
-    """The cotangents by vjp_fn (a backward solve or a contraction with the sensitivities),
-    as a callback: it runs on arrays also when the cotangent is batched (jacrev, vmap)."""
-    vjp_fn, like = res
+    """Eagerly: the cotangents by vjp_fn (a backward solve or a contraction with the
+    sensitivities), as a callback: it runs on arrays also when the cotangent is batched
+    (jacrev, vmap). Traced: odesolve's adjoint, differentiable again."""
+    if res[0] == "traced":
+        _, flat, theta, ys = res
+        y_bar, theta_bar = odesolve.solve_bwd(flat.f, t, _core_options(opts), (theta, ys),
+                                              flat.flat_times(ys_bar))
+        return flat.unravel_y(y_bar), flat.unravel_args(theta_bar)
+    _, vjp_fn, like = res
 
     def pullback(bar):
         y0_bar, *args_bar = vjp_fn(bar)
@@ -319,15 +336,84 @@ def _odeint_bwd(func, t, opts, res, ys_bar):
     return cr.pure_callback(pullback, like, ys_bar)
 
 
+def _core_options(opts):
+    """odesolve's options: on traced values (jit, a second derivative) the right-hand sides
+    SciPy calls are always compiled, since the solves repeat with them."""
+    rtol, atol, method = opts[:3]
+    return Options(rtol, atol, method, True)
+
+
+class _Traced:
+    """``func(y, t, *args)`` as ``f(z, s, theta)`` on flat vectors for odesolve.solve, from a
+    state and arguments that may be traced: ``z0`` (n,), ``theta`` (P,), and the maps back."""
+
+    def __init__(self, func, y0, args):
+        y_leaves, self.y_tree = cr.tree_flatten(y0)
+        a_leaves, self.a_tree = cr.tree_flatten(tuple(args))
+        self.y_shapes = [np.shape(leaf) for leaf in y_leaves]
+        self.a_shapes = [np.shape(leaf) for leaf in a_leaves]
+        self.z0, self.theta = _flat_floats(y_leaves), _flat_floats(a_leaves)
+
+        def f(z, s, theta):
+            return flat_output(func(self.unravel_y(z), s, *self.unravel_args(theta)))
+        self.f = f
+
+    @staticmethod
+    def _pieces(v, shapes, lead=()):
+        out, start = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            out.append(v[..., start:start + size].reshape(lead + tuple(shape)))
+            start += size
+        return out
+
+    def unravel_y(self, z):
+        return cr.tree_unflatten(self.y_tree, self._pieces(z, self.y_shapes))
+
+    def unravel_args(self, theta):
+        return cr.tree_unflatten(self.a_tree, self._pieces(theta, self.a_shapes))
+
+    def split(self, ys):
+        """(T, n) -> the state pytree with a leading time axis on each leaf."""
+        return cr.tree_unflatten(self.y_tree, self._pieces(ys, self.y_shapes, (ys.shape[0],)))
+
+    def flat_times(self, tree):
+        """The state pytree with a leading time axis (T) -> (T, n)."""
+        leaves = cr.tree_flatten(tree)[0]
+        T = np.shape(leaves[0])[0]
+        flat = [leaf.reshape((T, -1)) for leaf in leaves]
+        return flat[0] if len(flat) == 1 else cr.numpy.concatenate(flat, axis=1)
+
+
+def _flat_floats(leaves):
+    """Leaves (arrays, numbers, traced values) as one float vector; none: an empty one."""
+    if not leaves:
+        return np.zeros(0)
+    flat = flat_output(leaves)
+    try:
+        return np.asarray(flat, dtype=np.float64)
+    except cr.ConcretizationError:
+        return flat
+
+
 _LAST_JVP = {}
 
 
 def _odeint_jvp(func, t, opts, primals, tangents):
-    """Forward mode: the solution's tangent S @ (y0_dot, args_dot) from forward sensitivities
-    (S a NumPy array; the tangents may be traced, e.g. batched by jacfwd)."""
-    rtol, atol, method, _, jit = opts
+    """Forward mode. Eagerly: the solution's tangent S @ (y0_dot, args_dot) from forward
+    sensitivities (S a NumPy array; the tangents may be traced, e.g. batched by jacfwd).
+    Traced primals: odesolve's tangent system, differentiable again."""
+    rtol, atol, method, _, jit, _ = opts
     y0, args = primals
-    prob = _Problem(func, y0, args, "odeint")
+    try:
+        prob = _Problem(func, y0, args, "odeint")
+    except cr.ConcretizationError:
+        flat = _Traced(func, y0, args)
+        y0_dot, args_dot = tangents
+        ys, ys_dot = odesolve.solve_jvp(flat.f, t, _core_options(opts), (flat.z0, flat.theta),
+                                        (_flat_floats(cr.tree_flatten(y0_dot)[0]),
+                                         _flat_floats(cr.tree_flatten(args_dot)[0])))
+        return flat.split(ys), flat.split(ys_dot)
     # jacfwd applies this rule once per tangent (vmap runs the primitive example by example):
     # the sensitivities of the last point are kept
     key = (func, t.tobytes(), opts, prob.ry.x0.tobytes(), prob.a0.tobytes())
@@ -413,9 +499,10 @@ def odeint_jacobian(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853
     return ys, _split_jacobian(prob, S)
 
 
-def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
+def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, forward):
     """The adjoint method: lam' = -f_y^T lam, g' = -f_a^T lam backward from t[-1], lam jumping
-    by ys_bar[i] at each t[i]; y(t) read from the forward dense output. -> (y0_bar, a_bar)."""
+    by ys_bar[i] at each t[i]; y(t) read from the forward trajectory (odesolve.Trajectory:
+    its dense output, or segments solved again from checkpoints). -> (y0_bar, a_bar)."""
     n, p, f = prob.n, prob.p, prob.f
 
     def vjp_rhs(s, y, a, lam):
@@ -425,18 +512,22 @@ def _adjoint_flat(prob, t, ys_bar, method, rtol, atol, jit, sol):
     vjp_rhs = prob.compiled("adjoint", vjp_rhs) if jit else vjp_rhs
     a0 = prob.a0
     fy_fa = prob.jacobians(method, jit)
-    extra = {} if fy_fa is None else {"jac": lambda s, z: _adjoint_jacobian(
-        *fy_fa(s, sol.sol(s)))}
     state = np.concatenate([ys_bar[-1], np.zeros(p)])
-    for i in range(t.size - 1, 0, -1):
-        seg = _si.solve_ivp(lambda s, z: np.asarray(vjp_rhs(s, sol.sol(s), a0, z[:n])),
-                            (t[i], t[i - 1]), state, method=method, rtol=rtol, atol=atol,
-                            **extra)
+    bps = forward.breakpoints
+    at = dict(zip(t.tolist(), range(t.size)))     # observation times among the breakpoints
+    for j in range(bps.size - 1, 0, -1):
+        lo, hi = bps[j - 1], bps[j]
+        y_of = forward.interpolant(lo, hi)
+        extra = {} if fy_fa is None else {
+            "jac": lambda s, z, y_of=y_of: _adjoint_jacobian(*fy_fa(s, y_of(s)))}
+        seg = _si.solve_ivp(lambda s, z: np.asarray(vjp_rhs(s, y_of(s), a0, z[:n])),
+                            (hi, lo), state, method=method, rtol=rtol, atol=atol, **extra)
         if seg.status < 0 or not seg.success:
             raise ODESolveError(f"odeint adjoint: the backward solve failed on "
-                                f"[{t[i - 1]}, {t[i]}]: {seg.message}")
+                                f"[{lo}, {hi}]: {seg.message}")
         state = seg.y[:, -1].copy()
-        state[:n] += ys_bar[i - 1]
+        if lo in at:
+            state[:n] += ys_bar[at[lo]]
     return state[:n], state[n:]
 
 
@@ -451,7 +542,7 @@ def _adjoint_jacobian(fy, fa):
 
 
 def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
-               sensitivity="auto", jit=False):
+               sensitivity="auto", jit=False, checkpoints=None):
     """``(ys, vjp_fn)``: the solution as ``odeint`` returns it and ``vjp_fn(ys_bar)`` ->
     ``(y0_bar, *args_bar)``, the cotangents of ``y0`` and of each argument (their structures)
     for a cotangent ``ys_bar`` of the solution (its structure: leading axis T).
@@ -460,7 +551,13 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
     every vjp_fn call is a contraction), "adjoint" (the forward solve keeps its dense output;
     each vjp_fn call is one backward solve of n + P states), or "auto" (forward while
     the parameters P, y0 included, are at most AUTO_FORWARD_MAX, else adjoint). The
-    sensitivity solves use ``method``, ``rtol`` and ``atol``."""
+    sensitivity solves use ``method``, ``rtol`` and ``atol``.
+
+    ``checkpoints`` (adjoint only): None keeps the forward solve's dense output for the
+    backward solve (memory grows with the number of steps); an int K (or an array of times)
+    keeps only the state at K + 1 checkpoints and solves each of the K segments forward again,
+    with dense output, when the backward solve reaches it: memory O(K + the steps of one
+    segment) for about one more forward solve (see odesolve.Trajectory)."""
     if sensitivity not in ("auto", "forward", "adjoint"):
         raise cr.InvalidArgumentError(f"odeint_vjp: sensitivity must be 'auto', 'forward' or "
                                       f"'adjoint', got {sensitivity!r}")
@@ -471,10 +568,13 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
     if sensitivity == "forward":
         ys, S = _forward_flat(prob, t, method, rtol, atol, jit)
     else:
-        f = (lambda s, y: np.asarray(prob.f(s, y, prob.a0)))
+        rhs = prob.compiled("rhs", prob.f) if jit else prob.f
+        f = (lambda s, y: np.asarray(rhs(s, y, prob.a0)))
         fy_fa = prob.jacobians(method, jit)
-        sol, ys = _solve(f, t, prob.ry.x0, method, rtol, atol, "odeint", dense=True,
-                         jac=None if fy_fa is None else (lambda s, y: fy_fa(s, y)[0]))
+        forward = odesolve.Trajectory(
+            f, t, prob.ry.x0, method, rtol, atol, checkpoints=checkpoints,
+            jac=None if fy_fa is None else (lambda s, y: fy_fa(s, y)[0]))
+        ys = forward.ys
 
     def vjp_fn(ys_bar):
         bar_leaves = cr.tree_flatten(ys_bar)[0]
@@ -488,8 +588,10 @@ def odeint_vjp(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, method="DOP853",
         elif t.size == 1:
             y_bar, a_bar = bar[0], np.zeros(prob.p)
         else:
-            y_bar, a_bar = _adjoint_flat(prob, t, bar, method, rtol, atol, jit, sol)
+            y_bar, a_bar = _adjoint_flat(prob, t, bar, method, rtol, atol, jit, forward)
         y0_bar = prob.ry.unravel(y_bar)
         args_bar = () if prob.ra is None else tuple(prob.ra.unravel(a_bar))
         return (y0_bar,) + args_bar
+    if sensitivity == "adjoint":
+        vjp_fn.trajectory = forward
     return prob.split(ys), vjp_fn

@@ -218,19 +218,21 @@ def _compiled_derivatives(fun, ravel, args):
     cacheable = _arrays_only(args)
     bound, passed = ((), args) if cacheable else (args, ())
 
-    def fa(v, a):
+    # the arguments are passed spread (*a), so that a call with array arguments takes jit's
+    # fast path (positional arrays: one dictionary lookup)
+    def fa(v, *a):
         return fun(ravel.unravel(v), *a, *bound)
 
-    def hvp(v, p, a):
-        return cr.jvp(lambda u: cr.grad(fa)(u, a), (v,), (p,))[1]
+    def hvp(v, p, *a):
+        return cr.jvp(lambda u: cr.grad(fa)(u, *a), (v,), (p,))[1]
     makers = {"f": lambda: fa, "vg": lambda: cr.value_and_grad(fa),
               "grad": lambda: cr.grad(fa), "hvp": lambda: hvp, "hess": lambda: cr.hessian(fa)}
-    key = (fun, ravel.treedef, tuple(ravel.shapes))
+    key = (fun, ravel.treedef, tuple(ravel.shapes), len(passed))
     jf = {k: cached_jit(key + (k,), make) if cacheable else cr.jit(make())
           for k, make in makers.items()}
-    return (lambda v: jf["f"](v, passed), lambda v: jf["vg"](v, passed),
-            lambda v: jf["grad"](v, passed), lambda v, p: jf["hvp"](v, p, passed),
-            lambda v: jf["hess"](v, passed))
+    return (lambda v: jf["f"](v, *passed), lambda v: jf["vg"](v, *passed),
+            lambda v: jf["grad"](v, *passed), lambda v, p: jf["hvp"](v, p, *passed),
+            lambda v: jf["hess"](v, *passed))
 
 
 def _method_name(method, bounds, constraints):

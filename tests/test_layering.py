@@ -24,7 +24,8 @@ ALLOWED = {
     "autograd": {"core", "numpy", "api", "tensor"},
     "contrib": {"api", "package"},
     "optimize": {"package"},                 # contrib modules on the public API only
-    "integrate": {"package", "optimize"},
+    "integrate": {"package", "optimize", "odesolve"},
+    "odesolve": {"package"},
 }
 TOP = {"__main__", "tour", "__init__", "package", "cli", "plot"}     # may import anything
 

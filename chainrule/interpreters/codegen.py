@@ -33,6 +33,7 @@ import numpy as np
 
 from ..core.arrays import is_foreign
 from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
+from ..core.indexing import scatter_flat, scatter_positions, take_axis
 from .staging import dead_code_elim
 
 
@@ -159,6 +160,10 @@ def _scalarize(eqn):
     return new
 
 
+# commutative primitives -> the name their common subexpressions are keyed by
+_COMMUTATIVE = {"add": "add", "add_any": "add", "mul": "mul"}
+
+
 def optimize(graph, roots=()):
     """A simplified copy of ``graph``; ``roots`` are extra variables to keep alive (guards)."""
     subst = {}
@@ -207,7 +212,11 @@ def optimize(graph, roots=()):
                 continue
         pkey = _params_key(new.params)
         if pkey is not None:
-            key = (new.prim, tuple(id(x.val) if type(x) is Lit else x for x in ins), pkey)
+            atoms = tuple(id(x.val) if type(x) is Lit else x for x in ins)
+            prim = _COMMUTATIVE.get(new.prim.name, new.prim)
+            if prim is not new.prim:    # a * b and b * a: one key (IEEE products commute)
+                atoms = tuple(sorted(atoms, key=id))
+            key = (prim, atoms, pkey)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(eqn.outvars, prev.outvars):
@@ -368,7 +377,11 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         if prim.name in _OPERATORS and not eqn.params:
             return _OPERATORS[prim.name].format(*args)
         if prim.name == "getitem":
-            return f"{args[0]}[{_index_src(eqn.params['idx'], consts)}]"
+            idx = eqn.params["idx"]
+            k = take_axis(idx, len(eqn.inputs[0].aval.shape))
+            if k is not None:       # as the implementation: np.take (core/indexing.py)
+                return f"np.take({args[0]}, {_param_src(idx[k], consts)}, axis={k})"
+            return f"{args[0]}[{_index_src(idx, consts)}]"
         impl = prim.impl
         if isinstance(impl, np.ufunc) and not eqn.params and \
                 getattr(np, impl.__name__, None) is impl:
@@ -441,15 +454,20 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
             if in_place:
                 names[out] = names[a]
-            else:
-                dt = out.aval.dtype
-                body.append(f"{lhs} = np.zeros({out.aval.shape!r}, np.{dt.name})")
-            idx = eqn.params["idx"]
+            idx, pos = eqn.params["idx"], _scatter_positions(eqn)
             target, upd = atom(out), atom(eqn.inputs[1])
-            if any(isinstance(i, np.ndarray) for i in idx):
-                body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
+            if pos is not None:     # as the implementation: np.bincount (core/indexing.py)
+                namespace["scatter_flat"] = scatter_flat
+                src = f"scatter_flat({_param_src(pos, consts)}, {upd}, {out.aval.shape!r})"
+                body.append(f"{target} += {src}" if in_place else f"{target} = {src}")
             else:
-                body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
+                if not in_place:
+                    dt = out.aval.dtype
+                    body.append(f"{lhs} = np.zeros({out.aval.shape!r}, np.{dt.name})")
+                if any(isinstance(i, np.ndarray) for i in idx):
+                    body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
+                else:
+                    body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
         else:
             body.append(f"{lhs} = {call(eqn)}")
         if eqn.prim.name in _FRESH and not eqn.prim.multiple_results:
@@ -613,6 +631,14 @@ def _equal_nan(val):
     """Whether a value guard counts NaN equal to NaN: yes for inexact values (a trace on an
     input holding a NaN must pass its own guard); NumPy refuses ``equal_nan`` for others."""
     return bool(np.issubdtype(np.asarray(val).dtype, np.inexact))
+
+
+def _scatter_positions(eqn):
+    """The flat positions for ``scatter_flat`` of a float64 scatter_add, or None."""
+    out, upd = eqn.outvars[0].aval, eqn.inputs[1].aval
+    if not out.dtype == upd.dtype == np.float64:
+        return None
+    return scatter_positions(eqn.params["idx"], out.shape, upd.shape)
 
 
 def _index_src(idx, consts):

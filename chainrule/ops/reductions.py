@@ -10,6 +10,7 @@ and reduce_prod's uses the products of all the other elements (exclusive cumprod
 import numpy as np
 
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..core.indexing import short_last_axis, sum_last
 from . import arithmetic as ar
 from . import shape as sh
 from . import _series as ser
@@ -32,7 +33,13 @@ def expand_reduced(y, shape, axes):
 
 # -- reduce_sum: linear ----------------------------------------------------------------------
 reduce_sum_p = Primitive("reduce_sum", linear_in=(0,))
-reduce_sum_p.impl = lambda x, *, axes: np.sum(x, axis=axes)
+
+
+def _reduce_sum_impl(x, *, axes):
+    return sum_last(x) if short_last_axis(x, axes) else np.sum(x, axis=axes)
+
+
+reduce_sum_p.impl = _reduce_sum_impl
 
 
 def _sum_dtype(dtype):

@@ -14,6 +14,7 @@ from ..core import arrays
 from ..core.arrays import is_foreign
 from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
                     tangent_aval)
+from ..core.indexing import scatter_flat, scatter_positions, take_axis
 from . import arithmetic as ar
 from . import reductions as red
 from ._foreign import scatter_add_foreign, setitem_foreign
@@ -127,8 +128,13 @@ def batched_index_dim(idx):
     return len(np.broadcast_shapes(*[np.shape(idx[k]) for k in pos]))
 
 
+def _getitem_impl(x, *, idx):
+    k = take_axis(idx, np.ndim(x))
+    return x[idx] if k is None else np.take(x, idx[k], axis=k)
+
+
 getitem_p = _linear_unary(
-    "getitem", lambda x, *, idx: x[idx], _getitem_abstract,
+    "getitem", _getitem_impl, _getitem_abstract,
     lambda ct, x, *, idx: (scatter_add(Zero(x.aval), ct, idx=idx),),
     lambda vals, dims, *, idx: (getitem(to_front(vals[0], dims[0]), idx=(slice(None),) + idx),
                                 batched_index_dim(idx)))
@@ -145,10 +151,16 @@ def _scatter_add_impl(operand, updates, *, idx):
         out = np.array(operand, copy=True)
         out[idx] += updates
         return out
-    if _summable_by_bincount(operand, updates):
-        return _bincount_scatter(operand, updates, idx)
     out = np.array(operand, copy=True)
-    np.add.at(out, idx, updates)
+    pos = None
+    if type(updates) is np.ndarray and out.dtype == updates.dtype == np.float64:
+        pos = scatter_positions(idx, out.shape, updates.shape)
+    if pos is not None:         # one index array on one axis: cached flat positions
+        out += scatter_flat(pos, updates, out.shape)
+    elif _summable_by_bincount(operand, updates):
+        return _bincount_scatter(operand, updates, idx)
+    else:
+        np.add.at(out, idx, updates)
     return out
 
 
