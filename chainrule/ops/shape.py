@@ -151,16 +151,16 @@ def _scatter_add_impl(operand, updates, *, idx):
         out = np.array(operand, copy=True)
         out[idx] += updates
         return out
-    out = np.array(operand, copy=True)
-    pos = None
-    if type(updates) is np.ndarray and out.dtype == updates.dtype == np.float64:
-        pos = scatter_positions(idx, out.shape, updates.shape)
-    if pos is not None:         # one index array on one axis: cached flat positions
-        out += scatter_flat(pos, updates, out.shape)
-    elif _summable_by_bincount(operand, updates):
+    if _summable_by_bincount(operand, updates):
+        # into zeros (the transpose of indexing), np.bincount sums as np.add.at does, bit for
+        # bit; one index array on one axis reuses cached flat positions
+        pos = scatter_positions(idx, operand.shape, np.shape(updates)) \
+            if type(updates) is np.ndarray else None
+        if pos is not None:
+            return scatter_flat(pos, updates, operand.shape)
         return _bincount_scatter(operand, updates, idx)
-    else:
-        np.add.at(out, idx, updates)
+    out = np.array(operand, copy=True)
+    np.add.at(out, idx, updates)
     return out
 
 
