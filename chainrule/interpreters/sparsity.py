@@ -500,8 +500,9 @@ class SparsityInterpreter(Interpreter):
         Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
         off the diagonal, sorted once at the end (the keys of each term come in a few sorted
         runs, which a stable sort merges in linear time) into a scipy CSR array. ``graph``:
-        return also its adjacency graph (the entries off the diagonal), ``(H, G)``. The tape
-        is used up."""
+        return also its adjacency graph (the entries off the diagonal), ``(H, G)``. A full H
+        is found as soon as one counted row of a term reads every input, and then made
+        directly, without pairing its entries. The tape is used up."""
         masks = {}
         for node, size in out_nodes:
             if node is not None:
@@ -509,6 +510,7 @@ class SparsityInterpreter(Interpreter):
         n = self.n
         diag = np.zeros(n, bool)
         off, pending = [], 0
+        flags = None        # an (n*n,) flag per entry, once the keys would take more memory
         tape = self.tape
         while tape:     # records dropped as they are used: their memory serves what follows
             node, size, inputs, terms = tape.pop()
@@ -525,17 +527,34 @@ class SparsityInterpreter(Interpreter):
                 keep = mask if term_rows is None else mask[term_rows]
                 if Ra.nnz == 0 or Rb.nnz == 0 or not keep.any():
                     continue
+                if Ra is Rb and _reads_all(Ra, keep, n):    # sum(x)**2: every pair, done
+                    tape.clear()
+                    return _full_pattern(n, graph)
                 keys = _term_keys(Ra, Rb, keep, n, diag)
+                if flags is not None:
+                    for k in keys:
+                        flags[k] = True
+                    continue
                 off.extend(keys)
                 pending += sum(k.size for k in keys)
-                if pending > 1 << 24:           # merge now and then: bounded memory
+                if pending > n * n // 4:        # a dense coupling (sum(x)**2): flags, no sort
+                    flags = np.zeros(n * n, bool)
+                    for k in off:
+                        flags[k] = True
+                    off, pending = [], 0
+                elif pending > 1 << 24:         # merge now and then: bounded memory
                     off, pending = [_sorted_unique(np.concatenate(off))], 0
         d = np.flatnonzero(diag).astype(key_dtype(n, n))
         d *= n + 1
-        off.append(d)
-        keys = np.concatenate(off)
-        del off[:], d
-        keys = _sorted_unique(keys)
+        if flags is not None:
+            flags[d] = True
+            keys = np.flatnonzero(flags).astype(d.dtype, copy=False)
+            del flags, d
+        else:
+            off.append(d)
+            keys = np.concatenate(off)
+            del off[:], d
+            keys = _sorted_unique(keys)
         nnz = keys.size
         r, c = split_keys(keys, n, n, inplace=True)
         small = nnz < 1 << 31 and n < 1 << 31       # scipy's own index type then
@@ -556,12 +575,18 @@ class SparsityInterpreter(Interpreter):
                                shape=(n, n))
 
 
+# rows up to this long are paired column by column (w(w-1)/2 array operations over the rows);
+# longer ones (a dense coupling such as sum(x)**2: one row of n) all at once, in
+# O(entries) array operations, not a Python loop of n^2/2 steps
+PAIR_LOOP_WIDTH = 8
+
+
 def _term_keys(Ra, Rb, keep, n, diag):
     """The entries of one second-order term ``Ra^T diag(keep) Rb`` (and of its transpose):
     diagonal ones set in ``diag``, the others returned as a list of key arrays. A symmetric
     term (``Ra is Rb``) of rows of one length is taken column pair by column pair."""
     kd = key_dtype(n, n)
-    if Ra is Rb and Ra.width:
+    if Ra is Rb and Ra.width and Ra.width <= PAIR_LOOP_WIDTH:
         A = Ra.grid() if keep.all() else Ra.grid()[keep]
         diag[A.ravel()] = True
         keys = []
@@ -575,6 +600,27 @@ def _term_keys(Ra, Rb, keep, n, diag):
     diag[a[on]] = True
     a, b = a[~on].astype(kd), b[~on].astype(kd)
     return [a * n + b, b * n + a] if Ra is not Rb else [a * n + b]
+
+
+def _reads_all(R, keep, n):
+    """Whether a kept row of pattern ``R`` holds all n columns (rows hold no repeats)."""
+    if R.width is not None:
+        return R.width == n
+    return bool(np.diff(R.indptr)[keep].max(initial=0) == n)
+
+
+def _full_pattern(n, graph):
+    """The dense (n, n) pattern (and its graph) as ``hessian_pattern`` returns it: row i of
+    the graph is every j but i."""
+    itype = np.int32 if n * n < 1 << 31 else np.int64
+    H = sp.csr_array((np.ones(n * n, bool), np.tile(np.arange(n, dtype=itype), n),
+                      np.arange(n + 1, dtype=itype) * n), shape=(n, n))
+    if not graph:
+        return H
+    j = np.tile(np.arange(max(n - 1, 0), dtype=itype), n).reshape(n, max(n - 1, 0))
+    j += j >= np.arange(n, dtype=itype)[:, None]
+    return H, sp.csr_array((np.ones(j.size, bool), j.ravel(),
+                            np.arange(n + 1, dtype=itype) * (n - 1)), shape=(n, n))
 
 
 def _sorted_unique(keys):

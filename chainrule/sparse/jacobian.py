@@ -22,8 +22,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchError, eval_graph,
-                    get_aval, instantiate)
+from .. import api
+from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchError, Zero,
+                    eval_graph, get_aval, instantiate)
 from ..interpreters.batching import vmap_flat
 from ..interpreters.partial_eval import linearize_flat
 from ..interpreters.reverse import vjp_flat
@@ -77,6 +78,18 @@ def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
             B = np.empty((k,) + out.shape[1:] if b > 1 else (k, out.size), out.dtype)
         B[start:start + b] = out
     return B if B is not None else np.zeros((0, 0))
+
+
+def identity_sweeps(linear_fn, in_avals, chunk_size):
+    """``sweeps`` of every unit seed, one input leaf after the other, as the dense ``jacfwd``
+    runs them (api._sweep: seeds the batching interpreter keeps as terms, ``chunk_size`` at a
+    time): (N, M), row k the image of basis vector k."""
+    blocks = []
+    for j, a in enumerate(in_avals):
+        def push(t, j=j):
+            return linear_fn([t if k == j else Zero(b) for k, b in enumerate(in_avals)])
+        blocks.append(_join(api._sweep(push, a, chunk_size), (a.size,)))
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 # -- recovery plans: compressed (k, M) -> CSR ---------------------------------------------------
@@ -329,6 +342,30 @@ def _choose_jacobian_coloring(J, mode, order):
 
 # a Hessian pattern with at least this fraction of its n^2 entries is treated as dense
 DENSE_FRACTION = 0.5
+DENSE_ELEMENT_BUDGET = 1 << 24  # seeds x length of one batch of a dense Hessian's sweeps
+
+
+class _DenseRecovery:
+    """One sweep per column (the seeds are the identity, ``B[j, i] = H[i, j]``): the mean of
+    B and its transpose (exactly symmetric, as the other recoveries), read at the pattern's
+    entries; a full pattern is the whole array, with no index arrays at all."""
+
+    def __init__(self, H):
+        self.pattern = H
+        n = H.shape[0]
+        self.take = None
+        if H.nnz != n * n:
+            kd = key_dtype(max(n, 1), max(n, 1))
+            take = np.repeat(np.arange(0, n * n, n, dtype=kd), np.diff(H.indptr))
+            take += H.indices.astype(kd, copy=False)
+            self.take = take
+
+    def __call__(self, B):
+        P = self.pattern
+        full = B + B.T
+        full *= 0.5
+        data = full.ravel() if self.take is None else full.ravel()[self.take]
+        return sp.csr_array((data, P.indices, P.indptr), shape=P.shape)
 
 
 class DensePatternWarning(UserWarning):
@@ -376,7 +413,9 @@ class SparseHessian(StagedSweeps):
                           "without coloring (chainrule.hessian gives the dense array)",
                           DensePatternWarning, stacklevel=3)
             self.coloring = col.Coloring(np.arange(n), "column", order)
-            self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
+            self._recover = _DenseRecovery(H)
+            if chunk_size is None:      # the dense Hessian's batch: all columns in one sweep
+                self.chunk_size = max(1, min(n, DENSE_ELEMENT_BUDGET // n))
         elif coloring == "star":
             G = col.off_diagonal(H) if G is None else G
             self.coloring = col.star_coloring_of_graph(G, order)
@@ -387,7 +426,7 @@ class SparseHessian(StagedSweeps):
         else:
             self.coloring = col.symmetric_column_coloring(H, order)
             self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
-        self._seeds = self.coloring.seeds()     # float, made once: prepared objects sweep often
+        self._seed_matrix = None
         t2 = time.perf_counter()
         self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
                      "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,
@@ -398,13 +437,24 @@ class SparseHessian(StagedSweeps):
     def ncolors(self):
         return self.coloring.ncolors
 
+    @property
+    def _seeds(self):
+        """The seeds as a float array, made at the first sweep (a dense fallback sweeps the
+        identity without them) and kept: prepared objects sweep often."""
+        if self._seed_matrix is None:
+            self._seed_matrix = self.coloring.seeds()
+        return self._seed_matrix
+
     def __call__(self, x, *args):
         leaves, treedef = as_inputs(x, "sparse_hessian")
         _check_point(self, leaves, treedef)
         _, graph = linearize_flat(_gradient(self._bind(args or self.args), self.treedef),
                                   leaves)
-        B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
-                   self.in_avals, self.chunk_size)
+        push = lambda ts: eval_graph(graph, ts, linear=True)  # noqa: E731
+        if self.info["dense_fallback"]:
+            B = identity_sweeps(push, self.in_avals, self.chunk_size)
+        else:
+            B = sweeps(push, self._seeds, self.in_avals, self.chunk_size)
         return self._recover(B)
 
     def __repr__(self):

@@ -1,0 +1,107 @@
+"""sparse_hessian of a function whose Hessian is dense: the dense pattern is found without
+pairing its n^2 entries one column pair at a time, no coloring runs, and the result is the
+dense Hessian (issue 18). Speed is measured in benchmarks; these tests count calls instead."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import chainrule as cr
+import chainrule.interpreters.sparsity as sparsity
+import chainrule.sparse.coloring as coloring
+from chainrule.sparse import DensePatternWarning
+
+COLORINGS = ("star", "acyclic", "column")
+
+
+def _refuse_coloring(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a dense pattern must not be colored")
+    for name in ("star_coloring_of_graph", "star_greedy", "acyclic_coloring",
+                 "symmetric_column_coloring", "column_coloring"):
+        monkeypatch.setattr(coloring, name, refuse)
+
+
+def _count_pairings(monkeypatch):
+    calls = []
+    original = sparsity._term_keys
+
+    def counted(*args):
+        calls.append(args[0].shape)
+        return original(*args)
+    monkeypatch.setattr(sparsity, "_term_keys", counted)
+    return calls
+
+
+@pytest.mark.parametrize("how", COLORINGS)
+def test_a_full_pattern_is_neither_paired_nor_colored(monkeypatch, how):
+    f = lambda x: np.sum(x ** 3) + np.sum(x) ** 2          # noqa: E731
+    x = np.linspace(0.1, 1.0, 300)
+    _refuse_coloring(monkeypatch)
+    calls = _count_pairings(monkeypatch)
+    with pytest.warns(DensePatternWarning, match="dense"):
+        prep = cr.prepare_sparse_hessian(f, x, coloring=how)
+    # the tape is walked backwards: the term of sum(x)**2 (one row reading all 300 inputs)
+    # comes first and ends the detection; the diagonal term of x**3 is never paired
+    assert calls == []
+    assert prep.pattern.nnz == 300 * 300 and prep.info["dense_fallback"]
+    H = prep(x)
+    assert sp.issparse(H) and H.shape == (300, 300)
+    dense = H.toarray()
+    np.testing.assert_array_equal(dense, dense.T)
+    np.testing.assert_allclose(dense, cr.hessian(f)(x), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(dense, 2.0 + np.diag(6.0 * x), rtol=1e-13)
+
+
+def test_a_nearly_full_pattern_keeps_its_structural_zeros():
+    # x[0] is outside the coupling: row and column 0 hold only the diagonal
+    f = lambda x: np.sum(x[1:]) ** 2 + np.sum(x ** 3)      # noqa: E731
+    n = 200
+    x = np.linspace(0.1, 1.0, n)
+    expected = np.ones((n, n), bool)
+    expected[0, 1:] = expected[1:, 0] = False
+    np.testing.assert_array_equal(cr.hessian_sparsity(f, x).toarray(), expected)
+    with pytest.warns(DensePatternWarning):
+        H = cr.sparse_hessian(f, x)
+    np.testing.assert_array_equal(H.toarray() != 0, expected)
+    assert H.nnz == expected.sum()
+    np.testing.assert_allclose(H.toarray(), cr.hessian(f)(x), rtol=1e-13, atol=0)
+
+
+def test_long_rows_below_full_are_paired_at_once(monkeypatch):
+    # rows of 20 inputs (past the column-pair loop): 50 dense 20 x 20 blocks, not a dense H
+    f = lambda x: np.sum(np.sum(x.reshape(50, 20), axis=1) ** 2)   # noqa: E731
+    x = np.linspace(-1.0, 1.0, 1000)
+    calls = _count_pairings(monkeypatch)
+    P = cr.hessian_sparsity(f, x)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(P.toarray(), np.kron(np.eye(50), np.ones((20, 20))) > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DensePatternWarning)
+        prep = cr.prepare_sparse_hessian(f, x)
+    assert prep.ncolors == 20
+    np.testing.assert_allclose(prep(x).toarray(), cr.hessian(f)(x), rtol=1e-13, atol=0)
+
+
+def test_dense_fallback_on_a_pytree_and_through_the_staged_sweeps():
+    f = lambda d: np.sum(d["a"]) ** 2 * np.sum(d["b"] ** 2)    # noqa: E731
+    d = {"a": np.array([0.3, -0.2, 0.9]), "b": np.array([1.0, 2.0, -0.5, 0.25])}
+    with pytest.warns(DensePatternWarning):
+        prep = cr.prepare_sparse_hessian(f, d)
+    H = prep(d).toarray()
+    blocks = cr.hessian(f)(d)
+    ref = np.block([[blocks["a"]["a"], blocks["a"]["b"]], [blocks["b"]["a"], blocks["b"]["b"]]])
+    np.testing.assert_allclose(H, ref, rtol=1e-13, atol=1e-15)
+    # prep.compressed is the staged form of the same sweeps (identity seeds)
+    B = np.asarray(cr.jit(prep.compressed)(d))
+    assert B.shape == (7, 7)
+    np.testing.assert_allclose(prep.recover(B).toarray(), H, rtol=1e-13, atol=1e-15)
+
+
+def test_a_single_input_is_not_a_dense_fallback():
+    f = lambda x: np.sum(x) ** 2 + np.sum(x ** 3)          # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DensePatternWarning)
+        H = cr.sparse_hessian(f, np.array([0.5]))
+    np.testing.assert_allclose(H.toarray(), [[2.0 + 3.0]], rtol=1e-14)
