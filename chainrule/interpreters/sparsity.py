@@ -496,21 +496,16 @@ class SparsityInterpreter(Interpreter):
 
     def hessian_pattern(self, out_nodes, graph=False):
         """The union of the Hessian patterns of the outputs on the tape's nodes ``out_nodes``:
-        a backward sweep of "reaches an output" masks, then the masked second-order terms.
-        Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
-        off the diagonal, sorted once at the end (the keys of each term come in a few sorted
-        runs, which a stable sort merges in linear time) into a scipy CSR array. ``graph``:
-        return also its adjacency graph (the entries off the diagonal), ``(H, G)``. A full H
-        is found as soon as one counted row of a term reads every input, and then made
-        directly, without pairing its entries. The tape is used up."""
+        a backward sweep of "reaches an output" masks, then the masked second-order terms,
+        whose entries a PairSet gathers (interpreters/hessian_pairs.py: dense couplings stay
+        cheap there) into a scipy CSR array. ``graph``: return also its adjacency graph (the
+        entries off the diagonal), ``(H, G)``. The tape is used up."""
+        from .hessian_pairs import PairSet      # it builds on this module's patterns
         masks = {}
         for node, size in out_nodes:
             if node is not None:
                 masks[node] = np.ones(size, bool)
-        n = self.n
-        diag = np.zeros(n, bool)
-        off, pending = [], 0
-        flags = None        # an (n*n,) flag per entry, once the keys would take more memory
+        pairs = PairSet(self.n)
         tape = self.tape
         while tape:     # records dropped as they are used: their memory serves what follows
             node, size, inputs, terms = tape.pop()
@@ -527,107 +522,10 @@ class SparsityInterpreter(Interpreter):
                 keep = mask if term_rows is None else mask[term_rows]
                 if Ra.nnz == 0 or Rb.nnz == 0 or not keep.any():
                     continue
-                if Ra is Rb and _reads_all(Ra, keep, n):    # sum(x)**2: every pair, done
+                if pairs.add(Ra, Rb, keep):     # full: nothing further can change it
                     tape.clear()
-                    return _full_pattern(n, graph)
-                keys = _term_keys(Ra, Rb, keep, n, diag)
-                if flags is not None:
-                    for k in keys:
-                        flags[k] = True
-                    continue
-                off.extend(keys)
-                pending += sum(k.size for k in keys)
-                if pending > n * n // 4:        # a dense coupling (sum(x)**2): flags, no sort
-                    flags = np.zeros(n * n, bool)
-                    for k in off:
-                        flags[k] = True
-                    off, pending = [], 0
-                elif pending > 1 << 24:         # merge now and then: bounded memory
-                    off, pending = [_sorted_unique(np.concatenate(off))], 0
-        d = np.flatnonzero(diag).astype(key_dtype(n, n))
-        d *= n + 1
-        if flags is not None:
-            flags[d] = True
-            keys = np.flatnonzero(flags).astype(d.dtype, copy=False)
-            del flags, d
-        else:
-            off.append(d)
-            keys = np.concatenate(off)
-            del off[:], d
-            keys = _sorted_unique(keys)
-        nnz = keys.size
-        r, c = split_keys(keys, n, n, inplace=True)
-        small = nnz < 1 << 31 and n < 1 << 31       # scipy's own index type then
-        itype = np.int32 if small else np.int64
-        indptr = np.zeros(n + 1, itype)
-        if nnz:                 # rows sorted: each present row starts where the row changes
-            first = np.flatnonzero(np.concatenate([[True], r[1:] != r[:-1]]))
-            indptr[r[first] + 1] = np.diff(np.append(first, nnz))
-            np.cumsum(indptr, out=indptr)
-        c = c.astype(itype, copy=False)
-        H = sp.csr_array((np.ones(nnz, bool), c, indptr), shape=(n, n))
-        if not graph:
-            return H
-        # the adjacency graph: each row with a diagonal entry loses that one entry
-        g_indptr = indptr - np.concatenate([[0], np.cumsum(diag, dtype=itype)])
-        g_indices = c[r != c]
-        return H, sp.csr_array((np.ones(g_indices.size, bool), g_indices, g_indptr),
-                               shape=(n, n))
-
-
-# rows up to this long are paired column by column (w(w-1)/2 array operations over the rows);
-# longer ones (a dense coupling such as sum(x)**2: one row of n) all at once, in
-# O(entries) array operations, not a Python loop of n^2/2 steps
-PAIR_LOOP_WIDTH = 8
-
-
-def _term_keys(Ra, Rb, keep, n, diag):
-    """The entries of one second-order term ``Ra^T diag(keep) Rb`` (and of its transpose):
-    diagonal ones set in ``diag``, the others returned as a list of key arrays. A symmetric
-    term (``Ra is Rb``) of rows of one length is taken column pair by column pair."""
-    kd = key_dtype(n, n)
-    if Ra is Rb and Ra.width and Ra.width <= PAIR_LOOP_WIDTH:
-        A = Ra.grid() if keep.all() else Ra.grid()[keep]
-        diag[A.ravel()] = True
-        keys = []
-        for p in range(A.shape[1]):
-            for q in range(p + 1, A.shape[1]):
-                a, b = A[:, p].astype(kd), A[:, q].astype(kd)
-                keys += [a * n + b, b * n + a]
-        return keys
-    a, b = pair_entries(Ra, Rb, keep)
-    on = a == b
-    diag[a[on]] = True
-    a, b = a[~on].astype(kd), b[~on].astype(kd)
-    return [a * n + b, b * n + a] if Ra is not Rb else [a * n + b]
-
-
-def _reads_all(R, keep, n):
-    """Whether a kept row of pattern ``R`` holds all n columns (rows hold no repeats)."""
-    if R.width is not None:
-        return R.width == n
-    return bool(np.diff(R.indptr)[keep].max(initial=0) == n)
-
-
-def _full_pattern(n, graph):
-    """The dense (n, n) pattern (and its graph) as ``hessian_pattern`` returns it: row i of
-    the graph is every j but i."""
-    itype = np.int32 if n * n < 1 << 31 else np.int64
-    H = sp.csr_array((np.ones(n * n, bool), np.tile(np.arange(n, dtype=itype), n),
-                      np.arange(n + 1, dtype=itype) * n), shape=(n, n))
-    if not graph:
-        return H
-    j = np.tile(np.arange(max(n - 1, 0), dtype=itype), n).reshape(n, max(n - 1, 0))
-    j += j >= np.arange(n, dtype=itype)[:, None]
-    return H, sp.csr_array((np.ones(j.size, bool), j.ravel(),
-                            np.arange(n + 1, dtype=itype) * (n - 1)), shape=(n, n))
-
-
-def _sorted_unique(keys):
-    """The distinct values of ``keys`` (an array of one's own, sorted in place), sorted."""
-    keys.sort(kind="stable")
-    step = keys[1:] != keys[:-1]
-    return keys if step.all() else keys[np.concatenate([[True], step])]
+                    break
+        return pairs.csr(graph)
 
 
 def sparsity_flat(fun, primals, *, local=False, hessian=False, graph=False):

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 import chainrule as cr
-import chainrule.interpreters.sparsity as sparsity
+import chainrule.interpreters.hessian_pairs as pairs
 import chainrule.sparse.coloring as coloring
 from chainrule.sparse import DensePatternWarning
 
@@ -25,12 +25,12 @@ def _refuse_coloring(monkeypatch):
 
 def _count_pairings(monkeypatch):
     calls = []
-    original = sparsity._term_keys
+    original = pairs.term_keys
 
     def counted(*args):
         calls.append(args[0].shape)
         return original(*args)
-    monkeypatch.setattr(sparsity, "_term_keys", counted)
+    monkeypatch.setattr(pairs, "term_keys", counted)
     return calls
 
 
@@ -105,3 +105,67 @@ def test_a_single_input_is_not_a_dense_fallback():
         warnings.simplefilter("error", DensePatternWarning)
         H = cr.sparse_hessian(f, np.array([0.5]))
     np.testing.assert_allclose(H.toarray(), [[2.0 + 3.0]], rtol=1e-14)
+
+
+def _count_pairs(monkeypatch, chunk):
+    """Small blocks of pairs; records the number of pairs each pairing makes."""
+    monkeypatch.setattr(pairs, "PAIR_CHUNK", chunk)
+    made = []
+    original = pairs.pair_entries
+
+    def counted(*args):
+        a, b = original(*args)
+        made.append(a.size)
+        return a, b
+    monkeypatch.setattr(pairs, "pair_entries", counted)
+    return made
+
+
+def _nonzeros(H):
+    return np.abs(H) > 0
+
+
+def test_a_term_of_equal_rows_is_paired_once(monkeypatch):
+    # A @ x[:-1]: 40 rows reading the same 29 inputs; x[-1] is not read at all
+    r = np.random.default_rng(1)
+    A = r.standard_normal((40, 29))
+    f = lambda x: np.sum(np.tanh(A @ x[:-1]))              # noqa: E731
+    x = r.standard_normal(30)
+    made = _count_pairs(monkeypatch, 64)
+    P = cr.hessian_sparsity(f, x).toarray()
+    assert made == [29 * 29]                # one distinct row, not 40 of them
+    expected = np.zeros((30, 30), bool)
+    expected[:29, :29] = True
+    np.testing.assert_array_equal(P, expected)
+    np.testing.assert_array_equal(_nonzeros(cr.hessian(f)(x)), expected)
+
+
+def test_large_terms_are_paired_a_block_of_rows_at_a_time(monkeypatch):
+    # 20 distinct rows of 10 inputs (100 pairs each) in blocks of at most 64 pairs: a row each
+    f = lambda x: np.sum(np.sum(x.reshape(20, 10), axis=1) ** 2)   # noqa: E731
+    x = np.linspace(-1.0, 1.0, 200)
+    made = _count_pairs(monkeypatch, 64)
+    P = cr.hessian_sparsity(f, x).toarray()
+    assert made == [100] * 20
+    np.testing.assert_array_equal(P, np.kron(np.eye(20), np.ones((10, 10))) > 0)
+    monkeypatch.setattr(pairs, "PAIR_CHUNK", 250)           # blocks of 2 or 3 rows
+    del made[:]
+    np.testing.assert_array_equal(cr.hessian_sparsity(f, x).toarray(), P)
+    assert sum(made) == 2000 and set(made) == {200, 300}
+
+
+def test_a_flag_matrix_that_fills_up_ends_the_pairing(monkeypatch):
+    # 300 distinct rows, each reading 12 random inputs of 30: every pair is met long before
+    # the last row, and the pattern is full
+    r = np.random.default_rng(2)
+    idx = np.array([r.choice(30, 12, replace=False) for _ in range(300)])
+    f = lambda x: np.sum(np.tanh(np.sum(x[idx], axis=1)))  # noqa: E731
+    x = r.standard_normal(30)
+    made = _count_pairs(monkeypatch, 144)                   # one row a block
+    P = cr.hessian_sparsity(f, x).toarray()
+    assert P.all()
+    assert 0 < len(made) < 300
+    np.testing.assert_array_equal(_nonzeros(cr.hessian(f)(x)), P)
+    with pytest.warns(DensePatternWarning):
+        H = cr.sparse_hessian(f, x)
+    np.testing.assert_allclose(H.toarray(), cr.hessian(f)(x), rtol=1e-12, atol=1e-14)
