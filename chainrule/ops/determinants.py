@@ -15,6 +15,10 @@ Vh fixed) and the first-order cofactors of a diagonal matrix plus X:
     adj(S + X)_ii = p_i + sum_{l != i} q_il X_ll,   adj(S + X)_ij = -q_ij X_ij (i != j),
     q_ij = prod_{k != i, j} s_k.
 
+That identity holds for every E with U and Vh held fixed, so the derivatives of every order at
+a singular A are those of Z -> adj(Z) at Z = U^T A Vh^T; past the first they come from the
+Faddeev-LeVerrier recurrence (a polynomial in Z), added so that their value is exactly 0.
+
 Real matrices only (complex ones keep det = sign exp(logabsdet), numpy/linalg.py).
 """
 import numpy as np
@@ -25,8 +29,7 @@ from . import reductions as red
 from . import shape as sh
 from .control import stop_gradient
 from .decompositions import svd
-from ._define import elementwise_batch, quiet
-from ._sparsity import elementwise_sparsity
+from ._define import quiet
 from .linalg import diag_embed, diagonal, matmul, mT, stacked_batch, trace
 
 
@@ -96,15 +99,42 @@ def _regular_adjugate_jvp(a, a_dot, adj):
 
 
 def _singular_adjugate_jvp(a, a_dot, singular):
-    # the SVD frame: exact to first order; its own derivative is not computed (NaN), since
-    # U and V are not differentiable where singular values vanish or repeat
-    u, s, vh = svd(not_differentiated(a, singular))
+    # in the SVD frame of A, held fixed: adj(A) = c Vh^T adj(U^T A Vh^T) U^T holds for every A
+    # (any fixed orthogonal U, Vh), so the derivatives of every order are those of
+    # Z -> adj(Z) at Z = U^T A Vh^T = diag(s). The value: the cofactor products of s (no
+    # cancellation); its derivatives in A: those of the polynomial form (_polynomial_adjugate
+    # _jvp), added as (its value at Z) - (the same at Z held fixed), which is exactly 0
+    u, s, vh = svd(stop_gradient(a))
     x = matmul(mT(u), matmul(a_dot, mT(vh)))
     q = _products(s, True)
     off = ar.select(_excluding(get_aval(s).shape[-1], False), 0.0, q)
     d = red.reduce_sum(ar.mul(off, _as_row(diagonal(x))), axes=(get_aval(q).ndim - 1,))
     inner = ar.sub(diag_embed(d), ar.mul(off, x))
+    z = matmul(mT(u), matmul(a, mT(vh)))
+    inner = ar.add(inner, ar.sub(_polynomial_adjugate_jvp(z, x),
+                                 _polynomial_adjugate_jvp(stop_gradient(z), x)))
     return ar.mul(matmul(mT(vh), matmul(inner, mT(u))), _as_matrix_scale(_frame_sign(u, vh)))
+
+
+def _polynomial_adjugate_jvp(z, y):
+    """``adj'(Z)[Y]`` for stacks ``(..., n, n)``, from the Faddeev-LeVerrier recurrence
+    ``M_k = Z M_(k-1) + c_(n-k+1) I``, ``c_(n-k) = -tr(Z M_k) / k`` (M_1 = I,
+    adj(Z) = (-1)^(n+1) M_n) and its derivative: a polynomial in Z, linear in Y, so its own
+    derivatives of every order are exact wherever Z is, singular or not."""
+    n = get_aval(z).shape[-1]
+    if n == 1:
+        return ar.mul(y, 0.0)
+    eye = np.eye(n)
+    zm, ym, zmd = z, y, None            # Z M_1, Y M_1, Z M_1' (M_1' = 0)
+    c, cd = ar.neg(trace(z)), ar.neg(trace(y))
+    for k in range(2, n + 1):
+        if k > 2:
+            zm, ym, zmd = matmul(z, m), matmul(y, m), matmul(z, md)
+            c = ar.div(ar.neg(trace(zm)), float(k - 1))
+            cd = ar.div(ar.neg(ar.add(trace(ym), trace(zmd))), float(k - 1))
+        m = ar.add(zm, ar.mul(_as_matrix_scale(c), eye))
+        md = ar.add(ym if zmd is None else ar.add(ym, zmd), ar.mul(_as_matrix_scale(cd), eye))
+    return md if n % 2 else ar.neg(md)
 
 
 def _as_row(v):
@@ -130,26 +160,6 @@ def _numerically_singular(a):
 
 
 adjugate_p.jvp = adjugate_jvp
-
-# -- not_differentiated: the identity in x, whose derivative is NaN where ``flag`` holds and 0
-# elsewhere (a value whose derivative a rule does not compute there: NaN says so instead of a
-# wrong number; 0 elsewhere keeps masked branches finite in nested derivatives)
-not_differentiated_p = Primitive("not_differentiated")
-not_differentiated_p.impl = lambda x, flag: x
-not_differentiated_p.abstract_eval = lambda x, flag: ShapedArray(x.shape, x.dtype)
-not_differentiated_p.jvp = lambda primals, tangents: (
-    not_differentiated(*primals),
-    ar.safe_mul(tangents[0], ar.select(primals[1], np.nan, 0.0)))
-not_differentiated_p.deriv_class = ("nonlinear", "zero")
-not_differentiated_p.batch = elementwise_batch(not_differentiated_p)
-not_differentiated_p.sparsity = elementwise_sparsity
-
-
-def not_differentiated(x, flag):
-    """``x`` (any shape) whose derivative is NaN where the boolean ``flag`` (broadcasting
-    against ``x``) holds and 0 elsewhere."""
-    return bind(not_differentiated_p, x, flag)
-
 
 adjugate_p.deriv_class = ("nonlinear",)
 adjugate_p.batch = stacked_batch(adjugate_p)
