@@ -4,10 +4,13 @@ from .avals import ShapedArray, get_aval, is_differentiable_dtype, result_dtype
 from .errors import (ChainruleError, ConcretizationError, EscapedTracerError, GraphTypeError, InvalidArgumentError,
                      MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
                      PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
-from .graph import Eqn, Graph, Lit, Var, eval_graph, graph_phase, pp_graph, typecheck
+from .graph import (Eqn, Graph, Lit, Var, constant_coefficients, eval_graph, graph_phase,
+                    pp_graph, reset_constant_coefficients, typecheck)
 from .interpreter import Interpreter, new_interpreter
 from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer
 from .tree import (TreeDef, broadcast_prefix, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
                    tree_map, tree_unflatten)
-from .zeros import UndefPrimal, Zero, is_undefined, add_any_p, add_tangents, instantiate, tangent_aval, zeros_like_aval
+from .zeros import (UndefPrimal, Zero, is_undefined, add_any_p, add_tangents, instantiate,
+                    may_hold_zero, reset_strict_products, set_strict_products,
+                    strict_products, tangent_aval, zeros_like_aval)

@@ -49,8 +49,11 @@ class Lit:
 class Eqn:
     """One primitive application. ``phase`` labels the part of a derivative program it belongs
     to (None for the forward computation, "adjoint sweep" for a backward pass), so printers
-    and generated code can show a person the two sweeps."""
-    __slots__ = ("prim", "inputs", "params", "outvars", "phase")
+    and generated code can show a person the two sweeps. ``by_constant`` is True for an
+    equation of a linear graph that multiplies by a constant of the differentiated program
+    (a coefficient that may hold exact zeros independent of the inputs, such as a 0/1 mask):
+    see ``constant_coefficients`` and the zero-safe products in interpreters/transpose.py."""
+    __slots__ = ("prim", "inputs", "params", "outvars", "phase", "by_constant")
 
     def __init__(self, prim, inputs, params, outvars):
         self.prim = prim
@@ -58,9 +61,21 @@ class Eqn:
         self.params = params
         self.outvars = outvars
         self.phase = _phase.get()
+        self.by_constant = _by_constant.get()
 
 
 _phase = contextvars.ContextVar("chainrule_graph_phase", default=None)
+_by_constant = contextvars.ContextVar("chainrule_by_constant", default=False)
+
+
+def constant_coefficients(flag=True):
+    """Mark the equations staged inside this block as applying coefficients that are constants
+    of the program (a JVP rule run with an operand that has no tangent and may hold zeros).
+    Returns a token for ``reset_constant_coefficients``."""
+    return _by_constant.set(flag)
+
+
+reset_constant_coefficients = _by_constant.reset
 
 
 @contextlib.contextmanager
@@ -162,7 +177,14 @@ def eval_graph(graph, args, linear=False):
                     env[o] = Zero(o.aval)
                 continue
             vals = [instantiate(v) for v in vals]
-        out = bind(eqn.prim, *vals, **eqn.params)
+        if eqn.by_constant:         # a re-staged equation keeps its mark
+            token = _by_constant.set(True)
+            try:
+                out = bind(eqn.prim, *vals, **eqn.params)
+            finally:
+                _by_constant.reset(token)
+        else:
+            out = bind(eqn.prim, *vals, **eqn.params)
         if eqn.prim.multiple_results:
             env.update(zip(eqn.outvars, out))
         else:

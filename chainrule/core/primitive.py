@@ -22,6 +22,16 @@ itself in one place; the interpreters read those slots and never import the ops 
                                                 some arguments are known values and others are
                                                 its tracers; it computes what is known now and
                                                 stages the rest (interpreters/staging.py)
+    zero_safety                                 how the primitive takes part in the NaN-safe
+                                                products (interpreters/transpose.py), a tuple of
+                                                flags: "no-new-zeros" (its transpose puts no zero
+                                                into a cotangent beyond those the incoming
+                                                cotangent or a constant coefficient has: mul,
+                                                sums, reshapes; select and slicing do), and
+                                                "pass-constants" (a constant operand is added or
+                                                placed, never multiplied: add, concatenate)
+    strict_transpose                            the safe products only: the transpose used where
+                                                no cotangent zero can come from an untaken branch
 
 ``bind`` is the single entry point used by every op: it finds the innermost interpreter among the
 tracers in ``args`` and hands it the call. With no tracer among the arguments it calls the
@@ -34,7 +44,7 @@ from .tracer import Tracer
 class Primitive:
     __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "jvp", "transpose",
                  "taylor", "batch", "deriv_class", "sparsity", "linear_in", "partial_eval",
-                 "__weakref__")
+                 "zero_safety", "strict_transpose", "__weakref__")
 
     def __init__(self, name, *, multiple_results=False, linear_in=()):
         self.name = name
@@ -49,6 +59,8 @@ class Primitive:
         self.deriv_class = None
         self.sparsity = None
         self.partial_eval = None
+        self.zero_safety = ()
+        self.strict_transpose = None
 
     def bind(self, *args, **params):
         return bind(self, *args, **params)

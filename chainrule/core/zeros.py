@@ -5,10 +5,13 @@ an output nobody used) is represented by ``Zero(aval)`` rather than an array of 
 Interpreters test for it and skip work: a JVP whose input tangents are all Zero does not run its
 rule at all, and the backward pass skips an equation whose output cotangents are all Zero.
 """
+import contextvars
+
 import numpy as np
 
 from .avals import ShapedArray
 from .primitive import Primitive, bind
+from .tracer import Tracer
 
 
 class AvalMarker:
@@ -87,3 +90,36 @@ def add_any_batch(vals, dims):
 
 
 add_any_p.batch = add_any_batch
+
+
+# -- structural zeros and the NaN-safe products ---------------------------------------------------
+# A zero-safe product (ops.arithmetic.safe_mul) turns 0 * inf into 0. That is right only where the
+# zero is structural (a seed that does not reach the element, the branch np.where did not take, a
+# constant mask) and wrong where it is a derivative vanishing at this point. The forward pass
+# runs "strict" (plain products, NaN at 0 * inf) while no tangent it combines can hold a
+# structural zero; interpreters/forward.py sets the flag, the JVP rules read it (tangent_scale).
+_strict = contextvars.ContextVar("chainrule_strict_products", default=False)
+
+
+def strict_products():
+    """Whether the JVP rule running now may apply its infinite factors with plain products."""
+    return _strict.get()
+
+
+def set_strict_products(flag):
+    return _strict.set(flag)
+
+
+reset_strict_products = _strict.reset
+
+
+def may_hold_zero(x):
+    """Whether a value may hold an exact zero (a value not known here, a tracer, may)."""
+    if isinstance(x, Tracer):
+        return True
+    if type(x) is float or type(x) is int:
+        return x == 0
+    try:
+        return not np.all(x)
+    except Exception:
+        return True

@@ -10,21 +10,27 @@ Two shortcuts keep it cheap: when every input tangent is Zero the rule is skippe
 primitive is applied to the primals alone; and an output whose tangent is Zero is returned as the
 plain primal (a constant to this interpreter), never wrapped.
 """
-from ..core import Interpreter, PrimalTracer, Zero, get_aval, new_interpreter, tangent_aval
+from ..core import (Interpreter, PrimalTracer, Zero, constant_coefficients, get_aval,
+                    may_hold_zero, new_interpreter, reset_constant_coefficients,
+                    reset_strict_products, set_strict_products, tangent_aval)
 from ..core.primitive import bind
 
 
 class JVPTracer(PrimalTracer):
-    __slots__ = ("tangent",)
+    """``loose``: the tangent may hold a structural zero (a seed's zero, a constant branch or
+    mask), so the NaN-safe products must treat its zeros as structural (core.zeros)."""
+    __slots__ = ("tangent", "loose")
 
-    def __init__(self, interp, primal, tangent):
+    def __init__(self, interp, primal, tangent, loose=True):
         self._interp = interp
         self.primal = primal
         self.tangent = tangent
         self._aval = None
+        self.loose = loose
 
     def _become(self, new):
         self.primal, self.tangent, self._aval = new.primal, new.tangent, new._aval
+        self.loose = new.loose
 
 
 class JVPInterpreter(Interpreter):
@@ -35,26 +41,44 @@ class JVPInterpreter(Interpreter):
 
     def process_primitive(self, prim, args, params):
         primals, tangents = [], []
-        nonzero = False
+        nonzero = loose = False
+        constant = by_constant = False
         for x in args:
             if (type(x) is JVPTracer and x._interp is self) or self.owns(x):
                 primals.append(x.primal)
                 tangents.append(x.tangent)
-                nonzero = nonzero or type(x.tangent) is not Zero
+                if type(x.tangent) is not Zero:
+                    nonzero = True
+                    loose = loose or x.loose
             else:
                 primals.append(x)
                 tangents.append(Zero(tangent_aval(get_aval(x))))
+                constant = True
+                by_constant = by_constant or may_hold_zero(x)
         if not nonzero:
             return bind(prim, *primals, **params)
-        out, out_dot = prim.rule("jvp")(primals, tangents, **params)
+        by_constant = by_constant and "pass-constants" not in prim.zero_safety
+        # the rule's tangent is scaled by a constant that may hold exact zeros (a 0/1 mask): its
+        # staged linear equations are marked, so that reverse mode counts the zeros they make
+        # as structural; and forward mode runs strict while no structural zero can be present
+        # (interpreters/transpose.py and core/zeros.py say the rule)
+        mark = constant_coefficients() if by_constant else None
+        strict = set_strict_products(not loose)
+        try:
+            out, out_dot = prim.rule("jvp")(primals, tangents, **params)
+        finally:
+            reset_strict_products(strict)
+            if mark is not None:
+                reset_constant_coefficients(mark)
+        loose = loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)
         if prim.multiple_results:
-            return [self._wrap(p, t) for p, t in zip(out, out_dot)]
-        return self._wrap(out, out_dot)
+            return [self._wrap(p, t, loose) for p, t in zip(out, out_dot)]
+        return self._wrap(out, out_dot, loose)
 
-    def _wrap(self, primal, tangent):
+    def _wrap(self, primal, tangent, loose=True):
         if type(tangent) is Zero:
             return primal
-        return JVPTracer(self, primal, tangent)
+        return JVPTracer(self, primal, tangent, loose)
 
     def unpack(self, out):
         """Split an output into (primal, tangent); a constant has a Zero tangent."""
@@ -67,7 +91,7 @@ def jvp_flat(fun, primals, tangents):
     """Push ``tangents`` through ``fun`` (a function of a flat list returning a flat list).
     Returns ``(primals_out, tangents_out)``; an output tangent may be a symbolic Zero."""
     with new_interpreter(JVPInterpreter) as interp:
-        ins = [JVPTracer(interp, p, t) for p, t in zip(primals, tangents)]
+        ins = [JVPTracer(interp, p, t, may_hold_zero(t)) for p, t in zip(primals, tangents)]
         outs = fun(ins)
         pairs = [interp.unpack(o) for o in outs]
     return [p for p, _ in pairs], [t for _, t in pairs]

@@ -10,10 +10,24 @@ Cotangents are accumulated per variable with ``add_tangents``; a variable no out
 keeps a symbolic Zero, and an equation whose output cotangents are all Zero is skipped. Rules
 are written with chainrule's operations, so the backward pass itself can be differentiated (its
 literals and cotangents may be tracers of enclosing transformations).
+
+NaN-safe products. A derivative factor that is infinite at a singular point (sqrt'(0)) is
+applied with a zero-safe product (ops.arithmetic.safe_mul: 0 * inf = 0). That is right where
+the cotangent's zero is structural: the branch ``np.where`` did not take, an element a slice or
+gather did not read, a zero of a constant coefficient (a 0/1 mask), a zero of the cotangent
+seed (an output not asked for). It is wrong where the zero is an outer derivative vanishing at
+this very point (``np.cbrt(x) ** 3`` at 0: 0 * inf there is the indeterminate form of a
+derivative that is 1). The pass tracks, per variable, whether its cotangent may hold a
+structural zero ("loose"): seeds with a zero (or not known here), and every input of an
+equation that is loose or that creates zeros (a primitive without "no-new-zeros" in its
+``zero_safety``, or an equation marked ``by_constant``). A safe product whose cotangent is not
+loose uses the primitive's ``strict_transpose``: plain NumPy arithmetic, NaN at 0 * inf, as JAX
+and PyTorch give.
 """
 import numpy as np
 
-from ..core import MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase
+from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
+                    may_hold_zero)
 
 
 def backward_pass(graph, cts_out):
@@ -24,9 +38,12 @@ def backward_pass(graph, cts_out):
 
 def _backward_pass(graph, cts_out):
     ct_env = {}
+    loose = set()           # variables whose cotangent may hold a structural zero
     for v, ct in zip(graph.outvars, cts_out):
         if type(v) is Var and type(ct) is not Zero:
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+            if may_hold_zero(ct):
+                loose.add(v)
     pop = ct_env.pop
     for eqn in reversed(graph.eqns):
         prim = eqn.prim
@@ -35,12 +52,18 @@ def _backward_pass(graph, cts_out):
             if all(c is None for c in cts):
                 continue
             ct = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+            out_loose = True
         else:
             ct = pop(eqn.outvars[0], None)
             if ct is None:
                 continue
+            out_loose = eqn.outvars[0] in loose
         args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
         rule = prim.transpose
+        if not out_loose and prim.strict_transpose is not None:
+            rule = prim.strict_transpose
+        if out_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety:
+            loose.update(x for x in eqn.inputs if type(x) is Var)
         if rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
@@ -54,3 +77,4 @@ def _backward_pass(graph, cts_out):
             prev = ct_env.get(x)
             ct_env[x] = c if prev is None else add_tangents(prev, c)
     return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]
+

@@ -144,7 +144,7 @@ def def_unary(name, impl, deriv, singular=False):
         if not singular:
             return y, ar.mul(x_dot, deriv(x, y))
         with quiet():     # an infinite factor is expected (and made harmless by safe_mul)
-            return y, ar.safe_mul(x_dot, deriv(x, y))
+            return y, ar.tangent_scale(x_dot, deriv(x, y))
     jvp.__name__ = f"{name}_jvp"
     prim.jvp = jvp
     prim.taylor = deriv_taylor(prim, deriv, singular)
@@ -171,10 +171,11 @@ def def_nary(name, impl, derivs, singular=False):
     prim = Primitive(name)
     prim.impl = impl
     prim.abstract_eval = elementwise_abstract(impl)
+    prim.zero_safety = ("no-new-zeros",)     # a constant operand only enters the derivatives
 
     def jvp(primals, tangents):
         out = bind(prim, *primals)
-        scale = ar.safe_mul if singular else ar.mul
+        scale = ar.tangent_scale if singular else ar.mul
         terms = []
         with quiet() if singular else contextlib.nullcontext():
             for t, deriv in zip(tangents, derivs):

@@ -13,7 +13,7 @@ take (zero cotangent) contributes 0, not 0 * inf = NaN.
 import numpy as np
 
 from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undefined,
-                    tangent_aval)
+                    may_hold_zero, strict_products, tangent_aval)
 from . import _series as ser
 from . import shape as sh
 from ._sparsity import choice_sparsity, elementwise_sparsity, select_sparsity
@@ -162,10 +162,14 @@ def mul(x, y):
 def mul_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = mul(x, y)
+    # a constant factor's zeros are structural (a 0/1 mask): the product is 0 there, also
+    # where the tangent is infinite
     if type(x_dot) is Zero:
-        return out, broadcast_tangent(mul(x, y_dot), get_aval(out).shape)
+        scale = safe_mul if may_hold_zero(x) else mul
+        return out, broadcast_tangent(scale(y_dot, x), get_aval(out).shape)
     if type(y_dot) is Zero:
-        return out, broadcast_tangent(mul(x_dot, y), get_aval(out).shape)
+        scale = safe_mul if may_hold_zero(y) else mul
+        return out, broadcast_tangent(scale(x_dot, y), get_aval(out).shape)
     return out, add(mul(x_dot, y), mul(x, y_dot))
 
 
@@ -218,6 +222,22 @@ def safe_div(t, c):
     return bind(safe_div_p, t, c)
 
 
+def tangent_scale(t, c):
+    """A JVP rule's tangent ``t`` times a derivative factor ``c`` that may be infinite:
+    zero-safe (``safe_mul``), or a plain product where the forward pass runs strict on a
+    concrete tangent (no structural zero can be present: core.zeros.strict_products)."""
+    if strict_products() and not isinstance(t, Tracer):
+        return mul(t, c)
+    return bind(safe_mul_p, t, c)
+
+
+def tangent_divide(t, c):
+    """``t / c`` for a JVP rule's tangent, zero-safe unless strict (see ``tangent_scale``)."""
+    if strict_products() and not isinstance(t, Tracer):
+        return div(t, c)
+    return bind(safe_div_p, t, c)
+
+
 def safe_mul_jvp(primals, tangents):
     (t, c), (t_dot, c_dot) = primals, tangents
     out = safe_mul(t, c)
@@ -239,6 +259,10 @@ def safe_div_jvp(primals, tangents):
 
 safe_mul_p.jvp = safe_mul_jvp
 safe_mul_p.transpose = lambda ct, t, c: (unbroadcast(safe_mul(ct, c), t.aval), None)
+# where no zero of the cotangent can come from an untaken branch, a mask or a cotangent seed,
+# a zero is an outer derivative vanishing at this point, and 0 * inf is left to NumPy (NaN)
+safe_mul_p.strict_transpose = lambda ct, t, c: (unbroadcast(mul(ct, c), t.aval), None)
+safe_div_p.strict_transpose = lambda ct, t, c: (unbroadcast(div(ct, c), t.aval), None)
 safe_mul_p.deriv_class = ("linear", "nonlinear", "cross")
 safe_div_p.jvp = safe_div_jvp
 safe_div_p.transpose = lambda ct, t, c: (unbroadcast(safe_div(ct, c), t.aval), None)
@@ -284,14 +308,15 @@ def div(x, y):
 def div_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = div(x, y)
-    x_term = None if type(x_dot) is Zero else safe_div(x_dot, y)
+    x_term = None if type(x_dot) is Zero else tangent_divide(x_dot, y)
     with quiet():
-        y_term = None if type(y_dot) is Zero else safe_mul(y_dot, neg(div(out, y)))
+        y_term = None if type(y_dot) is Zero else tangent_scale(y_dot, neg(div(out, y)))
     return out, sum_tangents(out, x_term, y_term)
 
 
 div_p.jvp = div_jvp
 div_p.transpose = lambda ct, x, y: (unbroadcast(safe_div(ct, y), x.aval), None)
+div_p.strict_transpose = lambda ct, x, y: (unbroadcast(div(ct, y), x.aval), None)
 div_p.deriv_class = ("linear", "nonlinear", "cross")
 
 
@@ -329,17 +354,17 @@ def pow_jvp(primals, tangents):
             # a Python exponent stays a weak scalar (float32 x keeps float32), and for
             # y = 1, 2, 3, ... the derivative y x**(y-1) is finite: no zero-safe product needed
             natural = y >= 1 and float(y).is_integer()
-            scale = mul if natural else safe_mul
+            scale = mul if natural else tangent_scale
             with quiet():
                 x_term = scale(x_dot, mul(y, _power(x, y - 1) if natural else pow(x, y - 1)))
         else:
             with quiet():       # y x**(y-1) is 0 where y == 0, although 0**-1 is inf
-                x_term = safe_mul(x_dot, safe_mul(y, pow(x, sub(y, 1))))
+                x_term = tangent_scale(x_dot, safe_mul(y, pow(x, sub(y, 1))))
     if type(y_dot) is not Zero:
         # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0)
         x_zero = eq(x, 0)
         log_x = select(x_zero, 0.0, el.log(select(x_zero, 1.0, x)))
-        y_term = safe_mul(y_dot, mul(log_x, out))
+        y_term = tangent_scale(y_dot, mul(log_x, out))
     return out, sum_tangents(out, x_term, y_term)
 
 
@@ -373,7 +398,7 @@ def pow_taylor(primals, series):
         if sy is None:
             n = _small_natural(y)
             ys = (ser.int_pow_series(a, n, out) if n is not None
-                  else _pow_series_at_any_base(x, a, y, out))
+                  else pow_series_at_any_base(x, a, y, out))
         else:   # x**y = exp(y log x), log x taken as 0 where x == 0 (as in the JVP)
             x_zero = eq(x, 0)
             log_x = select(x_zero, 0.0, el.log(select(x_zero, 1.0, x)))
@@ -385,7 +410,7 @@ def pow_taylor(primals, series):
 pow_p.taylor = pow_taylor
 
 
-def _pow_series_at_any_base(x, a, y, out):
+def pow_series_at_any_base(x, a, y, out):
     """``a ** y`` for a constant exponent that is an array or not a small natural number: the
     recurrence (which divides by ``a_0``), and where ``a_0 = 0`` Faa di Bruno's form, exact
     there (0 below the exponent, inf past a non-integer one, the binomial terms at integers)."""

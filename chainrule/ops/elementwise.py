@@ -117,7 +117,7 @@ _TAYLOR = [
     (log10_p, lambda a, y: _linear_scale(ser.log_series(a, y), y, 1.0 / _LN10), True),
     (log1p_p, lambda a, y: ser.log_series(ser.shift(a, 1.0), y), True),
     (sqrt_p, lambda a, y: ser.sqrt_series(a, y), True),
-    (cbrt_p, lambda a, y: ser.pow_series(a, 1.0 / 3.0, y), True),
+    (cbrt_p, lambda a, y: ar.pow_series_at_any_base(a[0], a, 1.0 / 3.0, y), True),
     (square_p, lambda a, y: ser.square_series(a, y), False),
     (reciprocal_p, lambda a, y: ser.reciprocal_series(a, y, safe=True), True),
     (sin_p, lambda a, y: ser.sin_cos_series(a, y, cos(a[0]))[0], False),

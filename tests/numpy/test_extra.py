@@ -19,7 +19,9 @@ GRAD_CASES = [
     case("c_", lambda x, v: cnp.c_[x.T, v[:4], 2.0 * v[1:]], X, V),
     case("einsum_sublist", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), X, X.T),
     case("einsum_sublist_trace", lambda a: np.einsum(a, [0, 0]), X[:, :3]),
-    case("nan_to_num", lambda v: np.nan_to_num(v + WITH_INF, posinf=9.0) * v, V),
+    # finite replacements: the default (the largest float) times v overflows at the central
+    # differences' points where |v| > 1, so the check depended on the random draw
+    case("nan_to_num", lambda v: np.nan_to_num(v + WITH_INF, posinf=9.0, neginf=-7.0) * v, V),
     case("rollaxis", lambda x: np.rollaxis(x, 2), X3),
     case("rollaxis_start", lambda x: np.rollaxis(x, 0, 3), X3),
     case("dsplit", lambda x: np.dsplit(x, 2)[1], X3),

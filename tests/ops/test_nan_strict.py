@@ -1,0 +1,118 @@
+"""The NaN-safe products never hide a derivative: 0 * inf becomes 0 only where the zero is
+structural (the branch np.where did not take, an element a slice does not read, a constant
+mask), never where an outer derivative vanishes at a point where the inner one is infinite.
+There the answer is NaN (as JAX and PyTorch give), or the true derivative, never a finite wrong
+number. Checked against one-sided finite differences and closed forms."""
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+INNER = {
+    "sqrt": np.sqrt,
+    "cbrt": np.cbrt,
+    "pow_half": lambda x: x ** 0.5,
+    "pow_third": lambda x: np.power(x, 1.0 / 3.0),
+    "log1p_shift": lambda x: np.sqrt(np.log1p(x)),
+}
+OUTER = {
+    "cube": lambda s: s ** 3,
+    "square": lambda s: s ** 2,
+    "sin_squared": lambda s: np.sin(s) ** 2,
+    "product": lambda s: s * s * s,
+    "scaled_cube": lambda s: 2.0 * s ** 3,
+    "poly": lambda s: s ** 3 + 0.5 * s ** 2,
+    "quartic_ratio": lambda s: s ** 4 / (1.0 + s),
+}
+
+
+def _one_sided(f, h=1e-7):
+    return (f(h) - f(0.0)) / h
+
+
+def _never_wrong(value, f):
+    """NaN/inf, or within the one-sided difference's error of the right derivative."""
+    if not np.isfinite(value):
+        return True
+    fd, fd2 = _one_sided(f, 1e-7), _one_sided(f, 1e-9)
+    if not (np.isfinite(fd) and abs(fd - fd2) < 1e-2 * max(1.0, abs(fd))):
+        return False        # the derivative does not exist at 0: a finite answer is wrong
+    return abs(value - fd) < 1e-3 * max(1.0, abs(fd))
+
+
+@pytest.mark.parametrize("outer", sorted(OUTER))
+@pytest.mark.parametrize("inner", sorted(INNER))
+def test_composite_at_singular_point_is_right_or_nan(inner, outer):
+    f = lambda x: OUTER[outer](INNER[inner](x))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = {
+            "grad": cr.grad(f)(0.0),
+            "jvp": cr.jvp(f, (0.0,), (1.0,))[1],
+            "jit(grad)": cr.jit(cr.grad(f))(0.0),
+            "grad of a sum": cr.grad(lambda x: np.sum(f(x)))(np.array([0.0, 0.5]))[0],
+            "value_and_grad": cr.value_and_grad(f)(0.0)[1],
+        }
+        for name, v in values.items():
+            assert _never_wrong(v, f), (name, v, _one_sided(f))
+
+
+def test_cbrt_cubed_is_nan_not_zero():
+    """The issue's cases: the derivative is 1 (cbrt(x)**3 = x) and 1 (sin(sqrt(x))**2 at 0+);
+    chainrule gave 0, JAX gives NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in (lambda x: np.cbrt(x) ** 3, lambda x: np.sin(np.sqrt(x)) ** 2,
+                  lambda x: np.cbrt(x ** 3)):
+            assert np.isnan(cr.grad(f)(0.0))
+            assert np.isnan(cr.jvp(f, (0.0,), (1.0,))[1])
+            # away from the singular point the derivative is the closed form
+            np.testing.assert_allclose(cr.grad(f)(0.3), (f(0.3 + 1e-6) - f(0.3 - 1e-6)) / 2e-6,
+                                       rtol=1e-6)
+
+
+def test_structural_zeros_stay_zero():
+    """An untaken branch, a constant 0/1 mask, an element a slice does not read, a matrix column
+    of zeros: the function does not depend on that element there, so its derivative is 0."""
+    x = np.array([0.0, 0.25, 1.0])
+    mask = np.array([0.0, 1.0, 1.0])
+    a = np.array([[0.0, 1.0, 2.0], [0.0, 3.0, 1.0]])
+    cases = {
+        "where": (lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0)), [0.0, 1.0, 0.5]),
+        "mask": (lambda x: np.sum(mask * np.sqrt(x)), [0.0, 1.0, 0.5]),
+        "slice": (lambda x: np.sum(np.sqrt(x)[1:]), [0.0, 1.0, 0.5]),
+        "matrix": (lambda x: np.sum(a @ np.sqrt(x)), [0.0, 4.0, 1.5]),
+        "log": (lambda x: np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)),
+                [0.0, np.log(0.25) + 1.0, 1.0]),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, (f, want) in cases.items():
+            np.testing.assert_allclose(cr.grad(f)(x), want, rtol=1e-12, err_msg=name)
+            np.testing.assert_allclose(cr.jit(cr.grad(f))(x), want, rtol=1e-12, err_msg=name)
+            np.testing.assert_allclose(cr.jacrev(f)(x), want, rtol=1e-12, err_msg=name)
+            if name != "matrix":    # forward: a matrix product of an infinite tangent is NaN
+                np.testing.assert_allclose(cr.jacfwd(f)(x), want, rtol=1e-12, err_msg=name)
+
+
+def test_mask_after_an_infinite_derivative_in_forward_mode():
+    """``mask * sqrt(x)``: the masked output is constant, so its derivative is 0 in forward mode
+    too (the constant factor's zero is structural), while the unmasked one is infinite."""
+    mask = np.array([0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = cr.jvp(lambda x: mask * np.sqrt(x), (0.0,), (1.0,))[1]
+    assert t[0] == 0.0 and t[1] == np.inf
+
+
+def test_second_order_of_the_composite():
+    """hessian through the strict reverse pass: cbrt(x)**3 = x has second derivative 0; the
+    answer is 0 or NaN, never another number."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = cr.hessian(lambda x: np.cbrt(x) ** 3)(0.0)
+        h2 = cr.grad(cr.grad(lambda x: np.cbrt(x) ** 3))(0.0)
+    for v in (h, h2):
+        assert np.isnan(v) or v == 0.0
