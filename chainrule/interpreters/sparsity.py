@@ -202,6 +202,9 @@ def union(a, b):
     if a.indices is b.indices and a.nrows == b.nrows and (
             a._indptr is b._indptr or np.array_equal(a.indptr, b.indptr)):
         return a
+    for full in (a, b):         # rows reading every input (x * sum(x)): nothing to add
+        if full.width == full.ncols:
+            return full
     if a.shape[0] == 1:                 # sums of reductions: one row
         return from_keys(np.concatenate([a.indices, b.indices]), 1, a.ncols)
     if a.width == 1 and b.width == 1:   # x[1:] - x[:-1]: two entries per row, or one

@@ -169,3 +169,19 @@ def test_a_flag_matrix_that_fills_up_ends_the_pairing(monkeypatch):
     with pytest.warns(DensePatternWarning):
         H = cr.sparse_hessian(f, x)
     np.testing.assert_allclose(H.toarray(), cr.hessian(f)(x), rtol=1e-12, atol=1e-14)
+
+
+def test_a_union_with_full_rows_is_not_merged_entry_by_entry(monkeypatch):
+    # x * sum(x): each row reads x_i and all of x; the full rows are the union as they are
+    import chainrule.interpreters.sparsity as sparsity
+    merged = []
+    original = sparsity.from_entries
+    monkeypatch.setattr(sparsity, "from_entries",
+                        lambda rows, *a: merged.append(rows.size) or original(rows, *a))
+    f = lambda x: np.sum(np.tanh(x * np.sum(x)))           # noqa: E731
+    x = np.linspace(-1.0, 1.0, 200)
+    assert cr.jacobian_sparsity(lambda x: np.tanh(x * np.sum(x)), x).nnz == 200 * 200
+    assert merged == []
+    with pytest.warns(DensePatternWarning):
+        H = cr.sparse_hessian(f, x)
+    np.testing.assert_allclose(H.toarray(), cr.hessian(f)(x), rtol=1e-12, atol=1e-14)
