@@ -185,3 +185,20 @@ def test_a_union_with_full_rows_is_not_merged_entry_by_entry(monkeypatch):
     with pytest.warns(DensePatternWarning):
         H = cr.sparse_hessian(f, x)
     np.testing.assert_allclose(H.toarray(), cr.hessian(f)(x), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+def test_sparse_jacobian_of_a_dense_pattern_sweeps_the_identity(monkeypatch, mode):
+    # dense rows and columns: no coloring in any mode (the intersection graph would have n^3
+    # work), one sweep per column or row in large batches, the dense Jacobian's values
+    f = lambda x: np.tanh(np.concatenate([x, x[:5]]) * np.sum(x))   # noqa: E731
+    x = np.linspace(-1.0, 1.0, 40)
+    monkeypatch.setattr(cr.sparse.jacobian, "GRAPH_BUDGET", 1000)
+    _refuse_coloring(monkeypatch)
+    monkeypatch.setattr(coloring, "row_coloring", coloring.column_coloring)  # (refused too)
+    prep = cr.prepare_sparse_jacobian(f, x, mode=mode)
+    assert prep.info["dense_fallback"] and prep.ncolors == (45 if prep.mode == "rev" else 40)
+    np.testing.assert_allclose(prep(x).toarray(), cr.jacobian(f)(x), rtol=1e-13, atol=1e-15)
+    B = np.asarray(cr.jit(prep.compressed)(x))
+    np.testing.assert_allclose(prep.recover(B).toarray(), prep(x).toarray(), rtol=1e-13,
+                               atol=1e-15)
