@@ -17,19 +17,21 @@ Vh fixed) and the first-order cofactors of a diagonal matrix plus X:
 
 That identity holds for every E with U and Vh held fixed, so the derivatives of every order at
 a singular A are those of Z -> adj(Z) at Z = U^T A Vh^T; past the first they come from the
-Faddeev-LeVerrier recurrence (a polynomial in Z), added so that their value is exactly 0.
+Faddeev-LeVerrier recurrence (a polynomial in Z), added so that their value is exactly 0, for
+n <= 8 (n matrix products per direction); past that they are NaN at a singular A.
 
 Real matrices only (complex ones keep det = sign exp(logabsdet), numpy/linalg.py).
 """
 import numpy as np
 
-from ..core import Primitive, ShapedArray, bind, get_aval
+from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
 from . import arithmetic as ar
 from . import reductions as red
 from . import shape as sh
 from .control import stop_gradient
 from .decompositions import svd
-from ._define import quiet
+from ._define import elementwise_batch, quiet
+from ._sparsity import elementwise_sparsity
 from .linalg import diag_embed, diagonal, matmul, mT, stacked_batch, trace
 
 
@@ -86,8 +88,12 @@ def adjugate_jvp(primals, tangents):
     out = adjugate(a)
     singular = _numerically_singular(a)
     with quiet():
-        return out, ar.select(singular, _singular_adjugate_jvp(a, a_dot, singular),
-                              _regular_adjugate_jvp(a, a_dot, out))
+        if not isinstance(singular, Tracer) and not np.any(singular):   # known: one branch
+            return out, _regular_adjugate_jvp(a, a_dot, out)
+        regular = None if not isinstance(singular, Tracer) and np.all(singular) else \
+            _regular_adjugate_jvp(a, a_dot, out)
+        tangent = _singular_adjugate_jvp(a, a_dot, singular)
+        return out, tangent if regular is None else ar.select(singular, tangent, regular)
 
 
 def _regular_adjugate_jvp(a, a_dot, adj):
@@ -98,21 +104,29 @@ def _regular_adjugate_jvp(a, a_dot, adj):
     return ar.div(ar.sub(ar.mul(scale, adj), matmul(adj_e, adj)), _as_matrix_scale(det(a)))
 
 
+# past this size the polynomial form (n matrix products per direction) is not used: higher
+# derivatives at a singular matrix are NaN there (not computed), never a wrong number
+POLYNOMIAL_MAX_N = 8
+
+
 def _singular_adjugate_jvp(a, a_dot, singular):
     # in the SVD frame of A, held fixed: adj(A) = c Vh^T adj(U^T A Vh^T) U^T holds for every A
     # (any fixed orthogonal U, Vh), so the derivatives of every order are those of
     # Z -> adj(Z) at Z = U^T A Vh^T = diag(s). The value: the cofactor products of s (no
     # cancellation); its derivatives in A: those of the polynomial form (_polynomial_adjugate
-    # _jvp), added as (its value at Z) - (the same at Z held fixed), which is exactly 0
-    u, s, vh = svd(stop_gradient(a))
+    # _jvp), added as (its value at Z) - (the same at Z held fixed), which is exactly 0, where
+    # A is traced (it may be differentiated again) and n <= POLYNOMIAL_MAX_N
+    exact = get_aval(a).shape[-1] <= POLYNOMIAL_MAX_N
+    u, s, vh = svd(stop_gradient(a) if exact else not_differentiated(a, singular))
     x = matmul(mT(u), matmul(a_dot, mT(vh)))
     q = _products(s, True)
     off = ar.select(_excluding(get_aval(s).shape[-1], False), 0.0, q)
     d = red.reduce_sum(ar.mul(off, _as_row(diagonal(x))), axes=(get_aval(q).ndim - 1,))
     inner = ar.sub(diag_embed(d), ar.mul(off, x))
-    z = matmul(mT(u), matmul(a, mT(vh)))
-    inner = ar.add(inner, ar.sub(_polynomial_adjugate_jvp(z, x),
-                                 _polynomial_adjugate_jvp(stop_gradient(z), x)))
+    if exact and isinstance(a, Tracer):
+        z = matmul(mT(u), matmul(a, mT(vh)))
+        inner = ar.add(inner, ar.sub(_polynomial_adjugate_jvp(z, x),
+                                     _polynomial_adjugate_jvp(stop_gradient(z), x)))
     return ar.mul(matmul(mT(vh), matmul(inner, mT(u))), _as_matrix_scale(_frame_sign(u, vh)))
 
 
@@ -160,6 +174,26 @@ def _numerically_singular(a):
 
 
 adjugate_p.jvp = adjugate_jvp
+
+# -- not_differentiated: the identity in x, whose derivative is NaN where ``flag`` holds and 0
+# elsewhere (a value whose derivative a rule does not compute there: NaN says so instead of a
+# wrong number; 0 elsewhere keeps masked branches finite in nested derivatives)
+not_differentiated_p = Primitive("not_differentiated")
+not_differentiated_p.impl = lambda x, flag: x
+not_differentiated_p.abstract_eval = lambda x, flag: ShapedArray(x.shape, x.dtype)
+not_differentiated_p.jvp = lambda primals, tangents: (
+    not_differentiated(*primals),
+    ar.safe_mul(tangents[0], ar.select(primals[1], np.nan, 0.0)))
+not_differentiated_p.deriv_class = ("nonlinear", "zero")
+not_differentiated_p.batch = elementwise_batch(not_differentiated_p)
+not_differentiated_p.sparsity = elementwise_sparsity
+
+
+def not_differentiated(x, flag):
+    """``x`` (any shape) whose derivative is NaN where the boolean ``flag`` (broadcasting
+    against ``x``) holds and 0 elsewhere."""
+    return bind(not_differentiated_p, x, flag)
+
 
 adjugate_p.deriv_class = ("nonlinear",)
 adjugate_p.batch = stacked_batch(adjugate_p)

@@ -124,3 +124,24 @@ def test_det_third_derivatives_equal_jax_at_3x3_singular_and_zero_matrices():
             d = cr.derivatives(f, 0.0, 3)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
         np.testing.assert_allclose(d, np.asarray(series(A)), rtol=0, atol=1e-12)
+
+
+def test_past_eight_by_eight_higher_derivatives_at_singular_matrices_are_nan_not_wrong():
+    # the polynomial form costs n matrix products per direction: used up to n = 8; past it a
+    # third derivative at an exactly singular matrix says it is not computed (NaN), while the
+    # Hessian stays exact and regular matrices keep every order
+    from chainrule.ops.determinants import POLYNOMIAL_MAX_N
+    assert POLYNOMIAL_MAX_N == 8
+    n = 9
+    S = np.diag([1.0] * (n - 1) + [0.0])
+    E = np.diag(np.arange(1.0, n + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d = cr.derivatives(lambda t: np.linalg.det(S + t * E), 0.0, 3)
+        d_regular = cr.derivatives(lambda t: np.linalg.det(S + np.eye(n) + t * E), 0.0, 3)
+    # det(S + t E) = (1 + t)(1 + 2t)...(1 + 8t) * 9t: derivatives 0, 9, 2 * 9 * 36, NaN
+    np.testing.assert_allclose(d[:3], [0.0, 9.0, 2 * 9.0 * 36.0], rtol=1e-12)
+    assert np.isnan(d[3])
+    dg, e = np.diag(S) + 1.0, np.diag(E)         # det = prod(dg + t e), ascending coefficients
+    coef = np.prod(e) * np.polynomial.polynomial.polyfromroots(-dg / e)
+    np.testing.assert_allclose(d_regular, coef[:4] * [1, 1, 2, 6], rtol=1e-10)
