@@ -13,7 +13,7 @@ import numpy as np
 
 from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
-                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, eval_graph, get_aval, instantiate,
+                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
 from .interpreters.batching import unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
@@ -21,6 +21,7 @@ from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
 from .interpreters.taylor import instantiate_series, jet_flat
 from .interpreters.transpose import backward_pass
+from .interpreters.structural import forward_pass
 from .interpreters import graphs as _graphs  # noqa: F401  (graph transformations for ops that hold graphs)
 from .ops import control
 
@@ -310,7 +311,7 @@ def linearize(fun, *primals):
 
     def jvp_fn(*tangents):
         t_leaves = _check_tangents("linearize", leaves, treedef, tangents)
-        res = eval_graph(graph, t_leaves, linear=True)
+        res = forward_pass(graph, t_leaves)
         return tree_unflatten(box[0], [instantiate(r) for r in res])
     return tree_unflatten(box[0], outs), jvp_fn
 
@@ -364,8 +365,8 @@ def _jacobian_flat(fun, leaves, mode, chunk_size=None):
     if mode == "fwd":
         for j, a in enumerate(in_avals):
             def push(t, j=j):
-                return eval_graph(graph, [t if k == j else Zero(b)
-                                          for k, b in enumerate(in_avals)], linear=True)
+                return forward_pass(graph, [t if k == j else Zero(b)
+                                            for k, b in enumerate(in_avals)])
             cols = _sweep(push, a, chunk_size, traced)
             for i, oa in enumerate(out_avals):      # cols[i]: (n_j,) + out_i.shape
                 c = np.reshape(cols[i], (a.size, oa.size))

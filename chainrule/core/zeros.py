@@ -106,13 +106,6 @@ def strict_products():
     return _strict.get()
 
 
-def set_strict_products(flag):
-    return _strict.set(flag)
-
-
-reset_strict_products = _strict.reset
-
-
 def may_hold_zero(x):
     """Whether a value may hold an exact zero (a value not known here, a tracer, may)."""
     if isinstance(x, Tracer):
@@ -123,3 +116,22 @@ def may_hold_zero(x):
         return not np.all(x)
     except Exception:
         return True
+
+
+def call_rule(prim, rule, args, params, loose, constant, by_constant):
+    """Run a forward rule (JVP or Taylor) of ``prim`` as the forward interpreters do: strict
+    while no input tangent is ``loose`` (holds a structural zero), and with its staged linear
+    equations marked where a ``constant`` operand that may hold a zero (``by_constant``) scales
+    the tangent. Returns ``(result, loose)``, the second saying whether the result's tangent may
+    hold a structural zero."""
+    from .graph import constant_coefficients, reset_constant_coefficients
+    by_constant = by_constant and "pass-constants" not in prim.zero_safety
+    mark = constant_coefficients() if by_constant else None
+    strict = _strict.set(not loose)
+    try:
+        result = rule(*args, **params)
+    finally:
+        _strict.reset(strict)
+        if mark is not None:
+            reset_constant_coefficients(mark)
+    return result, loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)

@@ -10,9 +10,8 @@ Two shortcuts keep it cheap: when every input tangent is Zero the rule is skippe
 primitive is applied to the primals alone; and an output whose tangent is Zero is returned as the
 plain primal (a constant to this interpreter), never wrapped.
 """
-from ..core import (Interpreter, PrimalTracer, Zero, constant_coefficients, get_aval,
-                    may_hold_zero, new_interpreter, reset_constant_coefficients,
-                    reset_strict_products, set_strict_products, tangent_aval)
+from ..core import (Interpreter, PrimalTracer, Zero, call_rule, get_aval, may_hold_zero,
+                    new_interpreter, tangent_aval)
 from ..core.primitive import bind
 
 
@@ -57,20 +56,10 @@ class JVPInterpreter(Interpreter):
                 by_constant = by_constant or may_hold_zero(x)
         if not nonzero:
             return bind(prim, *primals, **params)
-        by_constant = by_constant and "pass-constants" not in prim.zero_safety
-        # the rule's tangent is scaled by a constant that may hold exact zeros (a 0/1 mask): its
-        # staged linear equations are marked, so that reverse mode counts the zeros they make
-        # as structural; and forward mode runs strict while no structural zero can be present
-        # (interpreters/transpose.py and core/zeros.py say the rule)
-        mark = constant_coefficients() if by_constant else None
-        strict = set_strict_products(not loose)
-        try:
-            out, out_dot = prim.rule("jvp")(primals, tangents, **params)
-        finally:
-            reset_strict_products(strict)
-            if mark is not None:
-                reset_constant_coefficients(mark)
-        loose = loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)
+        # the NaN-safe products: strict while no input tangent holds a structural zero, and
+        # equations scaled by a constant that may hold one are marked (core/zeros.py)
+        (out, out_dot), loose = call_rule(prim, prim.rule("jvp"), (primals, tangents), params,
+                                          loose, constant, by_constant)
         if prim.multiple_results:
             return [self._wrap(p, t, loose) for p, t in zip(out, out_dot)]
         return self._wrap(out, out_dot, loose)

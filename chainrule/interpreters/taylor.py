@@ -20,22 +20,26 @@ function (``def_unary`` solves ``y' = deriv(x, y) x'`` and needs the series of `
 they reach ``jet_flat`` through the core's hook table (``dispatch.hooks["jet"]``), set below,
 since the ops import only the core.
 """
-from ..core import (Interpreter, PrimalTracer, Zero, dispatch, get_aval, instantiate,
-                    new_interpreter, tangent_aval)
+from ..core import (Interpreter, PrimalTracer, Zero, call_rule, dispatch, get_aval,
+                    instantiate, may_hold_zero, new_interpreter, tangent_aval)
 from ..core.primitive import bind
 
 
 class JetTracer(PrimalTracer):
-    __slots__ = ("series",)
+    """``loose``: a coefficient may hold a structural zero (a seed's zero, a constant mask), so
+    the NaN-safe products must treat its zeros as structural (core/zeros.py)."""
+    __slots__ = ("series", "loose")
 
-    def __init__(self, interp, primal, series):
+    def __init__(self, interp, primal, series, loose=True):
         self._interp = interp
         self.primal = primal
         self.series = series
         self._aval = None
+        self.loose = loose
 
     def _become(self, new):
         self.primal, self.series, self._aval = new.primal, new.series, new._aval
+        self.loose = new.loose
 
 
 class JetInterpreter(Interpreter):
@@ -50,25 +54,30 @@ class JetInterpreter(Interpreter):
 
     def process_primitive(self, prim, args, params):
         primals, series = [], []
+        loose = constant = by_constant = False
         for x in args:
             if (type(x) is JetTracer and x._interp is self) or self.owns(x):
                 primals.append(x.primal)
                 series.append(x.series)
+                loose = loose or (x.series is not None and x.loose)
             else:
                 primals.append(x)
                 series.append(None)
+                constant = True
+                by_constant = by_constant or may_hold_zero(x)
         if all(s is None for s in series) or self.order == 0:
             return bind(prim, *primals, **params)
         rule = prim.taylor or taylor_from_jvp(prim)
-        out, out_series = rule(primals, series, **params)
+        (out, out_series), loose = call_rule(prim, rule, (primals, series), params, loose,
+                                             constant, by_constant)
         if prim.multiple_results:
-            return [self._wrap(o, s) for o, s in zip(out, out_series)]
-        return self._wrap(out, out_series)
+            return [self._wrap(o, s, loose) for o, s in zip(out, out_series)]
+        return self._wrap(out, out_series, loose)
 
-    def _wrap(self, primal, series):
+    def _wrap(self, primal, series, loose=True):
         if series is None or all(type(c) is Zero for c in series):
             return primal
-        return JetTracer(self, primal, series)
+        return JetTracer(self, primal, series, loose)
 
     def unpack(self, out):
         if (type(out) is JetTracer and out._interp is self) or self.owns(out):
@@ -82,7 +91,8 @@ def jet_flat(fun, primals, series, order):
     has series None."""
     series = [None if s is None or all(type(c) is Zero for c in s) else s for s in series]
     with new_interpreter(JetInterpreter, order) as interp:
-        ins = [JetTracer(interp, p, s) if s is not None else p for p, s in zip(primals, series)]
+        ins = [JetTracer(interp, p, s, any(type(c) is not Zero and may_hold_zero(c) for c in s))
+               if s is not None else p for p, s in zip(primals, series)]
         outs = fun(ins)
         pairs = [interp.unpack(o) for o in outs]
     return [p for p, _ in pairs], [s for _, s in pairs]

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
                     may_hold_zero)
+from .structural import StructuralZeros, has_safe_products, infinite_factor, masked_safe_transpose
 
 
 def backward_pass(graph, cts_out):
@@ -44,6 +45,9 @@ def _backward_pass(graph, cts_out):
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
             if may_hold_zero(ct):
                 loose.add(v)
+    # per-element structural zeros, worked out only where a safe product meets an infinite
+    # factor with a loose cotangent (structural.py)
+    zeros = StructuralZeros(graph, cts_out, loose) if has_safe_products(graph) else None
     pop = ct_env.pop
     for eqn in reversed(graph.eqns):
         prim = eqn.prim
@@ -60,20 +64,28 @@ def _backward_pass(graph, cts_out):
             out_loose = eqn.outvars[0] in loose
         args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
         rule = prim.transpose
-        if not out_loose and prim.strict_transpose is not None:
-            rule = prim.strict_transpose
+        if prim.strict_transpose is not None:
+            if not out_loose:
+                rule = prim.strict_transpose
+            elif zeros is not None and infinite_factor(eqn):
+                rule = None
         if out_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety:
             loose.update(x for x in eqn.inputs if type(x) is Var)
-        if rule is None:
+        if rule is not None:
+            cts_in = rule(ct, *args, **eqn.params)
+        elif prim.strict_transpose is not None:
+            cts_in = masked_safe_transpose(eqn, ct, args, zeros)
+        else:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        cts_in = rule(ct, *args, **eqn.params)
-        for x, c in zip(eqn.inputs, cts_in):
+        for i, (x, c) in enumerate(zip(eqn.inputs, cts_in)):
             if c is None or type(x) is not Var or type(c) is Zero:
                 continue
             if x.aval.dtype.kind != "c" and getattr(c, "dtype", x.aval.dtype).kind == "c":
                 c = np.real(c)      # a real input's cotangent: the real pairing Re(ct . t)
+            if zeros is not None:
+                zeros.record(eqn, i, c)
             prev = ct_env.get(x)
             ct_env[x] = c if prev is None else add_tangents(prev, c)
     return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]

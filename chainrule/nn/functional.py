@@ -8,6 +8,7 @@ written once serves both interfaces. Shapes follow PyTorch: batch first, channel
 im2col: the kernel's shifted strided slices of the padded input stacked into patches, then one
 matrix product with the weights (a ``dot_general``).
 """
+import math
 import numbers
 import warnings
 
@@ -157,7 +158,7 @@ def _patches(x, kernel, stride, padding, dilation, pad_value=0.0):
     idx = _im2col_index(spatial, tuple(kernel), tuple(stride), tuple(dilation), out)
     flat = np.reshape(x, tuple(x.shape[:2]) + (-1,))
     cols = flat[:, :, idx]
-    return np.reshape(cols, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
+    return np.reshape(cols, tuple(x.shape[:2]) + (math.prod(kernel),) + out), out
 
 
 def _tiles(x, kernel, spatial):
@@ -168,7 +169,7 @@ def _tiles(x, kernel, spatial):
     split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
     perm = (0, 1) + tuple(3 + 2 * i for i in range(n)) + tuple(2 + 2 * i for i in range(n))
     t = np.transpose(np.reshape(x, split), perm)
-    return np.reshape(t, tuple(x.shape[:2]) + (int(np.prod(kernel)),) + out), out
+    return np.reshape(t, tuple(x.shape[:2]) + (math.prod(kernel),) + out), out
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, n):
@@ -180,8 +181,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, n):
         raise ShapeMismatchError(f"conv: input with {c_in} channels, weight of shape "
                                  f"{tuple(weight.shape)} and groups={groups} do not match")
     cols, out = _patches(x, kernel, stride, padding, dilation)
-    batch, k = x.shape[0], int(np.prod(kernel))
-    positions = int(np.prod(out))
+    batch, k = x.shape[0], math.prod(kernel)
+    positions = math.prod(out)
     cols = np.reshape(cols, (batch, groups, (c_in // groups) * k, positions))
     w = np.reshape(weight, (groups, c_out // groups, (c_in // groups) * k))
     y = np.matmul(w, cols)                                  # (N, G, C_out/G, positions)
@@ -260,6 +261,21 @@ def _stat_axes(x):
     return (0,) + tuple(range(2, np.ndim(x)))
 
 
+def _standardize(x, axes, eps, stats=None):
+    """``((x - mean) / sqrt(var + eps), mean, var)`` with the mean and biased variance over
+    ``axes`` (kept as size-1 dimensions), or the given ``stats = (mean, var)``. Computed as
+    ``(x - mean) * (1 / sqrt(var + eps))``, so arrays of ``x``'s size see one subtraction and
+    one product, forward and backward; the square root and reciprocal act on the statistics."""
+    if stats is None:
+        mean = np.mean(x, axis=axes, keepdims=True)
+        d = x - mean
+        var = np.mean(d * d, axis=axes, keepdims=True)
+    else:
+        mean, var = stats
+        d = x - mean
+    return d * (1.0 / np.sqrt(var + eps)), mean, var
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalize over the batch (and spatial) dimensions per channel, x (N, C, ...) -> same.
@@ -270,8 +286,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = _stat_axes(x)
     shape = (1, x.shape[1]) + (1,) * (np.ndim(x) - 2)
     if training:
-        mean = np.mean(x, axis=axes, keepdims=True)
-        var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+        y, mean, var = _standardize(x, axes, eps)
         if running_mean is not None:
             count = np.size(x) // x.shape[1]
             m, v = np.reshape(_raw(mean), -1), np.reshape(_raw(var), -1)
@@ -279,8 +294,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             running_var[...] = (1 - momentum) * running_var + momentum * v * count / max(
                 count - 1, 1)
     else:
-        mean, var = np.reshape(running_mean, shape), np.reshape(running_var, shape)
-    y = (x - mean) / np.sqrt(var + eps)
+        y, _, _ = _standardize(x, axes, eps, (np.reshape(running_mean, shape),
+                                              np.reshape(running_var, shape)))
     if weight is not None:
         y = y * np.reshape(weight, shape)
     if bias is not None:
@@ -297,10 +312,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(x.shape[-len(normalized_shape):]) != normalized_shape:
         raise ShapeMismatchError(f"layer_norm: input of shape {tuple(x.shape)} does not end in "
                                  f"normalized_shape {normalized_shape}")
-    axes = tuple(range(-len(normalized_shape), 0))
-    mean = np.mean(x, axis=axes, keepdims=True)
-    var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
-    y = (x - mean) / np.sqrt(var + eps)
+    y, _, _ = _standardize(x, tuple(range(-len(normalized_shape), 0)), eps)
     if weight is not None:
         y = y * weight
     if bias is not None:

@@ -13,6 +13,12 @@ do not edit by hand. Every function below works on traced arrays through NumPy's
 (`np.sin(x)`, `np.sum(x)`, `scipy.special.erf(x)`), in forward and reverse mode and to any
 order, and is also available as `chainrule.numpy.<name>`. Anything else raises
 `chainrule.UnsupportedFunctionError` naming the function.
+
+Functions that read values decide when the program runs, so they work under `jit` and `vmap`
+too: `sort`, `argsort`, `partition` and `argpartition` (NumPy's own arrangement), quantiles,
+`chainrule.numpy.vectorize` (Python branches per element). `real_if_close` returns a real
+or a complex array depending on the values: `jit` records that decision as a guard, `vmap` and
+`make_graph` raise `ConcretizationError`.
 """
 
 
@@ -75,10 +81,11 @@ def render():
              "with `np.asarray`,\nwhich a traced array refuses (`ConcretizationError`); call "
              "these instead:\n\n" + _wrap(f"chainrule.scipy.special.{n}"
                                     for n in sorted(_dispatch.scipy_functions)) + "\n",
-             "## `chainrule.scipy.stats` and `chainrule.scipy.optimize`\n\nDistributions "
-             "(`logpdf`, `pdf`, `logcdf`, `cdf`, `logsf`, `sf`, `ppf` where closed;\n"
-             "`logpmf`, `pmf` for counts), differentiable in values and parameters, and\n"
-             "SciPy's test functions:\n\n" + _wrap(f"chainrule.scipy.{mod}.{n}" for mod, names
+             "## `chainrule.scipy.stats`, `chainrule.scipy.optimize` and "
+             "`chainrule.scipy.signal`\n\nDistributions (`logpdf`, `pdf`, `logcdf`, `cdf`, "
+             "`logsf`, `sf`, `ppf` where closed;\n`logpmf`, `pmf` for counts; other methods "
+             "such as `rvs` are SciPy's), differentiable\nin values and parameters, SciPy's "
+             "test functions, and N-d convolution and correlation:\n\n" + _wrap(f"chainrule.scipy.{mod}.{n}" for mod, names
                                                in sorted(_dispatch.scipy_modules.items())
                                                for n in names) + "\n",
              "## `chainrule.scipy.linalg`\n\nscipy.linalg's decompositions, solvers and "

@@ -25,6 +25,7 @@ scipy_modules = {
     "stats": ("norm", "t", "chi2", "beta", "gamma", "expon", "laplace", "cauchy", "logistic",
               "poisson", "binom", "multivariate_normal", "dirichlet"),
     "optimize": ("rosen", "rosen_der", "rosen_hess", "rosen_hess_prod"),
+    "signal": ("convolve", "correlate"),
 }
 # the functions of chainrule.scipy.linalg (listed in docs/supported.md; a test checks them)
 scipy_linalg = ("cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "expm_frechet",

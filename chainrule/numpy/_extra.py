@@ -7,12 +7,15 @@ for what NumPy's protocols cannot reach, ``chainrule.numpy.r_``, ``c_`` and ``ve
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import ConcretizationError, ShapedArray, Tracer, dispatch, get_aval
 from ..ops import eig as eg
+from ..ops import gather
+from ..ops import reductions as red
+from ..ops import vectorize as vz
 from ._dispatch import exported, implements, unsupported
+from . import linalg
 from .linalg import _result_class
-from ._shape import (concatenate, concrete, moveaxis, one_axis, reshape, split, stack,
-                     take_along_axis)
+from ._shape import concatenate, moveaxis, one_axis, reshape, split, stack
 
 
 EigResult = _result_class(np.linalg.eig(np.eye(1)), "EigResult", ("eigenvalues", "eigenvectors"))
@@ -41,14 +44,24 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 @implements(np.real_if_close)
 def real_if_close(a, tol=100):
-    """``np.real(a)`` if every imaginary part is within ``tol`` machine epsilons of 0 (decided
-    on the value, so it needs a concrete one), else ``a``."""
+    """``np.real(a)`` if every imaginary part is within ``tol`` machine epsilons of 0, else
+    ``a``. The result's dtype depends on the values, so the test needs them: eager modes
+    read it; jit records it as a guard (a call that decides otherwise is traced again); vmap
+    and make_graph, which cannot know it, raise ConcretizationError."""
     if not _is_complex(a):
         return a
     eps = np.finfo(get_aval(a).dtype).eps
     tol = tol * eps if tol > 1 else tol
-    imag = np.asarray(concrete(np.imag(a), "numpy.real_if_close"))
-    return np.real(a) if np.all(np.abs(imag) < tol) else a
+    close = np.all(np.abs(np.imag(a)) < tol)
+    try:
+        close = bool(close)
+    except ConcretizationError:
+        raise ConcretizationError(
+            "numpy.real_if_close: whether the result is real depends on the values, which are "
+            "not known here (under vmap each example could decide otherwise; inside make_graph "
+            "there are no values): write np.real(x) where the imaginary parts are known to "
+            "vanish, or keep the complex array") from None
+    return np.real(a) if close else a
 
 
 @implements(np.iscomplex)
@@ -65,19 +78,26 @@ def isreal(x):
 
 @implements(np.argpartition)
 def argpartition(a, kth, axis=-1, kind="introselect", order=None):
+    """NumPy's arrangement, computed when the program runs (a primitive without derivative,
+    staged by jit and batched by vmap like argsort)."""
     if order is not None:
         raise unsupported("numpy.argpartition with order=")
-    return np.argpartition(np.asarray(concrete(a, "numpy.argpartition")), kth, axis=axis)
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    kth = tuple(int(k) for k in np.ravel(kth))
+    return red.argpartition(a, kth=kth, axis=one_axis(axis, get_aval(a).ndim))
 
 
 @implements(np.partition)
 def partition(a, kth, axis=-1, kind="introselect", order=None):
-    """NumPy's own arrangement (argpartition of the value), gathered from ``a``."""
+    """NumPy's own arrangement (argpartition), gathered from ``a``: the same elements in the
+    same places in every mode, jit and vmap included."""
     if order is not None:
         raise unsupported("numpy.partition with order=")
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    return take_along_axis(a, argpartition(a, kth, axis), axis)
+    axis = one_axis(axis, get_aval(a).ndim)
+    return gather.take_along(a, argpartition(a, kth, axis), axis=axis)
 
 
 @implements(np.rollaxis)
@@ -140,40 +160,116 @@ c_ = _Concatenator(columns=True)
 
 
 class vectorize:
-    """``np.vectorize`` for traced arguments: ``pyfunc`` is called on each element (of the
-    broadcast arguments) and the results are stacked, so Python control flow on values works
-    and every transformation applies; a Python loop, like NumPy's. ``excluded`` names
-    positional indices or keywords passed unchanged; ``signature=`` is not supported."""
+    """``np.vectorize`` for traced arguments: ``pyfunc`` (scalars -> a scalar or a tuple) is
+    applied to each element of the broadcast arguments, so Python control flow on values
+    works. Real arguments go through one primitive (ops/vectorize.py) that loops over the
+    elements when the program runs: eager, jit (no guards, no retracing), vmap and every
+    derivative, each element differentiated on its own branch. The result types come from
+    ``otypes``, else from staging ``pyfunc`` on scalars, else (it branches on values) from
+    its results on the first element, as NumPy does (under jit that element's branch becomes
+    a guard; pass ``otypes`` to avoid it). Complex arguments, traced ``excluded`` arguments
+    and functions that close over traced values are called element by element as the
+    program is traced instead (a Python loop, like NumPy's: Python branches then fail under
+    vmap and make_graph). ``signature=`` is not supported."""
     def __init__(self, pyfunc, otypes=None, doc=None, excluded=None, cache=False,
                  signature=None):
         if signature is not None:
             raise unsupported("chainrule.numpy.vectorize with signature=")
         self.pyfunc, self.excluded = pyfunc, set(excluded or ())
+        self.otypes = None if otypes is None else [np.dtype(t) for t in otypes]
         self.__doc__ = doc or getattr(pyfunc, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        if not any(isinstance(a, Tracer) for a in list(args) + list(kwargs.values())):
-            return np.vectorize(self.pyfunc, excluded=self.excluded)(*args, **kwargs)
+        pyfunc = self.pyfunc
+        if not any(isinstance(a, Tracer) for a in
+                   list(args) + list(kwargs.values()) + _closed_over(pyfunc)):
+            return np.vectorize(pyfunc, otypes=self.otypes, excluded=self.excluded)(*args,
+                                                                                    **kwargs)
         pos = [i for i in range(len(args)) if i not in self.excluded]
         keys = [k for k in kwargs if k not in self.excluded]
         vals = [args[i] for i in pos] + [kwargs[k] for k in keys]
         shape = np.broadcast_shapes(*[get_aval(v).shape if isinstance(v, Tracer)
                                       else np.shape(v) for v in vals])
         flat = [reshape(np.broadcast_to(v, shape), (-1,)) for v in vals]
-        outs = []
-        for n in range(int(np.prod(shape, dtype=np.int64))):
-            a, kw = list(args), dict(kwargs)
-            for i, v in zip(pos, flat):
-                a[i] = v[n]
-            for k, v in zip(keys, flat[len(pos):]):
-                kw[k] = v[n]
-            outs.append(self.pyfunc(*a, **kw))
+        fixed = [args[i] if i in self.excluded else None for i in range(len(args))]
+        fixed_kw = {k: v for k, v in kwargs.items() if k in self.excluded}
+
+        def scalar_fun(*xs):
+            a, kw = list(fixed), dict(fixed_kw)
+            for i, x in zip(pos, xs):
+                a[i] = x
+            kw.update(zip(keys, xs[len(pos):]))
+            return pyfunc(*a, **kw)
+        held = _closed_over(pyfunc) + [v for v in fixed if v is not None] + list(fixed_kw.values())
+        found = None
+        if not any(isinstance(v, Tracer) for v in held) and not any(map(_is_complex, flat)):
+            found = self._result_types(scalar_fun, flat)
+        if found is None:
+            return self._loop(scalar_fun, flat, shape)
+        types, single = found
+        outs = [reshape(o, shape) for o in vz.vectorize(scalar_fun, flat, nout=len(types),
+                                                         dtypes=types)]
+        return outs[0] if single else tuple(outs)
+
+    def _result_types(self, scalar_fun, flat):
+        """``(dtypes, single)`` of the results of ``scalar_fun``, or None if it reads traced
+        values it closes over."""
+        in_avals = [ShapedArray((), get_aval(v).dtype) for v in flat]
+        returns = {}
+
+        def probe(ins):
+            out = scalar_fun(*ins)
+            returns["tuple"] = isinstance(out, (tuple, list))
+            return list(out) if returns["tuple"] else [out]
+        try:
+            graph, consts = dispatch.hooks["graphs"].close(probe, in_avals)
+        except ConcretizationError:         # it branches on values
+            if self.otypes:
+                return self.otypes, len(self.otypes) == 1
+            return self._first_element_types(probe, flat, returns)
+        if consts:
+            return None
+        return (self.otypes or [np.dtype(get_aval(v).dtype) for v in graph.outvars],
+                not returns["tuple"])
+
+    def _first_element_types(self, probe, flat, returns):
+        """As np.vectorize: the results of the first element, here in the current mode (under
+        jit its branch is a guard; where values are unknown, one float64 result). Integer
+        results of inexact arguments are float64, so that a Python 0 in one branch does not
+        truncate the other elements."""
+        try:
+            outs = probe([v[0] for v in flat]) if get_aval(flat[0]).size else None
+        except ConcretizationError:
+            outs = None
+        if outs is None:
+            return [np.dtype(np.float64)], True
+        types = []
+        for o in outs:
+            dt = np.dtype(get_aval(o).dtype if isinstance(o, Tracer) else np.asarray(o).dtype)
+            types.append(np.dtype(np.float64) if dt.kind in "iu" else dt)
+        return types, not returns["tuple"]
+
+    def _loop(self, scalar_fun, flat, shape):
+        outs = [scalar_fun(*[v[n] for v in flat])
+                for n in range(int(np.prod(shape, dtype=np.int64)))]
+
+        def stacked(items):
+            return reshape(stack([o if isinstance(o, Tracer) else np.asarray(o)
+                                  for o in items]), shape)
         if outs and isinstance(outs[0], tuple):
-            return tuple(reshape(stack([np.asarray(o[j]) if not isinstance(o[j], Tracer)
-                                        else o[j] for o in outs]), shape)
-                         for j in range(len(outs[0])))
-        return reshape(stack([o if isinstance(o, Tracer) else np.asarray(o) for o in outs]),
-                       shape)
+            return tuple(stacked([o[j] for o in outs]) for j in range(len(outs[0])))
+        return stacked(outs)
+
+
+def _closed_over(fun):
+    """The values ``fun`` holds in its closure cells and defaults."""
+    held = list(getattr(fun, "__defaults__", None) or ())
+    for cell in getattr(fun, "__closure__", None) or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:      # an empty cell
+            pass
+    return held
 
 
 exported.update(r_=r_, c_=c_, vectorize=vectorize)
@@ -192,3 +288,6 @@ def eig(a):
 @implements(np.linalg.eigvals, name="linalg.eigvals")
 def eigvals(a):
     return eg.eig(a, compute_v=False)[0]
+
+
+linalg.eig, linalg.eigvals = eig, eigvals      # chainrule.numpy.linalg.eig, as NumPy's

@@ -30,7 +30,7 @@ def keep(y, shape, axes, keepdims):
 
 
 def _count(shape, axes):
-    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    return math.prod(shape[i] for i in axes)
 
 
 def _as_float(a):

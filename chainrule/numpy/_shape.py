@@ -8,6 +8,7 @@ values: a write into one of them does not reach ``x``, nor does a later write in
 them (NumPy's views would share memory). ``np.copy(x)``, ``x.copy()`` and ``np.zeros_like(x)``
 give new arrays to write into.
 """
+import math
 import numbers
 
 import numpy as np
@@ -110,9 +111,9 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(d) for d in shape)
     size = get_aval(a).size
     if -1 in shape:
-        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        known = math.prod(d for d in shape if d != -1)
         shape = tuple(size // known if d == -1 and known else d for d in shape)
-    if int(np.prod(shape, dtype=np.int64)) != size:
+    if math.prod(shape) != size:
         raise InvalidArgumentError(f"cannot reshape an array of size {size} into {shape}")
     return sh.reshape(a, shape=shape)
 
@@ -269,8 +270,10 @@ def dstack(tup):
 
 @implements(np.column_stack)
 def column_stack(tup):
-    return concatenate([sh.reshape(a, shape=(_shape(a)[0], 1)) if _ndim(a) < 2 else a
-                        for a in tup], axis=1)
+    if not isinstance(tup, (list, tuple)):      # one array: a sequence of its rows, as NumPy
+        tup = [tup[i] for i in range(_shape(tup)[0])]
+    return concatenate([sh.reshape(a, shape=(int(np.prod(_shape(a))), 1)) if _ndim(a) < 2
+                        else a for a in tup], axis=1)
 
 
 @implements(np.append)

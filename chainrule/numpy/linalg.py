@@ -447,8 +447,7 @@ def _matrix_norm(x, ord, row, col):
     """Norm over the axes ``row`` and ``col`` (both reduced away)."""
     if ord in (None, "fro", "f"):
         return _safe_sqrt(red.reduce_sum(_abs2(x), axes=tuple(sorted((row, col)))))
-    if ord in ("nuc", 2, -2):
-        _real_only(x, "norm")
+    if ord in ("nuc", 2, -2):       # singular values, of real or complex matrices
         s = dec.svd(_move_to_end(x, (row, col)), compute_uv=False)[0]
         last = (len(_shape(s)) - 1,)
         if ord == "nuc":

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ..core import Tracer, Zero, get_aval, tangent_aval
+from ..core import Tracer, Zero, get_aval, strict_products, tangent_aval
 from . import arithmetic as ar
 
 
@@ -343,7 +343,16 @@ def pow_series_composed(a, p):
         factor = ar.pow(a[0], ar.sub(p, float(j)))
         for k in range(j, n):
             if d_pow[k] is not None:
-                y[k] = add(y[k], smul(ar.mul(binom, d_pow[k]), factor))
+                # 0 where the binomial is (a natural p passed); with strict products (no zero of
+                # the series is structural, core/zeros.py) a zero coefficient of a - a_0 is a
+                # true zero of the series, and times the infinite factor of a non-integer power
+                # the indeterminate 0 * inf (NaN): cbrt(x**3) at 0 has the series t, which
+                # needs a's coefficients past order K
+                term = d_pow[k]
+                if strict_products() and not isinstance(term, Tracer):
+                    y[k] = add(y[k], smul(binom, ar.mul(term, factor)))
+                else:           # a zero of the series may be structural (a constant mask)
+                    y[k] = add(y[k], smul(ar.mul(binom, term), factor))
     return y
 
 

@@ -17,6 +17,8 @@
     scan_sparsity                   cumulative ops along ``axis``: element k reads 0..k
     scatter_add_sparsity            operand element k, plus the updates added at k
     contraction_sparsity            dot_general ``spec``; its ``cross_terms`` are the products
+    stacked_matrix_sparsity         decompositions of stacks (..., n, n) (eig, sqrtm): each result
+                                    element reads its whole matrix, never another's
 """
 import numpy as np
 import scipy.sparse as sp
@@ -134,6 +136,22 @@ def scatter_add_sparsity(out_aval, avals, values, *, idx):
 
 
 # -- contractions: dot_general with spec "ij,jk->ik" -------------------------------------------
+def stacked_matrix_sparsity(out_aval, avals, values, **params):
+    """For ``prim(a)`` with ``a`` of shape ``(..., m, n)`` and results sharing its batch
+    dimensions: element k of a result reads all of the matrix of its batch index."""
+    (a,) = avals
+    batch = int(np.prod(a.shape[:-2], dtype=np.int64))
+    per_in = a.size // batch if batch else 0
+
+    def deps(o):
+        per_out = o.size // batch if batch else 0
+        rows = np.repeat(_ids(o.size), per_in)
+        cols = (np.repeat(np.arange(batch), per_out * per_in) * per_in
+                + np.tile(np.arange(per_in), o.size))
+        return [_bool_matrix(rows, cols, (o.size, a.size))]
+    return [deps(o) for o in out_aval] if isinstance(out_aval, list) else deps(out_aval)
+
+
 def _parse(spec):
     ins, out = spec.split("->")
     a, b = ins.split(",")

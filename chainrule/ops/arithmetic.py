@@ -410,11 +410,12 @@ def pow_taylor(primals, series):
 pow_p.taylor = pow_taylor
 
 
-def pow_series_at_any_base(x, a, y, out):
+def pow_series_at_any_base(x, a, y, out, ys=None):
     """``a ** y`` for a constant exponent that is an array or not a small natural number: the
-    recurrence (which divides by ``a_0``), and where ``a_0 = 0`` Faa di Bruno's form, exact
-    there (0 below the exponent, inf past a non-integer one, the binomial terms at integers)."""
-    ys = ser.pow_series(a, y, out)
+    recurrence (which divides by ``a_0``; or the coefficients ``ys`` a rule computed so), and
+    where ``a_0 = 0`` Faa di Bruno's form, exact there (0 below the exponent, inf past a
+    non-integer one, the binomial terms at integers)."""
+    ys = ser.pow_series(a, y, out) if ys is None else ys
     if all(c is None for c in ys[1:]):
         return ys
     at_zero = eq(x, 0)

@@ -52,13 +52,14 @@ cholesky_p.jvp = cholesky_jvp
 cholesky_p.deriv_class = ("nonlinear",)
 
 
-def _inner_terms(xs, ys, k, f):
-    """``sum_{i=1..k-1} f(xs_i, ys_{k-i})`` (None if no term): the products of a Taylor
-    coefficient's equation that involve only lower orders."""
+def _inner_terms(xs, ys, k, f, weight=None):
+    """``sum_{i=1..k-1} f(xs_i, ys_{k-i})`` (None if no term), each term times ``weight(i)``
+    if given: the products of a Taylor coefficient's equation that involve only lower orders."""
     acc = None
     for i in range(1, k):
         if xs[i] is not None and ys[k - i] is not None:
-            acc = ser.add(acc, f(xs[i], ys[k - i]))
+            term = f(xs[i], ys[k - i])
+            acc = ser.add(acc, term if weight is None else ar.mul(term, float(weight(i))))
     return acc
 
 

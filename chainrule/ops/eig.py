@@ -9,7 +9,11 @@ returns it.
 
 Rule: ``eig_jvp(primals, tangents, *, compute_v)``; reverse mode is derived (linearize +
 transpose through the complex linear primitives); batching moves the vmapped axis to the front.
-Taylor mode uses the generic rule derived from the JVP (nested forward mode).
+
+    eig_taylor   the series of the curve nested forward mode follows (each order solved like
+            the JVP, one solve with V_0 per order; see eig_taylor)
+    sparsity     each result element reads every element of its own matrix (stacks stay
+            block diagonal)
 
     sqrtm   S S = A: S S_dot + S_dot S = A_dot, and order k of the series
             S_0 S_k + S_k S_0 = A_k - sum_{0<i<k} S_i S_{k-i}: Sylvester equations with S_0,
@@ -20,9 +24,11 @@ import numpy as np
 from ..core import Primitive, ShapedArray, bind, get_aval
 from ..core.errors import UnsupportedFunctionError
 from . import _series as ser
+from ._sparsity import stacked_matrix_sparsity
 from . import arithmetic as ar
 from . import complex as cx
 from . import shape as sh
+from .decompositions import _inner_terms
 from .linalg import (as_col, as_row, diagonal, matmul, mH, mT, off_diagonal_inverse, real_eye,
                      solve, stacked_batch)
 
@@ -69,6 +75,63 @@ def eig_jvp(primals, tangents, *, compute_v):
 eig_p.jvp = eig_jvp
 eig_p.deriv_class = ("nonlinear",)
 eig_p.batch = stacked_batch(eig_p)
+
+
+def eig_taylor(primals, series, *, compute_v):
+    # Order k of A V = V diag(w) with V_k = V_0 C_k, times V_0^-1 (as the JVP, P -> G_k):
+    #   C_k diag(w_0) - diag(w_0) C_k + diag(w_k) = G_k = V_0^-1 R_k,
+    #   R_k = sum_{i=1..k} A_i V_{k-i} - sum_{0<i<k} V_i diag(w_{k-i}):
+    # w_k = diag(G_k), C_k = F o G_k off the diagonal. The diagonal d_k is the gauge of nested
+    # forward mode, whose curve keeps |v_j| = 1 and diag(V^-1 V') real at every t:
+    #   Re d_k = -Re diag(V_0^H V_0 C_k,off) - (1/2) Re diag(sum_{0<i<k} V_i^H V_{k-i})
+    #   Im d_k = -(1/k) Im diag(sum_{0<i<k} (k - i) U_i V_{k-i}),  U = V^-1 as a series.
+    (a,), (s,) = primals, series
+    w0, v0 = eig(a, compute_v=True)
+    big_a = [None if c is None else cx.to_complex(c) for c in ser.full(a, s)]
+    f = off_diagonal_inverse(ar.sub(as_row(w0), as_col(w0)))
+    n = get_aval(a).shape[-1]
+    u0 = solve(v0, cx.to_complex(real_eye(n, get_aval(a).dtype)))
+    order = len(s)
+    ws, vs, us = [w0] + [None] * order, [v0] + [None] * order, [u0] + [None] * order
+    for k in range(1, order + 1):
+        r = None
+        for i in range(1, k + 1):
+            if big_a[i] is not None and vs[k - i] is not None:
+                r = ser.add(r, matmul(big_a[i], vs[k - i]))
+        r = ser.sub(r, _inner_terms(vs, ws, k, lambda v, w: ar.mul(v, as_row(w))))
+        gram = _inner_terms(vs, vs, k, lambda x, y: matmul(mH(x), y))
+        turn = _inner_terms(us, vs, k, lambda u, v: matmul(u, v), weight=lambda i: k - i)
+        if r is None and gram is None and turn is None:
+            continue
+        v_k, d_re, d_im = None, None, None
+        if r is not None:
+            g = matmul(u0, r)
+            ws[k] = diagonal(g)
+            v_k = matmul(v0, ar.mul(f, g))
+            d_re = ar.neg(cx.real(diagonal(matmul(mH(v0), v_k))))
+        if gram is not None:
+            d_re = ser.sub(d_re, ar.mul(cx.real(diagonal(gram)), 0.5))
+        if turn is not None:
+            d_im = ar.mul(cx.imag(diagonal(turn)), -1.0 / k)
+        if d_re is not None or d_im is not None:
+            zero = ar.mul(cx.real(w0), 0.0)
+            d = cx.complex_(zero if d_re is None else d_re, zero if d_im is None else d_im)
+            v_k = ser.add(v_k, ar.mul(v0, as_row(d)))
+        vs[k] = v_k
+        if k < order:       # U_k = -U_0 sum_{j=1..k} V_j U_{k-j}
+            acc = None
+            for j in range(1, k + 1):
+                if vs[j] is not None and us[k - j] is not None:
+                    acc = ser.add(acc, matmul(vs[j], us[k - j]))
+            us[k] = None if acc is None else ar.neg(matmul(u0, acc))
+    w_series = ser.finish(w0, ws[1:])
+    if not compute_v:
+        return [w0], [w_series]
+    return [w0, v0], [w_series, ser.finish(v0, vs[1:])]
+
+
+eig_p.taylor = eig_taylor
+eig_p.sparsity = stacked_matrix_sparsity
 
 
 # -- sqrtm: the principal square root, S S = A -----------------------------------------------
@@ -140,3 +203,4 @@ sqrtm_p.jvp = sqrtm_jvp
 sqrtm_p.taylor = sqrtm_taylor
 sqrtm_p.deriv_class = ("nonlinear",)
 sqrtm_p.batch = stacked_batch(sqrtm_p)
+sqrtm_p.sparsity = stacked_matrix_sparsity

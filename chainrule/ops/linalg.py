@@ -29,6 +29,7 @@ Rules: ``*_jvp(primals, tangents, **params)``, ``*_transpose(ct, *args, **params
 ``*_batch(vals, dims, **params)``.
 """
 import functools
+import math
 
 import numpy as np
 import scipy.linalg
@@ -129,7 +130,7 @@ def _dot_general_impl(a, b, *, spec):
     free_b = [c for c in b_s if c not in a_s]
     size = dict(zip(a_s, np.shape(a)))
     size.update(zip(b_s, np.shape(b)))
-    prod = lambda cs: int(np.prod([size[c] for c in cs], dtype=np.int64))  # noqa: E731
+    prod = lambda cs: math.prod(size[c] for c in cs)  # noqa: E731
     a2 = np.transpose(a, [a_s.index(c) for c in batch + free_a + contract])
     b2 = np.transpose(b, [b_s.index(c) for c in batch + contract + free_b])
     a2 = np.reshape(a2, (prod(batch), prod(free_a), prod(contract)))

@@ -1,5 +1,5 @@
 """Reductions and scans: reduce_sum, reduce_max, reduce_min, reduce_prod, cumsum, cumprod,
-argmax, argmin, argsort, searchsorted, reduce_all, reduce_any.
+argmax, argmin, argsort, argpartition, searchsorted, reduce_all, reduce_any.
 
 ``axes`` is always a tuple of non-negative ints (the NumPy layer normalizes ``axis`` and handles
 ``keepdims`` with a reshape). Rules: ``*_jvp(primals, tangents, *, axes)``,
@@ -253,6 +253,16 @@ def _argsort_abstract(x, *, axis):
 argsort_p, argsort = def_zero("argsort", lambda x, *, axis: np.argsort(x, axis=axis,
                                                                        kind="stable"),
                               abstract_eval=_argsort_abstract, batch=axes_batch)
+
+
+def _argpartition_abstract(x, *, kth, axis):
+    return ShapedArray(x.shape, np.int64)
+
+
+# NumPy's own arrangement (introselect), slice by slice along axis, at run time
+argpartition_p, argpartition = def_zero(
+    "argpartition", lambda x, *, kth, axis: np.argpartition(x, kth, axis=axis),
+    abstract_eval=_argpartition_abstract, batch=axes_batch)
 
 
 def _searchsorted_abstract(a, v, *, side):

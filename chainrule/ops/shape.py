@@ -136,12 +136,32 @@ def getitem(x, *, idx):
 
 
 def _scatter_add_impl(operand, updates, *, idx):
-    out = np.array(operand, copy=True)
     if is_basic_index(idx):
+        out = np.array(operand, copy=True)
         out[idx] += updates
-    else:
-        np.add.at(out, idx, updates)
+        return out
+    if _summable_by_bincount(operand, updates):
+        return _bincount_scatter(operand, updates, idx)
+    out = np.array(operand, copy=True)
+    np.add.at(out, idx, updates)
     return out
+
+
+def _summable_by_bincount(operand, updates):
+    """Whether ``np.bincount`` gives exactly what ``np.add.at`` gives: float64 arrays and a zero
+    operand (the transpose of indexing), where both sum the updates of each position in the
+    same order starting from 0."""
+    return (type(operand) is np.ndarray and operand.dtype == np.float64
+            and np.result_type(updates) == np.float64 and not operand.any())
+
+
+def _bincount_scatter(operand, updates, idx):
+    """``np.add.at(zeros, idx, updates)`` as one ``np.bincount`` over the flat positions the
+    index reads (an order of magnitude faster than ``add.at`` on the im2col gathers)."""
+    where = np.arange(operand.size).reshape(operand.shape)[idx]
+    weights = np.broadcast_to(updates, where.shape)
+    sums = np.bincount(where.ravel(), weights=weights.ravel(), minlength=operand.size)
+    return sums.reshape(operand.shape)
 
 
 scatter_add_p = Primitive("scatter_add", linear_in=(0, 1))

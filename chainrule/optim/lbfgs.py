@@ -1,30 +1,36 @@
 """L-BFGS with PyTorch's algorithm (the two-loop recursion on a history of curvature pairs,
-a fixed step ``lr`` after the first iteration, its stopping tests), so the iterates match
-``torch.optim.LBFGS`` step for step. ``step(closure)`` runs up to ``max_iter`` iterations;
-``closure`` clears the gradients, computes the loss, calls ``backward`` and returns the loss."""
+a fixed step ``lr`` after the first iteration or PyTorch's strong Wolfe line search, its stopping
+tests), so the iterates match ``torch.optim.LBFGS`` step for step. ``step(closure)`` runs up to
+``max_iter`` iterations; ``closure`` clears the gradients, computes the loss, calls ``backward``
+and returns the loss."""
 import numpy as np
 
 from ..core.errors import InvalidArgumentError
 from ..tensor import enable_grad, no_grad
+from .line_search import strong_wolfe
 from .optimizers import Optimizer
 
 __all__ = ["LBFGS"]
 
 
 class LBFGS(Optimizer):
-    """Limited-memory BFGS over all parameters (one group), flattened into one vector."""
+    """Limited-memory BFGS over all parameters (one group), flattened into one vector.
+
+    ``line_search_fn``: None (the step is ``lr``, after a first step scaled by the gradient's
+    1-norm) or ``"strong_wolfe"`` (PyTorch's line search from the step ``lr``, line_search.py;
+    it evaluates the closure up to ``max_eval`` times per ``step``)."""
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        if line_search_fn is not None:
-            raise InvalidArgumentError("LBFGS: only line_search_fn=None (a fixed step) is "
-                                       "supported; use chainrule.contrib or SciPy for a line "
-                                       "search")
+        if line_search_fn not in (None, "strong_wolfe"):
+            raise InvalidArgumentError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', "
+                                       f"got {line_search_fn!r}")
         super().__init__(params, dict(lr=lr, max_iter=max_iter,
                                       max_eval=max_iter * 5 // 4 if max_eval is None else
                                       max_eval, tolerance_grad=tolerance_grad,
                                       tolerance_change=tolerance_change,
-                                      history_size=history_size))
+                                      history_size=history_size,
+                                      line_search_fn=line_search_fn))
         if len(self.param_groups) != 1:
             raise InvalidArgumentError("LBFGS takes one parameter group")
 
@@ -39,6 +45,21 @@ class LBFGS(Optimizer):
                 n = p.size
                 p.data = p.data + t * d[offset:offset + n].reshape(p.shape)
                 offset += n
+
+    def _evaluate_along(self, closure, d):
+        """``evaluate(t)`` for the line search: the loss and flat gradient at the parameters
+        moved by ``t * d``, the parameters restored afterwards."""
+        def evaluate(t):
+            saved = [p.data for p in self.params]
+            self._add(t, d)
+            with enable_grad():
+                loss = float(closure())
+            flat_grad = self._flat_grad()
+            with no_grad():
+                for p, v in zip(self.params, saved):
+                    p.data = v
+            return loss, flat_grad
+        return evaluate
 
     def step(self, closure):
         """Up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
@@ -88,14 +109,22 @@ class LBFGS(Optimizer):
             if flat_grad @ d > -tol_change:
                 break
             ls_evals = 0
-            self._add(t, d)
             opt_cond = False
-            if n_iter != g["max_iter"]:
+            if g.get("line_search_fn") == "strong_wolfe":
+                loss, flat_grad, t, ls_evals = strong_wolfe(
+                    self._evaluate_along(closure, d), t, d, loss, flat_grad, flat_grad @ d,
+                    max_ls=g["max_eval"] - evals)
+                self._add(t, d)
+                opt_cond = np.max(np.abs(flat_grad)) <= tol_grad
+            elif n_iter != g["max_iter"]:
+                self._add(t, d)
                 with enable_grad():
                     loss = float(closure())
                 flat_grad = self._flat_grad()
                 opt_cond = np.max(np.abs(flat_grad)) <= tol_grad
                 ls_evals = 1
+            else:
+                self._add(t, d)
             evals += ls_evals
             st["func_evals"] += ls_evals
             if n_iter == g["max_iter"] or evals >= g["max_eval"] or opt_cond:

@@ -9,10 +9,11 @@ and in the distribution parameters alike; they take plain arrays too. Arguments 
 Methods: continuous ``logpdf, pdf, logcdf, cdf, logsf, sf`` (and ``ppf`` where the inverse is a
 closed form: norm, expon, laplace, cauchy, logistic); discrete (poisson, binom) ``logpmf, pmf,
 logcdf, cdf, logsf, sf`` (derivatives in the parameters; k is an integer count); and
-``multivariate_normal.logpdf/pdf``, ``dirichlet.logpdf/pdf``. The cdf of t, chi2, gamma and
-beta is a regularized incomplete gamma or beta function: its derivative in x and loc/scale is
-exact, its derivative in the shape parameters (df, a, b) has no closed form and raises
-UnsupportedFunctionError.
+``multivariate_normal.logpdf/pdf/entropy`` (``allow_singular`` too), ``dirichlet.logpdf/pdf``.
+The cdf of t, chi2, gamma and beta is a regularized incomplete gamma or beta function: its
+derivative in x and loc/scale is exact, its derivative in the shape parameters (df, a, b) has
+no closed form and raises UnsupportedFunctionError. Other methods (``rvs``, ``mean``, ``var``,
+``fit``, ...) are SciPy's own, on plain values.
 """
 import numpy as np
 import scipy.special as sp
@@ -25,6 +26,16 @@ __all__ = ["norm", "t", "chi2", "beta", "gamma", "expon", "laplace", "cauchy", "
 _LOG_2PI = np.log(2 * np.pi)
 
 
+class _SciPyRest:
+    """What chainrule does not define (``rvs``, ``mean``, ``entropy``, ...) is SciPy's method
+    of the distribution of the same name."""
+    def __getattr__(self, attr):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        import scipy.stats
+        return getattr(getattr(scipy.stats, type(self).__name__[:-len("_gen")]), attr)
+
+
 def _standardized(method):
     """The method ``method(x, *shape, loc=0, scale=1)`` from its standardized ``_method(z)``."""
     def apply(self, *args, **kwargs):
@@ -34,7 +45,7 @@ def _standardized(method):
     return apply
 
 
-class _Continuous:
+class _Continuous(_SciPyRest):
     """A location-scale family: subclasses give the standardized ``_logpdf(z, *shape)`` and
     ``_cdf(z, *shape)`` (optionally ``_logcdf``, ``_sf``, ``_logsf``, ``_ppf``)."""
     name = ""
@@ -163,7 +174,7 @@ logistic = _family(
     _sf=lambda z: sp.expit(-z), _logsf=lambda z: sp.log_expit(-z), _ppf=sp.logit)
 
 
-class _Discrete:
+class _Discrete(_SciPyRest):
     """A distribution of integer counts k; subclasses give ``logpmf`` and ``cdf`` and ``sf``."""
     def pmf(self, k, *args, **kwargs):
         return np.exp(self.logpmf(k, *args, **kwargs))
@@ -219,29 +230,50 @@ class binom_gen(_Discrete):
 poisson, binom = poisson_gen(), binom_gen()
 
 
-class multivariate_normal_gen:
-    """``logpdf(x, mean=None, cov=1)``: x of shape (..., d) (or (d,) / scalar for d = 1), cov a
-    (d, d) symmetric positive definite matrix (a scalar or a (d,) diagonal is expanded), through
-    its Cholesky factor; differentiable in x, mean and cov."""
-    def logpdf(self, x, mean=None, cov=1):
+class multivariate_normal_gen(_SciPyRest):
+    """``logpdf(x, mean=None, cov=1, allow_singular=False)``: x of shape (..., d) (or (d,) /
+    scalar for d = 1), cov a (d, d) symmetric positive definite matrix (a scalar or a (d,)
+    diagonal is expanded), through its Cholesky factor; differentiable in x, mean and cov.
+    ``allow_singular=True``: positive semidefinite cov through its eigendecomposition, as
+    SciPy (eigenvalues below 1e6 eps max|w| left out: pseudo-determinant and pseudo-inverse).
+    ``entropy(mean=None, cov=1)``: 0.5 (d (1 + log 2 pi) + log det cov)."""
+    @staticmethod
+    def _cov(cov, d):
+        return cov * np.eye(d) if np.ndim(cov) == 0 else (np.diag(cov) if np.ndim(cov) == 1
+                                                          else cov)
+
+    def logpdf(self, x, mean=None, cov=1, allow_singular=False):
         x = x if np.ndim(x) else np.reshape(x, (1,))
         d = np.shape(x)[-1]
         mean = np.zeros(d) if mean is None else mean
-        cov = cov * np.eye(d) if np.ndim(cov) == 0 else (np.diag(cov) if np.ndim(cov) == 1
-                                                          else cov)
-        chol = np.linalg.cholesky(cov)
+        cov = self._cov(cov, d)
         dev = np.reshape(x - mean, (-1, d))
-        white = _linalg.solve_triangular(chol, dev.T, lower=True)
-        maha = np.sum(white ** 2, axis=0)
-        logdet = 2.0 * np.sum(np.log(np.diagonal(chol)))
-        out = -0.5 * (d * _LOG_2PI + logdet + maha)
+        if allow_singular:
+            w, v = np.linalg.eigh(cov)
+            keep = w > 1e6 * np.finfo(np.float64).eps * np.max(np.abs(w))
+            safe_w = np.where(keep, w, 1.0)
+            logdet = np.sum(np.where(keep, np.log(safe_w), 0.0))
+            maha = np.sum(np.where(keep, (dev @ v) ** 2 / safe_w, 0.0), axis=-1)
+            rank = np.sum(keep)
+        else:
+            chol = np.linalg.cholesky(cov)
+            white = _linalg.solve_triangular(chol, dev.T, lower=True)
+            maha = np.sum(white ** 2, axis=0)
+            logdet = 2.0 * np.sum(np.log(np.diagonal(chol)))
+            rank = d
+        out = -0.5 * (rank * _LOG_2PI + logdet + maha)
         return np.reshape(out, np.shape(x)[:-1])
 
-    def pdf(self, x, mean=None, cov=1):
-        return np.exp(self.logpdf(x, mean, cov))
+    def pdf(self, x, mean=None, cov=1, allow_singular=False):
+        return np.exp(self.logpdf(x, mean, cov, allow_singular))
+
+    def entropy(self, mean=None, cov=1):
+        d = 1 if np.ndim(cov) == 0 else np.shape(cov)[0]
+        chol = np.linalg.cholesky(self._cov(cov, d))
+        return 0.5 * d * (1.0 + _LOG_2PI) + np.sum(np.log(np.diagonal(chol)))
 
 
-class dirichlet_gen:
+class dirichlet_gen(_SciPyRest):
     """``logpdf(x, alpha)``: x of shape (d,) or (d, N) (quantiles along the first axis, as in
     SciPy), alpha of shape (d,); differentiable in both."""
     def logpdf(self, x, alpha):

@@ -4,13 +4,14 @@
 
 1. collect the nodes the outputs depend on, in topological order (inputs before consumers);
 2. walk them in reverse, giving each node the cotangents of its results and getting the
-   cotangents of its inputs from ``chainrule.vjp(node.fn, *input values)``; cotangents reaching
-   the same Tensor are summed;
+   cotangents of its inputs by transposing the node's recorded linear map (tape.py);
+   cotangents reaching the same Tensor are summed;
 3. ``backward`` adds the cotangents that reach leaves to their ``.grad``; ``grad`` returns those
    of the requested inputs and leaves ``.grad`` alone.
 
-With ``create_graph=True`` the cotangents are Tensors and each pullback is applied as a recorded
-operation (see tensor.py), so the result has history and can be differentiated again.
+With ``create_graph=True`` the cotangents are Tensors and each operation is linearized again at
+its input Tensors (``_relinearized_pullback``), so the result has history and can be
+differentiated again.
 
 Aliasing and accumulation. ``backward`` never changes a gradient Tensor in place: ``.grad``
 becomes a new Tensor (the old one plus the new contribution), so a name bound to an earlier
@@ -38,7 +39,7 @@ from .errors import GraphFreedError, InplaceModificationError, RequiresGradError
     UnusedInputError
 from .grad_mode import enable_grad, no_grad
 from .tape import transpose_node
-from .tensor import Tensor, _own
+from .tensor import TENSOR_TYPES, Tensor, _own
 
 __all__ = ["backward", "grad"]
 
@@ -143,8 +144,15 @@ def _as_tuple_any(x):
 
 
 def _key(t):
-    """Where the cotangent of Tensor ``t`` is collected: the leaf itself, or (node, slot)."""
-    return t if t._node is None else (t._node, t._slot)
+    """Where the cotangent of Tensor ``t`` is collected: the leaf itself, or its node and
+    result slot (``_slot_key``)."""
+    return t if t._node is None else _slot_key(t._node, t._slot)
+
+
+def _slot_key(node, slot):
+    """The key of result ``slot`` of ``node``: the node itself for the first (most nodes have
+    one result), ``(node, slot)`` for the others."""
+    return node if slot == 0 else (node, slot)
 
 
 def _topo_sort(nodes):
@@ -224,19 +232,26 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
     for r, c in zip(roots, root_cts):
         _accumulate(cts, _key(r), c)
     for node in reversed(order):
-        cts_out = []
-        for slot in range(len(node.out_tangents)):
-            c = cts.pop((node, slot), None)
-            if c is not None and (node.hooks is not None or node.retained is not None):
-                c = _node_slot_grad(node, slot, c, create_graph)
-            if c is not None and wanted is not None and (node, slot) in wanted:
-                found[(node, slot)] = c
-            cts_out.append(c)
-        if all(c is None for c in cts_out):
-            continue
-        inputs = node.inputs
-        for t, c in zip(inputs, _pullback(node, cts_out, create_graph)):
-            _accumulate(cts, _key(t), c)
+        if len(node.outs) == 1:         # one result, keyed by the node itself
+            c = cts.pop(node, None)
+            if c is None:
+                continue                # no cotangent reached this node
+            if node.hooks is not None or node.retained is not None:
+                c = _node_slot_grad(node, 0, c, create_graph)
+            if wanted is not None and node in wanted:
+                found[node] = c
+            cts_out = (c,)
+        else:
+            cts_out = _slot_cts(node, cts, wanted, found, create_graph)
+            if cts_out is None:
+                continue
+        args = node.args
+        for i, c in zip(node.diff_pos, _pullback(node, cts_out, create_graph)):
+            if c is not None:
+                t = args[i]
+                key = t if t._node is None else (t._node if t._slot == 0 else
+                                                 (t._node, t._slot))
+                cts[key] = c if key not in cts else cts[key] + c
         if not retain_graph:
             node.release()
     if wanted is None:
@@ -249,21 +264,40 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
     return found
 
 
+def _slot_cts(node, cts, wanted, found, create_graph):
+    """The cotangents of the results of a node with several (None where zero), or None when
+    none reached it; hooks and ``retain_grad`` applied, those of ``wanted`` results noted."""
+    cts_out = []
+    for slot in range(len(node.outs)):
+        key = _slot_key(node, slot)
+        c = cts.pop(key, None)
+        if c is not None and (node.hooks is not None or node.retained is not None):
+            c = _node_slot_grad(node, slot, c, create_graph)
+        if c is not None and wanted is not None and key in wanted:
+            found[key] = c
+        cts_out.append(c)
+    return None if all(c is None for c in cts_out) else cts_out
+
+
 def _pullback(node, cts_out, create_graph):
     """Cotangents of ``node.inputs`` from those of its results (None: zero)."""
     if node.eqns is None:
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
-    for t, version in zip(node.args, node.versions):
-        if version is not None and t._version != version:
+    versions = node.versions
+    for i, t in enumerate(node.args):
+        if type(t) not in TENSOR_TYPES:
+            continue
+        version = 0 if versions is None else versions[i]
+        if t._version != version:
             raise InplaceModificationError(
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
                 f"it was used (version {version}, now {t._version}); its derivative would be "
                 "computed at the wrong value. Modify a copy, or call backward before the update")
     if create_graph:
         return _relinearized_pullback(node, cts_out)
-    return transpose_node(node.placeholders, node.out_tangents, node.eqns, cts_out)
+    return transpose_node(len(node.diff_pos), node.count, node.outs, node.eqns, cts_out)
 
 
 def _relinearized_pullback(node, cts_out):
@@ -281,7 +315,7 @@ def _relinearized_pullback(node, cts_out):
         return tuple(out) if prim.multiple_results else out
     _, vjp_fn = api.vjp(fun, *[args[i] for i in pos])
     if prim.multiple_results:
-        cts = tuple(Zero(t.aval) if c is None else c for c, t in zip(cts_out, node.out_tangents))
+        cts = tuple(Zero(a) if c is None else c for c, a in zip(cts_out, node.out_avals))
     else:
         cts = cts_out[0]
     return list(vjp_fn(cts))

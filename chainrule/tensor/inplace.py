@@ -6,6 +6,8 @@ Tensor's version counter, so every array a recorded operation read stays as it w
 backward pass that needs a value that has changed since raises InplaceModificationError.
 """
 
+import sys
+
 import numpy as np
 
 from ..core.errors import ShapeMismatchError
@@ -22,7 +24,10 @@ def _own(a):
             return a
         a = np.asarray(a)
     if a.flags.writeable:
-        if a.base is not None:        # a writable view (of a temporary, or of the caller's array)
+        # a writable view is copied, unless its base is a temporary that only this view holds
+        # (a transpose or reshape of a fresh result): then no one else can write the values
+        if a.base is not None and not (type(a.base) is np.ndarray and a.base.base is None
+                                       and sys.getrefcount(a.base) == 2):
             a = a.copy()
         a.flags.writeable = False
     return a

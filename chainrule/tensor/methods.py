@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..core.errors import InvalidArgumentError
 from ..scipy import special
 
 __all__ = ["TorchMethods", "Size", "ValuesIndices"]
@@ -42,6 +43,22 @@ def _dims(args):
 
 def _kw(axis, dim):
     return axis if dim is None else dim
+
+
+def _var_args(dim, unbiased, keepdim, correction, axis, ddof, keepdims):
+    """NumPy's ``axis``/``ddof``/``keepdims`` for PyTorch's ``var``/``std`` arguments: the
+    correction is 1 unless ``unbiased=False`` or ``correction``/``ddof`` say otherwise; a
+    bool as the first argument is ``unbiased`` (PyTorch's ``t.var(False)``)."""
+    if isinstance(dim, (bool, np.bool_)):
+        dim, unbiased = None, bool(dim)
+    if sum(c is not None for c in (unbiased, correction, ddof)) > 1:
+        raise InvalidArgumentError("var/std: give only one of unbiased, correction and ddof")
+    if correction is None:
+        correction = ddof if ddof is not None else (0 if unbiased is False else 1)
+    dim = _kw(axis, dim)
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    return dict(axis=dim, ddof=correction, keepdims=keepdim if keepdims is None else keepdims)
 
 
 class TorchMethods:
@@ -210,6 +227,24 @@ class TorchMethods:
         if p == 1:
             return np.sum(a, axis=dim, keepdims=keepdim)
         return np.sum(a ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            ddof=None, keepdims=None):
+        """The variance over ``dim`` (all elements by default), PyTorch's: the unbiased
+        estimator (divisor ``N - 1``) unless ``unbiased=False`` (divisor ``N``) or
+        ``correction=c`` (divisor ``N - c``); ``t.var(False)`` is ``unbiased=False`` as in
+        PyTorch. NumPy's ``axis``, ``ddof`` and ``keepdims`` are accepted too (``ddof`` is
+        ``correction``), but the default stays PyTorch's; ``np.var(t)`` is NumPy's (ddof 0).
+        Result shape: the input's without the reduced dimensions (kept as 1 with ``keepdim``)."""
+        return np.var(self, **_var_args(dim, unbiased, keepdim, correction, axis, ddof,
+                                         keepdims))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            ddof=None, keepdims=None):
+        """The standard deviation, the square root of ``var`` with the same arguments
+        (unbiased by default, as PyTorch)."""
+        return np.std(self, **_var_args(dim, unbiased, keepdim, correction, axis, ddof,
+                                         keepdims))
 
     def softmax(self, dim=-1):
         """``exp(t) / sum(exp(t), dim)``, computed stably."""

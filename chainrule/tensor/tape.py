@@ -28,45 +28,67 @@ __all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"
 
 
 class LinearTracer(Tracer):
-    """A tangent inside one recorded operation: its aval and, during backward, its cotangent."""
-    __slots__ = ("_aval", "ct")
+    """A tangent inside one recorded operation: its aval, the UndefPrimal standing for it in
+    transpose rules, and its number among the operation's linear values (the operation's
+    tangent inputs are 0, 1, ...; the results of the recorded equations follow). ``aval`` is a
+    plain attribute (read on every recorded equation)."""
+    __slots__ = ("aval", "_undef", "index")
 
-    def __init__(self, interp, aval):
+    def __init__(self, interp, known, index):
         self._interp = interp
-        self._aval = aval
-        self.ct = None
-
-    @property
-    def aval(self):
-        return self._aval
+        self.aval, self._undef = known
+        self.index = index
 
 
 class LinearRecorder(Interpreter):
-    """Records ``(prim, params, args, out)`` into ``eqns`` (a list the caller swaps in per
-    operation); ``args`` hold LinearTracers for the linear inputs and constants otherwise;
-    ``out`` is a LinearTracer, or a list of them for a primitive with several results. Avals
-    are interned, so a long tape holds few distinct ones (fewer objects for the garbage
-    collector to traverse)."""
-    __slots__ = ("eqns", "avals")
+    """Records the operations applied to LinearTracers into ``eqns`` (a list the caller swaps in
+    per operation), flat, ``4 + n`` entries per equation of ``n`` arguments: ``prim, params,
+    lin, out, *targs``. ``lin`` is the number of the linear value at each argument position
+    (None for constants), ``out`` the number of the result (for a primitive with several
+    results, the tuple of their LinearTracers), ``targs`` the arguments as the transpose rule
+    takes them (an UndefPrimal for each linear input, the constants as they are). The
+    LinearTracers themselves are not kept: a recorded operation holds one list and tuples of
+    ints (which the garbage collector stops tracking), so a long tape gives the collector few
+    objects to track. Avals and their UndefPrimals are interned."""
+    __slots__ = ("eqns", "count", "avals")
 
     def __init__(self, level):
         super().__init__(level)
         self.eqns = None
+        self.count = 0
         self.avals = {}
 
     def lift(self, x):
         return x
 
-    def _intern(self, aval):
-        key = (aval.shape, aval.dtype, aval.weak_type)
-        known = self.avals.get(key)
+    def new(self, aval):
+        """A fresh LinearTracer of ``aval`` (a tangent aval), numbered next."""
+        known = self.avals.get((aval.shape, aval.dtype, aval.weak_type))
         if known is None:
-            if len(self.avals) > 4096:
-                self.avals.clear()
-            known = self.avals[key] = aval
+            known = self._known(aval)
+        index = self.count
+        self.count = index + 1
+        return LinearTracer(self, known, index)
+
+    def tangent_of(self, value):
+        """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
+        known = self.avals.get((value.shape, value.dtype, False))
+        if known is None:
+            known = self._known(tangent_aval(get_aval(value)))
+        index = self.count
+        self.count = index + 1
+        return LinearTracer(self, known, index)
+
+    def _known(self, aval):
+        """The interned ``(aval, UndefPrimal(aval))`` of ``aval``."""
+        if len(self.avals) > 4096:
+            self.avals.clear()
+        key = (aval.shape, aval.dtype, aval.weak_type)
+        known = self.avals[key] = (aval, UndefPrimal(aval))
         return known
 
     def process_primitive(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` (some of them this recorder's tangents)."""
         if prim.partial_eval is not None:
             # a primitive holding a graph (scan, cond, ...): its known part runs now and only
             # the part linear in the tangents is recorded, as linearize does
@@ -74,15 +96,27 @@ class LinearRecorder(Interpreter):
         return self.stage(prim, args, params)
 
     def stage(self, prim, args, params):
-        """Record ``prim`` applied to ``args`` (some of them this recorder's tangents)."""
-        abstract_eval = prim.abstract_eval or prim.rule("abstract_eval")
-        out_avals = abstract_eval(*[get_aval(a) for a in args], **params)
+        """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
+        call for the part of a loop or branch that is linear in the tangents)."""
+        avals, targs, lin = [], [], []
+        for a in args:
+            if type(a) is LinearTracer:
+                avals.append(a.aval)
+                targs.append(a._undef)
+                lin.append(a.index)
+            else:
+                avals.append(get_aval(a))
+                targs.append(a)
+                lin.append(None)
+        out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
-            outs = [LinearTracer(self, self._intern(a)) for a in out_avals]
-            self.eqns.append((prim, params, args, outs))
+            outs = [self.new(a) for a in out_avals]
+            self.eqns.extend((prim, params, tuple(lin), tuple(outs)))
+            self.eqns.extend(targs)
             return outs
-        out = LinearTracer(self, self._intern(out_avals))
-        self.eqns.append((prim, params, args, out))
+        out = self.new(out_avals)
+        self.eqns.extend((prim, params, tuple(lin), out.index))
+        self.eqns.extend(targs)
         return out
 
 
@@ -98,71 +132,84 @@ LINEAR = LinearRecorder(-2)
 TAPE = TapeInterpreter(-1)
 
 
-def placeholder(value):
-    """The tangent standing for an input of the operation being recorded."""
-    return LinearTracer(LINEAR, LINEAR._intern(tangent_aval(get_aval(value))))
-
-
-def run_jvp(prim, primals, tangents, params):
-    """The primitive's JVP rule on raw ``primals``; returns ``(outs, out_tangents, eqns)`` with
-    the tangent computation recorded in ``eqns``."""
-    saved, LINEAR.eqns = LINEAR.eqns, []
+def run_jvp(prim, primals, diff_pos, params):
+    """The primitive's JVP rule on raw ``primals``, with LinearTracers numbered 0, 1, ... as
+    the tangents of the arguments at ``diff_pos`` and symbolic zeros for the others; returns
+    ``(outs, out_tangents, eqns, count)``: the tangent computation recorded in ``eqns``,
+    ``count`` linear values numbered."""
+    saved = LINEAR.eqns, LINEAR.count
+    LINEAR.eqns, LINEAR.count = [], 0
     try:
-        out, out_dot = prim.rule("jvp")(primals, tangents, **params)
-        return out, out_dot, LINEAR.eqns
-    finally:
-        LINEAR.eqns = saved
-
-
-def transpose_node(placeholders, out_tangents, eqns, cts_out):
-    """Cotangents of ``placeholders`` (None where zero) given those of the operation's results
-    (``cts_out``, None where zero): the recorded linear map, transposed equation by equation."""
-    for lt, c in zip(out_tangents, cts_out):
-        if c is not None and type(lt) is LinearTracer:
-            lt.ct = c if lt.ct is None else add_tangents(lt.ct, c)
-    try:
-        for prim, params, args, outs in reversed(eqns):
-            if type(outs) is LinearTracer:
-                ct = outs.ct
-                if ct is None:
-                    continue
-                outs.ct = None
+        tangents = []
+        for i, p in enumerate(primals):
+            if i in diff_pos:
+                tangents.append(LINEAR.tangent_of(p))
             else:
-                cts = [o.ct for o in outs]
-                if all(c is None for c in cts):
-                    continue
-                for o in outs:
-                    o.ct = None
-                ct = [Zero(o._aval) if c is None else c for o, c in zip(outs, cts)]
-            rule = prim.transpose
-            if rule is None:
-                raise MissingRuleError(
-                    f"primitive '{prim.name}' was used linearly in a derivative but has no "
-                    "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-            undef = [UndefPrimal(a._aval) if type(a) is LinearTracer else a for a in args]
-            for a, c in zip(args, rule(ct, *undef, **params)):
-                if c is None or type(a) is not LinearTracer or type(c) is Zero:
-                    continue
-                if a._aval.dtype.kind != "c" and getattr(c, "dtype", a._aval.dtype).kind == "c":
-                    c = np.real(c)
-                a.ct = c if a.ct is None else add_tangents(a.ct, c)
-    except BaseException:
-        _clear(out_tangents, eqns)      # an error must not leave stale cotangents behind
-        raise
-    result = []
-    for p in placeholders:
-        result.append(p.ct)
-        p.ct = None
-    return result
+                z = _SCALAR_ZEROS.get(type(p))
+                tangents.append(_zero(p) if z is None else z)
+        out, out_dot = (prim.jvp or prim.rule("jvp"))(primals, tangents, **params)
+        return out, out_dot, LINEAR.eqns, LINEAR.count
+    finally:
+        LINEAR.eqns, LINEAR.count = saved
 
 
-def _clear(out_tangents, eqns):
-    for lt in out_tangents:
-        if type(lt) is LinearTracer:
-            lt.ct = None
-    for _, _, args, outs in eqns:
-        for a in args:
-            if type(a) is LinearTracer:
-                a.ct = None
-        for o in (outs,) if type(outs) is LinearTracer else outs:
-            o.ct = None
+_SCALAR_ZEROS = {}
+
+
+def _zero(p):
+    """The symbolic zero tangent of a constant argument (cached for Python scalars)."""
+    z = Zero(tangent_aval(get_aval(p)))
+    if type(p) in (float, int, bool, complex):
+        _SCALAR_ZEROS[type(p)] = z
+    return z
+
+
+def out_index(t):
+    """The number of a result tangent in its operation's linear map; None for a zero."""
+    return t.index if type(t) is LinearTracer else None
+
+
+def transpose_node(n_in, count, outs, eqns, cts_out):
+    """Cotangents of the operation's ``n_in`` tangent inputs (None where zero) given those of
+    its results (``cts_out``, None where zero; ``outs`` their numbers): the recorded linear
+    map, transposed equation by equation."""
+    cts = [None] * count
+    for i, c in zip(outs, cts_out):
+        if c is not None and i is not None:
+            cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
+    n = len(eqns)
+    if n and n == 4 + len(eqns[2]):
+        starts = (0,)                   # one equation (most operations)
+    else:
+        starts, k = [], 0
+        while k < n:
+            starts.append(k)
+            k += 4 + len(eqns[k + 2])
+        starts.reverse()
+    for k in starts:
+        out = eqns[k + 3]
+        if type(out) is int:
+            ct = cts[out]
+            if ct is None:
+                continue
+        else:
+            ct = [cts[o.index] for o in out]
+            if all(c is None for c in ct):
+                continue
+            ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
+        prim, lin = eqns[k], eqns[k + 2]
+        rule = prim.transpose
+        if rule is None:
+            raise MissingRuleError(
+                f"primitive '{prim.name}' was used linearly in a derivative but has no "
+                "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
+        targs = eqns[k + 4:k + 4 + len(lin)]
+        for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
+            j = lin[pos]
+            if j is None or c is None or type(c) is Zero:
+                continue
+            if targs[pos].aval.dtype.kind != "c" and getattr(c, "dtype", None) is not None \
+                    and c.dtype.kind == "c":
+                c = np.real(c)
+            cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
+    return cts[:n_in]

@@ -11,26 +11,17 @@ How it works: micrograd's design, with chainrule's primitives doing the calculus
   (``t += 1`` under ``no_grad()``, ``zero_()``, ``t[i] = v``) stores a new array and bumps the
   Tensor's version counter, so every array a recorded operation read stays as it was.
 * Python operators, methods and NumPy functions on Tensors (``np.sin(t)`` through NEP 13,
-  ``np.sum(t)`` through NEP 18) all reach ``apply_op``: it runs the NumPy function on the raw
-  arrays and, when an argument requires grad, records a ``Node``: the operation as a pure
-  function ``fn`` of the values of the arguments that require grad (the others are closed over),
-  those argument Tensors, and the version of every Tensor argument.
+  ``np.sum(t)`` through NEP 18) reach the primitives' ``bind``, whose interpreter for Tensors is
+  ``_record``: it runs the primitive on the raw arrays and, when an argument requires grad,
+  runs the primitive's JVP rule instead, recording the linear map of the operation (tape.py)
+  on a ``Node``: the primitive, its arguments, the versions of the Tensor arguments, and the
+  recorded equations with their residuals.
 * No derivative rule lives in this package. ``autograd.py`` walks the nodes in reverse
-  topological order and gets each node's pullback from ``chainrule.vjp(node.fn, *values)``, i.e.
-  from the primitives' JVP rules, linearized and transposed by the core.
-* Higher orders (``create_graph=True``): applying a pullback is recorded as one more Tensor
-  operation, whose function is ``lambda *xs, ct: vjp(fn, *xs)[1](ct)``. Differentiating the
-  gradient again differentiates through chainrule's own ``vjp`` (reverse over reverse, which the
-  core supports to any depth), so gradients are differentiable to any order.
-
-Why the pullback is recorded as an operation rather than run on Tensors: the alternative, handing
-the input Tensors themselves to ``chainrule.vjp`` as primals so that the JVP and transpose rules
-record Tensor operations, requires every primitive implementation to accept a Tensor in place of
-an array. Here the core only ever sees raw arrays and its own tracers, so every operation with a
-first derivative has all higher ones, indexing included (the implementation of ``scatter_add``,
-the transpose of indexing, writes into a plain buffer and cannot take a Tensor). The price is that
-the k-th derivative nests k ``vjp`` calls per operation, which is fine for the few orders asked of
-a Tensor interface; ``chainrule.grad`` nesting and Taylor mode serve high orders.
+  topological order and transposes each node's recorded linear map with the primitives'
+  transpose rules.
+* Higher orders (``create_graph=True``): the backward linearizes each operation again at its
+  input Tensors with ``chainrule.vjp``, so the residuals are recorded Tensors with history and
+  the gradient is differentiable again, to any order.
 
 Functional transformations win: when a chainrule Tracer is among the arguments, the Tensor
 returns ``NotImplemented`` and the tracer handles the call (a Tensor is then a constant array to
@@ -40,7 +31,7 @@ import weakref
 
 import numpy as np
 
-from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tangent_aval, tree_flatten, \
+from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tree_flatten, \
     tree_unflatten
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
@@ -48,7 +39,7 @@ from .errors import AutogradError
 from .grad_mode import _grad_enabled
 from .inplace import InplaceMethods, _own, _raw, _requires_grad
 from .methods import TorchMethods
-from .tape import TAPE, TapeInterpreter, placeholder, run_jvp
+from .tape import TAPE, LinearTracer, TapeInterpreter, out_index, run_jvp
 
 __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
@@ -59,32 +50,36 @@ class Node:
 
     ``prim``/``params``/``args``: what ran (``args`` holds the Tensors themselves, for the
     ``create_graph`` backward); ``inputs``: the argument Tensors that require grad, in order,
-    and ``diff_pos`` their positions in ``args``; ``placeholders``, ``out_tangents`` and
-    ``eqns``: the linear map of the operation as its JVP rule recorded it (tape.py), from the
-    tangents of ``inputs`` to those of the results; ``versions`` holds, per argument, the
-    version of a Tensor argument when the operation ran (None for other arguments).
-    ``release()`` frees all of it (what ``backward`` does
-    unless ``retain_graph``). ``hooks``/``retained``: per result slot, the hooks registered on
-    that result and the results that keep their ``.grad`` (``retain_grad``)."""
-    __slots__ = ("prim", "params", "args", "diff_pos", "placeholders", "out_tangents",
-                 "eqns", "versions", "hooks", "retained", "__weakref__")
+    and ``diff_pos`` their positions in ``args``; ``eqns``, ``count`` and ``outs``: the linear
+    map of the operation as its JVP rule recorded it (tape.py), from the tangents of
+    ``inputs`` (linear values 0, 1, ...) to those of the results (values ``outs``, None for a
+    result with zero derivative), ``count`` values in all; ``out_avals``: the avals of the
+    results of a primitive with several results (None otherwise); ``versions``: per argument,
+    the version of a Tensor argument when the operation ran (None for other arguments), or
+    None when every Tensor argument was at version 0. ``release()`` frees the linear map and
+    the arguments (what ``backward`` does unless ``retain_graph``). ``hooks``/``retained``:
+    per result slot, the hooks registered on that result and the results that keep their
+    ``.grad`` (``retain_grad``)."""
+    __slots__ = ("prim", "params", "args", "diff_pos", "count", "outs", "out_avals", "eqns",
+                 "versions", "hooks", "retained", "__weakref__")
 
-    def __init__(self, prim, params, args, diff_pos, placeholders, out_tangents, eqns):
+    def __init__(self, prim, params, args, diff_pos, count, outs, eqns, versions):
         self.prim = prim
         self.params = params
         self.args = args
         self.diff_pos = diff_pos
-        self.placeholders = placeholders
-        self.out_tangents = out_tangents
+        self.count = count
+        self.outs = outs
+        self.out_avals = None
         self.eqns = eqns
-        self.versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args)
+        self.versions = versions
         self.hooks = None
         self.retained = None
 
     @property
     def inputs(self):
         args = self.args
-        return tuple(args[i] for i in self.diff_pos)
+        return [args[i] for i in self.diff_pos]
 
     @property
     def name(self):
@@ -98,8 +93,7 @@ class Node:
         self.eqns = None
         self.args = ()
         self.diff_pos = ()
-        self.versions = ()
-        self.placeholders = ()
+        self.versions = None
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -131,54 +125,51 @@ def _record(prim, args, params):
     results as Tensors; when grad mode is on and an argument requires grad, run the primitive's
     JVP rule instead, recording its linear map on a Node (tape.py)."""
     primals = []
-    diff_pos = ()
+    mask = 0
+    bumped = False
     for i, a in enumerate(args):
         if type(a) in TENSOR_TYPES:
             primals.append(a._value)
             if a._requires_grad:
-                diff_pos += (i,)
+                mask |= 1 << i
+            if a._version:
+                bumped = True
         else:
             primals.append(a)
-    if not diff_pos or not _grad_enabled.get():
+    if not mask or not _grad_enabled.get():
         out = prim.impl(*primals, **params)
         if prim.multiple_results:
             return [Tensor._make(_own(v)) for v in out]
         return Tensor._make(_own(out))
-    tangents = []
-    placeholders = []
-    for i, p in enumerate(primals):
-        if i in diff_pos:
-            ph = placeholder(p)
-            placeholders.append(ph)
-            tangents.append(ph)
-        else:
-            tangents.append(_zero(p))
-    placeholders = tuple(placeholders)
-    out, out_dot, eqns = run_jvp(prim, primals, tangents, params)
+    diff_pos = _POSITIONS.get(mask)
+    if diff_pos is None:
+        diff_pos = _POSITIONS[mask] = tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
+    out, out_dot, eqns, count = run_jvp(prim, primals, diff_pos, params)
+    versions = tuple(a._version if type(a) in TENSOR_TYPES else None for a in args) \
+        if bumped else None
     if not prim.multiple_results:
-        if type(out_dot) is Zero:
+        if type(out_dot) is LinearTracer:
+            outs = _OUT_INDEX.get(out_dot.index) or (out_dot.index,)
+        elif type(out_dot) is Zero:
             return Tensor._make(_own(out))
-        node = Node(prim, params, args, diff_pos, placeholders, (out_dot,), eqns)
-        return Tensor._make(_own(out), node, 0)
+        else:
+            outs = (None,)
+        return Tensor._make(_own(out), Node(prim, params, args, diff_pos, count, outs, eqns,
+                                            versions), 0)
     out_dot = tuple(out_dot)
     if all(type(t) is Zero for t in out_dot):
         return [Tensor._make(_own(v)) for v in out]
-    node = Node(prim, params, args, diff_pos, placeholders, out_dot, eqns)
+    node = Node(prim, params, args, diff_pos, count, tuple(out_index(t) for t in out_dot), eqns,
+                versions)
+    node.out_avals = tuple(get_aval(t) for t in out_dot)
     return [Tensor._make(_own(v), None if type(t) is Zero else node, s)
             for s, (v, t) in enumerate(zip(out, out_dot))]
 
 
-_SCALAR_ZEROS = {}
-
-
-def _zero(p):
-    """The symbolic zero tangent of a constant argument (cached for Python scalars)."""
-    z = _SCALAR_ZEROS.get(type(p))
-    if z is None:
-        z = Zero(tangent_aval(get_aval(p)))
-        if type(p) in (float, int, bool, complex):
-            _SCALAR_ZEROS[type(p)] = z
-    return z
+# shared tuples: positions of the arguments that require grad, by bit mask, and (i,) for the
+# number of the result of a single-result operation
+_POSITIONS = {}
+_OUT_INDEX = {i: (i,) for i in range(64)}
 
 
 TapeInterpreter.process_primitive = staticmethod(_record)

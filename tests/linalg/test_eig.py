@@ -54,10 +54,64 @@ def test_vmap_and_taylor():
                                [np.linalg.eigvals(s) for s in stack])
     g = cr.grad(lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 2))
     np.testing.assert_allclose(cr.vmap(g)(stack), [g(s) for s in stack], rtol=1e-12)
-    # Taylor mode (eig has no Taylor rule of its own) against nested forward mode
-    f = lambda t: np.real(np.sum(np.linalg.eigvals(A + t * Z) ** 2))  # noqa: E731
-    want = cr.jvp(lambda t: cr.jvp(f, (t,), (1.0,))[1], (0.3,), (1.0,))[1]
-    np.testing.assert_allclose(cr.derivatives(f, 0.3, 2)[2], want, rtol=1e-8)
+
+
+def _nested_forward(curve, t, order):
+    """``[f'(t), ..., f^(order)(t)]`` by nested forward mode."""
+    fs = [curve]
+    for _ in range(order):
+        fs.append((lambda g: lambda s: cr.jvp(g, (s,), (1.0,))[1])(fs[-1]))
+    return [f(t) for f in fs[1:]]
+
+
+W = np.arange(9.0).reshape(3, 3)
+
+
+@pytest.mark.parametrize("base, d", [(A, U[:, None] * U), (A, Z), (Z, A + 2j * A.T)],
+                         ids=["real", "real_to_complex", "complex"])
+def test_taylor_mode_equals_nested_forward_mode_to_third_order(base, d):
+    # eigenvalues, and the eigenvectors themselves (not only phase-free functions of them):
+    # the Taylor rule follows the gauge of nested forward mode at every order
+    curves = [lambda t: np.real(np.sum(np.linalg.eigvals(base + t * d + t ** 2 * A.T) ** 3)),
+              lambda t: np.sum(np.imag(np.linalg.eig(base + t * d)[1]) * W)
+              + np.sum(np.real(np.linalg.eig(base + t * d)[1]) ** 2 * W.T)]
+    for curve in curves:
+        want = _nested_forward(curve, 0.1, 3)
+        np.testing.assert_allclose(cr.derivatives(curve, 0.1, 3)[1:], want, rtol=1e-9,
+                                   atol=1e-10)
+        np.testing.assert_allclose(cr.jit(lambda t: cr.derivatives(curve, t, 3))(0.1)[1:],
+                                   want, rtol=1e-9, atol=1e-10)
+
+
+def test_eigenvalue_series_matches_jax_nested_forward_mode():
+    def jax_derivs(f, t, order):
+        fs = [f]
+        for _ in range(order):
+            fs.append((lambda g: lambda s: jax.jvp(g, (s,), (1.0,))[1])(fs[-1]))
+        return [f(t) for f in fs[1:]]
+    def eigvals_j(m):    # JAX's higher derivatives of eigenvalues go through its eigenvectors
+        return jax.lax.linalg.eig(m, compute_left_eigenvectors=False,
+                                  enable_eigvec_derivs=True)[0]
+    for m, d in [(A, Z), (Z, A)]:
+        curve = lambda t: np.sum(np.abs(np.linalg.eigvals(m + t * d)) ** 2)  # noqa: E731
+        curve_j = lambda t: jnp.sum(jnp.abs(eigvals_j(m + t * d)) ** 2)  # noqa: E731
+        np.testing.assert_allclose(cr.derivatives(curve, 0.2, 3)[1:], jax_derivs(curve_j, 0.2, 3),
+                                   rtol=1e-9)
+
+
+def test_eig_sparsity_is_block_diagonal_over_a_stack():
+    stack = np.stack([A, 2 * A + np.eye(3)])
+    def f(s):
+        return np.sum(np.abs(np.linalg.eig(s)[1]) ** 2, axis=-1) + np.real(np.linalg.eigvals(s))
+    pattern = cr.jacobian_sparsity(f, stack).toarray()
+    block = np.kron(np.eye(2, dtype=bool), np.ones((3, 9), bool))
+    np.testing.assert_array_equal(pattern, block)
+    np.testing.assert_array_equal(cr.jacobian(f)(stack).reshape(6, 18) != 0, block)
+    h = cr.hessian_sparsity(lambda s: np.sum(np.real(np.linalg.eigvals(s)) ** 3), stack)
+    np.testing.assert_array_equal(h.toarray(),
+                                  np.kron(np.eye(2, dtype=bool), np.ones((9, 9), bool)))
+    np.testing.assert_allclose(
+        cr.sparse_jacobian(f, stack).toarray(), cr.jacobian(f)(stack).reshape(6, 18), rtol=1e-12)
 
 
 def test_complex_hermitian_eigh_matches_jax():
@@ -125,3 +179,17 @@ def test_complex_svd_taylor_mode_equals_nested_forward_mode():
     d3 = lambda t: cr.jvp(d2, (t,), (1.0,))[1]             # noqa: E731
     np.testing.assert_allclose(cr.derivatives(curve, 0.2, 3)[1:], [d1(0.2), d2(0.2), d3(0.2)],
                                rtol=1e-9)
+
+
+@pytest.mark.parametrize("order", ["nuc", 2, -2])
+def test_complex_matrix_norms_through_the_singular_values_match_jax(order):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    f = lambda x, y: np.linalg.norm(x + 1j * y, order)  # noqa: E731
+    fj = lambda x, y: jnp.linalg.norm(x + 1j * y, order)  # noqa: E731
+    np.testing.assert_allclose(f(a, b), np.linalg.norm(a + 1j * b, order), rtol=1e-14)
+    for got, want in zip(cr.grad(f, (0, 1))(a, b), jax.grad(fj, (0, 1))(a, b)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    check_grads(f, (a, b), order=2)
+    stack = rng.standard_normal((2, 3, 4))
+    check_grads(lambda x, y: np.linalg.norm(x + 1j * y, order, axis=(0, 2)), (stack, 0.5 * stack),
+                order=1)

@@ -116,3 +116,72 @@ def test_second_order_of_the_composite():
         h2 = cr.grad(cr.grad(lambda x: np.cbrt(x) ** 3))(0.0)
     for v in (h, h2):
         assert np.isnan(v) or v == 0.0
+
+
+def test_taylor_mode_at_a_singular_point_is_right_or_nan():
+    """Taylor mode: cbrt(x**3) = x and sqrt(x)**2 = x at 0+, sqrt(x**2) = |x| has no derivative
+    at 0. The series are NaN there (they need the argument's coefficients past the order asked
+    for), never a finite wrong number; a constant mask keeps its exact zeros, and a natural
+    power at a zero base is exact."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in (lambda x: np.cbrt(x ** 3), lambda x: np.sqrt(x) ** 2,
+                  lambda x: np.sqrt(x ** 2)):
+            d = cr.derivatives(f, 0.0, 3)
+            assert d[0] == 0.0 and all(np.isnan(v) for v in d[1:])
+            np.testing.assert_allclose(cr.derivatives(f, 0.5, 2), [0.5, 1.0, 0.0], atol=1e-12)
+        masked = cr.derivatives(lambda x: np.sum((np.array([0.0, 1.0]) * x) ** np.array(
+            [2.5, 3.0])), 0.0, 3)
+        np.testing.assert_allclose(masked, [0.0, 0.0, 0.0, 6.0], atol=0)
+        np.testing.assert_allclose(cr.derivatives(lambda x: (x * x) ** 3, 0.0, 6),
+                                   [0, 0, 0, 0, 0, 0, 720.0], atol=0)
+
+
+def test_reverse_mode_tells_the_zeros_apart_element_by_element():
+    """A cotangent holding both kinds of zero (a one-hot seed of jacrev, a vjp cotangent with
+    zeros, an np.where that takes the singular branch): the column of the singular element is
+    NaN or right, every other entry (where the seed or the untaken branch does not reach, and
+    the smooth elements) equals central differences; the issue's 0 never comes back."""
+    x = np.array([0.0, 0.7, 1.3])
+    cases = {
+        "cube of cbrt": lambda x: np.cbrt(x) ** 3,
+        "cbrt of cube": lambda x: np.cbrt(x ** 3),
+        "taken where": lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+        "reversed": lambda x: np.sqrt(np.cbrt(x) ** 6 + 1.0)[::-1] * x[1],
+    }
+    h = 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in cases.items():
+            fd = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+            for j in (cr.jacrev(f)(x),
+                      np.stack([cr.vjp(f, x)[1](e)[0] for e in np.eye(3)])):
+                col = j[:, 0]
+                assert np.all(np.isnan(col) | np.isclose(col, fd[:, 0], atol=1e-6)), (name, j)
+                np.testing.assert_allclose(j[:, 1:], fd[:, 1:], atol=1e-6, err_msg=name)
+            if name != "reversed":      # x[0] reaches output 0 with derivative 1: not a 0
+                assert np.isnan(cr.jacrev(f)(x)[0, 0])
+
+
+def test_forward_mode_jacobians_tell_the_zeros_apart():
+    """jacfwd and linearize push one-hot seeds: the singular column is NaN or right, and every
+    entry the seed does not reach is exact; jacfwd equals jacrev entry by entry (NaN included)."""
+    x = np.array([0.0, 0.7, 1.3])
+    cases = [lambda x: np.cbrt(x ** 3), lambda x: np.cbrt(x) ** 3,
+             lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+             lambda x: np.concatenate([np.sqrt(x), np.zeros(1)]),
+             lambda x: np.array([0.0, 1.0, 1.0]) * np.sqrt(x)]
+    h = 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in cases:
+            fd = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+            jf, jr = cr.jacfwd(f)(x), cr.jacrev(f)(x)
+            np.testing.assert_array_equal(np.isnan(jf), np.isnan(jr))
+            np.testing.assert_allclose(jf[:, 1:], fd[:, 1:], atol=1e-6)
+            col = jf[:, 0]      # against a one-sided difference at the domain's edge
+            right = (f(x + h * np.eye(3)[0]) - f(x)) / h
+            assert np.all(np.isnan(col) | np.isinf(col) | np.isclose(col, right, atol=1e-5)), \
+                (col, right)
+            _, lin = cr.linearize(f, x)
+            np.testing.assert_array_equal(np.isnan(lin(np.eye(3)[0])), np.isnan(jf[:, 0]))

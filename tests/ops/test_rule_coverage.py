@@ -116,8 +116,7 @@ def test_jit_agrees_with_eager_on_the_tables():
 # Taylor mode: a primitive without a Taylor rule of its own falls back on the derivation from
 # its JVP rule (interpreters/taylor.py, taylor_from_jvp), polynomial in the order only when that
 # JVP applies the primitive once; these are the primitives that still rely on it.
-TAYLOR_FROM_JVP = {"det", "adjugate", "not_differentiated",   # ops/determinants.py
-                   "eig"}   # eig: the gauge of higher-order eigenvector terms is not derived yet
+TAYLOR_FROM_JVP = {"det", "adjugate", "not_differentiated"}   # ops/determinants.py
 
 
 def test_taylor_rules_and_the_primitives_relying_on_the_fallback():

@@ -8,6 +8,7 @@ import scipy.stats as st
 import chainrule as cr
 from chainrule import ConcretizationError, UnsupportedFunctionError
 from chainrule.scipy import stats as cs
+from chainrule.testing import check_grads
 
 from gradcases import case, ids
 
@@ -134,6 +135,28 @@ def test_named_errors():
     # plain scipy.stats converts its inputs: the error points here
     with pytest.raises(ConcretizationError, match=r"use chainrule\.scipy\.stats"):
         cr.grad(lambda x: st.norm.logpdf(x))(1.0)
+
+
+def test_multivariate_normal_singular_and_entropy_match_scipy():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 4))
+    cov, x, m = a @ a.T + np.eye(4), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    mvn, smvn = cs.multivariate_normal, st.multivariate_normal
+    np.testing.assert_allclose(mvn.logpdf(x, m, cov, allow_singular=True), smvn.logpdf(x, m, cov),
+                               rtol=1e-12)
+    sing = np.diag([1.0, 2.0, 0.0, 0.0])
+    xs, ms = x * [1, 1, 0, 0], m * [1, 1, 0, 0]
+    np.testing.assert_allclose(mvn.pdf(xs, ms, sing, allow_singular=True),
+                               smvn.pdf(xs, ms, sing, allow_singular=True), rtol=1e-12)
+    np.testing.assert_allclose(mvn.entropy(m, cov), smvn.entropy(m, cov), rtol=1e-12)
+    np.testing.assert_allclose(mvn.entropy(cov=2.0), smvn.entropy(cov=2.0), rtol=1e-12)
+    check_grads(lambda x, m, c: mvn.logpdf(x, m, c + c.T, allow_singular=True), (x, m, cov / 2),
+                order=2)
+    check_grads(lambda x, m: mvn.pdf(x, m, sing, allow_singular=True), (xs, ms), order=2)
+    check_grads(lambda c: mvn.entropy(None, c + c.T), (cov / 2,), order=2)
+    # what chainrule does not define is SciPy's (on plain values)
+    assert cs.dirichlet.rvs(np.ones(3), size=2).shape == (2, 3)
+    assert cs.norm.mean(loc=2.0) == 2.0
 
 
 def test_jit_and_jacobians_of_a_likelihood():

@@ -194,8 +194,8 @@ def test_nested_gradient_inside_detection():
 
 # primitives without a sparsity rule: taken as dense (every output element reads every input
 # element). A change to this list is deliberate: a new primitive needs a rule or a line here.
-FALLBACK = {"adjugate", "cholesky", "det", "eig", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu",
-            "pinv", "qr", "rfft", "slogdet", "solve", "sqrtm", "svd", "triangular_solve",
+FALLBACK = {"adjugate", "cholesky", "det", "eigh", "expm", "expm_frechet", "fft", "irfft", "lu",
+            "pinv", "qr", "rfft", "slogdet", "solve", "svd", "triangular_solve",
             # loops, branches and checkpoints (ops/loops.py): dense, documented
             "while", "cond", "checkpoint",
             # user rules and callbacks (ops/custom.py): conservative by design

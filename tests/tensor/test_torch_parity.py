@@ -208,10 +208,11 @@ def test_optimizer_steps_match_torch(make):
         _close(p, tp)
 
 
-def test_lbfgs_matches_torch():
+def _lbfgs_pair_matches_torch(**kw):
+    """LBFGS with options ``kw`` on the same MLP and MSE loss: three steps, the same losses and
+    parameters as torch."""
     ours, theirs, x0, y0 = _pair((3, 3, 1))
-    opt = optim.LBFGS(ours.parameters(), lr=0.5, max_iter=6, history_size=3)
-    topt = torch.optim.LBFGS(theirs.parameters(), lr=0.5, max_iter=6, history_size=3)
+    opt, topt = optim.LBFGS(ours.parameters(), **kw), torch.optim.LBFGS(theirs.parameters(), **kw)
 
     def closure(model, o, lib, f):
         def run():
@@ -226,6 +227,71 @@ def test_lbfgs_matches_torch():
         _close(a, b)
     for p, tp in zip(ours.parameters(), theirs.parameters()):
         _close(p, tp)
+    return ours
+
+
+def test_lbfgs_matches_torch():
+    _lbfgs_pair_matches_torch(lr=0.5, max_iter=6, history_size=3)
+
+
+def _rosenbrock(lib, x):
+    """Rosenbrock's function with a valley factor 2: curved enough that the line search
+    brackets and zooms, tame enough that the iterates do not amplify rounding (with the
+    classic 100, the evaluation sequence is the same but the last digits of torch's fused
+    multiply-add in ``add_`` drift to 5e-9 over 58 iterations)."""
+    return ((1 - x[:-1]) ** 2).sum() + 2 * ((x[1:] - x[:-1] ** 2) ** 2).sum()
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(lr=0.5, history_size=4, max_iter=7),
+                                dict(max_eval=9, tolerance_change=1e-12)])
+def test_lbfgs_strong_wolfe_matches_torch(kw):
+    """The strong Wolfe line search on Rosenbrock's function (curved, so the search brackets and
+    zooms): the same iterates, losses and evaluation counts as torch, step after step."""
+    x0 = np.array([-1.5, 2.0, -0.5, 1.2])
+    x, tx = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    opt = optim.LBFGS([x], line_search_fn="strong_wolfe", **kw)
+    topt = torch.optim.LBFGS([tx], line_search_fn="strong_wolfe", **kw)
+    counts = [0, 0]
+
+    def closure(lib, v, o, k):
+        def run():
+            counts[k] += 1
+            o.zero_grad()
+            loss = _rosenbrock(lib, v)
+            loss.backward()
+            return loss
+        return run
+    for _ in range(4):
+        a = opt.step(closure(cr, x, opt, 0))
+        b = topt.step(closure(torch, tx, topt, 1))
+        _close(a, b)
+        _close(x, tx)
+        assert counts[0] == counts[1]
+        assert opt.state["lbfgs"]["func_evals"] == topt.state[tx]["func_evals"]
+        assert opt.state["lbfgs"]["n_iter"] == topt.state[tx]["n_iter"]
+    if not kw:                                # defaults: converged to the minimum (1, 1, 1, 1)
+        np.testing.assert_allclose(x.data, 1.0, atol=1e-5)
+
+
+def test_strong_wolfe_step_satisfies_the_wolfe_conditions():
+    """On phi(t) = (t - 0.3)^2 (1 + t) from t = 1 (too long: bracketing, then zoom), the step
+    returned satisfies sufficient decrease and the strong curvature condition."""
+    from chainrule.optim.line_search import strong_wolfe
+    phi = lambda t: (t - 0.3) ** 2 * (1 + t)                            # noqa: E731
+    dphi = lambda t: 2 * (t - 0.3) * (1 + t) + (t - 0.3) ** 2           # noqa: E731
+    d = np.array([1.0])
+    f, g, t, evals = strong_wolfe(lambda t: (phi(t), np.array([dphi(t)])), 1.0, d, phi(0.0),
+                                  np.array([dphi(0.0)]), dphi(0.0))
+    assert evals > 1 and 0 < t < 1
+    assert f == phi(t) and g[0] == dphi(t)
+    assert phi(t) <= phi(0.0) + 1e-4 * t * dphi(0.0)
+    assert abs(dphi(t)) <= 0.9 * abs(dphi(0.0))
+
+
+def test_lbfgs_strong_wolfe_on_a_module_matches_torch():
+    ours = _lbfgs_pair_matches_torch(max_iter=5, line_search_fn="strong_wolfe")
+    with pytest.raises(cr.core.errors.InvalidArgumentError, match="strong_wolfe"):
+        optim.LBFGS(ours.parameters(), line_search_fn="backtracking")
 
 
 SCHEDULERS = [
@@ -296,6 +362,30 @@ def test_tensor_methods_match_torch():
         np.testing.assert_array_equal(_np(a), _np(b))
     assert t.size() == tuple(tt.size()) and t.size(-1) == tt.size(-1)
     assert t.float().dtype == np.float32 and t.float().double().dtype == np.float64
+
+
+def test_var_std_defaults_and_keywords_match_torch():
+    """Tensor.var/std are PyTorch's: unbiased (correction 1) by default; unbiased=False,
+    correction=c, dim as int/tuple/list, keepdim; values and gradients as torch."""
+    x0 = np.random.default_rng(8).standard_normal((3, 4, 5))
+    calls = [lambda t, f: f(t)(), lambda t, f: f(t)(1), lambda t, f: f(t)(dim=(0, 2)),
+             lambda t, f: f(t)([0, 1], keepdim=True), lambda t, f: f(t)(1, unbiased=False),
+             lambda t, f: f(t)(False), lambda t, f: f(t)(dim=2, correction=0),
+             lambda t, f: f(t)(dim=2, correction=2, keepdim=True)]
+    for name in ("var", "std"):
+        for call in calls:
+            t, tt = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+            y, ty = call(t, lambda a: getattr(a, name)), call(tt, lambda a: getattr(a, name))
+            _close(y, ty)
+            r = np.random.default_rng(9).standard_normal(ty.shape)
+            (y * r).sum().backward()
+            (ty * torch.tensor(r)).sum().backward()
+            _close(t.grad, tt.grad)
+    t = cr.tensor(x0)
+    _close(t.var(axis=1, ddof=0), np.var(x0, axis=1))      # NumPy's keywords still work
+    _close(np.std(t), np.std(x0))                             # and np.std stays NumPy's
+    with pytest.raises(cr.core.errors.InvalidArgumentError, match="only one of"):
+        t.var(unbiased=True, correction=0)
 
 
 def test_hooks_retain_grad_and_autograd_grad_match_torch():
