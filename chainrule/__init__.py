@@ -15,7 +15,7 @@ from .core.errors import (ChainruleError, ConcretizationError, EscapedTracerErro
                           InvalidArgumentError, MissingRuleError, NonDifferentiableInputError,
                           NonScalarOutputError, PerturbationConfusionError, ShapeMismatchError,
                           UnsupportedFunctionError)
-from .core.errors import ComplexOutputError
+from .core.errors import ComplexOutputError, ValueDependentShapeError
 from .core.tree import register_dataclass, register_pytree_node, tree_flatten, tree_unflatten
 from .interpreters.staging import make_graph
 from .tensor import Tensor, autograd, no_grad, tensor
@@ -53,6 +53,7 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
            "ConcretizationError", "EscapedTracerError", "InvalidArgumentError",
            "MissingRuleError", "NonDifferentiableInputError", "NonScalarOutputError",
            "PerturbationConfusionError", "ShapeMismatchError", "UnsupportedFunctionError",
+           "ValueDependentShapeError",
            "Tensor", "tensor", "no_grad", "autograd", "nn", "optim", "sparse",
            "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
            "prepare_sparse_jacobian", "prepare_sparse_hessian", "scan", "fori_loop", "while_loop",

@@ -26,6 +26,13 @@ class ConcretizationError(ChainruleError, TypeError):
     """A traced value was forced into a plain Python or NumPy value, which would lose its derivative."""
 
 
+class ValueDependentShapeError(ConcretizationError):
+    """A function whose result's shape depends on the values of a traced array (a boolean mask
+    as an index, nonzero, unique) was called where those values are not known: under vmap
+    (they differ from example to example) or jit (they are not known when it traces). The
+    message says what to write instead (``size=``, ``np.where(mask, x, 0)``)."""
+
+
 class UnsupportedFunctionError(ChainruleError, NotImplementedError):
     """A NumPy/SciPy function (or an argument of it) has no chainrule implementation."""
 

@@ -66,8 +66,8 @@ class BatchTracer(Tracer):
 
     def concrete_value(self):
         raise ConcretizationError(
-            "a batched (vmap) value differs from example to example, so Python control flow "
-            "on it cannot be batched; use np.where to select per example")
+            "a batched (vmap) value differs from example to example, so Python control flow, "
+            "an index or a shape cannot follow it; use np.where to select per example")
 
 
 def move_to_front(val, bdim):

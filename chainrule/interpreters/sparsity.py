@@ -202,6 +202,9 @@ def union(a, b):
     if a.indices is b.indices and a.nrows == b.nrows and (
             a._indptr is b._indptr or np.array_equal(a.indptr, b.indptr)):
         return a
+    for full in (a, b):         # rows reading every input (x * sum(x)): nothing to add
+        if full.width == full.ncols:
+            return full
     if a.shape[0] == 1:                 # sums of reductions: one row
         return from_keys(np.concatenate([a.indices, b.indices]), 1, a.ncols)
     if a.width == 1 and b.width == 1:   # x[1:] - x[:-1]: two entries per row, or one
@@ -496,19 +499,16 @@ class SparsityInterpreter(Interpreter):
 
     def hessian_pattern(self, out_nodes, graph=False):
         """The union of the Hessian patterns of the outputs on the tape's nodes ``out_nodes``:
-        a backward sweep of "reaches an output" masks, then the masked second-order terms.
-        Their entries are gathered as a flag per diagonal element and keys ``row * n + col``
-        off the diagonal, sorted once at the end (the keys of each term come in a few sorted
-        runs, which a stable sort merges in linear time) into a scipy CSR array. ``graph``:
-        return also its adjacency graph (the entries off the diagonal), ``(H, G)``. The tape
-        is used up."""
+        a backward sweep of "reaches an output" masks, then the masked second-order terms,
+        whose entries a PairSet gathers (interpreters/hessian_pairs.py: dense couplings stay
+        cheap there) into a scipy CSR array. ``graph``: return also its adjacency graph (the
+        entries off the diagonal), ``(H, G)``. The tape is used up."""
+        from .hessian_pairs import PairSet      # it builds on this module's patterns
         masks = {}
         for node, size in out_nodes:
             if node is not None:
                 masks[node] = np.ones(size, bool)
-        n = self.n
-        diag = np.zeros(n, bool)
-        off, pending = [], 0
+        pairs = PairSet(self.n)
         tape = self.tape
         while tape:     # records dropped as they are used: their memory serves what follows
             node, size, inputs, terms = tape.pop()
@@ -525,63 +525,10 @@ class SparsityInterpreter(Interpreter):
                 keep = mask if term_rows is None else mask[term_rows]
                 if Ra.nnz == 0 or Rb.nnz == 0 or not keep.any():
                     continue
-                keys = _term_keys(Ra, Rb, keep, n, diag)
-                off.extend(keys)
-                pending += sum(k.size for k in keys)
-                if pending > 1 << 24:           # merge now and then: bounded memory
-                    off, pending = [_sorted_unique(np.concatenate(off))], 0
-        d = np.flatnonzero(diag).astype(key_dtype(n, n))
-        d *= n + 1
-        off.append(d)
-        keys = np.concatenate(off)
-        del off[:], d
-        keys = _sorted_unique(keys)
-        nnz = keys.size
-        r, c = split_keys(keys, n, n, inplace=True)
-        small = nnz < 1 << 31 and n < 1 << 31       # scipy's own index type then
-        itype = np.int32 if small else np.int64
-        indptr = np.zeros(n + 1, itype)
-        if nnz:                 # rows sorted: each present row starts where the row changes
-            first = np.flatnonzero(np.concatenate([[True], r[1:] != r[:-1]]))
-            indptr[r[first] + 1] = np.diff(np.append(first, nnz))
-            np.cumsum(indptr, out=indptr)
-        c = c.astype(itype, copy=False)
-        H = sp.csr_array((np.ones(nnz, bool), c, indptr), shape=(n, n))
-        if not graph:
-            return H
-        # the adjacency graph: each row with a diagonal entry loses that one entry
-        g_indptr = indptr - np.concatenate([[0], np.cumsum(diag, dtype=itype)])
-        g_indices = c[r != c]
-        return H, sp.csr_array((np.ones(g_indices.size, bool), g_indices, g_indptr),
-                               shape=(n, n))
-
-
-def _term_keys(Ra, Rb, keep, n, diag):
-    """The entries of one second-order term ``Ra^T diag(keep) Rb`` (and of its transpose):
-    diagonal ones set in ``diag``, the others returned as a list of key arrays. A symmetric
-    term (``Ra is Rb``) of rows of one length is taken column pair by column pair."""
-    kd = key_dtype(n, n)
-    if Ra is Rb and Ra.width:
-        A = Ra.grid() if keep.all() else Ra.grid()[keep]
-        diag[A.ravel()] = True
-        keys = []
-        for p in range(A.shape[1]):
-            for q in range(p + 1, A.shape[1]):
-                a, b = A[:, p].astype(kd), A[:, q].astype(kd)
-                keys += [a * n + b, b * n + a]
-        return keys
-    a, b = pair_entries(Ra, Rb, keep)
-    on = a == b
-    diag[a[on]] = True
-    a, b = a[~on].astype(kd), b[~on].astype(kd)
-    return [a * n + b, b * n + a] if Ra is not Rb else [a * n + b]
-
-
-def _sorted_unique(keys):
-    """The distinct values of ``keys`` (an array of one's own, sorted in place), sorted."""
-    keys.sort(kind="stable")
-    step = keys[1:] != keys[:-1]
-    return keys if step.all() else keys[np.concatenate([[True], step])]
+                if pairs.add(Ra, Rb, keep):     # full: nothing further can change it
+                    tape.clear()
+                    break
+        return pairs.csr(graph)
 
 
 def sparsity_flat(fun, primals, *, local=False, hessian=False, graph=False):

@@ -8,6 +8,7 @@ from ._dispatch import exported as _exported
 from . import _funcs  # noqa: F401  (registers the handlers)
 from . import fft, linalg  # noqa: F401  (numpy.fft, numpy.linalg, complex numbers)
 from . import _extra  # noqa: F401  (nan_to_num, partition, r_, c_, vectorize, ...)
+from . import _sized  # noqa: F401  (nonzero, unique, ...: shapes that depend on values)
 from ._funcs import normalize_axes  # noqa: F401
 
 globals().update(_exported)

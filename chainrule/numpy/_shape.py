@@ -14,7 +14,8 @@ import numbers
 import numpy as np
 
 from ..core import Tracer, get_aval
-from ..core.errors import (ConcretizationError, InvalidArgumentError, PerturbationConfusionError)
+from ..core.errors import (ConcretizationError, InvalidArgumentError, PerturbationConfusionError,
+                           ValueDependentShapeError)
 from ..ops import arithmetic as ar
 from ..ops import gather
 from ..ops import reductions as red
@@ -62,16 +63,38 @@ def no_out(out, where=True, fname=""):
         raise unsupported(f"the where= argument of numpy.{fname}")
 
 
-def concrete(x, what):
+def concrete(x, what, instead=None, error=ConcretizationError,
+             message="{what} needs the values of a traced array, which are not known here"):
     """The value of ``x`` for a computation that needs it (an index, a shape); derivatives do
-    not flow through it."""
+    not flow through it. Where it is not known (vmap, jit): ``error``, saying why and, with
+    ``instead``, what to write instead."""
     if isinstance(x, Tracer):
         try:
             return x.concrete_value()
-        except ConcretizationError:
-            raise ConcretizationError(f"{what} needs a concrete value, but it is traced "
-                                      "(inside make_graph the values are not known)") from None
+        except ConcretizationError as e:
+            raise error(message.format(what=what) + f" ({e})" +
+                        (f". Instead, {instead}" if instead else "")) from None
     return x
+
+
+# what to write instead of the functions whose result's shape depends on values (_sized.py)
+MASK_INSTEAD = ("write np.where(mask, x, 0) for x[mask] (the same shape, 0 where the mask is "
+                "False; np.sum(np.where(mask, x, 0)) for a masked sum) and x = np.where(mask, v, "
+                "x) for x[mask] = v")
+
+
+def nonzero_instead(name):
+    return (f"write chainrule.numpy.{name}(..., size=k) for the first k results (a fixed shape, "
+            "padded with fill_value, as in JAX), or use the condition as a mask: "
+            "np.where(condition, x, 0)")
+
+
+def values_for_shape(x, what, instead):
+    """``concrete`` for a function whose result's shape depends on the values of ``x``:
+    refused with ValueDependentShapeError where they are not known."""
+    return concrete(x, what, instead, ValueDependentShapeError,
+                    "the shape of {what} depends on the values of a traced array, which are "
+                    "not known here")
 
 
 def along(axis, ndim, index):
@@ -503,7 +526,8 @@ def copy(a, order="K", subok=False):
 @implements(np.where)
 def where(condition, x=None, y=None):
     if x is None and y is None:
-        return np.nonzero(concrete(condition, "numpy.where(condition)"))
+        return np.nonzero(values_for_shape(condition, "numpy.where(condition)",
+                                           nonzero_instead("nonzero")))
     return ar.select(condition, x, y)
 
 
@@ -594,38 +618,6 @@ def searchsorted(a, v, side="left", sorter=None):
     return red.searchsorted(a, v, side=side)
 
 
-@implements(np.nonzero)
-def nonzero(a):
-    return np.nonzero(concrete(a, "numpy.nonzero"))
-
-
-@implements(np.flatnonzero)
-def flatnonzero(a):
-    return np.flatnonzero(concrete(a, "numpy.flatnonzero"))
-
-
-@implements(np.argwhere)
-def argwhere(a):
-    return np.argwhere(concrete(a, "numpy.argwhere"))
-
-
-@implements(np.count_nonzero)
-def count_nonzero(a, axis=None, *, keepdims=False):
-    return np.count_nonzero(concrete(a, "numpy.count_nonzero"), axis=axis, keepdims=keepdims)
-
-
-@implements(np.extract)
-def extract(condition, arr):
-    return ravel(arr)[np.nonzero(np.ravel(concrete(condition, "numpy.extract(condition)")))]
-
-
-@implements(np.compress)
-def compress(condition, a, axis=None, out=None):
-    no_out(out, True, "compress")
-    idx = np.nonzero(np.asarray(concrete(condition, "numpy.compress(condition)")))[0]
-    return take(a, idx, axis=axis)
-
-
 def normalize_index(idx, shape):
     """A user's index -> a tuple of ints, slices, None, Ellipsis and integer arrays."""
     if not isinstance(idx, tuple):
@@ -634,8 +626,11 @@ def normalize_index(idx, shape):
     out = []
     dim = 0
     for i in idx:
-        if isinstance(i, Tracer):
-            i = concrete(i, "an index")
+        if isinstance(i, Tracer) and get_aval(i).dtype == bool:
+            i = values_for_shape(i, "x[mask] (a boolean mask as an index)", MASK_INSTEAD)
+        elif isinstance(i, Tracer):
+            i = concrete(i, "an integer index array x[i]", "write chainrule.numpy.take(x, i, "
+                         "axis=...) or np.take_along_axis (a gather at traced indices)")
             if np.asarray(i).dtype.kind not in "biu":
                 raise ConcretizationError("a traced floating-point value was used as an index")
         if isinstance(i, (list, tuple)):      # x[(0, 1), (3, 2)]: integer arrays

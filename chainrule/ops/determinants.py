@@ -15,11 +15,16 @@ Vh fixed) and the first-order cofactors of a diagonal matrix plus X:
     adj(S + X)_ii = p_i + sum_{l != i} q_il X_ll,   adj(S + X)_ij = -q_ij X_ij (i != j),
     q_ij = prod_{k != i, j} s_k.
 
+That identity holds for every E with U and Vh held fixed, so the derivatives of every order at
+a singular A are those of Z -> adj(Z) at Z = U^T A Vh^T; past the first they come from the
+Faddeev-LeVerrier recurrence (a polynomial in Z), added so that their value is exactly 0, for
+n <= 8 (n matrix products per direction); past that they are NaN at a singular A.
+
 Real matrices only (complex ones keep det = sign exp(logabsdet), numpy/linalg.py).
 """
 import numpy as np
 
-from ..core import Primitive, ShapedArray, bind, get_aval
+from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
 from . import arithmetic as ar
 from . import reductions as red
 from . import shape as sh
@@ -83,8 +88,12 @@ def adjugate_jvp(primals, tangents):
     out = adjugate(a)
     singular = _numerically_singular(a)
     with quiet():
-        return out, ar.select(singular, _singular_adjugate_jvp(a, a_dot, singular),
-                              _regular_adjugate_jvp(a, a_dot, out))
+        if not isinstance(singular, Tracer) and not np.any(singular):   # known: one branch
+            return out, _regular_adjugate_jvp(a, a_dot, out)
+        regular = None if not isinstance(singular, Tracer) and np.all(singular) else \
+            _regular_adjugate_jvp(a, a_dot, out)
+        tangent = _singular_adjugate_jvp(a, a_dot, singular)
+        return out, tangent if regular is None else ar.select(singular, tangent, regular)
 
 
 def _regular_adjugate_jvp(a, a_dot, adj):
@@ -95,16 +104,51 @@ def _regular_adjugate_jvp(a, a_dot, adj):
     return ar.div(ar.sub(ar.mul(scale, adj), matmul(adj_e, adj)), _as_matrix_scale(det(a)))
 
 
+# past this size the polynomial form (n matrix products per direction) is not used: higher
+# derivatives at a singular matrix are NaN there (not computed), never a wrong number
+POLYNOMIAL_MAX_N = 8
+
+
 def _singular_adjugate_jvp(a, a_dot, singular):
-    # the SVD frame: exact to first order; its own derivative is not computed (NaN), since
-    # U and V are not differentiable where singular values vanish or repeat
-    u, s, vh = svd(not_differentiated(a, singular))
+    # in the SVD frame of A, held fixed: adj(A) = c Vh^T adj(U^T A Vh^T) U^T holds for every A
+    # (any fixed orthogonal U, Vh), so the derivatives of every order are those of
+    # Z -> adj(Z) at Z = U^T A Vh^T = diag(s). The value: the cofactor products of s (no
+    # cancellation); its derivatives in A: those of the polynomial form (_polynomial_adjugate
+    # _jvp), added as (its value at Z) - (the same at Z held fixed), which is exactly 0, where
+    # A is traced (it may be differentiated again) and n <= POLYNOMIAL_MAX_N
+    exact = get_aval(a).shape[-1] <= POLYNOMIAL_MAX_N
+    u, s, vh = svd(stop_gradient(a) if exact else not_differentiated(a, singular))
     x = matmul(mT(u), matmul(a_dot, mT(vh)))
     q = _products(s, True)
     off = ar.select(_excluding(get_aval(s).shape[-1], False), 0.0, q)
     d = red.reduce_sum(ar.mul(off, _as_row(diagonal(x))), axes=(get_aval(q).ndim - 1,))
     inner = ar.sub(diag_embed(d), ar.mul(off, x))
+    if exact and isinstance(a, Tracer):
+        z = matmul(mT(u), matmul(a, mT(vh)))
+        inner = ar.add(inner, ar.sub(_polynomial_adjugate_jvp(z, x),
+                                     _polynomial_adjugate_jvp(stop_gradient(z), x)))
     return ar.mul(matmul(mT(vh), matmul(inner, mT(u))), _as_matrix_scale(_frame_sign(u, vh)))
+
+
+def _polynomial_adjugate_jvp(z, y):
+    """``adj'(Z)[Y]`` for stacks ``(..., n, n)``, from the Faddeev-LeVerrier recurrence
+    ``M_k = Z M_(k-1) + c_(n-k+1) I``, ``c_(n-k) = -tr(Z M_k) / k`` (M_1 = I,
+    adj(Z) = (-1)^(n+1) M_n) and its derivative: a polynomial in Z, linear in Y, so its own
+    derivatives of every order are exact wherever Z is, singular or not."""
+    n = get_aval(z).shape[-1]
+    if n == 1:
+        return ar.mul(y, 0.0)
+    eye = np.eye(n)
+    zm, ym, zmd = z, y, None            # Z M_1, Y M_1, Z M_1' (M_1' = 0)
+    c, cd = ar.neg(trace(z)), ar.neg(trace(y))
+    for k in range(2, n + 1):
+        if k > 2:
+            zm, ym, zmd = matmul(z, m), matmul(y, m), matmul(z, md)
+            c = ar.div(ar.neg(trace(zm)), float(k - 1))
+            cd = ar.div(ar.neg(ar.add(trace(ym), trace(zmd))), float(k - 1))
+        m = ar.add(zm, ar.mul(_as_matrix_scale(c), eye))
+        md = ar.add(ym if zmd is None else ar.add(ym, zmd), ar.mul(_as_matrix_scale(cd), eye))
+    return md if n % 2 else ar.neg(md)
 
 
 def _as_row(v):

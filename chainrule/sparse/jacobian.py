@@ -22,8 +22,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchError, eval_graph,
-                    get_aval, instantiate)
+from .. import api
+from ..core import (InvalidArgumentError, NonScalarOutputError, ShapeMismatchError, Zero,
+                    eval_graph, get_aval, instantiate)
 from ..interpreters.batching import vmap_flat
 from ..interpreters.partial_eval import linearize_flat
 from ..interpreters.reverse import vjp_flat
@@ -77,6 +78,18 @@ def sweeps(linear_fn, seeds, in_avals, chunk_size=None):
             B = np.empty((k,) + out.shape[1:] if b > 1 else (k, out.size), out.dtype)
         B[start:start + b] = out
     return B if B is not None else np.zeros((0, 0))
+
+
+def identity_sweeps(linear_fn, in_avals, chunk_size):
+    """``sweeps`` of every unit seed, one input leaf after the other, as the dense ``jacfwd``
+    runs them (api._sweep: seeds the batching interpreter keeps as terms, ``chunk_size`` at a
+    time): (N, M), row k the image of basis vector k."""
+    blocks = []
+    for j, a in enumerate(in_avals):
+        def push(t, j=j):
+            return linear_fn([t if k == j else Zero(b) for k, b in enumerate(in_avals)])
+        blocks.append(_join(api._sweep(push, a, chunk_size), (a.size,)))
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 # -- recovery plans: compressed (k, M) -> CSR ---------------------------------------------------
@@ -256,13 +269,21 @@ class SparseJacobian(StagedSweeps):
         self.pattern = J = _canonical(J, (m, n), "sparse_jacobian")
         t1 = time.perf_counter()
         self.mode, self.coloring, reason = _choose_jacobian_coloring(J, mode, order)
-        recover = column_recovery if self.mode == "fwd" else row_recovery
-        self._recover = recover(J, self.coloring.colors)
-        self._seeds = self.coloring.seeds()     # float, made once: prepared objects sweep often
+        k = n if self.mode == "fwd" else m
+        # a dense pattern (one sweep per column or row): swept with the identity as the dense
+        # jacfwd/jacrev do, in large batches, and read back without index arithmetic
+        dense = k > 1 and self.coloring.ncolors == k and J.nnz >= DENSE_FRACTION * m * n
+        if dense:
+            self._recover = _DenseRecovery(J, self.mode)
+            self.chunk_size = _dense_chunk(chunk_size, k, max(m, n))
+        else:
+            recover = column_recovery if self.mode == "fwd" else row_recovery
+            self._recover = recover(J, self.coloring.colors)
+        self._seed_matrix = None
         t2 = time.perf_counter()
         self.info = {"mode": self.mode, "reason": reason, "ncolors": self.coloring.ncolors,
                      "shape": (m, n), "nnz": J.nnz, "sparsity": "given" if pattern is not None
-                     else sparsity, "fallbacks": sorted(fallbacks),
+                     else sparsity, "dense_fallback": dense, "fallbacks": sorted(fallbacks),
                      "detect_s": t1 - t0, "color_s": t2 - t1}
 
     @property
@@ -276,12 +297,12 @@ class SparseJacobian(StagedSweeps):
                                                    self.treedef), leaves)
         out_avals = [get_aval(o).strip_weak() for o in outs]
         if self.mode == "fwd":
-            B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
-                       self.in_avals, self.chunk_size)
+            push, avals = (lambda ts: eval_graph(graph, ts, linear=True)), self.in_avals
         else:
-            B = sweeps(lambda cts: backward_pass(graph, cts), self._seeds, out_avals,
-                       self.chunk_size)
-        return self._recover(B)
+            push, avals = (lambda cts: backward_pass(graph, cts)), out_avals
+        if self.info["dense_fallback"]:
+            return self._recover(identity_sweeps(push, avals, self.chunk_size))
+        return self._recover(sweeps(push, self._seeds, avals, self.chunk_size))
 
     def __repr__(self):
         m, n = self.info["shape"]
@@ -296,11 +317,13 @@ def _choose_jacobian_coloring(J, mode, order):
     with the smaller bound is colored first, and the other only if it could still be cheaper.
     A coloring whose intersection graph would be too large to build (a dense row or column)
     is not tried: it would need about as many colors as that row has entries."""
-    if mode == "fwd":
-        return "fwd", col.column_coloring(J, order), "mode='fwd' requested"
-    if mode == "rev":
-        return "rev", col.row_coloring(J, order), "mode='rev' requested"
     m, n = J.shape
+    if mode in ("fwd", "rev"):
+        if col.gram_cost(J if mode == "fwd" else J.T)[0] > GRAPH_BUDGET:
+            return mode, _one_color_each(n if mode == "fwd" else m, mode), \
+                f"mode={mode!r} requested; lines too long to color: one sweep each"
+        return mode, col.column_coloring(J, order) if mode == "fwd" else \
+            col.row_coloring(J, order), f"mode={mode!r} requested"
     weight = {"fwd": 1.0, "rev": 1.5}
     graph_cost, longest = {}, {}
     graph_cost["fwd"], longest["fwd"] = col.gram_cost(J)          # longest row
@@ -317,7 +340,7 @@ def _choose_jacobian_coloring(J, mode, order):
     if not colorings:   # dense rows and dense columns: one sweep per input or per output
         d = "fwd" if n <= 1.5 * m else "rev"
         size = n if d == "fwd" else m
-        return d, col.Coloring(np.arange(size), "column" if d == "fwd" else "row", "natural"), \
+        return d, _one_color_each(size, d), \
             f"a dense row and a dense column: {size} {'forward' if d == 'fwd' else 'reverse'} sweeps"
     d = min(colorings, key=lambda d: (weight[d] * colorings[d].ncolors, d != "fwd"))
     other = "rev" if d == "fwd" else "fwd"
@@ -327,8 +350,47 @@ def _choose_jacobian_coloring(J, mode, order):
     return d, colorings[d], f"{colorings[d].ncolors} {what[d]} against {alt}"
 
 
+def _one_color_each(size, mode):
+    return col.Coloring(np.arange(size), "column" if mode == "fwd" else "row", "natural")
+
+
 # a Hessian pattern with at least this fraction of its n^2 entries is treated as dense
 DENSE_FRACTION = 0.5
+DENSE_ELEMENT_BUDGET = 1 << 24  # seeds x length of one batch of a dense Hessian's sweeps
+
+
+class _DenseRecovery:
+    """A dense pattern swept with the identity: ``layout`` "fwd" (one forward sweep per
+    column, ``B[j, i] = J[i, j]``), "rev" (one reverse sweep per row, ``B = J``) or
+    "symmetric" (a Hessian, ``B[j, i] = H[i, j]``: the mean of B and its transpose, exactly
+    symmetric as the other recoveries), read at the pattern's entries; a full pattern is the
+    whole array, with no index arrays at all."""
+
+    def __init__(self, P, layout):
+        self.pattern, self.layout = P, layout
+        m, n = P.shape
+        self.take = None
+        if P.nnz != m * n:
+            kd = key_dtype(max(m, 1), max(n, 1))
+            take = np.repeat(np.arange(0, m * n, n, dtype=kd), np.diff(P.indptr))
+            take += P.indices.astype(kd, copy=False)
+            self.take = take
+
+    def __call__(self, B):
+        P = self.pattern
+        if self.layout == "symmetric":
+            full = B + B.T
+            full *= 0.5
+        else:
+            full = np.ascontiguousarray(B.T if self.layout == "fwd" else B)
+        data = full.ravel() if self.take is None else full.ravel()[self.take]
+        return sp.csr_array((data, P.indices, P.indptr), shape=P.shape)
+
+
+def _dense_chunk(chunk_size, k, N):
+    """The batch of a dense pattern's identity sweeps: all k at once, as the dense jacfwd and
+    jacrev run them, up to DENSE_ELEMENT_BUDGET elements of seeds."""
+    return chunk_size if chunk_size is not None else max(1, min(k, DENSE_ELEMENT_BUDGET // N))
 
 
 class DensePatternWarning(UserWarning):
@@ -376,7 +438,8 @@ class SparseHessian(StagedSweeps):
                           "without coloring (chainrule.hessian gives the dense array)",
                           DensePatternWarning, stacklevel=3)
             self.coloring = col.Coloring(np.arange(n), "column", order)
-            self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
+            self._recover = _DenseRecovery(H, "symmetric")
+            self.chunk_size = _dense_chunk(chunk_size, n, n)
         elif coloring == "star":
             G = col.off_diagonal(H) if G is None else G
             self.coloring = col.star_coloring_of_graph(G, order)
@@ -387,7 +450,7 @@ class SparseHessian(StagedSweeps):
         else:
             self.coloring = col.symmetric_column_coloring(H, order)
             self._recover = column_recovery(H, self.coloring.colors, symmetric=True)
-        self._seeds = self.coloring.seeds()     # float, made once: prepared objects sweep often
+        self._seed_matrix = None
         t2 = time.perf_counter()
         self.info = {"coloring": coloring, "ncolors": self.coloring.ncolors, "shape": (n, n),
                      "nnz": H.nnz, "sparsity": "given" if pattern is not None else sparsity,
@@ -403,9 +466,10 @@ class SparseHessian(StagedSweeps):
         _check_point(self, leaves, treedef)
         _, graph = linearize_flat(_gradient(self._bind(args or self.args), self.treedef),
                                   leaves)
-        B = sweeps(lambda ts: eval_graph(graph, ts, linear=True), self._seeds,
-                   self.in_avals, self.chunk_size)
-        return self._recover(B)
+        push = lambda ts: eval_graph(graph, ts, linear=True)  # noqa: E731
+        if self.info["dense_fallback"]:
+            return self._recover(identity_sweeps(push, self.in_avals, self.chunk_size))
+        return self._recover(sweeps(push, self._seeds, self.in_avals, self.chunk_size))
 
     def __repr__(self):
         n = self.info["shape"][0]

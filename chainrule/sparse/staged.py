@@ -26,7 +26,15 @@ def _flat(tree):
 
 class StagedSweeps:
     """Mixed into SparseJacobian and SparseHessian (which set f, args, treedef, in_avals,
-    mode, _seeds and _recover)."""
+    mode, coloring, _seed_matrix and _recover)."""
+
+    @property
+    def _seeds(self):
+        """The seeds as a float array (ncolors, N), made at the first sweep (a dense fallback
+        sweeps the identity without them) and kept: prepared objects sweep often."""
+        if self._seed_matrix is None:
+            self._seed_matrix = self.coloring.seeds()
+        return self._seed_matrix
 
     def _bind(self, args):
         """``f`` with its extra arguments bound: a function of x alone."""
