@@ -19,6 +19,7 @@ call at the top of the function.
 import numpy as np
 
 from ..core import Lit, Var, Zero
+from .numba_fusion import Fusion
 from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
                       _index_src, _names, module_source, optimize)
 
@@ -37,6 +38,7 @@ UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", 
           "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt"}
 # primitives emitted by hand (besides the operators, the ufuncs above and the loops)
 SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
+                         "reduce_max", "reduce_min",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
                          "cond"}
@@ -64,8 +66,6 @@ def check_supported(graph):
             raise Unsupported(f"primitive {name!r} has no Numba translation")
         if name == "dot_general" and _dot_src(e.params["spec"], "a", "b") is None:
             raise Unsupported(f"dot_general {e.params['spec']!r} is not a matrix product")
-        if name == "reduce_sum" and len(e.params["axes"]) not in (1, e.inputs[0].aval.ndim):
-            raise Unsupported("reduce_sum over several (not all) axes")
         for v in e.outvars:
             if v.aval.dtype not in _NUMERIC:
                 raise Unsupported(f"{name} gives dtype {v.aval.dtype}")
@@ -147,6 +147,8 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         if type(x) is Var:
             if x in inline:
                 return inline.pop(x)
+            if x in fusion.lazy and x not in fusion.materialized:
+                fusion.materialize(x)
             if x not in names:
                 names[x] = next(gen)
             return names[x]
@@ -165,7 +167,12 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
     body = []
     uses = _uses(graph)
     producer = {v: e for e in graph.eqns for v in e.outvars}
+    fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
+                    lambda v: _fresh(producer.get(v)), UFUNCS)
     for eqn in graph.eqns:
+        if fusion.take(eqn):
+            continue
+        fusion.before(eqn)
         out = eqn.outvars[0] if eqn.outvars else None
         if _fusible(eqn) and uses.get(out) == 1:
             # one expression per chain: Numba compiles an array expression as one loop
@@ -187,6 +194,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
                                      in_place=own))
             continue
         body.extend(_equation(eqn, atom, consts))
+    fusion.close()
     outs = []
     for v in graph.outvars:
         src = atom(v)
@@ -255,33 +263,53 @@ def _emit_cond(eqn, atom, ctx):
     return lines
 
 
+def scalar_src(eqn, args):
+    """Source of an elementwise equation on scalars ``args`` (sources), or None."""
+    name, p = eqn.prim.name, eqn.params
+    if name in _OPS:
+        return _OPS[name].format(*args)
+    if name == "pow":
+        return f"{args[0]} ** {args[1]}"
+    if name == "integer_pow":
+        n, x = p["n"], args[0]
+        src = {2: f"{x} * {x}", 3: f"{x} * {x} * {x}", 4: f"({x} * {x}) * ({x} * {x})"}
+        return src.get(n, f"{x} ** {float(n)!r}")
+    if name == "select":
+        c, a, b = args
+        return f"{a} if {c} else {b}"
+    if name in ("safe_mul", "safe_div"):
+        t, c = args
+        value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
+        zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
+        return f"0.0 if {zero} else {value}"
+    if name == "broadcast_to":
+        return args[0]
+    if name == "convert_element_type":
+        dt = np.dtype(p.get("new_dtype", eqn.outvars[0].aval.dtype))
+        kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
+        if eqn.inputs[0].aval.dtype == np.bool_ and kind != "bool":
+            return f"{kind}(1) if {args[0]} else {kind}(0)"
+        return f"{kind}({args[0]})"
+    impl = eqn.prim.impl
+    if isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS:
+        return f"np.{impl.__name__}({', '.join(args)})"
+    return None
+
+
 def _equation(eqn, atom, consts):
-    """Source lines computing one non-loop equation."""
+    """Source lines computing one equation outside loop nests (scalars, and arrays where no
+    nest applies)."""
     name, p = eqn.prim.name, eqn.params
     out = eqn.outvars[0]
     scalar = out.aval.shape == ()
     args = [atom(x) for x in eqn.inputs]
     lhs = atom(out)
-    if name in _OPS:
-        return [f"{lhs} = {_OPS[name].format(*args)}"]
-    if name == "pow":
-        return [f"{lhs} = " + (f"{args[0]} ** {args[1]}" if scalar
-                               else f"np.power({args[0]}, {args[1]})")]
-    if name == "integer_pow":
-        n, x = p["n"], args[0]
-        src = {2: f"{x} * {x}", 3: f"{x} * {x} * {x}", 4: f"({x} * {x}) * ({x} * {x})"}
-        return [f"{lhs} = {src.get(n, f'{x} ** {float(n)!r}')}"]
-    if name == "select":
-        c, a, b = args
-        return [f"{lhs} = " + (f"{a} if {c} else {b}" if scalar else f"np.where({c}, {a}, {b})")]
-    if name in ("safe_mul", "safe_div"):
-        t, c = args
-        value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
-        zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
-        if scalar:
-            return [f"{lhs} = 0.0 if {zero} else {value}"]
-        zero = f"({t} == 0) | ({c} == 0)" if name == "safe_mul" else f"{t} == 0"
-        return [f"{lhs} = np.where({zero}, 0.0, {value})"]
+    if scalar or name in _OPS:
+        src = scalar_src(eqn, args)
+        if src is not None:
+            return [f"{lhs} = {src}"]
+    if name in ("reduce_sum", "reduce_max", "reduce_min") and eqn.inputs[0].aval.shape == ():
+        return [f"{lhs} = {args[0]}"]
     if name == "reduce_sum":
         axes, ndim = p["axes"], eqn.inputs[0].aval.ndim
         if len(axes) == ndim:
@@ -301,14 +329,7 @@ def _equation(eqn, atom, consts):
         return [f"{lhs} = np.zeros({shape!r}) + {args[0]}"] if out.aval.dtype == np.float64 \
             else _unsupported(f"broadcast_to of dtype {out.aval.dtype}")
     if name == "convert_element_type":
-        dt = np.dtype(p.get("new_dtype", out.aval.dtype))
-        x = args[0]
-        if scalar:
-            kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
-            if eqn.inputs[0].aval.dtype == np.bool_ and kind != "bool":
-                return [f"{lhs} = {kind}(1) if {x} else {kind}(0)"]
-            return [f"{lhs} = {kind}({x})"]
-        return [f"{lhs} = {x}.astype(np.{dt.name})"]
+        return [f"{lhs} = {args[0]}.astype(np.{np.dtype(p.get('new_dtype', out.aval.dtype)).name})"]
     if name == "getitem":
         idx = p["idx"]
         arrays = [i for i in idx if isinstance(i, np.ndarray)]
@@ -324,9 +345,6 @@ def _equation(eqn, atom, consts):
         return _scatter_add(eqn, lhs, args, consts)
     if name == "dot_general":
         return [f"{lhs} = {_dot_src(p['spec'], *args)}"]
-    impl = eqn.prim.impl
-    if isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS:
-        return [f"{lhs} = np.{impl.__name__}({', '.join(args)})"]
     _unsupported(f"primitive {name!r}")
 
 
