@@ -91,3 +91,35 @@ def test_broadcasting_hessian_and_repeated_scatter_indices():
     g, _ = both(cr.grad(lambda x: np.sum(np.cos(x[idx]) * x[idx])), x)
     counts = np.bincount(idx, minlength=5)
     np.testing.assert_allclose(g, counts * (np.cos(x) - x * np.sin(x)), rtol=1e-14)
+
+
+_CACHED_PROGRAM = """
+import numpy as np, chainrule as cr
+def f(x):
+    return np.sum(np.exp(-x) * np.sin(x[::-1]) ** 2)
+g = cr.jit(cr.grad(f), backend="numba")
+x = np.linspace(0.1, 1.0, 7)
+np.save({out!r}, g(x))
+print(g.source(x).splitlines()[0])
+"""
+
+
+def test_second_process_loads_machine_code_from_the_disk_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, CHAINRULE_CACHE_DIR=str(tmp_path / "cache"))
+    heads = []
+    for k in range(2):
+        out = str(tmp_path / f"g{k}.npy")
+        run = subprocess.run([sys.executable, "-c", _CACHED_PROGRAM.format(out=out)], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        heads.append(run.stdout.strip())
+    assert heads[0].startswith("# backend: numba (compiled; machine code cached in")
+    assert heads[1].startswith("# backend: numba (machine code loaded from the cache in")
+    x = np.linspace(0.1, 1.0, 7)
+    want = cr.jit(cr.grad(lambda x: np.sum(np.exp(-x) * np.sin(x[::-1]) ** 2)))(x)
+    for k in range(2):
+        np.testing.assert_allclose(np.load(tmp_path / f"g{k}.npy"), want, rtol=1e-14)
+    assert any(p.suffix == ".py" for p in (tmp_path / "cache").iterdir())

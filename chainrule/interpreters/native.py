@@ -14,8 +14,9 @@
 
 The compiled function takes the exact argument types of the trace; other types (a 0-d array
 where a float was traced, say) run the NumPy version. Scalar outputs have the types the NumPy
-version gives. Numba's on-disk cache does not apply to generated code, so each process compiles
-anew (seconds for a program; once per signature).
+version gives. Compiled code is cached on disk (``numba_cache``): a second process with the same
+program loads it instead of compiling (seconds for a program; once per signature); the header
+of ``show_code`` says which.
 
 ``backend="auto"`` is the same, without complaint where numba is missing.
 """
@@ -66,7 +67,18 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
     if not _agree(want, got):
         return fallback("the compiled result differed from the NumPy version's")
     native.disable_compile()        # other argument types: the NumPy version (below)
-    return _wrap(native, fn, want, bare), _header("numba", None) + nsrc, "numba", None
+    return _wrap(native, fn, want, bare), _cache_note(native) + nsrc, "numba", None
+
+
+def _cache_note(native):
+    """The header of Numba code: whether its machine code came from the on-disk cache."""
+    stats = getattr(native, "stats", None)
+    path = getattr(stats, "cache_path", None)
+    if not path:
+        return "# backend: numba (compiled in memory, no on-disk cache)\n"
+    if sum(stats.cache_hits.values()):
+        return f"# backend: numba (machine code loaded from the cache in {path})\n"
+    return f"# backend: numba (compiled; machine code cached in {path})\n"
 
 
 def _first_lines(error):

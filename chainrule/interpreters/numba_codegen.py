@@ -19,6 +19,7 @@ call at the top of the function.
 import numpy as np
 
 from ..core import Lit, Var, Zero
+from .numba_cache import load_module
 from .numba_fusion import Fusion
 from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
                       _index_src, _names, module_source, optimize)
@@ -102,17 +103,22 @@ def _literal(val):
 
 
 class _Ctx:
-    """Loop bodies: compiled functions defined before the function that calls them."""
+    """Loop bodies: compiled functions defined before the function that calls them. They are
+    module globals (``global`` in ``_make``; named after the enclosing body where nested), so
+    the function calling them closes over constants only (Numba's cache keys a closure by its
+    cells' pickles, which a compiled function's are not)."""
 
-    def __init__(self, consts, namespace):
+    def __init__(self, consts, namespace, prefix):
         self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
+        self.prefix, self.defined = prefix, []
 
     def function(self, graph, kind):
-        name = f"{kind}{self.count}"
+        name = f"{self.prefix}{kind}{self.count}"
         self.count += 1
+        self.defined.append(name)
         graph, _ = optimize(graph)
         names = [f"in{i}" for i in range(len(graph.invars))]
-        src, ns, consts = generate(graph, names, name)
+        src, ns, consts = generate(graph, names, name, prefix=f"{name}_")
         base = len(self.consts)
         self.consts.extend(consts)
         self.namespace.update(ns)
@@ -123,7 +129,7 @@ class _Ctx:
         return name
 
 
-def generate(graph, arg_names, fn_name="compiled", bare=False):
+def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
     """Numba source of an optimized ``graph``: ``(source, namespace, consts)`` like
     ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed)."""
     check_supported(graph)
@@ -163,7 +169,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         copies.append(f"_w{len(copies)} = {src}.copy()")
         return f"_w{len(copies) - 1}"
 
-    ctx = _Ctx(consts, namespace)
+    ctx = _Ctx(consts, namespace, prefix)
     body = []
     uses = _uses(graph)
     producer = {v: e for e in graph.eqns for v in e.outvars}
@@ -206,7 +212,8 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         body.append(f"return {outs[0]}")
     else:
         body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-    return module_source(len(consts), ctx.prelude, fn_name, arg_names, body), namespace, consts
+    prelude = ([f"global {', '.join(ctx.defined)}"] if ctx.defined else []) + ctx.prelude
+    return module_source(len(consts), prelude, fn_name, arg_names, body), namespace, consts
 
 
 _MAX_DEPTH = 16
@@ -413,10 +420,15 @@ def _scatter_add(eqn, lhs, args, consts, in_place=False):
 
 
 def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
-    """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``. Raises
+    """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``, through the
+    on-disk cache (``numba_cache``) where there is one. Raises
     ``Unsupported`` (with the reason) where the graph holds what this backend cannot compile."""
     numba = _numba()
     graph, _ = optimize(graph)
     src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
-    namespace["_njit"] = numba.njit(error_model="numpy")
-    return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src
+    module = load_module(src, consts, numba.__version__)
+    if module is None:
+        namespace["_njit"] = numba.njit(error_model="numpy")
+        return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src
+    module._njit = numba.njit(error_model="numpy", cache=True)
+    return module._njit(module._make(*consts)), src
