@@ -1,12 +1,16 @@
 """The Numba backend of ``jit``: machine code for graphs Numba can compile, NumPy code otherwise.
 
+A primitive without a Numba translation (``numba_codegen.untranslated``: FFTs, decompositions,
+cumulative sums, stacked solves, ...) does not stop the rest of the graph: that one equation
+calls its NumPy implementation from the compiled code (``numba.objmode``), and the header of
+``show_code`` lists such primitives.
+
 ``jit(f, backend="numba")`` stages ``f`` as usual, then compiles the optimized graph with
 ``numba.njit`` (``interpreters.numba_codegen``). It keeps the NumPy version of the graph
 (the reference) and uses it instead, recording why, when:
 
 - numba is not installed;
-- the graph holds a primitive without a Numba translation (``numba_codegen.SUPPORTED``, the
-  ufuncs of ``numba_codegen.UFUNCS``; contractions other than matrix products among them) or
+- the graph holds values other than float64, int64 and bool (complex numbers: FFTs) or
   Python control flow on values (guards);
 - Numba fails to compile it;
 - its result on the traced inputs differs from the NumPy version's by more than rounding
@@ -67,18 +71,24 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
     if not _agree(want, got):
         return fallback("the compiled result differed from the NumPy version's")
     native.disable_compile()        # other argument types: the NumPy version (below)
-    return _wrap(native, fn, want, bare), _cache_note(native) + nsrc, "numba", None
+    return _wrap(native, fn, want, bare), _cache_note(native, nsrc) + nsrc, "numba", None
 
 
-def _cache_note(native):
-    """The header of Numba code: whether its machine code came from the on-disk cache."""
+def _cache_note(native, src):
+    """The header of Numba code: whether its machine code came from the on-disk cache, and
+    the primitives computed by NumPy from it (no Numba translation)."""
     stats = getattr(native, "stats", None)
     path = getattr(stats, "cache_path", None)
     if not path:
-        return "# backend: numba (compiled in memory, no on-disk cache)\n"
-    if sum(stats.cache_hits.values()):
-        return f"# backend: numba (machine code loaded from the cache in {path})\n"
-    return f"# backend: numba (compiled; machine code cached in {path})\n"
+        note = "compiled in memory, no on-disk cache"
+    elif sum(stats.cache_hits.values()):
+        note = f"machine code loaded from the cache in {path}"
+    else:
+        note = f"compiled; machine code cached in {path}"
+    calls = re.findall(r"# _cb\w*: (\w+) in NumPy", src)
+    if calls:
+        note += "; NumPy computes " + ", ".join(sorted(set(calls)))
+    return f"# backend: numba ({note})\n"
 
 
 def _first_lines(error):

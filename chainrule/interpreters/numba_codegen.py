@@ -16,13 +16,15 @@ Constants are closed over (Numba freezes them into the compiled code, read-only)
 enter a loop (where a carry's type must match the body's writable results) are copied once per
 call at the top of the function.
 """
+import hashlib
+
 import numpy as np
 
 from ..core import Lit, Var, Zero
 from .numba_cache import load_module
 from .numba_fusion import Fusion
 from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
-                      _index_src, _names, module_source, optimize)
+                      _index_src, _names, _params_key, module_source, optimize)
 
 
 class Unsupported(Exception):
@@ -42,7 +44,7 @@ SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div",
                          "reduce_max", "reduce_min",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
-                         "cond"}
+                         "cond", "solve", "concatenate"}
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -55,23 +57,30 @@ def _numba():
 
 
 def check_supported(graph):
-    """Raise ``Unsupported`` naming the first primitive or value type this backend lacks."""
+    """Raise ``Unsupported`` naming the first value type this backend lacks (primitives
+    without a translation call NumPy from the compiled code: ``callbacks``)."""
     for v in graph.invars:
         if v.aval.dtype not in _NUMERIC:
             raise Unsupported(f"an input of dtype {v.aval.dtype}")
     for e in graph.eqns:
-        name = e.prim.name
-        impl = e.prim.impl
-        ufunc = isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS and not e.params
-        if name not in SUPPORTED and not ufunc:
-            raise Unsupported(f"primitive {name!r} has no Numba translation")
-        if name == "dot_general" and _dot_src(e.params["spec"], "a", "b") is None:
-            raise Unsupported(f"dot_general {e.params['spec']!r} is not a matrix product")
-        for v in e.outvars:
+        for v in list(e.outvars) + [x for x in e.inputs if type(x) is Var]:
             if v.aval.dtype not in _NUMERIC:
-                raise Unsupported(f"{name} gives dtype {v.aval.dtype}")
+                raise Unsupported(f"{e.prim.name} takes or gives dtype {v.aval.dtype}")
         for sub in _subgraphs(e):
             check_supported(sub)
+
+
+def untranslated(eqn):
+    """Why ``eqn`` has no Numba translation (it then calls NumPy), or None."""
+    name, impl = eqn.prim.name, eqn.prim.impl
+    ufunc = isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS and not eqn.params
+    if name not in SUPPORTED and not ufunc:
+        return f"primitive {name!r} has no Numba translation"
+    if name == "dot_general" and eqn.outvars[0].aval.dtype != np.float64:
+        return f"dot_general giving {eqn.outvars[0].aval.dtype}"
+    if name == "solve" and (eqn.inputs[0].aval.ndim != 2 or eqn.inputs[1].aval.ndim > 2):
+        return "solve with stacked matrices"
+    return None
 
 
 def _subgraphs(eqn):
@@ -176,9 +185,12 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
     fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
                     lambda v: _fresh(producer.get(v)), UFUNCS)
     for eqn in graph.eqns:
-        if fusion.take(eqn):
+        if untranslated(eqn) is None and fusion.take(eqn):
             continue
         fusion.before(eqn)
+        if untranslated(eqn) is not None:
+            body.extend(callback(eqn, atom, namespace, prefix))
+            continue
         out = eqn.outvars[0] if eqn.outvars else None
         if _fusible(eqn) and uses.get(out) == 1:
             # one expression per chain: Numba compiles an array expression as one loop
@@ -192,6 +204,9 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
             # loops take constants writable: a carry's type must match the body's results
             body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
                          "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
+            continue
+        if eqn.prim.name == "dot_general" and _dot_src(eqn.params["spec"], "a", "b") is None:
+            body.extend(fusion.contraction(eqn))
             continue
         if eqn.prim.name == "scatter_add":
             a = eqn.inputs[0]
@@ -352,6 +367,11 @@ def _equation(eqn, atom, consts):
         return _scatter_add(eqn, lhs, args, consts)
     if name == "dot_general":
         return [f"{lhs} = {_dot_src(p['spec'], *args)}"]
+    if name == "solve":
+        a, b = (f"np.ascontiguousarray({x})" for x in args)
+        return [f"{lhs} = np.linalg.solve({a}, {b})"]
+    if name == "concatenate":
+        return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
     _unsupported(f"primitive {name!r}")
 
 
@@ -426,9 +446,48 @@ def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
     numba = _numba()
     graph, _ = optimize(graph)
     src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
+    namespace["_objmode"] = numba.objmode
     module = load_module(src, consts, numba.__version__)
     if module is None:
         namespace["_njit"] = numba.njit(error_model="numpy")
         return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src
+    for name, value in namespace.items():       # callbacks to NumPy and the objmode hook
+        if name.startswith("_"):
+            setattr(module, name, value)
     module._njit = numba.njit(error_model="numpy", cache=True)
     return module._njit(module._make(*consts)), src
+
+
+def _numba_type(aval):
+    """Numba's name of a value's type, as ``objmode`` takes it (C-contiguous arrays)."""
+    base = {"float64": "float64", "int64": "int64", "bool": "boolean"}[aval.dtype.name]
+    if aval.ndim == 0:
+        return base
+    return f"{base}[{', '.join([':'] * (aval.ndim - 1) + ['::1'])}]"
+
+
+def callback(eqn, atom, namespace, prefix=""):
+    """An equation Numba cannot compile, computed by its NumPy implementation from the
+    compiled code (a ``numba.objmode`` block: the arrays are passed to Python and back)."""
+    k = sum(1 for name in namespace if name.startswith(f"_cb{prefix}"))
+    fn = f"_cb{prefix}{k}"
+    prim, params, outs = eqn.prim, dict(eqn.params), eqn.outvars
+    avals = [v.aval for v in outs]
+
+    def call(*args):
+        res = prim.impl(*args, **params)
+        res = res if prim.multiple_results else (res,)
+        out = tuple(np.ascontiguousarray(r, a.dtype) if a.ndim else a.dtype.type(r)
+                    for r, a in zip(res, avals))
+        return out if prim.multiple_results else out[0]
+    call.__name__ = fn
+    namespace[fn] = call
+    args = ", ".join(atom(x) for x in eqn.inputs)
+    names = [atom(v) for v in outs]
+    types = ", ".join(f'{n}="{_numba_type(v.aval)}"' for n, v in zip(names, outs))
+    key = _params_key(params)       # in the source, so a cached module's callbacks match it
+    key = hashlib.sha256(repr(key if key is not None else id(call)).encode()).hexdigest()[:12]
+    return [f"# {fn}: {prim.name} in NumPy (no Numba translation; parameters {key})",
+            f"with _objmode({types}):",
+            f"    {', '.join(names)}{',' if len(names) == 1 and prim.multiple_results else ''}"
+            f" = {fn}({args})"]

@@ -69,6 +69,8 @@ def _zeros(x):
 
 
 def _shift(i, start, step):
+    if step < 0:
+        return f"{start} - {i}" if step == -1 else f"{start} - {-step} * {i}"
     if step == 1:
         return i if start == 0 else f"{i} + {start}"
     return f"{start} + {step} * {i}" if start else f"{step} * {i}"
@@ -322,6 +324,30 @@ class Fusion:
         lines += self._nest(shape, [f"{lhs}[{', '.join(idx)}] = {src}"] if shape else [])
         self.body.extend(lines)
 
+    def contraction(self, eqn):
+        """A ``dot_general`` that is no matrix product (batch letters, several contracted
+        letters, diagonals) as a loop nest: output letters outside, contracted ones inside."""
+        spec = eqn.params["spec"]
+        ins, out_letters = spec.split("->")
+        specs = ins.split(",")
+        size = {}
+        for letters, x in zip(specs, eqn.inputs):
+            size.update(zip(letters, x.aval.shape))
+        inner = [c for c in dict.fromkeys("".join(specs)) if c not in out_letters]
+        var = {c: f"_j{k}" for k, c in enumerate(list(out_letters) + inner)}
+        term = " * ".join(self.read(x, [var[c] for c in letters], {})
+                          for letters, x in zip(specs, eqn.inputs))
+        out = eqn.outvars[0]
+        lhs = self.name(out)
+        acc = f"_{lhs}"
+        sum_loop = [f"{acc} = 0.0"] + self._nest([size[c] for c in inner], [f"{acc} += {term}"],
+                                                 [var[c] for c in inner])
+        if not out_letters:
+            return [f"# contraction {spec}"] + sum_loop + [f"{lhs} = {acc}"]
+        store = f"{lhs}[{', '.join(var[c] for c in out_letters)}] = {acc}"
+        return ([f"# contraction {spec}", f"{lhs} = np.empty({out.aval.shape!r})"]
+                + self._nest(out.aval.shape, sum_loop + [store]))
+
     # -- emitting -----------------------------------------------------------------------------
     def close(self):
         """Emit the open group's loop nest."""
@@ -366,10 +392,11 @@ class Fusion:
         return ([f"{lhs} = np.empty({shape!r}, np.{out.aval.dtype.name})"],
                 [f"{tmp} = {expr}", f"{lhs}[{', '.join(midx)}] = {tmp}"])
 
-    def _nest(self, shape, inner):
+    def _nest(self, shape, inner, names=None):
+        names = names or [f"_j{k}" for k in range(len(shape))]
         lines = []
         for k, n in enumerate(shape):
-            lines.append("    " * k + f"for _j{k} in range({n}):")
+            lines.append("    " * k + f"for {names[k]} in range({n}):")
         return lines + ["    " * len(shape) + line for line in inner]
 
     def _reduce_lines(self, e, idx, local):
