@@ -153,13 +153,20 @@ def test_untranslated_primitives_call_numpy_and_complex_values_fall_back_with_re
     close(got, want)
 
 
-def test_guards_fall_back_with_reason_and_cond_compiles():
-    def f(x):
-        return np.sin(x) if x > 0 else np.cos(x)
+def test_guards_compile_into_numba_code_and_cond_compiles():
+    def f(x):       # Python branches on values: guards checked by the compiled code
+        y = np.sin(x) if np.sum(x) > 0 else np.cos(x)
+        idx = np.nonzero(x > 0.1)[0]        # an index array that the input decides
+        return np.sum(y[idx] * x[idx])
 
-    got, want, info = both(f, np.float64(0.5))
-    assert info["backend"] == "numpy" and "guards" in info["backend_reason"]
-    close(got, want)
+    g = cr.jit(cr.grad(f), backend="numba")
+    for x in ([0.5, 0.2], [-0.5, -0.2], [0.5, 0.05], [0.3, 0.4]):
+        x = np.array(x)
+        close(g(x), cr.jit(cr.grad(f))(x))
+        close(g(x), cr.grad(f)(x))
+    info = g.cache_info()
+    assert info["backend"] == "numba" and info["traces"] == 3 and info["guard_failures"] >= 2
+    assert "raise _GuardFailure" in g.source(np.array([0.3, 0.4]))
 
     def h(x):
         return cr.cond(x > 0, lambda y: np.sin(y) * y, np.cos, x)

@@ -10,8 +10,7 @@ calls its NumPy implementation from the compiled code (``numba.objmode``), and t
 (the reference) and uses it instead, recording why, when:
 
 - numba is not installed;
-- the graph holds values other than float64, int64 and bool (complex numbers: FFTs) or
-  Python control flow on values (guards);
+- the graph holds values other than float64, int64 and bool (complex numbers: FFTs);
 - Numba fails to compile it;
 - its result on the traced inputs differs from the NumPy version's by more than rounding
   (relative 1e-9), so a wrong translation falls back rather than answering.
@@ -55,12 +54,10 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
     def fallback(reason):
         return fn, _header("numpy", reason) + src, "numpy", reason
 
-    if guards:
-        return fallback("Python control flow on traced values (guards) is not compiled")
     if not numba_available():
         return fallback("numba is not installed (pip install chainrule[numba])")
     try:
-        native, nsrc = compile_graph_numba(graph, names, fn_name, bare=bare)
+        native, nsrc = compile_graph_numba(graph, names, fn_name, bare=bare, guards=guards)
     except Unsupported as e:
         return fallback(str(e))
     want = fn(*leaves)

@@ -1,20 +1,21 @@
 """Code generation for Numba: a Graph becomes Python source that ``numba.njit`` compiles.
 
 The same optimized IR as the NumPy backend (``codegen.optimize``), emitted for Numba's nopython
-mode: 0-d values are plain floats (so a scalar program is straight scalar machine code), arrays
-are Numba arrays, elementwise primitives are operators and the NumPy ufuncs Numba implements
-(on arrays one loop per operation, as Numba compiles them: chains are not fused into one loop
-nest here yet), and ``scan``, ``while`` and ``checkpoint`` become native loops over bodies
-compiled the same way (``cond`` an if/elif chain of compiled branches). A zero-safe product and
-quotient, ``select``, sums over all axes or one axis, ``dot_general`` in its vector and matrix
-product forms (``np.dot``, ``np.outer``), basic and single-array indexing and ``scatter_add`` (an
-explicit loop) are emitted by hand. Every other primitive raises ``Unsupported`` (the caller then
-keeps the NumPy backend for the graph and records the reason). Code is compiled with
-``error_model="numpy"``: division by zero gives inf or nan as in NumPy rather than raising.
+mode: 0-d values are plain floats (so a scalar program is straight scalar machine code);
+equations on arrays go to ``numba_fusion``, which writes elementwise chains, the reductions and
+scatter-adds that end them, and views as explicit loop nests; ``scan``, ``while`` and
+``checkpoint`` become native loops over bodies compiled the same way (``cond`` an if/elif chain
+of compiled branches). Matrix products call ``np.dot`` (BLAS), other contractions are loop
+nests; ``solve`` calls ``np.linalg.solve`` (LAPACK). A primitive without a translation
+(``untranslated``) calls its NumPy implementation from the compiled code (``callback``, a
+``numba.objmode`` block); values other than float64, int64 and bool raise ``Unsupported`` (the
+caller then keeps the NumPy backend for the graph and records the reason). Guards (Python
+branches on traced values) raise ``GuardFailure`` as soon as their value is computed. Code is
+compiled with ``error_model="numpy"``: division by zero gives inf or nan as in NumPy.
 
 Constants are closed over (Numba freezes them into the compiled code, read-only); those that
 enter a loop (where a carry's type must match the body's writable results) are copied once per
-call at the top of the function.
+call at the top of the function. Compiled code is cached on disk (``numba_cache``).
 """
 import hashlib
 
@@ -23,7 +24,7 @@ import numpy as np
 from ..core import Lit, Var, Zero
 from .numba_cache import load_module
 from .numba_fusion import Fusion
-from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
+from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_scan, _emit_while,
                       _index_src, _names, _params_key, module_source, optimize)
 
 
@@ -138,9 +139,10 @@ class _Ctx:
         return name
 
 
-def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
+def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards=()):
     """Numba source of an optimized ``graph``: ``(source, namespace, consts)`` like
-    ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed)."""
+    ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed).
+    ``guards`` (kind, var, value) raise ``GuardFailure`` as soon as their value is computed."""
     check_supported(graph)
     taken = set(arg_names)
     gen = _names(taken | {e.prim.name for e in graph.eqns})
@@ -184,7 +186,23 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
     producer = {v: e for e in graph.eqns for v in e.outvars}
     fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
                     lambda v: _fresh(producer.get(v)), UFUNCS)
+    checks = {}         # guarded value -> its checks, emitted once the value is computed
+    for i, (kind, var, val) in enumerate(guards):
+        checks.setdefault(var, []).append((i, kind, val))
+        uses[var] = uses.get(var, 0) + 2
+        fusion.outputs.add(var)
+    if guards:
+        namespace["_GuardFailure"] = GuardFailure
+    computed = set(graph.invars)
+
+    def check_guards():
+        for v in [v for v in checks if v in computed and not fusion.in_group(v)]:
+            body.extend(_guard_lines(v, checks.pop(v), atom, const))
+
+    check_guards()
     for eqn in graph.eqns:
+        check_guards()
+        computed.update(eqn.outvars)
         if untranslated(eqn) is None and fusion.take(eqn):
             continue
         fusion.before(eqn)
@@ -216,6 +234,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix=""):
             continue
         body.extend(_equation(eqn, atom, consts))
     fusion.close()
+    check_guards()
     outs = []
     for v in graph.outvars:
         src = atom(v)
@@ -439,13 +458,15 @@ def _scatter_add(eqn, lhs, args, consts, in_place=False):
             f"    {lhs}[{lead}{c}[{k}]] += {upd}[{lead}{k}]"]
 
 
-def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
+def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False, guards=()):
     """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``, through the
     on-disk cache (``numba_cache``) where there is one. Raises
     ``Unsupported`` (with the reason) where the graph holds what this backend cannot compile."""
     numba = _numba()
-    graph, _ = optimize(graph)
-    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
+    graph, where = optimize(graph, [var for _, var, _ in guards])
+    guards = [(kind, where[var], val) for kind, var, val in guards]
+    guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
+    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare, guards=guards)
     namespace["_objmode"] = numba.objmode
     module = load_module(src, consts, numba.__version__)
     if module is None:
@@ -456,6 +477,31 @@ def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
             setattr(module, name, value)
     module._njit = numba.njit(error_model="numpy", cache=True)
     return module._njit(module._make(*consts)), src
+
+
+def _guard_lines(var, checks, atom, const):
+    """``raise _GuardFailure(i)`` where ``var`` differs from its traced value (NaN equals NaN)."""
+    lines = []
+    for i, kind, val in checks:
+        x = atom(var)
+        if kind == "bool":
+            lines.append(f"if bool({x}) != {bool(val)}: raise _GuardFailure({i})")
+            continue
+        if np.ndim(val) == 0:
+            c = const(np.asarray(val).item() if isinstance(val, np.generic) else val)
+            lines.append(f"if not ({x} == {c} or ({x} != {x} and {c} != {c})): "
+                         f"raise _GuardFailure({i})")
+            continue
+        c = const(np.asarray(val))
+        shape = np.shape(val)
+        idx = ", ".join(f"_j{k}" for k in range(len(shape)))
+        lines.append(f"_g{i} = True")
+        lines += [("    " * k) + f"for _j{k} in range({n}):" for k, n in enumerate(shape)]
+        a, b = f"{x}[{idx}]", f"{c}[{idx}]"
+        lines.append("    " * len(shape) + f"if not ({a} == {b} or ({a} != {a} and {b} != {b})):")
+        lines.append("    " * (len(shape) + 1) + f"_g{i} = False")
+        lines.append(f"if not _g{i}: raise _GuardFailure({i})")
+    return lines
 
 
 def _numba_type(aval):

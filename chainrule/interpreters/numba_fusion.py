@@ -180,6 +180,11 @@ class Fusion:
         return g is not None and any(type(x) is Var and (x in g.values or x in g.pending)
                                      for x in eqn.inputs)
 
+    def in_group(self, v):
+        """True while ``v`` is a value or accumulator of the open group (not computed yet)."""
+        g = self.group
+        return g is not None and (v in g.values or v in g.pending)
+
     def before(self, eqn):
         """Called for an equation emitted outside groups: ends the group if it reads it."""
         if self._reads_group(eqn):
