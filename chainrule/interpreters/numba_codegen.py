@@ -39,9 +39,13 @@ _OPS = {"add": "({} + {})", "add_any": "({} + {})", "sub": "({} - {})", "mul": "
 UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
           "arcsinh", "arccosh", "arctanh", "exp", "expm1", "exp2", "log", "log1p", "log2",
           "log10", "sqrt", "absolute", "fabs", "sign", "maximum", "minimum", "square",
-          "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt"}
+          "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt",
+          "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_not",
+          "logical_xor", "trunc", "rint", "floor_divide", "signbit", "copysign", "fmod",
+          "logaddexp2", "deg2rad", "rad2deg"}
 # primitives emitted by hand (besides the operators, the ufuncs above and the loops)
 SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
+                         "copy", "stop_gradient",
                          "reduce_max", "reduce_min",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
@@ -323,7 +327,7 @@ def scalar_src(eqn, args):
         value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
         zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
         return f"0.0 if {zero} else {value}"
-    if name == "broadcast_to":
+    if name in ("broadcast_to", "copy", "stop_gradient"):
         return args[0]
     if name == "convert_element_type":
         dt = np.dtype(p.get("new_dtype", eqn.outvars[0].aval.dtype))

@@ -29,7 +29,7 @@ MAX_REDUNDANCY = 8      # a value of a smaller shape is recomputed at most this 
 
 ELEMENTWISE_PRIMS = {"add", "add_any", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq",
                      "ne", "pow", "integer_pow", "select", "safe_mul", "safe_div",
-                     "convert_element_type", "broadcast_to"}
+                     "convert_element_type", "broadcast_to", "copy", "stop_gradient"}
 _REDUCE_INIT = {"reduce_sum": "0", "reduce_max": "-np.inf", "reduce_min": "np.inf"}
 _TWICE = {"safe_mul", "safe_div", "reduce_max", "reduce_min"}    # read their operand twice
 
