@@ -123,3 +123,21 @@ def test_second_process_loads_machine_code_from_the_disk_cache(tmp_path):
     for k in range(2):
         np.testing.assert_allclose(np.load(tmp_path / f"g{k}.npy"), want, rtol=1e-14)
     assert any(p.suffix == ".py" for p in (tmp_path / "cache").iterdir())
+
+
+def test_long_arrays_of_simd_ufuncs_call_numpy_short_ones_fuse():
+    from chainrule.interpreters import numba_codegen as nc
+    rng = np.random.default_rng(4)
+    big, small = rng.standard_normal((64, 32)), rng.standard_normal((4, 3))
+
+    def f(x):
+        return np.sum(np.tanh(x + 0.5) * np.log1p(x * x))
+
+    for x in (big, small):
+        g, src = both(cr.grad(f), x)
+        th = np.tanh(x + 0.5)
+        closed = (1 - th ** 2) * np.log1p(x * x) + th * 2 * x / (1 + x * x)
+        np.testing.assert_allclose(g, closed, rtol=1e-12)
+        routed = x.size >= nc.VECTOR_CALL_SIZE and "tanh" in nc._SIMD_UFUNCS
+        assert ("tanh in NumPy (NumPy's SIMD loop" in src) == routed
+        assert ("np.tanh(" in src) == (not routed)
