@@ -229,7 +229,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
             body.extend(_guard_lines(v, checks.pop(v), atom, const))
 
     check_guards()
-    for eqn in graph.eqns:
+    for eqn in _schedule(graph.eqns, fusion, computed):
         check_guards()
         computed.update(eqn.outvars)
         in_numpy = untranslated(eqn) is not None or numpy_is_faster(eqn)
@@ -532,6 +532,25 @@ def _guard_lines(var, checks, atom, const):
         lines.append("    " * (len(shape) + 1) + f"_g{i} = False")
         lines.append(f"if not _g{i}: raise _GuardFailure({i})")
     return lines
+
+
+_LOOKAHEAD = 64
+
+
+def _schedule(eqns, fusion, computed):
+    """The equations in an order that keeps loop nests long: while a group is open, one of the
+    next ``_LOOKAHEAD`` equations whose inputs are computed and that joins it goes first;
+    otherwise program order (whose first equation is always ready)."""
+    rest = list(eqns)
+    while rest:
+        pick = 0
+        if fusion.group is not None:
+            for k, e in enumerate(rest[:_LOOKAHEAD]):
+                if all(type(x) is not Var or x in computed for x in e.inputs) and \
+                        untranslated(e) is None and not numpy_is_faster(e) and fusion.joins(e):
+                    pick = k
+                    break
+        yield rest.pop(pick)
 
 
 def _numba_type(aval):

@@ -240,6 +240,20 @@ class Fusion:
         return any(type(x) is Var and x in self.group.pending and x is not allowed
                    for x in eqn.inputs)
 
+    def joins(self, eqn):
+        """True if ``eqn`` (its inputs computed) would join the open group as it stands: an
+        elementwise equation or reduction of a fitting shape, reading no accumulator. The code
+        generator takes such equations ahead of others that would end the group."""
+        g = self.group
+        if g is None or len(eqn.outvars) != 1 or eqn.outvars[0].aval.dtype.kind not in "fib" \
+                or self._reads_pending(eqn, None):
+            return False
+        shape = eqn.outvars[0].aval.shape
+        if eqn.prim.name in _REDUCE_INIT:
+            return eqn.inputs[0].aval.shape == g.shape
+        return shape != () and self._elementwise(eqn) and _fits(shape, g.shape) \
+            and _size(g.shape) <= MAX_REDUNDANCY * _size(shape)
+
     def _fits(self, g, shape, exact):
         """True if values of ``shape`` join ``g`` (``exact``: over its whole domain), widening
         the domain where that is allowed."""
