@@ -110,6 +110,8 @@ def untranslated(eqn):
         return f"dot_general giving {eqn.outvars[0].aval.dtype}"
     if name == "solve" and (eqn.inputs[0].aval.ndim != 2 or eqn.inputs[1].aval.ndim > 2):
         return "solve with stacked matrices"
+    if name in ("reduce_max", "reduce_min") and eqn.outvars[0].aval.dtype.kind not in "fi":
+        return f"{name} of {eqn.outvars[0].aval.dtype}"
     return None
 
 
