@@ -108,8 +108,9 @@ def untranslated(eqn):
         return f"primitive {name!r} has no Numba translation"
     if name == "dot_general" and eqn.outvars[0].aval.dtype != np.float64:
         return f"dot_general giving {eqn.outvars[0].aval.dtype}"
-    if name == "solve" and (eqn.inputs[0].aval.ndim != 2 or eqn.inputs[1].aval.ndim > 2):
-        return "solve with stacked matrices"
+    if name == "solve" and (eqn.inputs[0].aval.ndim != 2 or eqn.inputs[1].aval.ndim > 2
+                            or eqn.inputs[0].aval.shape[0] > SMALL_SOLVE):
+        return "solve of a large or stacked system (LAPACK through NumPy)"
     if name in ("reduce_max", "reduce_min") and eqn.outvars[0].aval.dtype.kind not in "fi":
         return f"{name} of {eqn.outvars[0].aval.dtype}"
     return None
@@ -255,7 +256,9 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
             body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
                          "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
             continue
-        if eqn.prim.name == "dot_general" and _dot_src(eqn.params["spec"], "a", "b") is None:
+        if eqn.prim.name == "dot_general" and (
+                _dot_src(eqn.params["spec"], "a", "b") is None
+                or max(x.aval.size for x in eqn.inputs) <= SMALL_DOT):
             body.extend(fusion.contraction(eqn))
             continue
         if eqn.prim.name == "scatter_add":
@@ -419,11 +422,54 @@ def _equation(eqn, atom, consts):
     if name == "dot_general":
         return [f"{lhs} = {_dot_src(p['spec'], *args)}"]
     if name == "solve":
-        a, b = (f"np.ascontiguousarray({x})" for x in args)
-        return [f"{lhs} = np.linalg.solve({a}, {b})"]
+        return _small_solve(lhs, *args, eqn.inputs[1].aval.ndim)
     if name == "concatenate":
         return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
     _unsupported(f"primitive {name!r}")
+
+
+# small systems are solved by Gaussian elimination in the generated code (Numba compiles its
+# LAPACK binding in seconds); products of small operands are loop nests (BLAS calls cost more)
+SMALL_SOLVE = 8
+SMALL_DOT = 64
+
+
+def _small_solve(x, a, b, b_ndim):
+    """``x = solve(a, b)``: LU with partial pivoting as LAPACK's ``gesv`` does it (rows
+    scaled by the pivot's reciprocal), ``LinAlgError`` for an exactly singular matrix."""
+    def at(row):
+        return f"{x}[{row}]" if b_ndim == 1 else f"{x}[{row}, _q]"
+
+    def cols(line, depth):      # ``line`` for each column of ``x``, indented ``depth`` levels
+        pad = "    " * depth
+        if b_ndim == 1:
+            return [pad + line]
+        return [pad + f"for _q in range({x}.shape[1]):", pad + "    " + line]
+    return (["# solve: Gaussian elimination with partial pivoting",
+             f"_A = np.ascontiguousarray({a}).copy()",
+             f"{x} = np.ascontiguousarray({b}).copy()",
+             "_n = _A.shape[0]",
+             "for _k in range(_n):",
+             "    _p = _k",
+             "    for _r in range(_k + 1, _n):",
+             "        if abs(_A[_r, _k]) > abs(_A[_p, _k]):",
+             "            _p = _r",
+             "    if _A[_p, _k] == 0.0:",
+             "        raise np.linalg.LinAlgError('Singular matrix')",
+             "    if _p != _k:",
+             "        for _c in range(_n):",
+             "            _A[_k, _c], _A[_p, _c] = _A[_p, _c], _A[_k, _c]"]
+            + cols(f"{at('_k')}, {at('_p')} = {at('_p')}, {at('_k')}", 2)
+            + ["    _inv = 1.0 / _A[_k, _k]",
+               "    for _r in range(_k + 1, _n):",
+               "        _l = _A[_r, _k] * _inv",
+               "        for _c in range(_k + 1, _n):",
+               "            _A[_r, _c] -= _l * _A[_k, _c]"]
+            + cols(f"{at('_r')} -= _l * {at('_k')}", 2)
+            + ["for _k in range(_n - 1, -1, -1):",
+               "    for _c in range(_k + 1, _n):"]
+            + cols(f"{at('_k')} -= _A[_k, _c] * {at('_c')}", 2)
+            + cols(f"{at('_k')} = {at('_k')} / _A[_k, _k]", 1))
 
 
 def _dot_src(spec, a, b):
