@@ -15,7 +15,9 @@ something outside a group needs the array itself).
 
 A group ends when an equation needs one of its values as a whole array (a view, a matrix
 product, a loop) or one of its accumulators, or when shapes do not fit; an equation that reads
-none of its values is emitted before it, so the group stays open across it.
+none of its values is emitted before it, so the group stays open across it; and the code
+generator takes equations that would join the open group ahead of ones that would end it
+(``joins``, within a short lookahead).
 
 Sums in a loop nest add in index order (NumPy adds long rows pairwise) and scatters and
 accumulations into one array interleave: results agree with NumPy to rounding.
