@@ -39,6 +39,17 @@ def test_rosenbrock_gradient_is_one_loop_nest_equal_to_numpy_bit_for_bit():
     # scatters from zeros add in NumPy's order, so the result is the NumPy backend's exactly
     assert src.count("for _j0 in range(") == 1
     np.testing.assert_array_equal(g, cr.jit(cr.grad(rosenbrock))(x))
+    assert "_c_" in src         # the [1:] update carried to the next point, not re-added
+
+    def stencil(x):     # slices one apart inside the array: the ends stay zero
+        return np.sum(np.sin(x[2:-1]) * x[3:] ** 2)
+    g, src = both(cr.grad(stencil), x)
+    closed = np.zeros_like(x)
+    closed[2:-1] = np.cos(x[2:-1]) * x[3:] ** 2
+    closed[3:] += 2 * np.sin(x[2:-1]) * x[3:]
+    np.testing.assert_allclose(g, closed, rtol=1e-13)
+    np.testing.assert_array_equal(g, cr.jit(cr.grad(stencil))(x))
+    assert "_c_" in src and g[0] == g[1] == 0.0
 
 
 def test_softmax_cross_entropy_reductions_max_and_matmul():

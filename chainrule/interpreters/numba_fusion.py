@@ -64,6 +64,30 @@ def _chains(state, key, idx):
     return (key == last and runs == 1) or (zero and runs == 1)
 
 
+def _shifted_pair(acc, chain, n, root, pre, inner, post):
+    """A 1-d accumulator from zeros that two slices one apart fill (``g[:-1] += u``,
+    ``g[1:] += w``, the adjoint of a stencil): each element is written once, the update of the
+    slice starting one later carried from the previous point in a local (``u + w`` is NumPy's
+    ``(0 + u) + w``), instead of adding into memory that the previous point wrote."""
+    starts = []
+    for key, val, line, idx, out in chain:
+        size = out.aval.shape[0] if out.aval.ndim == 1 else None
+        if (size is None or len(idx) != 1 or not isinstance(idx[0], slice)
+                or idx[0].indices(size)[2] != 1):
+            return
+        starts.append(idx[0].indices(size)[0])
+    if abs(starts[0] - starts[1]) != 1:
+        return
+    low, high = (chain[0], chain[1]) if starts[0] < starts[1] else (chain[1], chain[0])
+    s, carry = min(starts), f"_c_{acc}"
+    pre[pre.index(root)] = (f"{acc} = np.empty({chain[0][4].aval.shape!r}); {acc}[:{s}] = 0.0; "
+                            f"{acc}[{s + n + 1}:] = 0.0; {carry} = 0.0")
+    inner.remove(low[2])
+    inner.remove(high[2])
+    inner += [f"{acc}[_j0 + {s}] = {low[1]} + {carry}", f"{carry} = {high[1]}"]
+    post.append(f"{acc}[{s + n}] = {carry}")
+
+
 def _zeros(x):
     """True for a constant of zeros (a symbolic Zero or an array of them)."""
     return type(x) is Lit and (type(x.val) is Zero or (
@@ -387,8 +411,14 @@ class Fusion:
                 lines = self._value_lines(e, idx, local, inside)
             pre += lines[0]
             inner += lines[1]
+        post = []
+        for acc, chain in runs.items():
+            if type(acc) is tuple and acc[0] == "chain" and len(chain) == 2 \
+                    and len(g.shape) == 1 and ("root", acc[1]) in runs:
+                _shifted_pair(acc[1], chain, g.shape[0], runs[("root", acc[1])], pre, inner,
+                              post)
         head = f"# loop nest over {g.shape!r}: " + ", ".join(e.prim.name for e in g.members)
-        self.body.extend(self._hoist + [head] + pre + self._nest(g.shape, inner))
+        self.body.extend(self._hoist + [head] + pre + self._nest(g.shape, inner) + post)
         self._hoist = []
 
     def _value_lines(self, e, idx, local, inside):
@@ -473,6 +503,13 @@ class Fusion:
                 pre = [f"{lhs} = {src}" + ("" if own else ".copy()")]
         line = f"{lhs}[{tidx}] += {val}"
         runs[lhs] = (key, val, line)
+        if zero:            # the chain from zeros, one entry per index: see _shifted_pair
+            chain = runs.setdefault(("chain", lhs), [])
+            if chain and chain[-1][0] == key:
+                chain.pop()
+            chain.append((key, val, line, e.params["idx"], out))
+            if pre:
+                runs[("root", lhs)] = pre[0]
         return pre, [line]
 
     def name(self, v):
