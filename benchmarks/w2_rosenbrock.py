@@ -55,6 +55,14 @@ def chainrule_jit(case):
     return lambda: g(x)
 
 
+def chainrule_numba(case):
+    """``jit(backend="numba")``: the gradient is one fused loop over x."""
+    import chainrule
+    g = h.chainrule_numba(chainrule.grad(lambda x: rosenbrock(x, np)))
+    x = point(case["n"])
+    return lambda: g(x)
+
+
 def chainrule_tensor(case):
     call = h.chainrule_tensor_grad(lambda x: rosenbrock(x, np), [point(case["n"])])
     return lambda: call()[1]
@@ -114,6 +122,8 @@ IMPLS = [
     Impl("chainrule", chainrule_grad, kind="chainrule", base="f: numpy"),
     Impl("chainrule Tensor", chainrule_tensor, kind="chainrule", base="f: numpy"),
     Impl("chainrule jit", chainrule_jit, kind="chainrule", compiled=True, base="f: numpy"),
+    Impl("chainrule jit numba", chainrule_numba, kind="chainrule", compiled=True,
+         base="f: numpy"),
     Impl("autograd", autograd_grad, base="f: numpy"),
     Impl("torch eager", torch_eager, base="f: torch"),
     Impl("torch.func", torch_func, base="f: torch"),

@@ -87,6 +87,15 @@ def chainrule_jit(case):
     return lambda: flat(*vg(params))
 
 
+def chainrule_numba(case):
+    """``jit(backend="numba")``: fused loop nests for the elementwise and reduction parts,
+    ``np.dot`` (BLAS) for the matrix products."""
+    import chainrule
+    params, data = setup(case)
+    vg = h.chainrule_numba(chainrule.value_and_grad(lambda p: loss(p, np, data)))
+    return lambda: flat(*vg(params))
+
+
 def chainrule_tensor(case):
     params, data = setup(case)
     arrays = [a for pair in params for a in pair]
@@ -162,6 +171,8 @@ IMPLS = [
     Impl("chainrule", chainrule_vg, kind="chainrule", base="f: numpy"),
     Impl("chainrule Tensor", chainrule_tensor, kind="chainrule", base="f: numpy"),
     Impl("chainrule jit", chainrule_jit, kind="chainrule", compiled=True, base="f: numpy"),
+    Impl("chainrule jit numba", chainrule_numba, kind="chainrule", compiled=True,
+         base="f: numpy"),
     Impl("autograd", autograd_vg, base="f: numpy"),
     Impl("torch eager", torch_eager, base="f: torch"),
     Impl("torch.func", torch_func, base="f: torch"),

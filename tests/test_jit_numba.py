@@ -132,25 +132,41 @@ def test_while_and_fori_loops_and_division_by_zero():
     close(*both(tangent, np.float64(1.5))[:2])
 
 
-def test_unsupported_primitive_falls_back_with_reason():
-    def f(x):
-        return np.sum(np.linalg.solve(np.eye(3) + np.outer(x, x), x))
+def test_untranslated_primitives_call_numpy_and_complex_values_fall_back_with_reason():
+    def f(x):       # a stacked solve and cumsum have no Numba translation: NumPy computes them
+        a = np.eye(3)[None] + np.outer(x, x)[None]
+        return np.sum(np.linalg.solve(a, x[None, :, None])) + np.sum(np.cumsum(np.sin(x)) * x)
 
     x = np.array([0.1, 0.2, 0.3])
     got, want, info = both(cr.grad(f), x)
-    assert info["backend"] == "numpy"
-    assert "numba" not in info["backend_reason"] or "primitive" in info["backend_reason"]
-    assert "primitive" in info["backend_reason"]
+    assert info["backend"] == "numba" and info["backend_reason"] is None
+    close(got, want)
+    e = np.eye(3) * 1e-6
+    np.testing.assert_allclose(got, [(f(x + d) - f(x - d)) / 2e-6 for d in e], rtol=1e-6)
+    head = cr.jit(cr.grad(f), backend="numba").source(x).splitlines()[0]
+    assert "NumPy computes cumsum, solve" in head
+
+    def spectral(x):        # complex intermediates: the whole graph runs the NumPy code
+        return np.sum(np.abs(np.fft.rfft(x)) ** 2)
+    got, want, info = both(cr.grad(spectral), x)
+    assert info["backend"] == "numpy" and "complex128" in info["backend_reason"]
     close(got, want)
 
 
-def test_guards_fall_back_with_reason_and_cond_compiles():
-    def f(x):
-        return np.sin(x) if x > 0 else np.cos(x)
+def test_guards_compile_into_numba_code_and_cond_compiles():
+    def f(x):       # Python branches on values: guards checked by the compiled code
+        y = np.sin(x) if np.sum(x) > 0 else np.cos(x)
+        idx = np.nonzero(x > 0.1)[0]        # an index array that the input decides
+        return np.sum(y[idx] * x[idx])
 
-    got, want, info = both(f, np.float64(0.5))
-    assert info["backend"] == "numpy" and "guards" in info["backend_reason"]
-    close(got, want)
+    g = cr.jit(cr.grad(f), backend="numba")
+    for x in ([0.5, 0.2], [-0.5, -0.2], [0.5, 0.05], [0.3, 0.4]):
+        x = np.array(x)
+        close(g(x), cr.jit(cr.grad(f))(x))
+        close(g(x), cr.grad(f)(x))
+    info = g.cache_info()
+    assert info["backend"] == "numba" and info["traces"] == 3 and info["guard_failures"] >= 2
+    assert "raise _GuardFailure" in g.source(np.array([0.3, 0.4]))
 
     def h(x):
         return cr.cond(x > 0, lambda y: np.sin(y) * y, np.cos, x)

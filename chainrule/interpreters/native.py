@@ -1,21 +1,25 @@
 """The Numba backend of ``jit``: machine code for graphs Numba can compile, NumPy code otherwise.
 
+A primitive without a Numba translation (``numba_codegen.untranslated``: FFTs, decompositions,
+cumulative sums, stacked solves, ...) does not stop the rest of the graph: that one equation
+calls its NumPy implementation from the compiled code (``numba.objmode``), and the header of
+``show_code`` lists such primitives.
+
 ``jit(f, backend="numba")`` stages ``f`` as usual, then compiles the optimized graph with
 ``numba.njit`` (``interpreters.numba_codegen``). It keeps the NumPy version of the graph
 (the reference) and uses it instead, recording why, when:
 
 - numba is not installed;
-- the graph holds a primitive without a Numba translation (``numba_codegen.SUPPORTED``, the
-  ufuncs of ``numba_codegen.UFUNCS``; contractions other than matrix products among them) or
-  Python control flow on values (guards);
+- the graph holds values other than float64, int64 and bool (complex numbers: FFTs);
 - Numba fails to compile it;
 - its result on the traced inputs differs from the NumPy version's by more than rounding
   (relative 1e-9), so a wrong translation falls back rather than answering.
 
 The compiled function takes the exact argument types of the trace; other types (a 0-d array
 where a float was traced, say) run the NumPy version. Scalar outputs have the types the NumPy
-version gives. Numba's on-disk cache does not apply to generated code, so each process compiles
-anew (seconds for a program; once per signature).
+version gives. Compiled code is cached on disk (``numba_cache``): a second process with the same
+program loads it instead of compiling (seconds for a program; once per signature); the header
+of ``show_code`` says which.
 
 ``backend="auto"`` is the same, without complaint where numba is missing.
 """
@@ -50,12 +54,10 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
     def fallback(reason):
         return fn, _header("numpy", reason) + src, "numpy", reason
 
-    if guards:
-        return fallback("Python control flow on traced values (guards) is not compiled")
     if not numba_available():
         return fallback("numba is not installed (pip install chainrule[numba])")
     try:
-        native, nsrc = compile_graph_numba(graph, names, fn_name, bare=bare)
+        native, nsrc = compile_graph_numba(graph, names, fn_name, bare=bare, guards=guards)
     except Unsupported as e:
         return fallback(str(e))
     want = fn(*leaves)
@@ -66,7 +68,24 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
     if not _agree(want, got):
         return fallback("the compiled result differed from the NumPy version's")
     native.disable_compile()        # other argument types: the NumPy version (below)
-    return _wrap(native, fn, want, bare), _header("numba", None) + nsrc, "numba", None
+    return _wrap(native, fn, want, bare), _cache_note(native, nsrc) + nsrc, "numba", None
+
+
+def _cache_note(native, src):
+    """The header of Numba code: whether its machine code came from the on-disk cache, and
+    the primitives computed by NumPy from it (no Numba translation)."""
+    stats = getattr(native, "stats", None)
+    path = getattr(stats, "cache_path", None)
+    if not path:
+        note = "compiled in memory, no on-disk cache"
+    elif sum(stats.cache_hits.values()):
+        note = f"machine code loaded from the cache in {path}"
+    else:
+        note = f"compiled; machine code cached in {path}"
+    calls = re.findall(r"# _cb\w*: (\w+) in NumPy", src)
+    if calls:
+        note += "; NumPy computes " + ", ".join(sorted(set(calls)))
+    return f"# backend: numba ({note})\n"
 
 
 def _first_lines(error):

@@ -1,26 +1,31 @@
 """Code generation for Numba: a Graph becomes Python source that ``numba.njit`` compiles.
 
 The same optimized IR as the NumPy backend (``codegen.optimize``), emitted for Numba's nopython
-mode: 0-d values are plain floats (so a scalar program is straight scalar machine code), arrays
-are Numba arrays, elementwise primitives are operators and the NumPy ufuncs Numba implements
-(on arrays one loop per operation, as Numba compiles them: chains are not fused into one loop
-nest here yet), and ``scan``, ``while`` and ``checkpoint`` become native loops over bodies
-compiled the same way (``cond`` an if/elif chain of compiled branches). A zero-safe product and
-quotient, ``select``, sums over all axes or one axis, ``dot_general`` in its vector and matrix
-product forms (``np.dot``, ``np.outer``), basic and single-array indexing and ``scatter_add`` (an
-explicit loop) are emitted by hand. Every other primitive raises ``Unsupported`` (the caller then
-keeps the NumPy backend for the graph and records the reason). Code is compiled with
-``error_model="numpy"``: division by zero gives inf or nan as in NumPy rather than raising.
+mode: 0-d values are plain floats (so a scalar program is straight scalar machine code);
+equations on arrays go to ``numba_fusion``, which writes elementwise chains, the reductions and
+scatter-adds that end them, and views as explicit loop nests; ``scan``, ``while`` and
+``checkpoint`` become native loops over bodies compiled the same way (``cond`` an if/elif chain
+of compiled branches). Matrix products call ``np.dot`` (BLAS), other contractions are loop
+nests; ``solve`` calls ``np.linalg.solve`` (LAPACK). A primitive without a translation
+(``untranslated``) calls its NumPy implementation from the compiled code (``callback``, a
+``numba.objmode`` block); values other than float64, int64 and bool raise ``Unsupported`` (the
+caller then keeps the NumPy backend for the graph and records the reason). Guards (Python
+branches on traced values) raise ``GuardFailure`` as soon as their value is computed. Code is
+compiled with ``error_model="numpy"``: division by zero gives inf or nan as in NumPy.
 
 Constants are closed over (Numba freezes them into the compiled code, read-only); those that
 enter a loop (where a carry's type must match the body's writable results) are copied once per
-call at the top of the function.
+call at the top of the function. Compiled code is cached on disk (``numba_cache``).
 """
+import hashlib
+
 import numpy as np
 
 from ..core import Lit, Var, Zero
-from .codegen import (_LOOP_EMITTERS, _build, _emit_call, _emit_scan, _emit_while,
-                      _index_src, _names, module_source, optimize)
+from .numba_cache import load_module
+from .numba_fusion import Fusion
+from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_scan, _emit_while,
+                      _index_src, _names, _params_key, module_source, optimize)
 
 
 class Unsupported(Exception):
@@ -34,12 +39,17 @@ _OPS = {"add": "({} + {})", "add_any": "({} + {})", "sub": "({} - {})", "mul": "
 UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
           "arcsinh", "arccosh", "arctanh", "exp", "expm1", "exp2", "log", "log1p", "log2",
           "log10", "sqrt", "absolute", "fabs", "sign", "maximum", "minimum", "square",
-          "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt"}
+          "reciprocal", "floor", "ceil", "hypot", "logaddexp", "power", "negative", "cbrt",
+          "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_not",
+          "logical_xor", "trunc", "rint", "floor_divide", "signbit", "copysign", "fmod",
+          "logaddexp2", "deg2rad", "rad2deg"}
 # primitives emitted by hand (besides the operators, the ufuncs above and the loops)
 SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
+                         "copy", "stop_gradient",
+                         "reduce_max", "reduce_min",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
-                         "cond"}
+                         "cond", "solve", "concatenate"}
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -52,25 +62,58 @@ def _numba():
 
 
 def check_supported(graph):
-    """Raise ``Unsupported`` naming the first primitive or value type this backend lacks."""
+    """Raise ``Unsupported`` naming the first value type this backend lacks (primitives
+    without a translation call NumPy from the compiled code: ``callbacks``)."""
     for v in graph.invars:
         if v.aval.dtype not in _NUMERIC:
             raise Unsupported(f"an input of dtype {v.aval.dtype}")
     for e in graph.eqns:
-        name = e.prim.name
-        impl = e.prim.impl
-        ufunc = isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS and not e.params
-        if name not in SUPPORTED and not ufunc:
-            raise Unsupported(f"primitive {name!r} has no Numba translation")
-        if name == "dot_general" and _dot_src(e.params["spec"], "a", "b") is None:
-            raise Unsupported(f"dot_general {e.params['spec']!r} is not a matrix product")
-        if name == "reduce_sum" and len(e.params["axes"]) not in (1, e.inputs[0].aval.ndim):
-            raise Unsupported("reduce_sum over several (not all) axes")
-        for v in e.outvars:
+        for v in list(e.outvars) + [x for x in e.inputs if type(x) is Var]:
             if v.aval.dtype not in _NUMERIC:
-                raise Unsupported(f"{name} gives dtype {v.aval.dtype}")
+                raise Unsupported(f"{e.prim.name} takes or gives dtype {v.aval.dtype}")
         for sub in _subgraphs(e):
             check_supported(sub)
+
+
+def _cpu_has(feature):
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:         # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return bool(__cpu_features__.get(feature))
+
+
+# ufuncs that NumPy computes with SIMD loops (SVML on AVX512_SKX machines; exp and log from
+# AVX2 on), 10 to 40 times faster per element than the scalar libm calls Numba emits
+_SIMD_UFUNCS = ({"exp", "log"} if _cpu_has("AVX2") or _cpu_has("AVX512F") else set()) | (
+    {"tanh", "sinh", "cosh", "expm1", "log1p", "log2", "log10", "exp2", "cbrt", "arctan",
+     "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "tan"}
+    if _cpu_has("AVX512_SKX") else set())
+VECTOR_CALL_SIZE = 1024     # arrays at least this long call NumPy's loop (an objmode call)
+
+
+def numpy_is_faster(eqn):
+    """True for a ufunc NumPy computes with SIMD, on an array large enough to repay the call."""
+    impl = eqn.prim.impl
+    return (isinstance(impl, np.ufunc) and impl.__name__ in _SIMD_UFUNCS and not eqn.params
+            and eqn.outvars[0].aval.size >= VECTOR_CALL_SIZE
+            and eqn.outvars[0].aval.dtype == np.float64)
+
+
+def untranslated(eqn):
+    """Why ``eqn`` has no Numba translation (it then calls NumPy), or None."""
+    name, impl = eqn.prim.name, eqn.prim.impl
+    ufunc = isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS and not eqn.params
+    if name not in SUPPORTED and not ufunc:
+        return f"primitive {name!r} has no Numba translation"
+    if name == "dot_general" and eqn.outvars[0].aval.dtype != np.float64:
+        return f"dot_general giving {eqn.outvars[0].aval.dtype}"
+    if name == "solve" and (eqn.inputs[0].aval.ndim != 2 or eqn.inputs[1].aval.ndim > 2
+                            or eqn.inputs[0].aval.shape[0] > SMALL_SOLVE):
+        return "solve of a large or stacked system (LAPACK through NumPy)"
+    if name in ("reduce_max", "reduce_min") and eqn.outvars[0].aval.dtype.kind not in "fi":
+        return f"{name} of {eqn.outvars[0].aval.dtype}"
+    return None
 
 
 def _subgraphs(eqn):
@@ -102,17 +145,22 @@ def _literal(val):
 
 
 class _Ctx:
-    """Loop bodies: compiled functions defined before the function that calls them."""
+    """Loop bodies: compiled functions defined before the function that calls them. They are
+    module globals (``global`` in ``_make``; named after the enclosing body where nested), so
+    the function calling them closes over constants only (Numba's cache keys a closure by its
+    cells' pickles, which a compiled function's are not)."""
 
-    def __init__(self, consts, namespace):
+    def __init__(self, consts, namespace, prefix):
         self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
+        self.prefix, self.defined = prefix, []
 
     def function(self, graph, kind):
-        name = f"{kind}{self.count}"
+        name = f"{self.prefix}{kind}{self.count}"
         self.count += 1
+        self.defined.append(name)
         graph, _ = optimize(graph)
         names = [f"in{i}" for i in range(len(graph.invars))]
-        src, ns, consts = generate(graph, names, name)
+        src, ns, consts = generate(graph, names, name, prefix=f"{name}_")
         base = len(self.consts)
         self.consts.extend(consts)
         self.namespace.update(ns)
@@ -123,9 +171,10 @@ class _Ctx:
         return name
 
 
-def generate(graph, arg_names, fn_name="compiled", bare=False):
+def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards=()):
     """Numba source of an optimized ``graph``: ``(source, namespace, consts)`` like
-    ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed)."""
+    ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed).
+    ``guards`` (kind, var, value) raise ``GuardFailure`` as soon as their value is computed."""
     check_supported(graph)
     taken = set(arg_names)
     gen = _names(taken | {e.prim.name for e in graph.eqns})
@@ -147,6 +196,8 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         if type(x) is Var:
             if x in inline:
                 return inline.pop(x)
+            if x in fusion.lazy and x not in fusion.materialized:
+                fusion.materialize(x)
             if x not in names:
                 names[x] = next(gen)
             return names[x]
@@ -161,11 +212,36 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         copies.append(f"_w{len(copies)} = {src}.copy()")
         return f"_w{len(copies) - 1}"
 
-    ctx = _Ctx(consts, namespace)
+    ctx = _Ctx(consts, namespace, prefix)
     body = []
     uses = _uses(graph)
     producer = {v: e for e in graph.eqns for v in e.outvars}
-    for eqn in graph.eqns:
+    fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
+                    lambda v: _fresh(producer.get(v)), UFUNCS)
+    checks = {}         # guarded value -> its checks, emitted once the value is computed
+    for i, (kind, var, val) in enumerate(guards):
+        checks.setdefault(var, []).append((i, kind, val))
+        uses[var] = uses.get(var, 0) + 2
+        fusion.outputs.add(var)
+    if guards:
+        namespace["_GuardFailure"] = GuardFailure
+    computed = set(graph.invars)
+
+    def check_guards():
+        for v in [v for v in checks if v in computed and not fusion.in_group(v)]:
+            body.extend(_guard_lines(v, checks.pop(v), atom, const))
+
+    check_guards()
+    for eqn in _schedule(graph.eqns, fusion, computed):
+        check_guards()
+        computed.update(eqn.outvars)
+        in_numpy = untranslated(eqn) is not None or numpy_is_faster(eqn)
+        if not in_numpy and fusion.take(eqn):
+            continue
+        fusion.before(eqn)
+        if in_numpy:
+            body.extend(callback(eqn, atom, namespace, prefix))
+            continue
         out = eqn.outvars[0] if eqn.outvars else None
         if _fusible(eqn) and uses.get(out) == 1:
             # one expression per chain: Numba compiles an array expression as one loop
@@ -180,6 +256,11 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
             body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
                          "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
             continue
+        if eqn.prim.name == "dot_general" and (
+                _dot_src(eqn.params["spec"], "a", "b") is None
+                or max(x.aval.size for x in eqn.inputs) <= SMALL_DOT):
+            body.extend(fusion.contraction(eqn))
+            continue
         if eqn.prim.name == "scatter_add":
             a = eqn.inputs[0]
             own = type(a) is Var and uses.get(a) == 2 and _fresh(producer.get(a))
@@ -187,6 +268,8 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
                                      in_place=own))
             continue
         body.extend(_equation(eqn, atom, consts))
+    fusion.close()
+    check_guards()
     outs = []
     for v in graph.outvars:
         src = atom(v)
@@ -198,7 +281,8 @@ def generate(graph, arg_names, fn_name="compiled", bare=False):
         body.append(f"return {outs[0]}")
     else:
         body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-    return module_source(len(consts), ctx.prelude, fn_name, arg_names, body), namespace, consts
+    prelude = ([f"global {', '.join(ctx.defined)}"] if ctx.defined else []) + ctx.prelude
+    return module_source(len(consts), prelude, fn_name, arg_names, body), namespace, consts
 
 
 _MAX_DEPTH = 16
@@ -255,33 +339,53 @@ def _emit_cond(eqn, atom, ctx):
     return lines
 
 
+def scalar_src(eqn, args):
+    """Source of an elementwise equation on scalars ``args`` (sources), or None."""
+    name, p = eqn.prim.name, eqn.params
+    if name in _OPS:
+        return _OPS[name].format(*args)
+    if name == "pow":
+        return f"{args[0]} ** {args[1]}"
+    if name == "integer_pow":
+        n, x = p["n"], args[0]
+        src = {2: f"{x} * {x}", 3: f"{x} * {x} * {x}", 4: f"({x} * {x}) * ({x} * {x})"}
+        return src.get(n, f"{x} ** {float(n)!r}")
+    if name == "select":
+        c, a, b = args
+        return f"{a} if {c} else {b}"
+    if name in ("safe_mul", "safe_div"):
+        t, c = args
+        value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
+        zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
+        return f"0.0 if {zero} else {value}"
+    if name in ("broadcast_to", "copy", "stop_gradient"):
+        return args[0]
+    if name == "convert_element_type":
+        dt = np.dtype(p.get("new_dtype", eqn.outvars[0].aval.dtype))
+        kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
+        if eqn.inputs[0].aval.dtype == np.bool_ and kind != "bool":
+            return f"{kind}(1) if {args[0]} else {kind}(0)"
+        return f"{kind}({args[0]})"
+    impl = eqn.prim.impl
+    if isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS:
+        return f"np.{impl.__name__}({', '.join(args)})"
+    return None
+
+
 def _equation(eqn, atom, consts):
-    """Source lines computing one non-loop equation."""
+    """Source lines computing one equation outside loop nests (scalars, and arrays where no
+    nest applies)."""
     name, p = eqn.prim.name, eqn.params
     out = eqn.outvars[0]
     scalar = out.aval.shape == ()
     args = [atom(x) for x in eqn.inputs]
     lhs = atom(out)
-    if name in _OPS:
-        return [f"{lhs} = {_OPS[name].format(*args)}"]
-    if name == "pow":
-        return [f"{lhs} = " + (f"{args[0]} ** {args[1]}" if scalar
-                               else f"np.power({args[0]}, {args[1]})")]
-    if name == "integer_pow":
-        n, x = p["n"], args[0]
-        src = {2: f"{x} * {x}", 3: f"{x} * {x} * {x}", 4: f"({x} * {x}) * ({x} * {x})"}
-        return [f"{lhs} = {src.get(n, f'{x} ** {float(n)!r}')}"]
-    if name == "select":
-        c, a, b = args
-        return [f"{lhs} = " + (f"{a} if {c} else {b}" if scalar else f"np.where({c}, {a}, {b})")]
-    if name in ("safe_mul", "safe_div"):
-        t, c = args
-        value = f"{t} * {c}" if name == "safe_mul" else f"{t} / {c}"
-        zero = f"{t} == 0 or {c} == 0" if name == "safe_mul" else f"{t} == 0"
-        if scalar:
-            return [f"{lhs} = 0.0 if {zero} else {value}"]
-        zero = f"({t} == 0) | ({c} == 0)" if name == "safe_mul" else f"{t} == 0"
-        return [f"{lhs} = np.where({zero}, 0.0, {value})"]
+    if scalar or name in _OPS:
+        src = scalar_src(eqn, args)
+        if src is not None:
+            return [f"{lhs} = {src}"]
+    if name in ("reduce_sum", "reduce_max", "reduce_min") and eqn.inputs[0].aval.shape == ():
+        return [f"{lhs} = {args[0]}"]
     if name == "reduce_sum":
         axes, ndim = p["axes"], eqn.inputs[0].aval.ndim
         if len(axes) == ndim:
@@ -301,14 +405,7 @@ def _equation(eqn, atom, consts):
         return [f"{lhs} = np.zeros({shape!r}) + {args[0]}"] if out.aval.dtype == np.float64 \
             else _unsupported(f"broadcast_to of dtype {out.aval.dtype}")
     if name == "convert_element_type":
-        dt = np.dtype(p.get("new_dtype", out.aval.dtype))
-        x = args[0]
-        if scalar:
-            kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
-            if eqn.inputs[0].aval.dtype == np.bool_ and kind != "bool":
-                return [f"{lhs} = {kind}(1) if {x} else {kind}(0)"]
-            return [f"{lhs} = {kind}({x})"]
-        return [f"{lhs} = {x}.astype(np.{dt.name})"]
+        return [f"{lhs} = {args[0]}.astype(np.{np.dtype(p.get('new_dtype', out.aval.dtype)).name})"]
     if name == "getitem":
         idx = p["idx"]
         arrays = [i for i in idx if isinstance(i, np.ndarray)]
@@ -324,10 +421,55 @@ def _equation(eqn, atom, consts):
         return _scatter_add(eqn, lhs, args, consts)
     if name == "dot_general":
         return [f"{lhs} = {_dot_src(p['spec'], *args)}"]
-    impl = eqn.prim.impl
-    if isinstance(impl, np.ufunc) and impl.__name__ in UFUNCS:
-        return [f"{lhs} = np.{impl.__name__}({', '.join(args)})"]
+    if name == "solve":
+        return _small_solve(lhs, *args, eqn.inputs[1].aval.ndim)
+    if name == "concatenate":
+        return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
     _unsupported(f"primitive {name!r}")
+
+
+# small systems are solved by Gaussian elimination in the generated code (Numba compiles its
+# LAPACK binding in seconds); products of small operands are loop nests (BLAS calls cost more)
+SMALL_SOLVE = 8
+SMALL_DOT = 64
+
+
+def _small_solve(x, a, b, b_ndim):
+    """``x = solve(a, b)``: LU with partial pivoting as LAPACK's ``gesv`` does it (rows
+    scaled by the pivot's reciprocal), ``LinAlgError`` for an exactly singular matrix."""
+    def at(row):
+        return f"{x}[{row}]" if b_ndim == 1 else f"{x}[{row}, _q]"
+
+    def cols(line, depth):      # ``line`` for each column of ``x``, indented ``depth`` levels
+        pad = "    " * depth
+        if b_ndim == 1:
+            return [pad + line]
+        return [pad + f"for _q in range({x}.shape[1]):", pad + "    " + line]
+    return (["# solve: Gaussian elimination with partial pivoting",
+             f"_A = np.ascontiguousarray({a}).copy()",
+             f"{x} = np.ascontiguousarray({b}).copy()",
+             "_n = _A.shape[0]",
+             "for _k in range(_n):",
+             "    _p = _k",
+             "    for _r in range(_k + 1, _n):",
+             "        if abs(_A[_r, _k]) > abs(_A[_p, _k]):",
+             "            _p = _r",
+             "    if _A[_p, _k] == 0.0:",
+             "        raise np.linalg.LinAlgError('Singular matrix')",
+             "    if _p != _k:",
+             "        for _c in range(_n):",
+             "            _A[_k, _c], _A[_p, _c] = _A[_p, _c], _A[_k, _c]"]
+            + cols(f"{at('_k')}, {at('_p')} = {at('_p')}, {at('_k')}", 2)
+            + ["    _inv = 1.0 / _A[_k, _k]",
+               "    for _r in range(_k + 1, _n):",
+               "        _l = _A[_r, _k] * _inv",
+               "        for _c in range(_k + 1, _n):",
+               "            _A[_r, _c] -= _l * _A[_k, _c]"]
+            + cols(f"{at('_r')} -= _l * {at('_k')}", 2)
+            + ["for _k in range(_n - 1, -1, -1):",
+               "    for _c in range(_k + 1, _n):"]
+            + cols(f"{at('_k')} -= _A[_k, _c] * {at('_c')}", 2)
+            + cols(f"{at('_k')} = {at('_k')} / _A[_k, _k]", 1))
 
 
 def _dot_src(spec, a, b):
@@ -394,11 +536,102 @@ def _scatter_add(eqn, lhs, args, consts, in_place=False):
             f"    {lhs}[{lead}{c}[{k}]] += {upd}[{lead}{k}]"]
 
 
-def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False):
-    """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``. Raises
+def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False, guards=()):
+    """Optimize ``graph`` and compile it with Numba: ``(dispatcher, source)``, through the
+    on-disk cache (``numba_cache``) where there is one. Raises
     ``Unsupported`` (with the reason) where the graph holds what this backend cannot compile."""
     numba = _numba()
-    graph, _ = optimize(graph)
-    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare)
-    namespace["_njit"] = numba.njit(error_model="numpy")
-    return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src
+    graph, where = optimize(graph, [var for _, var, _ in guards])
+    guards = [(kind, where[var], val) for kind, var, val in guards]
+    guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
+    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare, guards=guards)
+    namespace["_objmode"] = numba.objmode
+    module = load_module(src, consts, numba.__version__)
+    if module is None:
+        namespace["_njit"] = numba.njit(error_model="numpy")
+        return namespace["_njit"](_build(src, namespace, consts, f"numba {fn_name}")), src
+    for name, value in namespace.items():       # callbacks to NumPy and the objmode hook
+        if name.startswith("_"):
+            setattr(module, name, value)
+    module._njit = numba.njit(error_model="numpy", cache=True)
+    return module._njit(module._make(*consts)), src
+
+
+def _guard_lines(var, checks, atom, const):
+    """``raise _GuardFailure(i)`` where ``var`` differs from its traced value (NaN equals NaN)."""
+    lines = []
+    for i, kind, val in checks:
+        x = atom(var)
+        if kind == "bool":
+            lines.append(f"if bool({x}) != {bool(val)}: raise _GuardFailure({i})")
+            continue
+        if np.ndim(val) == 0:
+            c = const(np.asarray(val).item() if isinstance(val, np.generic) else val)
+            lines.append(f"if not ({x} == {c} or ({x} != {x} and {c} != {c})): "
+                         f"raise _GuardFailure({i})")
+            continue
+        c = const(np.asarray(val))
+        shape = np.shape(val)
+        idx = ", ".join(f"_j{k}" for k in range(len(shape)))
+        lines.append(f"_g{i} = True")
+        lines += [("    " * k) + f"for _j{k} in range({n}):" for k, n in enumerate(shape)]
+        a, b = f"{x}[{idx}]", f"{c}[{idx}]"
+        lines.append("    " * len(shape) + f"if not ({a} == {b} or ({a} != {a} and {b} != {b})):")
+        lines.append("    " * (len(shape) + 1) + f"_g{i} = False")
+        lines.append(f"if not _g{i}: raise _GuardFailure({i})")
+    return lines
+
+
+_LOOKAHEAD = 64
+
+
+def _schedule(eqns, fusion, computed):
+    """The equations in an order that keeps loop nests long: while a group is open, one of the
+    next ``_LOOKAHEAD`` equations whose inputs are computed and that joins it goes first;
+    otherwise program order (whose first equation is always ready)."""
+    rest = list(eqns)
+    while rest:
+        pick = 0
+        if fusion.group is not None:
+            for k, e in enumerate(rest[:_LOOKAHEAD]):
+                if all(type(x) is not Var or x in computed for x in e.inputs) and \
+                        untranslated(e) is None and not numpy_is_faster(e) and fusion.joins(e):
+                    pick = k
+                    break
+        yield rest.pop(pick)
+
+
+def _numba_type(aval):
+    """Numba's name of a value's type, as ``objmode`` takes it (C-contiguous arrays)."""
+    base = {"float64": "float64", "int64": "int64", "bool": "boolean"}[aval.dtype.name]
+    if aval.ndim == 0:
+        return base
+    return f"{base}[{', '.join([':'] * (aval.ndim - 1) + ['::1'])}]"
+
+
+def callback(eqn, atom, namespace, prefix=""):
+    """An equation Numba cannot compile, computed by its NumPy implementation from the
+    compiled code (a ``numba.objmode`` block: the arrays are passed to Python and back)."""
+    k = sum(1 for name in namespace if name.startswith(f"_cb{prefix}"))
+    fn = f"_cb{prefix}{k}"
+    prim, params, outs = eqn.prim, dict(eqn.params), eqn.outvars
+    avals = [v.aval for v in outs]
+
+    def call(*args):
+        res = prim.impl(*args, **params)
+        res = res if prim.multiple_results else (res,)
+        out = tuple(np.ascontiguousarray(r, a.dtype) if a.ndim else a.dtype.type(r)
+                    for r, a in zip(res, avals))
+        return out if prim.multiple_results else out[0]
+    call.__name__ = fn
+    namespace[fn] = call
+    args = ", ".join(atom(x) for x in eqn.inputs)
+    names = [atom(v) for v in outs]
+    types = ", ".join(f'{n}="{_numba_type(v.aval)}"' for n, v in zip(names, outs))
+    key = _params_key(params)       # in the source, so a cached module's callbacks match it
+    key = hashlib.sha256(repr(key if key is not None else id(call)).encode()).hexdigest()[:12]
+    why = "no Numba translation" if untranslated(eqn) else "NumPy's SIMD loop"
+    return [f"# {fn}: {prim.name} in NumPy ({why}; parameters {key})",
+            f"with _objmode({types}):",
+            f"    {', '.join(names)}{',' if len(names) == 1 and prim.multiple_results else ''}"
+            f" = {fn}({args})"]
