@@ -176,6 +176,8 @@ IMPLS = [
                                    lv=_lv_chainrule("forward")), kind="chainrule", compiled=True),
     Impl("chainrule adjoint (jit)", _by_part(lv=_lv_chainrule("adjoint")), kind="chainrule",
          compiled=True),
+    Impl("chainrule jit numba", _by_part(lj=_lj_chainrule("numba")), kind="chainrule",
+         compiled=True),
     Impl("SciPy + JAX jit", _by_part(lj=_lj_jax, lv=_lv_jax), compiled=True),
     Impl("SciPy finite differences", _by_part(bruss=_bruss_fd, lv=_lv_fd), kind="function"),
 ]
@@ -187,7 +189,8 @@ NOTES = ["LJ/Bruss: one row is one whole solve (SciPy's iterations included; det
 
 
 # part -> (rows, the baseline row, the target printed beside the ratio)
-TARGETS = {"lj": (("chainrule", "chainrule jit"), "SciPy + JAX jit", "<= 1.5"),
+TARGETS = {"lj": (("chainrule", "chainrule jit", "chainrule jit numba"), "SciPy + JAX jit",
+                  "<= 1.5"),
            "bruss": (("chainrule", "chainrule jit"), "SciPy finite differences", "<= 1"),
            "lv": (("chainrule jit", "chainrule adjoint (jit)"), "SciPy finite differences",
                   "< 1")}

@@ -24,7 +24,7 @@ what the chosen method asks for and the user did not give:
 Parameters may be any pytree (nested tuples, lists, dicts of arrays): they are flattened to the
 vector SciPy works on, and ``res.x`` comes back in the structure of ``x0``. Bounds and callbacks
 see the flat vector. ``jit=True`` compiles the derivative code (``chainrule.jit``) once for the
-whole solve. A derivative the user passes (``jac=``, ``hess=``, ...) is used as given.
+whole solve; ``jit="numba"`` (or ``"auto"``) compiles it with that backend, to machine code. A derivative the user passes (``jac=``, ``hess=``, ...) is used as given.
 """
 import numpy as np
 import scipy.optimize as _so
@@ -140,7 +140,7 @@ class ScalarObjective:
         self._hvp = None
         if jit:
             self._f, self._vg, self._grad, self._hvp, self._hess = \
-                _compiled_derivatives(fun, ravel, args)
+                _compiled_derivatives(fun, ravel, args, jit)
         else:
             self._f, self._grad, self._hess = f, grad, cr.hessian(f)
         self._point, self._lin = None, None     # the point of the kept linearization
@@ -190,19 +190,26 @@ class ScalarObjective:
 _COMPILED = {}       # (user function, kind, structures) -> a cr.jit function
 
 
-def cached_jit(key, make):
-    """``cr.jit(make())``, kept across calls under ``key`` (the user's function, what is
-    derived from it, the input structures), so that a solver called again compiles nothing.
+def compile_fn(f, jit):
+    """``cr.jit(f)`` on the backend ``jit`` names: True is the NumPy backend, a string
+    ("numpy", "numba", "auto") picks one (``chainrule.jit``'s ``backend``)."""
+    return cr.jit(f, backend=jit if isinstance(jit, str) else "numpy")
+
+
+def cached_jit(key, make, jit=True):
+    """``compile_fn(make(), jit)``, kept across calls under ``key`` (the user's function, what
+    is derived from it, the input structures), so that a solver called again compiles nothing.
     The compiled function takes every array it depends on as an argument: nothing the user
     may change between calls is baked in."""
+    key = key + (jit,)
     try:
         hit = _COMPILED.get(key)
     except TypeError:                       # an unhashable function or structure
-        return cr.jit(make())
+        return compile_fn(make(), jit)
     if hit is None:
         if len(_COMPILED) >= 128:
             _COMPILED.clear()
-        hit = _COMPILED[key] = cr.jit(make())
+        hit = _COMPILED[key] = compile_fn(make(), jit)
     return hit
 
 
@@ -211,7 +218,7 @@ def _arrays_only(args):
                for a in cr.tree_flatten(args)[0])
 
 
-def _compiled_derivatives(fun, ravel, args):
+def _compiled_derivatives(fun, ravel, args, jit=True):
     """-> value, value_and_grad, grad, hvp, hess of ``fun(unravel(v), *args)`` compiled. When
     ``args`` are arrays they are arguments of the compiled code, which is then cached across
     calls; other objects among them are bound as constants of a per-call compilation."""
@@ -228,7 +235,7 @@ def _compiled_derivatives(fun, ravel, args):
     makers = {"f": lambda: fa, "vg": lambda: cr.value_and_grad(fa),
               "grad": lambda: cr.grad(fa), "hvp": lambda: hvp, "hess": lambda: cr.hessian(fa)}
     key = (fun, ravel.treedef, tuple(ravel.shapes), len(passed))
-    jf = {k: cached_jit(key + (k,), make) if cacheable else cr.jit(make())
+    jf = {k: cached_jit(key + (k,), make, jit) if cacheable else compile_fn(make(), jit)
           for k, make in makers.items()}
     return (lambda v: jf["f"](v, *passed), lambda v: jf["vg"](v, *passed),
             lambda v: jf["grad"](v, *passed), lambda v, p: jf["hvp"](v, p, *passed),
@@ -326,7 +333,7 @@ def _vector_fun(fun, ravel, args, what):
 
 def _jacobian_fn(c, jit):
     J = cr.jacobian(c)
-    J = cr.jit(J) if jit else J
+    J = compile_fn(J, jit) if jit else J
     return lambda v: np.asarray(J(v), dtype=np.float64)
 
 
@@ -392,7 +399,7 @@ def _sparse_fn(prep, jit):
     program (``prep.compressed``) and the recovery in NumPy."""
     if not jit:
         return prep
-    sweeps = cr.jit(prep.compressed)
+    sweeps = compile_fn(prep.compressed, jit)
     return lambda v: prep.recover(np.asarray(sweeps(v)))
 
 
@@ -489,7 +496,7 @@ class _Derivatives:
 
     def __init__(self, f, order, jit):
         self._d = (lambda x: cr.derivatives(f, x, order))
-        self._d = cr.jit(self._d) if jit else self._d
+        self._d = compile_fn(self._d, jit) if jit else self._d
         self._x, self._vals = None, None
 
     def __call__(self, x, k):
