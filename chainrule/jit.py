@@ -24,6 +24,7 @@ import inspect
 import numpy as np
 
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
+from .api import SWEEP_LABEL
 from .core.errors import InvalidArgumentError
 from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph
 from .interpreters.staging import StagingInterpreter
@@ -69,6 +70,7 @@ class Jitted:
         self.fun = fun
         self.backend = backend
         self._backend_used = ("numpy", None)    # of the last trace: (backend, fallback reason)
+        self._sweeps = []       # of the last trace: how its Jacobian sweeps carry their seeds
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
         self.max_signatures = max_signatures
@@ -210,6 +212,7 @@ class Jitted:
             out_leaves, out_def = tree_flatten(self.fun(*args, **kwargs))
             guards = list(stage.guards)
             graph = stage.build(ins, out_leaves, [var for _, var, _ in guards]).typecheck()
+        self._sweeps = _sweep_labels(graph)
         consts = [x.val for e in graph.eqns for x in e.inputs if not hasattr(x, "count")]
         consts += [v.val for v in graph.outvars if not hasattr(v, "count")]
         if any(isinstance(c, Tracer) for c in consts):
@@ -274,12 +277,15 @@ class Jitted:
         return variant.source
 
     def cache_info(self):
-        """Counts of cache hits, traces (compilations), guard failures and fallbacks, and the
-        number of cached signatures and variants."""
+        """Counts of cache hits, traces (compilations), guard failures and fallbacks, the
+        number of cached signatures and variants, and of the latest trace: its Jacobian
+        sweeps (``sweeps``: how each carries its unit seeds, e.g. "Jacobian sweep of 2048 unit
+        seeds as one-hot terms", the eager path's structure staged) and the backend used."""
         info = dict(self._stats)
         info["hits"] += self._hits
         info["signatures"] = len(self._cache)
         info["variants"] = sum(len(v) for v in self._cache.values())
+        info["sweeps"] = list(self._sweeps)
         info["backend"], reason = self._backend_used
         if self.backend != "numpy":
             info["requested_backend"] = self.backend
@@ -301,6 +307,16 @@ def _fast_key(args):
     if _ndarray in key:
         key = (key, tuple([(a.shape, a.dtype) for a in args if type(a) is _ndarray]))
     return key
+
+
+def _sweep_labels(graph):
+    """The distinct Jacobian sweep labels of ``graph``'s equations, in order (api._sweep)."""
+    labels = []
+    for e in graph.eqns:
+        label = (e.phase or "").split("; ")[0]
+        if label.startswith(SWEEP_LABEL) and label not in labels:
+            labels.append(label)
+    return labels
 
 
 def _identifier(name):
