@@ -1,0 +1,201 @@
+"""jit is never slower than eager: the Jacobian kernels of the W10 problems compiled equal the
+eager ones (and central differences), and the path chosen per signature (compiled code or
+eager evaluation, timed on the first calls) is reported and keeps results unchanged."""
+import importlib
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.interpreters import batching
+
+jit_module = importlib.import_module("chainrule.jit")    # the module (cr.jit is the function)
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+def example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def rel(a, b):
+    return np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(b))
+
+
+def central_jacobian(f, x, eps=1e-6):
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        e = e.reshape(x.shape)
+        cols.append(np.ravel((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps)))
+    return np.stack(cols, axis=-1)
+
+
+def rk4_residual(steps=12, obs=4):
+    """The residuals of a Lotka-Volterra trajectory by fixed-step RK4 (BENCHMARKS.md W10d)
+    against fixed data, as a function of the 4 parameters."""
+    dt, every = 15.0 / steps, steps // obs
+    data = np.linspace(0.5, 2.0, 2 * obs).reshape(obs, 2)
+
+    def rhs(y, p):
+        return cr.numpy.stack([p[0] * y[0] - p[1] * y[0] * y[1],
+                               -p[2] * y[1] + p[3] * y[0] * y[1]])
+
+    def residual(p):
+        y, out = np.array([2.0, 1.0]), []
+        for s in range(steps):
+            k1 = rhs(y, p)
+            k2 = rhs(y + 0.5 * dt * k1, p)
+            k3 = rhs(y + 0.5 * dt * k2, p)
+            k4 = rhs(y + dt * k3, p)
+            y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            if (s + 1) % every == 0:
+                out.append(y)
+        return (cr.numpy.stack(out) - data).ravel()
+    return residual
+
+
+def test_brusselator_jacobian_compiled_equals_eager():
+    """k = 12 (n = 288): seeds as one-hot terms at this size, as at n = 2048."""
+    bru = example("brusselator")
+    f, y0 = bru.make_rhs(12), bru.initial_state(12)
+    rhs = lambda y: f(0.0, y)  # noqa: E731
+    jf = cr.jit(cr.jacfwd(rhs), eager_fallback=False)
+    got = jf(y0)
+    want = cr.jacfwd(rhs)(y0)
+    assert rel(got, want) <= 1e-14
+    assert rel(got, central_jacobian(rhs, y0)) <= 1e-7
+    assert jf.cache_info()["sweeps"] == ["Jacobian sweep of 288 unit seeds as one-hot terms"]
+
+
+def test_lennard_jones_hessian_compiled_equals_eager():
+    lj = example("lennard_jones")
+    x0 = lj.fcc_start(8)
+    jh = cr.jit(cr.hessian(lj.energy), eager_fallback=False)
+    got = jh(x0)
+    assert rel(got, cr.hessian(lj.energy)(x0)) <= 1e-14
+    grad = cr.grad(lj.energy)
+    assert rel(got.reshape(24, 24), central_jacobian(grad, x0)) <= 1e-6
+    assert np.allclose(got.reshape(24, 24), got.reshape(24, 24).T, rtol=1e-12, atol=1e-12)
+
+
+def test_rk4_residual_jacobian_compiled_equals_eager():
+    r = rk4_residual()
+    p0 = np.array([0.8, 0.4, 1.0, 0.3])
+    jr = cr.jit(r, eager_fallback=False)
+    assert rel(jr(p0), r(p0)) <= 1e-14
+    jj = cr.jit(cr.jacfwd(r), eager_fallback=False)
+    got = jj(p0)
+    assert rel(got, cr.jacfwd(r)(p0)) <= 1e-14
+    assert rel(got, cr.jit(cr.jacrev(r))(p0)) <= 1e-13
+    assert rel(got, central_jacobian(r, p0)) <= 1e-7
+
+
+class FakeClock:
+    """perf_counter for jit's timing: every reading advances 5 ms, so each timed call
+    seems to take 5 ms plus what the function adds by ``spend``."""
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 0.005
+        return self.now
+
+    def spend(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = FakeClock()
+    monkeypatch.setattr(jit_module, "time", c)
+    return c
+
+
+def counted(clock, extra_s):
+    """A function whose eager runs are counted and take 5 ms + ``extra_s`` on the fake
+    clock; its compiled code takes 5 ms."""
+    runs = []
+
+    def f(x):
+        if type(x) is np.ndarray:       # run eagerly (tracing passes a tracer)
+            runs.append(1)
+            clock.spend(extra_s)
+        return np.sin(x) * np.exp(-x) + np.sum(x ** 2)
+    return f, runs
+
+
+def test_eager_is_kept_where_it_wins(clock, capsys):
+    f, runs = counted(clock, -0.004)            # eager 1 ms against compiled 5 ms
+    jf = cr.jit(f)
+    x = np.linspace(0.1, 1.0, 7)
+    want = np.sin(x) * np.exp(-x) + np.sum(x ** 2)
+    outs = [jf(x) for _ in range(8)]
+    info = jf.cache_info()
+    assert info["paths"] == {"compiled": 0, "eager": 1, "timing": 0}
+    assert info["path_reason"].startswith("eager: eager 1 ms per call against compiled 5 ms")
+    assert len(runs) == 3 + 2       # three timed eager calls, then the last two answered eagerly
+    for out in outs:
+        assert rel(out, want) <= 1e-14
+    assert info["hits"] == 7 and info["traces"] == 1
+    cr.show_code(jf, x)
+    assert "answered eagerly" in capsys.readouterr().out
+
+
+def test_compiled_is_kept_where_eager_loses(clock):
+    f, runs = counted(clock, 0.001)             # eager 6 ms against compiled 5 ms
+    jf = cr.jit(f)
+    x = np.linspace(0.1, 1.0, 7)
+    for _ in range(6):
+        jf(x)
+    info = jf.cache_info()
+    assert info["paths"] == {"compiled": 1, "eager": 0, "timing": 0}
+    assert info["path_reason"].startswith("compiled: compiled 5 ms per call against eager 6 ms")
+    assert len(runs) == 1            # one eager call settled it
+    g = cr.jit(f, eager_fallback=False)
+    for _ in range(4):
+        g(x)
+    assert len(runs) == 1 and g.cache_info()["paths"] == {"compiled": 0, "eager": 0, "timing": 0}
+
+
+def test_cheap_programs_are_not_timed(monkeypatch):
+    monkeypatch.setattr(jit_module, "CHECK_ABOVE_S", 1.0)     # no call of this test is slower
+    runs = []
+
+    def f(x):
+        if type(x) is np.ndarray:
+            runs.append(1)
+        return np.tanh(x) * 2.0
+    jf = cr.jit(f)
+    x = np.ones(3)
+    for _ in range(5):
+        jf(x)
+    assert runs == [] and jf.cache_info()["paths"]["compiled"] == 1
+    assert "(under 1000 ms: not compared with eager)" in jf.cache_info()["path_reason"]
+
+
+def test_each_signature_has_its_path(clock):
+    f, runs = counted(clock, -0.004)
+    jf = cr.jit(f)
+    for _ in range(7):
+        jf(np.ones(4))
+    jf(np.ones(5))
+    info = jf.cache_info()
+    assert info["signatures"] == 2
+    assert info["paths"] == {"compiled": 0, "eager": 1, "timing": 1}
+    jf.clear_cache()
+    assert jf.cache_info()["paths"] == {"compiled": 0, "eager": 0, "timing": 0}
+
+
+def test_seeds_start_dense_only_for_small_sweeps():
+    """The size rule of the seeds is the same under jit as eagerly."""
+    x = np.linspace(0.1, 1.0, batching.MIN_SEED_BATCH - 1)
+    jf = cr.jit(cr.jacfwd(lambda x: np.cumsum(np.sin(x))))
+    jf(x)
+    assert jf.cache_info()["sweeps"][0].endswith("as a dense batch")
