@@ -21,4 +21,5 @@ WORKLOADS = {
     "W8": "benchmarks.w8_physics",
     "W9": "benchmarks.w9_mlp",
     "W10": "benchmarks.w10_scipy",
+    "W10K": "benchmarks.w10_kernels",
 }

@@ -37,6 +37,10 @@ first call's excess over the steady time (tracing and compilation); "~0" means w
 - **x best peer, same mode**: time / the fastest peer of the same mode (eager or jit);
   **x best peer, any**: time / the fastest peer of either mode.
 - **grad / f**: derivative time / the same framework's function time (W2, W9).
+- **jit / eager**: a chainrule jit row's time / the time of the eager chainrule row it
+  compiles (the same name without "jit"; "numba" rows against the eager row of that name
+  without "numba"). `jit` times both paths on a signature's first calls and keeps the faster,
+  so above 1 only by noise or by timings taken with the machine busy.
 - **peak MB (+delta)**: peak resident memory of a fresh process running the row once, and how
   much above its size before the call the call went (Linux `VmHWM`, reset before the call:
   `ru_maxrss` survives fork and exec and would report the parent's size).

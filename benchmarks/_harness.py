@@ -202,6 +202,7 @@ class Impl:
     base: Optional[str] = None      # name of the function row for the "grad / f" column
     memory: bool = False            # peak memory in a fresh process (full runs)
     cost: Optional[Callable[[dict], float]] = None   # relative cost of a case (default "cost")
+    eager: Optional[str] = None     # jit rows: the eager row they compile (default: eager_name)
 
     @property
     def mode(self):
@@ -225,6 +226,7 @@ class Row:
     ratio: Optional[float] = None   # time / best peer time of the same mode
     ratio_any: Optional[float] = None   # time / best peer time of any mode
     per_f: Optional[float] = None   # time / time of its function row
+    jit_eager: Optional[float] = None   # jit rows: time / time of the eager row they compile
     check: str = "-"
     max_err: Optional[float] = None
     extra: dict = dataclasses.field(default_factory=dict)
@@ -589,6 +591,27 @@ def _fill_ratios(rows):
     return {r.impl: r for r in rows}
 
 
+def eager_name(impl):
+    """The eager row a chainrule jit row compiles: ``impl.eager``, else its name without the
+    words "jit" and "numba" ("chainrule jit dense hessian" -> "chainrule dense hessian")."""
+    if impl.eager:
+        return impl.eager
+    return " ".join(w for w in impl.name.split() if w not in ("jit", "numba"))
+
+
+def _fill_jit_eager(mod, rows):
+    """The "jit / eager" column: each chainrule jit row's time over its eager row's."""
+    by_name = {r.impl: r for r in rows}
+    impls = {i.name: i for i in mod.IMPLS}
+    for r in rows:
+        impl = impls.get(r.impl)
+        if not (r.ok and r.kind == "chainrule" and impl and impl.compiled and r.time_s):
+            continue
+        e = by_name.get(eager_name(impl))
+        if e is not None and e is not r and e.ok and e.mode == "eager" and e.time_s:
+            r.jit_eager = r.time_s / e.time_s
+
+
 def _run_row(mod, impl, case, quick):
     """Measure one row. Rows that need memory (full runs) or cases marked "fresh" first run in a
     fresh process; when that run is long (over SINGLE_RUN_S) or the case is "fresh", its time
@@ -659,6 +682,7 @@ def run_workload(mod, quick=False, write=True):
         ref = mod.reference(case) if getattr(mod, "reference", None) else None
         status = check_case(rows, ref)
         by_name = _fill_ratios(rows)
+        _fill_jit_eager(mod, rows)
         for r in rows:
             base = by_name.get(next((i.base for i in mod.IMPLS if i.name == r.impl), None))
             if r.ok and base is not None and base.ok and base.time_s:
@@ -735,6 +759,7 @@ def format_table(rows, quick=False):
             ("x best peer, same mode", lambda r: f"{r.ratio:.2f}" if r.ratio else ""),
             ("x best peer, any", lambda r: f"{r.ratio_any:.2f}" if r.ratio_any else ""),
             ("grad / f", lambda r: f"{r.per_f:.1f}" if r.per_f else ""),
+            ("jit / eager", lambda r: f"{r.jit_eager:.2f}" if r.jit_eager else ""),
             ("peak MB (+delta)", lambda r: f"{r.peak_mb:.0f} (+{r.delta_mb:.0f})"
              if r.peak_mb is not None else "")]
     cols += [(n, lambda r, n=n: r.extra.get(n, "")) for n in extra_names]

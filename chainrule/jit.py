@@ -33,20 +33,21 @@ import numpy as np
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
 from .api import SWEEP_LABEL
 from .core.errors import InvalidArgumentError
-from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph
+from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph, is_scalar_graph
 from .interpreters.staging import StagingInterpreter
 
 __all__ = ["jit", "show_code"]
 
 
 class _Variant:
-    __slots__ = ("fn", "source", "out_def", "n_guards", "call")
+    __slots__ = ("fn", "source", "out_def", "n_guards", "call", "scalar")
 
-    def __init__(self, fn, source, out_def, n_guards):
+    def __init__(self, fn, source, out_def, n_guards, scalar=False):
         self.fn = fn                # flat leaves -> flat outputs (one output: itself)
         self.source = source
         self.out_def = out_def
         self.n_guards = n_guards
+        self.scalar = scalar        # every value a scalar: compiled code always wins
         # flat leaves -> the output pytree
         self.call = fn if _is_leaf(out_def) else \
             (lambda *leaves: tree_unflatten(out_def, fn(*leaves)))
@@ -198,12 +199,9 @@ class Jitted:
         while len(self._cache) > self.max_signatures:
             self._paths.pop(self._cache.popitem(last=False)[0], None)
         self._fast.clear()      # entries built on the variant lists of before
-        t0 = time.perf_counter()
         out = variant.call(*leaves)
-        if self.eager_fallback and key not in self._paths:
-            choice = self._paths[key] = PathChoice(time.perf_counter() - t0)
-            if choice.path != "timing":
-                self._path_reason = choice.reason()
+        if self.eager_fallback and not variant.scalar and key not in self._paths:
+            self._paths[key] = PathChoice()
         self._remember(args, kwargs, variants, key)
         return out
 
@@ -261,7 +259,7 @@ class Jitted:
                                 bare=_is_leaf(out_def))
         if self.backend != "numpy":
             fn, src = self._native(graph, names, guards, out_def, fn, src, leaves)
-        return _Variant(fn, src, out_def, len(guards))
+        return _Variant(fn, src, out_def, len(guards), is_scalar_graph(graph))
 
     def _native(self, graph, names, guards, out_def, fn, src, leaves):
         """The Numba version of ``graph`` where it compiles and agrees with the NumPy version
@@ -354,9 +352,11 @@ class Jitted:
 # layout differs. ``jit`` therefore times both paths on a signature's first calls and keeps the
 # faster for that signature, so that ``jit(f)`` is never slower than ``f``:
 #
-# - the call that traces also times the compiled code; a program faster than
-#   ``CHECK_ABOVE_S`` is kept compiled at once (eager evaluation pays Python per primitive, so it
-#   cannot win there, and cheap calls are not worth timing);
+# - programs of scalars only run on Python floats (``codegen``) and are never compared;
+# - the call that traces is not timed (a first run of new code pays for its first touches);
+#   the next call times the compiled code, and a program faster than ``CHECK_ABOVE_S`` is kept
+#   compiled at once (eager evaluation pays Python per primitive, so it cannot win there, and
+#   cheap calls are not worth timing);
 # - otherwise the next calls alternate, eager then compiled, each answered by the path it
 #   times, for ``SAMPLES`` calls of each;
 # - eager is kept only when every eager call beat the best compiled call by ``MARGIN``: timings
@@ -381,10 +381,9 @@ class PathChoice:
     comparing); ``compiled`` and ``eager`` hold the times of the calls timed so far."""
     __slots__ = ("path", "compiled", "eager")
 
-    def __init__(self, first_compiled_s):
-        self.compiled = [first_compiled_s]
-        self.eager = []
-        self.path = "compiled" if first_compiled_s < CHECK_ABOVE_S else "timing"
+    def __init__(self):
+        self.compiled, self.eager = [], []
+        self.path = "timing"
 
     def answer(self, compiled_call, eager_call):
         """Answer one call while timing: by eager evaluation when it has had fewer timed
@@ -395,7 +394,10 @@ class PathChoice:
         out = eager_call() if run_eager else compiled_call()
         dt = time.perf_counter() - t0
         (self.eager if run_eager else self.compiled).append(dt)
-        if max(self.eager) >= MARGIN * min(self.compiled):
+        if not self.eager:
+            if dt < CHECK_ABOVE_S:
+                self.path = "compiled"      # cheap: eager evaluation cannot win
+        elif max(self.eager) >= MARGIN * min(self.compiled):
             self.path = "compiled"          # eager did not win clearly: keep the compiled code
         elif len(self.eager) >= SAMPLES and len(self.compiled) >= SAMPLES:
             self.path = "eager"

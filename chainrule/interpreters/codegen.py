@@ -436,14 +436,25 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
             body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
             names[out] = names[a]
         elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
+            idx = eqn.params["idx"]
+            keys = _scatter_keys(out.aval, eqn.inputs[1].aval, idx)
+            shape = out.aval.shape if keys is None else (out.aval.size,)
             if in_place:
                 names[out] = names[a]
             else:
                 dt = out.aval.dtype
-                body.append(f"{lhs} = np.zeros({out.aval.shape!r}, np.{dt.name})")
-            idx = eqn.params["idx"]
+                body.append(f"{lhs} = np.zeros({shape!r}, np.{dt.name})")
             target, upd = atom(out), atom(eqn.inputs[1])
-            if any(isinstance(i, np.ndarray) for i in idx):
+            if keys is not None:
+                # np.add.at with a tuple of indices takes NumPy's slow general path; on the
+                # flat array at the flat places (known here) it takes the fast one, adding the
+                # same values in the same order. A fresh temporary is rebound to its flat
+                # form (a view, or a copy where it is not contiguous) and back.
+                if in_place:
+                    body.append(f"{target} = {target}.reshape(-1)")
+                body.append(f"np.add.at({target}, {_param_src(keys, consts)}, np.ravel({upd}))")
+                body.append(f"{target} = {target}.reshape({out.aval.shape!r})")
+            elif any(isinstance(i, np.ndarray) for i in idx):
                 body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
             else:
                 body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
@@ -591,6 +602,23 @@ def _output(v, invars, arg_names, atom, const, scalar):
             and any(u.aval.dtype == np.float64 for u in invars):
         return src
     return f"{'float64' if v.aval.dtype == np.float64 else 'bool_'}({src})"
+
+
+MAX_SCATTER_KEYS = 1 << 24     # flat places held as a constant for a flat scatter, at most
+
+
+def _scatter_keys(out_aval, upd_aval, idx):
+    """The flat places in the result of ``scatter_add(x, upd, idx=idx)`` that the elements of
+    ``upd`` add to, where ``idx`` holds index arrays, is not already one index array into a
+    vector (NumPy's fast path) and ``upd`` has the indexed shape; None otherwise."""
+    if not any(isinstance(i, np.ndarray) for i in idx) or \
+            (len(idx) == 1 and len(out_aval.shape) == 1) or \
+            not 0 < upd_aval.size <= MAX_SCATTER_KEYS:
+        return None
+    places = np.arange(out_aval.size).reshape(out_aval.shape)[idx]
+    if places.shape != upd_aval.shape:
+        return None
+    return places.ravel()
 
 
 def _guard_lines(var, checks, atom, consts):
