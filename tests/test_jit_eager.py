@@ -205,3 +205,18 @@ def test_scatter_with_index_tuples_runs_flat(capsys):
         "np.ravel(" in src
     h = cr.jit(cr.hessian(f), eager_fallback=False)(x)
     assert rel(h, cr.hessian(f)(x)) <= 1e-14
+
+
+def test_stacks_of_scalars_are_one_call(capsys):
+    """np.stack of scalars stages a reshape per scalar and a concatenate; the generated code
+    writes them as one np.array call (the RK4 right-hand side builds one per stage)."""
+    r = rk4_residual(steps=12, obs=2)
+    p0 = np.array([0.8, 0.4, 1.0, 0.3])
+    cr.show_code(r, p0)
+    src = capsys.readouterr().out
+    assert src.count("np.array([") == 12 * 4     # 12 steps of 4 stages
+    assert src.count("concatenate(") == 1        # the stack of the 2 observed states
+    assert rel(cr.jit(r, eager_fallback=False)(p0), r(p0)) <= 1e-14
+    mixed = cr.jit(lambda x: np.stack([x[0], np.int64(3), x[1] * 2]) * np.stack([x[1], x[0]])[0])
+    x = np.array([1.5, -0.25])
+    assert np.array_equal(mixed(x), np.stack([x[0], 3.0, x[1] * 2]) * x[1])

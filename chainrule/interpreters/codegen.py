@@ -410,7 +410,10 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
     for v in graph.invars:
         if v in guard_at:
             body.extend(_guard_lines(v, guard_at[v], atom, consts))
+    stacks, absorbed = _scalar_stacks(graph.eqns, uses, guard_at)
     for eqn in graph.eqns:
+        if eqn.outvars[0] in absorbed:
+            continue                # a scalar reshaped to (1,): written into its stack
         if has_phases and eqn.phase != phase:
             body.append(f"# {eqn.phase or 'forward sweep'}")
             phase = eqn.phase
@@ -431,7 +434,10 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         lhs = ", ".join(atom(v) for v in eqn.outvars)
         if eqn.prim.multiple_results:
             lhs += ","
-        if eqn.prim.name == "add_any" and in_place:
+        if id(eqn) in stacks:
+            items = ", ".join(atom(x) for x in stacks[id(eqn)])
+            body.append(f"{lhs} = np.array([{items}], np.{out.aval.dtype.name})")
+        elif eqn.prim.name == "add_any" and in_place:
             # a fresh temporary used only here: accumulate in place
             body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
             names[out] = names[a]
@@ -602,6 +608,24 @@ def _output(v, invars, arg_names, atom, const, scalar):
             and any(u.aval.dtype == np.float64 for u in invars):
         return src
     return f"{'float64' if v.aval.dtype == np.float64 else 'bool_'}({src})"
+
+
+def _scalar_stacks(eqns, uses, keep):
+    """Stacks of scalars (``np.stack`` stages each scalar reshaped to (1,), then a
+    concatenate along axis 0), where each reshape is read only there: one ``np.array`` call
+    instead of n + 1. Returns ``({id(concatenate): its scalars}, the reshape outputs
+    absorbed)``; ``keep``: variables that must be computed (guards)."""
+    made = {e.outvars[0]: e.inputs[0] for e in eqns
+            if e.prim.name == "reshape" and e.params.get("shape") == (1,)
+            and e.inputs[0].aval.shape == ()}
+    stacks, absorbed = {}, set()
+    for e in eqns:
+        if e.prim.name == "concatenate" and e.params.get("axis") == 0 and len(e.inputs) > 1 \
+                and all(type(x) is Var and x in made and uses.get(x) == 1 and x not in keep
+                        for x in e.inputs):
+            stacks[id(e)] = [made[x] for x in e.inputs]
+            absorbed.update(e.inputs)
+    return stacks, absorbed
 
 
 MAX_SCATTER_KEYS = 1 << 24     # flat places held as a constant for a flat scatter, at most
