@@ -130,6 +130,20 @@ def _is_zero_const(x):
     return (type(x) is Lit and type(x.val) is Zero) or _lit_equals(x, 0)
 
 
+def _operand_key(x):
+    """An equation input as part of a common-subexpression key: a variable by identity, a
+    Python or NumPy scalar constant by its type and repr (two literals 4.0 are one; 0.0 and
+    -0.0 are not), any other constant by identity."""
+    if type(x) is not Lit:
+        return (2, id(x))
+    v = x.val
+    if type(v) in (int, float, complex, bool) or isinstance(v, (np.number, np.bool_)):
+        return (0, type(v).__name__, repr(v))
+    return (1, id(v))
+
+
+# the binary primitives whose arguments commute, for common subexpressions (b * a is a * b)
+_COMMUTATIVE = {"add", "mul", "add_any", "maximum", "minimum"}
 _ELEMENTWISE_BINARY = {"add", "sub", "mul", "div", "pow", "add_any", "maximum", "minimum",
                        "safe_mul", "safe_div"}
 
@@ -204,7 +218,10 @@ def optimize(graph, roots=()):
                 continue
         pkey = _params_key(new.params)
         if pkey is not None:
-            key = (new.prim, tuple(id(x.val) if type(x) is Lit else x for x in ins), pkey)
+            operands = tuple(_operand_key(x) for x in ins)
+            if new.prim.name in _COMMUTATIVE:       # a * b and b * a: one product
+                operands = tuple(sorted(operands))
+            key = (new.prim, operands, pkey)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(eqn.outvars, prev.outvars):
