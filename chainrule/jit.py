@@ -357,11 +357,13 @@ class Jitted:
 #   the next call times the compiled code, and a program faster than ``CHECK_ABOVE_S`` is kept
 #   compiled at once (eager evaluation pays Python per primitive, so it cannot win there, and
 #   cheap calls are not worth timing);
-# - otherwise the next calls alternate, eager then compiled, each answered by the path it
-#   times, for ``SAMPLES`` calls of each;
-# - eager is kept only when every eager call beat the best compiled call by ``MARGIN``: timings
+# - otherwise the next calls time ``SAMPLES`` compiled calls in a row, then up to ``SAMPLES``
+#   eager ones, each answered by the path it times (in a row, not alternating: a path run after
+#   the other finds memory and caches in the other's state, and memory-bound programs then
+#   look alike; a user's repeated calls are what should be compared);
+# - eager is kept only when its median call beat the best compiled call by ``MARGIN``: timings
 #   on a shared machine are noisy, and a choice made on noise must fall on the compiled code.
-#   The first eager call that does not ends the comparison (compiled).
+#   A first eager call over twice the best compiled one ends the comparison (compiled).
 #
 # Both paths compute the same function; they may differ in rounding (the compiled program folds
 # constants), within 1e-14 relative on the test suite's derivatives.
@@ -372,7 +374,7 @@ class Jitted:
 # A function with Python side effects (printing, appending to a list) performs them on every
 # call answered eagerly, as it does without jit.
 CHECK_ABOVE_S = 1e-3     # compiled calls faster than this are kept compiled without timing
-MARGIN = 0.85            # every eager call must take under MARGIN x the best compiled call
+MARGIN = 0.85            # the median eager call must take under MARGIN x the best compiled
 SAMPLES = 3              # calls timed on each path (at most)
 
 
@@ -386,21 +388,23 @@ class PathChoice:
         self.path = "timing"
 
     def answer(self, compiled_call, eager_call):
-        """Answer one call while timing: by eager evaluation when it has had fewer timed
-        calls than the compiled code, else by the compiled code. Returns ``(result,
-        decided)``, ``decided`` True when this call settled the path."""
-        run_eager = len(self.eager) < len(self.compiled)
+        """Answer one call while timing: by the compiled code for the first ``SAMPLES``
+        timed calls, then by eager evaluation. Returns ``(result, decided)``, ``decided``
+        True when this call settled the path."""
+        run_eager = len(self.compiled) >= SAMPLES
         t0 = time.perf_counter()
         out = eager_call() if run_eager else compiled_call()
         dt = time.perf_counter() - t0
         (self.eager if run_eager else self.compiled).append(dt)
-        if not self.eager:
+        best = min(self.compiled)
+        if not run_eager:
             if dt < CHECK_ABOVE_S:
                 self.path = "compiled"      # cheap: eager evaluation cannot win
-        elif max(self.eager) >= MARGIN * min(self.compiled):
-            self.path = "compiled"          # eager did not win clearly: keep the compiled code
-        elif len(self.eager) >= SAMPLES and len(self.compiled) >= SAMPLES:
-            self.path = "eager"
+        elif self.eager[0] > 2 * best:
+            self.path = "compiled"          # far slower: no more eager calls
+        elif len(self.eager) >= SAMPLES:
+            median = sorted(self.eager)[len(self.eager) // 2]
+            self.path = "eager" if median < MARGIN * best else "compiled"
         return out, self.path != "timing"
 
     def reason(self):

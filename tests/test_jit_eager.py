@@ -123,7 +123,7 @@ def test_eager_is_kept_where_it_wins(clock, capsys):
     info = jf.cache_info()
     assert info["paths"] == {"compiled": 0, "eager": 1, "timing": 0}
     assert info["path_reason"].startswith("eager: eager 1 ms per call against compiled 5 ms")
-    # the trace; 3 compiled and 3 eager calls timed, alternating; 2 calls answered eagerly
+    # the trace; 3 compiled calls timed, then 3 eager ones; 2 calls answered eagerly
     assert len(runs) == 3 + 2
     for out in outs:
         assert rel(out, want) <= 1e-14
@@ -132,20 +132,25 @@ def test_eager_is_kept_where_it_wins(clock, capsys):
     assert "answered eagerly" in capsys.readouterr().out
 
 
-def test_compiled_is_kept_where_eager_loses(clock):
-    f, runs = counted(clock, 0.001)             # eager 6 ms against compiled 5 ms
+@pytest.mark.parametrize("extra_s, eager_calls", [(0.006, 1), (-0.0004, 3)])
+def test_compiled_is_kept_where_eager_loses(clock, extra_s, eager_calls):
+    """Eager 11 ms against compiled 5 ms: one eager call settles it; eager 4.6 ms: three
+    (a 8% lead is within the noise margin, so the compiled code stays)."""
+    f, runs = counted(clock, extra_s)
     jf = cr.jit(f)
     x = np.linspace(0.1, 1.0, 7)
-    for _ in range(6):
+    for _ in range(8):
         jf(x)
     info = jf.cache_info()
     assert info["paths"] == {"compiled": 1, "eager": 0, "timing": 0}
-    assert info["path_reason"].startswith("compiled: compiled 5 ms per call against eager 6 ms")
-    assert len(runs) == 1            # one eager call settled it
+    assert info["path_reason"].startswith(
+        f"compiled: compiled 5 ms per call against eager {5 + extra_s * 1e3:.3g} ms")
+    assert len(runs) == eager_calls
     g = cr.jit(f, eager_fallback=False)
     for _ in range(4):
         g(x)
-    assert len(runs) == 1 and g.cache_info()["paths"] == {"compiled": 0, "eager": 0, "timing": 0}
+    assert len(runs) == eager_calls
+    assert g.cache_info()["paths"] == {"compiled": 0, "eager": 0, "timing": 0}
 
 
 def test_cheap_programs_are_not_timed(monkeypatch):
