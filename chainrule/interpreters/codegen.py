@@ -461,14 +461,22 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
             idx = eqn.params["idx"]
             keys = _scatter_keys(out.aval, eqn.inputs[1].aval, idx)
+            # more float64 updates than places (adjoints of gathers that repeat): one bincount
+            # pass at the flat places (known here), summing each place's updates in order
+            counted = keys is not None and out.aval.size <= keys.size and \
+                out.aval.dtype == eqn.inputs[1].aval.dtype == np.float64
             shape = out.aval.shape if keys is None else (out.aval.size,)
             if in_place:
                 names[out] = names[a]
-            else:
+            elif not counted:
                 dt = out.aval.dtype
                 body.append(f"{lhs} = np.zeros({shape!r}, np.{dt.name})")
             target, upd = atom(out), atom(eqn.inputs[1])
-            if keys is not None:
+            if counted:
+                summed = f"np.bincount({_param_src(keys, consts)}, np.ravel({upd}), " \
+                    f"minlength={out.aval.size}).reshape({out.aval.shape!r})"
+                body.append(f"{target} += {summed}" if in_place else f"{lhs} = {summed}")
+            elif keys is not None:
                 # np.add.at with a tuple of indices takes NumPy's slow general path; on the
                 # flat array at the flat places (known here) it takes the fast one, adding the
                 # same values in the same order. A fresh temporary is rebound to its flat
