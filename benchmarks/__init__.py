@@ -21,5 +21,6 @@ WORKLOADS = {
     "W8": "benchmarks.w8_physics",
     "W9": "benchmarks.w9_mlp",
     "W10": "benchmarks.w10_scipy",
+    "W10K": "benchmarks.w10_kernels",
     "W11": "benchmarks.w11_out_of_core",
 }

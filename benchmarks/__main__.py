@@ -33,10 +33,16 @@ pins itself to the idler CPU at start and sets the BLAS/OpenMP thread counts to 
 of repeats (at least 3, about a second in all); a call over 2 s is timed once ("1 run"). Rows
 marked "fresh process" ran once in a new interpreter (long cases). For jit rows, "compile" is the
 first call's excess over the steady time (tracing and compilation); "~0" means within the noise.
+jit rows are timed once `jit` has settled, per signature, on its compiled code or eager
+evaluation (it times both on the first calls; up to 8 untimed calls before the row's timing).
 
 - **x best peer, same mode**: time / the fastest peer of the same mode (eager or jit);
   **x best peer, any**: time / the fastest peer of either mode.
 - **grad / f**: derivative time / the same framework's function time (W2, W9).
+- **jit / eager**: a chainrule jit row's time / the time of the eager chainrule row it
+  compiles (the same name without "jit"; "numba" rows against the eager row of that name
+  without "numba"). `jit` times both paths on a signature's first calls and keeps the faster,
+  so above 1 only by noise or by timings taken with the machine busy.
 - **peak MB (+delta)**: peak resident memory of a fresh process running the row once, and how
   much above its size before the call the call went (Linux `VmHWM`, reset before the call:
   `ru_maxrss` survives fork and exec and would report the parent's size).
@@ -64,6 +70,20 @@ def load_results():
     return docs
 
 
+def table_with_jit_eager(wid, doc):
+    """The table of a workload's JSON document, rebuilt from its rows with the "jit / eager"
+    column filled (results written before the column existed gain it from their own times)."""
+    rows = doc.get("rows")
+    if not rows or wid not in WORKLOADS:
+        return doc["table"]
+    fields = {f.name for f in _harness.dataclasses.fields(_harness.Row)}
+    rows = [_harness.Row(**{k: v for k, v in r.items() if k in fields}) for r in rows]
+    mod = importlib.import_module(WORKLOADS[wid])
+    for case in dict.fromkeys(r.case for r in rows):
+        _harness.fill_jit_eager(mod, [r for r in rows if r.case == case])
+    return _harness.format_table(rows, doc.get("quick", False))
+
+
 def markdown(docs):
     """The Markdown page of ``docs`` (workload id -> the JSON document of its run)."""
     first = next(iter(docs.values()))
@@ -86,6 +106,7 @@ def markdown(docs):
            "`benchmarks/results/<id>.json`.", "", "## How to read the tables", "",
            HOW_TO_READ]
     for wid, doc in docs.items():
+        doc = {**doc, "table": table_with_jit_eager(wid, doc)}
         load = doc.get("load_average") or [None, None]
         commit = doc["versions"].get("chainrule_commit")
         out += [f"## {wid}: {doc['title']}", "", doc["what"] + ".", "",

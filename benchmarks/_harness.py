@@ -115,11 +115,36 @@ def autograd():
 
 
 def chainrule_feature(name):
-    """``chainrule.<name>``, or NotYet when that capability has not landed."""
+    """``chainrule.<name>``, or NotYet when that capability has not landed (``jit``: one that
+    registers what it compiles in ``JITTED``, for ``settle``)."""
     import chainrule
     if not hasattr(chainrule, name):
         raise NotYet(f"chainrule.{name} has not landed")
+    if name == "jit":
+        return _registered_jit
     return getattr(chainrule, name)
+
+
+JITTED = []             # the functions chainrule.jit compiled for the row being measured
+MAX_SETTLE_CALLS = 8
+
+
+def _registered_jit(*args, **kwargs):
+    import chainrule
+    out = chainrule.jit(*args, **kwargs)
+    if callable(out) and hasattr(out, "cache_info"):
+        JITTED.append(out)
+    return out
+
+
+def settle(call):
+    """After a jit row's first call: call it (untimed) while a function it jitted is still
+    timing its compiled code against eager evaluation (``cache_info()["paths"]["timing"]``),
+    so that the row times the path jit settled on, not the comparison."""
+    for _ in range(MAX_SETTLE_CALLS):
+        if not any(j.cache_info().get("paths", {}).get("timing") for j in JITTED):
+            return
+        call()
 
 
 def chainrule_numba(fun):
@@ -202,6 +227,7 @@ class Impl:
     base: Optional[str] = None      # name of the function row for the "grad / f" column
     memory: bool = False            # peak memory in a fresh process (full runs)
     cost: Optional[Callable[[dict], float]] = None   # relative cost of a case (default "cost")
+    eager: Optional[str] = None     # jit rows: the eager row they compile (default: eager_name)
 
     @property
     def mode(self):
@@ -225,6 +251,7 @@ class Row:
     ratio: Optional[float] = None   # time / best peer time of the same mode
     ratio_any: Optional[float] = None   # time / best peer time of any mode
     per_f: Optional[float] = None   # time / time of its function row
+    jit_eager: Optional[float] = None   # jit rows: time / time of the eager row they compile
     check: str = "-"
     max_err: Optional[float] = None
     extra: dict = dataclasses.field(default_factory=dict)
@@ -247,6 +274,8 @@ def time_call(call, quick, compiled):
     first = time.perf_counter() - t0
     if first > SINGLE_RUN_S and not compiled and not quick:
         return result, first, None, 1, True
+    if compiled:
+        settle(call)
     min_rep = 1 if (quick or first > 1.0) else 3
     max_rep = 1 if quick else MAX_REPEATS
     times = []
@@ -481,6 +510,7 @@ def _child():
     first = time.perf_counter() - t0
     t_s, compile_s = first, None
     if impl.compiled:                   # a second call separates compile time from run time
+        settle(call)
         del result
         t0 = time.perf_counter()
         result = call()
@@ -589,11 +619,33 @@ def _fill_ratios(rows):
     return {r.impl: r for r in rows}
 
 
+def eager_name(impl):
+    """The eager row a chainrule jit row compiles: ``impl.eager``, else its name without the
+    words "jit" and "numba" ("chainrule jit dense hessian" -> "chainrule dense hessian")."""
+    if impl.eager:
+        return impl.eager
+    return " ".join(w for w in impl.name.split() if w not in ("jit", "numba"))
+
+
+def fill_jit_eager(mod, rows):
+    """The "jit / eager" column: each chainrule jit row's time over its eager row's."""
+    by_name = {r.impl: r for r in rows}
+    impls = {i.name: i for i in mod.IMPLS}
+    for r in rows:
+        impl = impls.get(r.impl)
+        if not (r.ok and r.kind == "chainrule" and impl and impl.compiled and r.time_s):
+            continue
+        e = by_name.get(eager_name(impl))
+        if e is not None and e is not r and e.ok and e.mode == "eager" and e.time_s:
+            r.jit_eager = r.time_s / e.time_s
+
+
 def _run_row(mod, impl, case, quick):
     """Measure one row. Rows that need memory (full runs) or cases marked "fresh" first run in a
     fresh process; when that run is long (over SINGLE_RUN_S) or the case is "fresh", its time
     is the row's time (one run); otherwise the row is also timed here with repeats."""
     row = Row(case=case["label"], impl=impl.name, kind=impl.kind, mode=impl.mode)
+    JITTED.clear()
     gc.collect()
     try:
         if case.get("fresh") or (impl.memory and not quick):
@@ -659,6 +711,7 @@ def run_workload(mod, quick=False, write=True):
         ref = mod.reference(case) if getattr(mod, "reference", None) else None
         status = check_case(rows, ref)
         by_name = _fill_ratios(rows)
+        fill_jit_eager(mod, rows)
         for r in rows:
             base = by_name.get(next((i.base for i in mod.IMPLS if i.name == r.impl), None))
             if r.ok and base is not None and base.ok and base.time_s:
@@ -735,6 +788,8 @@ def format_table(rows, quick=False):
             ("x best peer, same mode", lambda r: f"{r.ratio:.2f}" if r.ratio else ""),
             ("x best peer, any", lambda r: f"{r.ratio_any:.2f}" if r.ratio_any else ""),
             ("grad / f", lambda r: f"{r.per_f:.1f}" if r.per_f else ""),
+            ("jit / eager", lambda r: (f"{r.jit_eager:.2f}" if r.jit_eager >= 0.1 else
+                                       f"{r.jit_eager:.1g}") if r.jit_eager else ""),
             ("peak MB (+delta)", lambda r: f"{r.peak_mb:.0f} (+{r.delta_mb:.0f})"
              if r.peak_mb is not None else "")]
     cols += [(n, lambda r, n=n: r.extra.get(n, "")) for n in extra_names]

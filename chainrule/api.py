@@ -7,6 +7,7 @@ floats and ints (taken as float64), NumPy arrays and scalars, or tracers of an e
 transformation (that is how transformations nest); outputs mirror inputs, so a Python float in
 gives a Python float out.
 """
+import contextlib
 import functools
 import numbers
 
@@ -17,7 +18,8 @@ from .core.errors import ComplexOutputError
 from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
                    ShapeMismatchError, Tracer, Zero, broadcast_prefix, get_aval, instantiate,
                    is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
-from .interpreters.batching import unit_seeds, vmap_flat
+from .core.graph import graph_phase
+from .interpreters.batching import SEED, unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
 from .interpreters.partial_eval import linearize_flat
 from .interpreters.reverse import vjp_flat
@@ -360,11 +362,23 @@ def _sweep(linear_fn, aval, chunk_size, traced=False):
     for start in range(0, max(aval.size, 1), chunk):        # size 0: one empty sweep
         stop = min(start + chunk, aval.size)
         seeds, kind = unit_seeds(aval, start, stop, traced)
-        pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])], [seeds],
-                                [kind], [0], stop - start))
+        with graph_phase(_sweep_label(stop - start, kind)) if traced else _NO_LABEL:
+            pieces.append(vmap_flat(lambda s: [instantiate(r) for r in linear_fn(s[0])],
+                                    [seeds], [kind], [0], stop - start))
     if len(pieces) == 1:
         return pieces[0]
     return [_concat([p[i] for p in pieces]) for i in range(len(pieces[0]))]
+
+
+_NO_LABEL = contextlib.nullcontext()
+SWEEP_LABEL = "Jacobian sweep"
+
+
+def _sweep_label(size, kind):
+    """The label of a staged sweep's equations (generated code shows it, ``cache_info`` of a
+    jitted Jacobian lists it): how its unit seeds travel."""
+    how = "one-hot terms" if kind == SEED else "a dense batch"
+    return f"{SWEEP_LABEL} of {size} unit seeds as {how}"
 
 
 def _concat(xs):

@@ -15,31 +15,40 @@ A call that hits the cache with arrays and scalars as positional arguments costs
 lookup keyed by the argument types (and the shapes and dtypes of arrays) and one call of the
 compiled code, about 0.15 us; a scalar program runs on Python floats (see ``codegen``).
 
+jit is never slower than the function run eagerly: a signature whose compiled call takes over
+a millisecond is timed against eager evaluation on its first calls and answered eagerly where
+that wins clearly (``PathChoice`` below; ``cache_info()["paths"]``, ``eager_fallback=False``
+turns it off). Jacobian sweeps keep their unit seeds as one-hot terms under staging as they do
+eagerly (``cache_info()["sweeps"]``), so the compiled Jacobians are the fast ones.
+
 Called with tracers of another transformation (``grad(jit(f))``, jit inside a nested
 derivative), a jitted function simply runs ``f`` under that transformation.
 """
 import collections
 import inspect
+import time
 
 import numpy as np
 
 from .core.arrays import array_scope
 from .core import Tracer, get_aval, new_interpreter, tree_flatten, tree_unflatten
+from .api import SWEEP_LABEL
 from .core.errors import InvalidArgumentError
-from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph
+from .interpreters.codegen import RESERVED_NAMES, GuardFailure, compile_graph, is_scalar_graph
 from .interpreters.staging import StagingInterpreter
 
 __all__ = ["jit", "show_code"]
 
 
 class _Variant:
-    __slots__ = ("fn", "source", "out_def", "n_guards", "call")
+    __slots__ = ("fn", "source", "out_def", "n_guards", "call", "scalar")
 
-    def __init__(self, fn, source, out_def, n_guards):
+    def __init__(self, fn, source, out_def, n_guards, scalar=False):
         self.fn = fn                # flat leaves -> flat outputs (one output: itself)
         self.source = source
         self.out_def = out_def
         self.n_guards = n_guards
+        self.scalar = scalar        # every value a scalar: compiled code always wins
         # flat leaves -> the output pytree
         self.call = fn if _is_leaf(out_def) else \
             (lambda *leaves: tree_unflatten(out_def, fn(*leaves)))
@@ -63,13 +72,18 @@ class Jitted:
     ``function``, which is called like the original."""
 
     def __init__(self, fun, static_argnums=(), max_signatures=64, max_variants=8,
-                 backend="numpy"):
+                 backend="numpy", eager_fallback=True):
         if backend not in _BACKENDS:
             raise InvalidArgumentError(f"jit: backend must be one of {_BACKENDS}, not "
                                        f"{backend!r}")
         self.fun = fun
         self.backend = backend
         self._backend_used = ("numpy", None)    # of the last trace: (backend, fallback reason)
+        self._sweeps = []       # of the last trace: how its Jacobian sweeps carry their seeds
+        # signature key -> PathChoice: its compiled code or eager evaluation
+        self.eager_fallback = eager_fallback
+        self._paths = {}
+        self._path_reason = None    # of the latest decision
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
         self.max_signatures = max_signatures
@@ -165,14 +179,22 @@ class Jitted:
         variants = self._cache.get(key)
         if variants is not None and not tried:
             self._cache.move_to_end(key)
+            choice = self._paths.get(key)
+            if choice is not None and choice.path == "eager":
+                self._stats["hits"] += 1
+                self._remember(args, kwargs, variants, key)
+                return self.fun(*args, **kwargs)
             for v in variants:
                 try:
-                    out = v.call(*leaves)
+                    if choice is not None and choice.path == "timing":
+                        out = self._timed(key, choice, v, leaves, args, kwargs)
+                    else:
+                        out = v.call(*leaves)
                 except GuardFailure:
                     self._stats["guard_failures"] += 1
                     continue
                 self._stats["hits"] += 1
-                self._remember(args, kwargs, variants)
+                self._remember(args, kwargs, variants, key)
                 return out
         variant = self._trace(static, leaves, in_def)
         if variant is None:
@@ -182,18 +204,35 @@ class Jitted:
         variants.insert(0, variant)
         del variants[self.max_variants:]
         while len(self._cache) > self.max_signatures:
-            self._cache.popitem(last=False)
+            self._paths.pop(self._cache.popitem(last=False)[0], None)
         self._fast.clear()      # entries built on the variant lists of before
-        self._remember(args, kwargs, variants)
-        return variant.call(*leaves)
+        out = variant.call(*leaves)
+        if self.eager_fallback and not variant.scalar and key not in self._paths:
+            self._paths[key] = PathChoice()
+        self._remember(args, kwargs, variants, key)
+        return out
 
-    def _remember(self, args, kwargs, variants):
+    def _timed(self, key, choice, v, leaves, args, kwargs):
+        """A call of a signature whose path is not decided yet (``PathChoice``)."""
+        out, decided = choice.answer(lambda: v.call(*leaves), lambda: self.fun(*args, **kwargs))
+        if decided:
+            self._path_reason = choice.reason()
+            self._fast.clear()      # the entries of this signature follow the decision
+        return out
+
+    def _remember(self, args, kwargs, variants, sig_key):
         """Enter the variants of a signature in ``self._fast`` for calls like this one."""
         if kwargs or self.static_argnums or not args or not all(
                 type(a) is _ndarray or type(a) in _SCALAR_TYPES or isinstance(a, _NUMERIC)
                 for a in args):
             return
+        choice = self._paths.get(sig_key)
+        if choice is not None and choice.path == "timing":
+            return                  # timed through the general path until decided
         key = _fast_key(args)
+        if choice is not None and choice.path == "eager":
+            self._fast[key] = self.fun
+            return
         if len(variants) == 1 and variants[0].n_guards == 0:
             self._fast[key] = variants[0].call      # no branch taken: nothing to check
             return
@@ -217,6 +256,7 @@ class Jitted:
             out_leaves, out_def = tree_flatten(self.fun(*args, **kwargs))
             guards = list(stage.guards)
             graph = stage.build(ins, out_leaves, [var for _, var, _ in guards]).typecheck()
+        self._sweeps = _sweep_labels(graph)
         consts = [x.val for e in graph.eqns for x in e.inputs if not hasattr(x, "count")]
         consts += [v.val for v in graph.outvars if not hasattr(v, "count")]
         if any(isinstance(c, Tracer) for c in consts):
@@ -226,7 +266,7 @@ class Jitted:
                                 bare=_is_leaf(out_def))
         if self.backend != "numpy":
             fn, src = self._native(graph, names, guards, out_def, fn, src, leaves)
-        return _Variant(fn, src, out_def, len(guards))
+        return _Variant(fn, src, out_def, len(guards), is_scalar_graph(graph))
 
     def _native(self, graph, names, guards, out_def, fn, src, leaves):
         """The Numba version of ``graph`` where it compiles and agrees with the NumPy version
@@ -266,7 +306,11 @@ class Jitted:
         """The generated source for these arguments (traced now if needed)."""
         static, leaves, in_def = self._split(args, kwargs)
         key = self._key(static, leaves, in_def)
+        choice = self._paths.get(key)
         for v in self._cache.get(key, ()):
+            if choice is not None and choice.path == "eager":
+                return f"# this signature is answered eagerly ({choice.reason()}); its " \
+                    f"compiled code:\n{v.source}"
             try:
                 v.call(*leaves)
                 return v.source
@@ -281,12 +325,18 @@ class Jitted:
         return variant.source
 
     def cache_info(self):
-        """Counts of cache hits, traces (compilations), guard failures and fallbacks, and the
-        number of cached signatures and variants."""
+        """Counts of cache hits, traces (compilations), guard failures and fallbacks, the
+        number of cached signatures and variants, and of the latest trace: its Jacobian
+        sweeps (``sweeps``: how each carries its unit seeds, e.g. "Jacobian sweep of 2048 unit
+        seeds as one-hot terms", the eager path's structure staged) and the backend used."""
         info = dict(self._stats)
         info["hits"] += self._hits
         info["signatures"] = len(self._cache)
         info["variants"] = sum(len(v) for v in self._cache.values())
+        info["sweeps"] = list(self._sweeps)
+        paths = [c.path for c in self._paths.values()]
+        info["paths"] = {p: paths.count(p) for p in ("compiled", "eager", "timing")}
+        info["path_reason"] = self._path_reason
         info["backend"], reason = self._backend_used
         if self.backend != "numpy":
             info["requested_backend"] = self.backend
@@ -296,6 +346,85 @@ class Jitted:
     def clear_cache(self):
         self._cache.clear()
         self._fast.clear()
+        self._paths.clear()
+
+
+# -- the path of a signature: compiled code or eager evaluation ------------------------------
+# jit's choice of path per input signature: the compiled code, or the function run eagerly.
+#
+# Compiled code is faster than eager evaluation almost always: it pays no interpretation per
+# primitive, and derivative programs lose their symbolic zeros and dead branches once, at trace
+# time. It can lose where eager evaluation exploits values that staging must treat as unknown,
+# or where one NumPy call per equation is all either path does and the compiled program's
+# layout differs. ``jit`` therefore times both paths on a signature's first calls and keeps the
+# faster for that signature, so that ``jit(f)`` is never slower than ``f``:
+#
+# - programs of scalars only run on Python floats (``codegen``) and are never compared;
+# - the call that traces is not timed (a first run of new code pays for its first touches);
+#   the next call times the compiled code, and a program faster than ``CHECK_ABOVE_S`` is kept
+#   compiled at once (eager evaluation pays Python per primitive, so it cannot win there, and
+#   cheap calls are not worth timing);
+# - otherwise the next calls time ``SAMPLES`` compiled calls in a row, then up to ``SAMPLES``
+#   eager ones, each answered by the path it times (in a row, not alternating: a path run after
+#   the other finds memory and caches in the other's state, and memory-bound programs then
+#   look alike; a user's repeated calls are what should be compared);
+# - eager is kept only when its median call beat the best compiled call by ``MARGIN``: timings
+#   on a shared machine are noisy, and a choice made on noise must fall on the compiled code.
+#   A first eager call over twice the best compiled one ends the comparison (compiled).
+#
+# Both paths compute the same function; they may differ in rounding (the compiled program folds
+# constants), within 1e-14 relative on the test suite's derivatives.
+# The decision is made once per signature and never revisited, so repeated calls with one
+# signature always take the same path. ``cache_info()["paths"]`` counts the signatures on each
+# path, ``cache_info()["path_reason"]`` gives the timings behind the latest decision, and
+# ``source``/``show_code`` head the code of a signature answered eagerly with a comment saying so.
+# A function with Python side effects (printing, appending to a list) performs them on every
+# call answered eagerly, as it does without jit.
+CHECK_ABOVE_S = 1e-3     # compiled calls faster than this are kept compiled without timing
+MARGIN = 0.85            # the median eager call must take under MARGIN x the best compiled
+SAMPLES = 3              # calls timed on each path (at most)
+
+
+class PathChoice:
+    """The path of one signature: ``path`` is "compiled", "eager" or "timing" (still
+    comparing); ``compiled`` and ``eager`` hold the times of the calls timed so far."""
+    __slots__ = ("path", "compiled", "eager")
+
+    def __init__(self):
+        self.compiled, self.eager = [], []
+        self.path = "timing"
+
+    def answer(self, compiled_call, eager_call):
+        """Answer one call while timing: by the compiled code for the first ``SAMPLES``
+        timed calls, then by eager evaluation. Returns ``(result, decided)``, ``decided``
+        True when this call settled the path."""
+        run_eager = len(self.compiled) >= SAMPLES
+        t0 = time.perf_counter()
+        out = eager_call() if run_eager else compiled_call()
+        dt = time.perf_counter() - t0
+        (self.eager if run_eager else self.compiled).append(dt)
+        best = min(self.compiled)
+        if not run_eager:
+            if dt < CHECK_ABOVE_S:
+                self.path = "compiled"      # cheap: eager evaluation cannot win
+        elif self.eager[0] > 2 * best:
+            self.path = "compiled"          # far slower: no more eager calls
+        elif len(self.eager) >= SAMPLES:
+            median = sorted(self.eager)[len(self.eager) // 2]
+            self.path = "eager" if median < MARGIN * best else "compiled"
+        return out, self.path != "timing"
+
+    def reason(self):
+        """The timings behind the decision, in words."""
+        c = f"compiled {min(self.compiled) * 1e3:.3g} ms"
+        if not self.eager:
+            return f"{c} per call (under {CHECK_ABOVE_S * 1e3:g} ms: not compared with eager)"
+        e = f"eager {min(self.eager) * 1e3:.3g} ms"
+        if self.path == "timing":
+            return f"timing: {c}, {e} so far"
+        first, second = (e, c) if self.path == "eager" else (c, e)
+        return f"{self.path}: {first} per call against {second} (best of " \
+               f"{len(self.compiled)} compiled and {len(self.eager)} eager calls)"
 
 
 def _fast_key(args):
@@ -310,6 +439,16 @@ def _fast_key(args):
     return key
 
 
+def _sweep_labels(graph):
+    """The distinct Jacobian sweep labels of ``graph``'s equations, in order (api._sweep)."""
+    labels = []
+    for e in graph.eqns:
+        label = (e.phase or "").split("; ")[0]
+        if label.startswith(SWEEP_LABEL) and label not in labels:
+            labels.append(label)
+    return labels
+
+
 def _identifier(name):
     out = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
     return out if not out[0].isdigit() else "f_" + out
@@ -318,18 +457,25 @@ def _identifier(name):
 _BACKENDS = ("numpy", "numba", "auto")
 
 
-def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8, backend="numpy"):
+def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8, backend="numpy",
+        eager_fallback=True):
     """Compile ``fun`` to plain NumPy code once per input signature (see the module docstring).
     ``static_argnums``: positions of arguments that are Python values baked into the program
     (hashable; each distinct value compiles anew). Usable as ``@jit`` or ``@jit(static_argnums=1)``.
     ``backend``: "numpy" (the default), "numba" (machine code through ``numba.njit`` where the
     graph is supported, else the NumPy code; ``cache_info()`` says which and why) or "auto"
     (numba where it is installed and supports the graph); see ``chainrule.interpreters.native``.
+    ``eager_fallback``: a signature whose compiled call takes over a millisecond is timed
+    against ``fun`` run eagerly on its first calls, and answered eagerly from then on where that
+    is faster (``PathChoice``; ``cache_info()["paths"]`` and ``["path_reason"]``);
+    False keeps every signature compiled. The result is the same function either way.
     """
     if fun is None:
         return lambda f: jit(f, static_argnums, max_signatures=max_signatures,
-                             max_variants=max_variants, backend=backend)
-    return Jitted(fun, static_argnums, max_signatures, max_variants, backend).function
+                             max_variants=max_variants, backend=backend,
+                             eager_fallback=eager_fallback)
+    return Jitted(fun, static_argnums, max_signatures, max_variants, backend,
+                  eager_fallback).function
 
 
 def show_code(fun, *args, backend=None, **kwargs):

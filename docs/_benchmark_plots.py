@@ -2,6 +2,7 @@
 (the latest full run of each workload, as docs/benchmarks.md)."""
 import json
 import math
+import re
 import pathlib
 
 import matplotlib.pyplot as plt
@@ -21,7 +22,7 @@ def load():
             doc = json.loads(path.read_text())
             if not doc.get("quick"):
                 docs[doc["id"]] = doc
-    return dict(sorted(docs.items(), key=lambda kv: (int(kv[0][1:].split("-")[0]), kv[0])))
+    return dict(sorted(docs.items(), key=lambda kv: (int(re.match(r"W(\d+)", kv[0])[1]), kv[0])))
 
 
 def _timed(rows, case):

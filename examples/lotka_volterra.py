@@ -36,6 +36,23 @@ def observations(n_obs, noise, seed=0):
     return t, ys[1:] * (1 + noise * np.random.default_rng(seed).standard_normal(ys[1:].shape))
 
 
+def rk4_residuals(p, data, steps=200, t_end=15.0):
+    """(2 n_obs,) residuals of the observations ``data`` (n_obs, 2), evenly spaced on
+    (0, t_end], from ``steps`` fixed RK4 steps (a multiple of n_obs) written as a Python loop:
+    the fixed-step variant of the fit (BENCHMARKS.md W10d), differentiable in p by any mode."""
+    dt, every = t_end / steps, steps // data.shape[0]
+    y, out = Y0, []
+    for s in range(steps):
+        k1 = lotka_volterra(y, 0.0, p)
+        k2 = lotka_volterra(y + 0.5 * dt * k1, 0.0, p)
+        k3 = lotka_volterra(y + 0.5 * dt * k2, 0.0, p)
+        k4 = lotka_volterra(y + dt * k3, 0.0, p)
+        y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if (s + 1) % every == 0:
+            out.append(y)
+    return (cnp.stack(out) - data).ravel()
+
+
 class Fit:
     """The residuals (2 n_obs,) of the observations at t, and (for the gradient check) their
     Jacobian (2 n_obs, 4) from odeint_jacobian."""

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKLOADS = [f"W{i}" for i in range(1, 12)]
+WORKLOADS = [f"W{i}" for i in range(1, 12)] + ["W10K"]
 
 
 @pytest.fixture(scope="module")

@@ -80,8 +80,11 @@ reset_constant_coefficients = _by_constant.reset
 
 @contextlib.contextmanager
 def graph_phase(name):
-    """Label the equations staged inside this block (e.g. "adjoint sweep")."""
-    token = _phase.set(name)
+    """Label the equations staged inside this block (e.g. "adjoint sweep"); inside another
+    labelled block the label is appended to that block's ("Jacobian sweep ...; adjoint
+    sweep")."""
+    outer = _phase.get()
+    token = _phase.set(name if outer is None or outer == name else f"{outer}; {name}")
     try:
         yield
     finally:

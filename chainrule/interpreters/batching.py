@@ -145,7 +145,7 @@ class BatchInterpreter(Interpreter):
             for d, pos in vals[j].terms:
                 out_pos = _read_pos(L, pos, out_aval.size)
                 if out_pos is None:                     # reads several examples per element
-                    if not getattr(rule, "sums", False) or isinstance(d, Tracer):
+                    if not getattr(rule, "sums", False):
                         return None
                     part = _bincount(L, d, pos, self.size, out_aval)
                     dense = part if dense is None else dense + part
@@ -223,30 +223,33 @@ class SeedBatch:
     def dense(self, size):
         """The batch as an array of shape ``(size,) + aval.shape``."""
         n = self.aval.size
+        traced = next((d for d, _ in self.terms if isinstance(d, Tracer)), None)
+        if traced is not None:          # staged: one scatter-add per term, at static places
+            out = np.zeros(size * n, self.aval.dtype, like=traced)
+            for d, pos in self.terms:
+                p = pos.ravel()
+                at = np.flatnonzero(p >= 0)
+                np.add.at(out, (p[at] * n + at,), _take(np.ravel(d), at, n))
+            return np.reshape(out, (size,) + self.aval.shape)
         out = np.zeros((size, n), self.aval.dtype)
-        traced = []
         for d, pos in self.terms:
             p = pos.ravel()
-            if isinstance(d, Tracer):
-                traced.append((d, p))
-                continue
             at = np.flatnonzero(p >= 0)
             out[p[at], at] += np.ravel(d)[at]
-        for d, p in traced:             # a traced term: a constant one-hot times its values
-            onehot = (p[None, :] == np.arange(size)[:, None]).astype(self.aval.dtype)
-            out = out + onehot * np.reshape(d, (1, n))
         return np.reshape(out, (size,) + self.aval.shape)
 
 
 def unit_seeds(aval, start, stop, traced=False):
     """Rows start..stop of the identity as the batched input of a sweep: ``(value, bdim)``.
     A SeedBatch, except for small sweeps, where a dense batch costs less than the bookkeeping
-    of terms in every operation, and for sweeps at traced primals (``traced``: under jit or an
-    outer derivative), whose terms would carry traced values that cannot be summed by
-    bincount."""
+    of terms in every operation. At traced primals (``traced``: under jit or an outer
+    derivative) the terms carry traced values; their positions are still known, so the
+    structure is staged as it is: each operation on a term becomes one operation on an array
+    of the argument's size, and sums over examples and the final dense batch become
+    scatter-adds at constant places (the staged program is as cheap as the eager sweep)."""
     seeds = SeedBatch.unit(aval, start, stop)
     size = stop - start
-    if traced or size < MIN_SEED_BATCH or size * aval.size < DENSE_SEEDS_BELOW:
+    if size < MIN_SEED_BATCH or size * aval.size < DENSE_SEEDS_BELOW:
         return seeds.dense(size), 0
     return seeds, SEED
 
@@ -285,12 +288,24 @@ def _bincount(L, d, pos, size, out_aval):
     p = pos.ravel()[L.cols]
     keep = p >= 0
     keys = p[keep] * out_aval.size + L.rows[keep]
-    w = np.ravel(d)[L.cols[keep]]
     n = size * out_aval.size
+    if isinstance(d, Tracer):           # staged: a scatter-add at constant places
+        out = np.zeros(n, d.aval.dtype, like=d)
+        np.add.at(out, (keys,), _take(np.ravel(d), L.cols[keep], d.aval.size))
+        return np.reshape(out, (size,) + out_aval.shape)
+    w = np.ravel(d)[L.cols[keep]]
     out = np.bincount(keys, w.real, minlength=n)
     if np.iscomplexobj(w):
         out = out + 1j * np.bincount(keys, w.imag, minlength=n)
     return out.reshape((size,) + out_aval.shape)
+
+
+def _take(flat, at, n):
+    """``flat[at]`` for constant indices ``at``; ``flat`` itself where ``at`` is
+    ``arange(n)`` (no gather staged)."""
+    if at.size == n and np.array_equal(at, np.arange(n)):
+        return flat
+    return flat[at]
 
 
 def _merge(terms):

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.arrays import is_foreign
 from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
-from ..core.indexing import scatter_flat, scatter_positions, take_axis
+from ..core.indexing import take_axis
 from .staging import dead_code_elim
 
 
@@ -134,6 +134,20 @@ def _is_zero_const(x):
     return (type(x) is Lit and type(x.val) is Zero) or _lit_equals(x, 0)
 
 
+def _operand_key(x):
+    """An equation input as part of a common-subexpression key: a variable by identity, a
+    Python or NumPy scalar constant by its type and repr (two literals 4.0 are one; 0.0 and
+    -0.0 are not), any other constant by identity."""
+    if type(x) is not Lit:
+        return (2, id(x))
+    v = x.val
+    if type(v) in (int, float, complex, bool) or isinstance(v, (np.number, np.bool_)):
+        return (0, type(v).__name__, repr(v))
+    return (1, id(v))
+
+
+# the binary primitives whose arguments commute, for common subexpressions (b * a is a * b)
+_COMMUTATIVE = {"add", "mul", "add_any", "maximum", "minimum"}
 _ELEMENTWISE_BINARY = {"add", "sub", "mul", "div", "pow", "add_any", "maximum", "minimum",
                        "safe_mul", "safe_div"}
 
@@ -158,10 +172,6 @@ def _scalarize(eqn):
     new = Eqn(eqn.prim, ins, eqn.params, eqn.outvars)
     new.phase = eqn.phase
     return new
-
-
-# commutative primitives -> the name their common subexpressions are keyed by
-_COMMUTATIVE = {"add": "add", "add_any": "add", "mul": "mul"}
 
 
 def optimize(graph, roots=()):
@@ -212,11 +222,10 @@ def optimize(graph, roots=()):
                 continue
         pkey = _params_key(new.params)
         if pkey is not None:
-            atoms = tuple(id(x.val) if type(x) is Lit else x for x in ins)
-            prim = _COMMUTATIVE.get(new.prim.name, new.prim)
-            if prim is not new.prim:    # a * b and b * a: one key (IEEE products commute)
-                atoms = tuple(sorted(atoms, key=id))
-            key = (prim, atoms, pkey)
+            operands = tuple(_operand_key(x) for x in ins)
+            if new.prim.name in _COMMUTATIVE:       # a * b and b * a: one product
+                operands = tuple(sorted(operands))
+            key = (new.prim, operands, pkey)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(eqn.outvars, prev.outvars):
@@ -426,7 +435,10 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
     for v in graph.invars:
         if v in guard_at:
             body.extend(_guard_lines(v, guard_at[v], atom, consts))
+    stacks, absorbed = _scalar_stacks(graph.eqns, uses, guard_at)
     for eqn in graph.eqns:
+        if eqn.outvars[0] in absorbed:
+            continue                # a scalar reshaped to (1,): written into its stack
         if has_phases and eqn.phase != phase:
             body.append(f"# {eqn.phase or 'forward sweep'}")
             phase = eqn.phase
@@ -447,27 +459,44 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
         lhs = ", ".join(atom(v) for v in eqn.outvars)
         if eqn.prim.multiple_results:
             lhs += ","
-        if eqn.prim.name == "add_any" and in_place:
+        if id(eqn) in stacks:
+            items = ", ".join(atom(x) for x in stacks[id(eqn)])
+            body.append(f"{lhs} = np.array([{items}], np.{out.aval.dtype.name})")
+        elif eqn.prim.name == "add_any" and in_place:
             # a fresh temporary used only here: accumulate in place
             body.append(f"{atom(a)} += {atom(eqn.inputs[1])}")
             names[out] = names[a]
         elif eqn.prim.name == "scatter_add" and (in_place or _is_zero_const(a)):
+            idx = eqn.params["idx"]
+            keys = _scatter_keys(out.aval, eqn.inputs[1].aval, idx)
+            # more float64 updates than places (adjoints of gathers that repeat): one bincount
+            # pass at the flat places (known here), summing each place's updates in order
+            counted = keys is not None and out.aval.size <= keys.size and \
+                out.aval.dtype == eqn.inputs[1].aval.dtype == np.float64
+            shape = out.aval.shape if keys is None else (out.aval.size,)
             if in_place:
                 names[out] = names[a]
-            idx, pos = eqn.params["idx"], _scatter_positions(eqn)
+            elif not counted:
+                dt = out.aval.dtype
+                body.append(f"{lhs} = np.zeros({shape!r}, np.{dt.name})")
             target, upd = atom(out), atom(eqn.inputs[1])
-            if pos is not None:     # as the implementation: np.bincount (core/indexing.py)
-                namespace["scatter_flat"] = scatter_flat
-                src = f"scatter_flat({_param_src(pos, consts)}, {upd}, {out.aval.shape!r})"
-                body.append(f"{target} += {src}" if in_place else f"{target} = {src}")
+            if counted:
+                summed = f"np.bincount({_param_src(keys, consts)}, np.ravel({upd}), " \
+                    f"minlength={out.aval.size}).reshape({out.aval.shape!r})"
+                body.append(f"{target} += {summed}" if in_place else f"{lhs} = {summed}")
+            elif keys is not None:
+                # np.add.at with a tuple of indices takes NumPy's slow general path; on the
+                # flat array at the flat places (known here) it takes the fast one, adding the
+                # same values in the same order. A fresh temporary is rebound to its flat
+                # form (a view, or a copy where it is not contiguous) and back.
+                if in_place:
+                    body.append(f"{target} = {target}.reshape(-1)")
+                body.append(f"np.add.at({target}, {_param_src(keys, consts)}, np.ravel({upd}))")
+                body.append(f"{target} = {target}.reshape({out.aval.shape!r})")
+            elif any(isinstance(i, np.ndarray) for i in idx):
+                body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
             else:
-                if not in_place:
-                    dt = out.aval.dtype
-                    body.append(f"{lhs} = np.zeros({out.aval.shape!r}, np.{dt.name})")
-                if any(isinstance(i, np.ndarray) for i in idx):
-                    body.append(f"np.add.at({target}, {_param_src(idx, consts)}, {upd})")
-                else:
-                    body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
+                body.append(f"{target}[{_index_src(idx, consts)}] += {upd}")
         else:
             body.append(f"{lhs} = {call(eqn)}")
         if eqn.prim.name in _FRESH and not eqn.prim.multiple_results:
@@ -614,6 +643,41 @@ def _output(v, invars, arg_names, atom, const, scalar):
     return f"{'float64' if v.aval.dtype == np.float64 else 'bool_'}({src})"
 
 
+def _scalar_stacks(eqns, uses, keep):
+    """Stacks of scalars (``np.stack`` stages each scalar reshaped to (1,), then a
+    concatenate along axis 0), where each reshape is read only there: one ``np.array`` call
+    instead of n + 1. Returns ``({id(concatenate): its scalars}, the reshape outputs
+    absorbed)``; ``keep``: variables that must be computed (guards)."""
+    made = {e.outvars[0]: e.inputs[0] for e in eqns
+            if e.prim.name == "reshape" and e.params.get("shape") == (1,)
+            and e.inputs[0].aval.shape == ()}
+    stacks, absorbed = {}, set()
+    for e in eqns:
+        if e.prim.name == "concatenate" and e.params.get("axis") == 0 and len(e.inputs) > 1 \
+                and all(type(x) is Var and x in made and uses.get(x) == 1 and x not in keep
+                        for x in e.inputs):
+            stacks[id(e)] = [made[x] for x in e.inputs]
+            absorbed.update(e.inputs)
+    return stacks, absorbed
+
+
+MAX_SCATTER_KEYS = 1 << 24     # flat places held as a constant for a flat scatter, at most
+
+
+def _scatter_keys(out_aval, upd_aval, idx):
+    """The flat places in the result of ``scatter_add(x, upd, idx=idx)`` that the elements of
+    ``upd`` add to, where ``idx`` holds index arrays, is not already one index array into a
+    vector (NumPy's fast path) and ``upd`` has the indexed shape; None otherwise."""
+    if not any(isinstance(i, np.ndarray) for i in idx) or \
+            (len(idx) == 1 and len(out_aval.shape) == 1) or \
+            not 0 < upd_aval.size <= MAX_SCATTER_KEYS:
+        return None
+    places = np.arange(out_aval.size).reshape(out_aval.shape)[idx]
+    if places.shape != upd_aval.shape:
+        return None
+    return places.ravel()
+
+
 def _guard_lines(var, checks, atom, consts):
     lines = []
     for i, kind, val in checks:
@@ -631,14 +695,6 @@ def _equal_nan(val):
     """Whether a value guard counts NaN equal to NaN: yes for inexact values (a trace on an
     input holding a NaN must pass its own guard); NumPy refuses ``equal_nan`` for others."""
     return bool(np.issubdtype(np.asarray(val).dtype, np.inexact))
-
-
-def _scatter_positions(eqn):
-    """The flat positions for ``scatter_flat`` of a float64 scatter_add, or None."""
-    out, upd = eqn.outvars[0].aval, eqn.inputs[1].aval
-    if not out.dtype == upd.dtype == np.float64:
-        return None
-    return scatter_positions(eqn.params["idx"], out.shape, upd.shape)
 
 
 def _index_src(idx, consts):

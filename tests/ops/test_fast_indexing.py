@@ -79,4 +79,4 @@ def test_pair_code_derivatives_eager_jit_and_differences():
     fd = (cr.grad(_pair_energy)(x + eps * p) - cr.grad(_pair_energy)(x - eps * p)) / (2 * eps)
     np.testing.assert_allclose(hvp, fd, rtol=1e-6, atol=1e-8)
     src = jh.source(x, p)
-    assert "np.take(" in src and "scatter_flat(" in src and "np.add.at" not in src
+    assert "np.take(" in src and "np.bincount(" in src and "np.add.at" not in src
