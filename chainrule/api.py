@@ -15,9 +15,10 @@ import numpy as np
 
 from .core.arrays import array_scope, check_same_chunks, is_foreign, like_input
 from .core.errors import ComplexOutputError
-from .core import (InvalidArgumentError, NonDifferentiableInputError, NonScalarOutputError,
-                   ShapeMismatchError, Tracer, Zero, broadcast_prefix, get_aval, instantiate,
-                   is_differentiable_dtype, tangent_aval, tree_flatten, tree_map, tree_unflatten)
+from .core import (AmbiguousZero, InvalidArgumentError, NonDifferentiableInputError,
+                   NonScalarOutputError, ShapeMismatchError, Tracer, Zero, broadcast_prefix,
+                   get_aval, instantiate, is_differentiable_dtype, reset_watch_ambiguous,
+                   tangent_aval, tree_flatten, tree_map, tree_unflatten, watch_ambiguous)
 from .core.graph import graph_phase
 from .interpreters.batching import SEED, unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
@@ -322,7 +323,17 @@ def jvp(fun, primals, tangents):
         box.append(out_def)
         return out_leaves
 
-    outs, out_tangents = jvp_flat(flat_fun, leaves, t_leaves)
+    # a tangent holding zeros where an infinite factor meets one cannot be decided per tracer:
+    # then the same function is linearized and the tangents pushed element by element
+    watch = watch_ambiguous()
+    try:
+        outs, out_tangents = jvp_flat(flat_fun, leaves, t_leaves)
+    except AmbiguousZero:
+        box.clear()
+        outs, graph = linearize_flat(flat_fun, leaves)
+        out_tangents = forward_pass(graph, t_leaves)
+    finally:
+        reset_watch_ambiguous(watch)
     like = 0.0 if orig and all(isinstance(o, float) for o in orig) else None
     return (tree_unflatten(box[0], [_mirror(o, like) for o in outs]),
             tree_unflatten(box[0], [_mirror(t, like) for t in out_tangents]))

@@ -12,5 +12,7 @@ from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer
 from .tree import (TreeDef, broadcast_prefix, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
                    tree_map, tree_unflatten)
-from .zeros import (UndefPrimal, Zero, is_undefined, add_any_p, add_tangents, call_rule,
-                    instantiate, may_hold_zero, strict_products, tangent_aval, zeros_like_aval)
+from .zeros import (AmbiguousZero, UndefPrimal, Zero, is_undefined, add_any_p, add_tangents,
+                    call_rule, check_ambiguous, instantiate, may_hold_zero,
+                    reset_watch_ambiguous, strict_products, tangent_aval, watch_ambiguous,
+                    zeros_like_aval)

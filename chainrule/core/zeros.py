@@ -103,6 +103,37 @@ def strict_products():
     return _strict.get()
 
 
+# A loose tangent (it may hold structural zeros) meeting an infinite factor at one of its zeros
+# cannot be decided per tracer: ``jvp`` watches for it (``watch_ambiguous``) and, where it
+# happens, computes again by linearize and structural.forward_pass, which decides per element.
+_watch = contextvars.ContextVar("chainrule_watch_ambiguous", default=False)
+
+
+class AmbiguousZero(Exception):
+    """Internal: a zero-safe product met an infinite factor at a zero of a loose tangent."""
+
+
+def watch_ambiguous(flag=True):
+    return _watch.set(flag)
+
+
+reset_watch_ambiguous = _watch.reset
+
+
+def check_ambiguous(t, c, divide=False):
+    """Raise AmbiguousZero where ``jvp`` watches and the concrete tangent ``t`` is 0 where the
+    concrete factor ``c`` is infinite (or, dividing, 0 or NaN)."""
+    if not _watch.get() or type(t) not in _CONCRETE or type(c) not in _CONCRETE:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
+        if np.any(np.equal(t, 0) & bad):
+            raise AmbiguousZero()
+
+
+_CONCRETE = (np.ndarray, np.float64, np.float32, np.complex128, float, int)
+
+
 def may_hold_zero(x):
     """Whether a value may hold an exact zero (a value not known here may: a tracer, or a lazy
     array of another library, which is never computed to find out)."""

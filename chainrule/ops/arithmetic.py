@@ -12,8 +12,8 @@ take (zero cotangent) contributes 0, not 0 * inf = NaN.
 """
 import numpy as np
 
-from ..core import (Primitive, Tracer, Zero, add_any_p, bind, get_aval, is_undefined,
-                    may_hold_zero, strict_products, tangent_aval)
+from ..core import (Primitive, Tracer, Zero, add_any_p, bind, check_ambiguous, get_aval,
+                    is_undefined, may_hold_zero, strict_products, tangent_aval)
 from . import _series as ser
 from . import shape as sh
 from ._sparsity import choice_sparsity, elementwise_sparsity, select_sparsity
@@ -226,15 +226,19 @@ def tangent_scale(t, c):
     """A JVP rule's tangent ``t`` times a derivative factor ``c`` that may be infinite:
     zero-safe (``safe_mul``), or a plain product where the forward pass runs strict on a
     concrete tangent (no structural zero can be present: core.zeros.strict_products)."""
-    if strict_products() and not isinstance(t, Tracer):
-        return mul(t, c)
+    if not isinstance(t, Tracer):
+        if strict_products():
+            return mul(t, c)
+        check_ambiguous(t, c)
     return bind(safe_mul_p, t, c)
 
 
 def tangent_divide(t, c):
     """``t / c`` for a JVP rule's tangent, zero-safe unless strict (see ``tangent_scale``)."""
-    if strict_products() and not isinstance(t, Tracer):
-        return div(t, c)
+    if not isinstance(t, Tracer):
+        if strict_products():
+            return div(t, c)
+        check_ambiguous(t, c, divide=True)
     return bind(safe_div_p, t, c)
 
 

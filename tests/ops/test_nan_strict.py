@@ -209,3 +209,20 @@ def test_tensor_backward_follows_the_rule():
         f = lambda x: np.cbrt(x) ** 3 + np.sin(np.sqrt(x)) ** 2  # noqa: E731
         np.testing.assert_allclose(tensor_grad(f, 0.3), (f(0.3 + 1e-6) - f(0.3 - 1e-6)) / 2e-6,
                                    rtol=1e-6)
+
+
+def test_jvp_with_a_tangent_holding_zeros():
+    """A jvp tangent with zeros (a direction that leaves some inputs alone): where it meets an
+    infinite factor, jvp computes again element by element; the untouched element stays 0, the
+    singular one is NaN or right, and a direction reaching no singular point is exact."""
+    x = np.array([0.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in (lambda x: np.cbrt(x ** 3), lambda x: np.cbrt(x) ** 3):
+            t0 = cr.jvp(f, (x,), (np.array([1.0, 0.0]),))[1]
+            t1 = cr.jvp(f, (x,), (np.array([0.0, 1.0]),))[1]
+            assert np.isnan(t0[0]) and t0[1] == 0.0
+            np.testing.assert_allclose(t1, [0.0, 1.0], rtol=1e-12)
+        masked = cr.jvp(lambda x: np.where(x > 0, np.sqrt(x), 0.0), (x,),
+                        (np.array([1.0, 0.0]),))[1]
+        np.testing.assert_array_equal(masked, [0.0, 0.0])
