@@ -76,10 +76,16 @@ def _positions(i, shape, k):
     return pos.ravel()
 
 
+def flat_places(shape, idx):
+    """The flat positions in an array of ``shape`` that ``x[idx]`` reads, shaped as ``x[idx]``
+    (any NumPy index): where ``np.add.at(out, idx, u)`` adds each element of ``u``."""
+    return np.arange(int(np.prod(shape))).reshape(shape)[idx]
+
+
 def scatter_flat(pos, updates, shape):
     """``u`` (float64) added into zeros of ``shape`` at the flat positions ``pos``."""
     size = int(np.prod(shape))
-    return np.bincount(pos, updates.reshape(-1), minlength=size).reshape(shape)
+    return np.bincount(pos, np.ravel(updates), minlength=size).reshape(shape)
 
 
 def sum_last(x):

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.arrays import is_foreign
 from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
-from ..core.indexing import take_axis
+from ..core.indexing import flat_places, take_axis
 from .staging import dead_code_elim
 
 
@@ -672,7 +672,7 @@ def _scatter_keys(out_aval, upd_aval, idx):
             (len(idx) == 1 and len(out_aval.shape) == 1) or \
             not 0 < upd_aval.size <= MAX_SCATTER_KEYS:
         return None
-    places = np.arange(out_aval.size).reshape(out_aval.shape)[idx]
+    places = flat_places(out_aval.shape, idx)
     if places.shape != upd_aval.shape:
         return None
     return places.ravel()

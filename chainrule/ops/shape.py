@@ -14,7 +14,7 @@ from ..core import arrays
 from ..core.arrays import is_foreign
 from ..core import (Primitive, ShapedArray, Zero, bind, get_aval, instantiate, is_undefined,
                     tangent_aval)
-from ..core.indexing import scatter_flat, scatter_positions, take_axis
+from ..core.indexing import flat_places, scatter_flat, scatter_positions, take_axis
 from . import arithmetic as ar
 from . import reductions as red
 from ._foreign import scatter_add_foreign, setitem_foreign
@@ -175,10 +175,8 @@ def _summable_by_bincount(operand, updates):
 def _bincount_scatter(operand, updates, idx):
     """``np.add.at(zeros, idx, updates)`` as one ``np.bincount`` over the flat positions the
     index reads (an order of magnitude faster than ``add.at`` on the im2col gathers)."""
-    where = np.arange(operand.size).reshape(operand.shape)[idx]
-    weights = np.broadcast_to(updates, where.shape)
-    sums = np.bincount(where.ravel(), weights=weights.ravel(), minlength=operand.size)
-    return sums.reshape(operand.shape)
+    where = flat_places(operand.shape, idx)
+    return scatter_flat(where.ravel(), np.broadcast_to(updates, where.shape), operand.shape)
 
 
 scatter_add_p = Primitive("scatter_add", linear_in=(0, 1))
