@@ -123,7 +123,7 @@ reset_watch_ambiguous = _watch.reset
 def check_ambiguous(t, c, divide=False):
     """Raise AmbiguousZero where ``jvp`` watches and the concrete tangent ``t`` is 0 where the
     concrete factor ``c`` is infinite (or, dividing, 0 or NaN)."""
-    if not _watch.get() or type(t) not in _CONCRETE or type(c) not in _CONCRETE:
+    if not _watch.get() or not is_concrete(t) or not is_concrete(c):
         return
     with np.errstate(invalid="ignore"):
         bad = (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
@@ -131,7 +131,25 @@ def check_ambiguous(t, c, divide=False):
             raise AmbiguousZero()
 
 
-_CONCRETE = (np.ndarray, np.float64, np.float32, np.complex128, float, int)
+def is_concrete(x):
+    """A NumPy array or scalar, or a Python number: a value known here (not a tracer, not a
+    lazy array of another library), which the NaN-safe rule may inspect."""
+    return isinstance(x, (np.ndarray, np.generic, float, int, complex))
+
+
+def loose_after(prim, out_loose, by_constant):
+    """The reverse rule of the NaN-safe products: whether the cotangents an equation of ``prim``
+    hands its inputs may hold a structural zero, given that of its output (``out_loose``) and
+    whether it scales by a constant that may hold one (interpreters/transpose.py)."""
+    return out_loose or by_constant or "no-new-zeros" not in prim.zero_safety
+
+
+def transpose_rule(prim, out_loose):
+    """The transpose rule the NaN-safe rule picks: the plain one of a safe product whose
+    cotangent cannot hold a structural zero, else the primitive's own (None if it has none)."""
+    if not out_loose and prim.strict_transpose is not None:
+        return prim.strict_transpose
+    return prim.transpose
 
 
 def may_hold_zero(x):

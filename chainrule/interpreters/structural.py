@@ -27,7 +27,8 @@ such a point, once per backward pass and variable.
 """
 import numpy as np
 
-from ..core import UndefPrimal, Var, Zero, bind, eval_graph, instantiate, may_hold_zero
+from ..core import (UndefPrimal, Var, Zero, bind, eval_graph, instantiate, is_concrete,
+                    may_hold_zero)
 
 _COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
 _NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
@@ -76,7 +77,7 @@ class StructuralZeros:
             result = np.zeros(shape, bool)
         else:
             result = None
-            if v in self.seeds and not _is_zero(self.seeds[v]):
+            if v in self.seeds and type(self.seeds[v]) is not Zero:
                 result = np.equal(self.seeds[v], 0)
             for eqn, position, kept in self.uses.get(v, ()):
                 part = self._part(eqn, position, kept, shape)
@@ -101,14 +102,9 @@ class StructuralZeros:
         args = [UndefPrimal(x.aval) if type(x) is Var else
                 (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
         part = prim.transpose(indicator, *args, **eqn.params)[position]
-        if part is None or _is_zero(part):
+        if part is None or type(part) is Zero:
             return np.ones(shape, bool)
-        return np.broadcast_to(np.equal(part, 0), shape) if np.shape(part) != shape \
-            else np.equal(part, 0)
-
-
-def _is_zero(x):
-    return type(x) is Zero
+        return np.broadcast_to(np.equal(part, 0), shape)
 
 
 def _real_dtype(dtype):
@@ -131,10 +127,7 @@ def infinite_factor(eqn):
     c = eqn.inputs[1]
     if type(c) is Var:
         return False
-    val = c.val
-    if isinstance(val, (np.ndarray, np.generic, float, int)):
-        return not np.all(np.isfinite(val))
-    return False
+    return is_concrete(c.val) and not np.all(np.isfinite(c.val))
 
 
 # -- forward: pushing tangents through a linear graph (jacfwd) ----------------------------------

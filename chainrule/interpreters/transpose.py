@@ -27,7 +27,7 @@ and PyTorch give.
 import numpy as np
 
 from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
-                    may_hold_zero)
+                    loose_after, may_hold_zero, transpose_rule)
 from .structural import StructuralZeros, has_safe_products, infinite_factor, masked_safe_transpose
 
 
@@ -63,22 +63,18 @@ def _backward_pass(graph, cts_out):
                 continue
             out_loose = eqn.outvars[0] in loose
         args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
-        rule = prim.transpose
-        if prim.strict_transpose is not None:
-            if not out_loose:
-                rule = prim.strict_transpose
-            elif zeros is not None and infinite_factor(eqn):
-                rule = None
-        if out_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety:
+        if loose_after(prim, out_loose, eqn.by_constant):
             loose.update(x for x in eqn.inputs if type(x) is Var)
-        if rule is not None:
-            cts_in = rule(ct, *args, **eqn.params)
-        elif prim.strict_transpose is not None:
+        rule = transpose_rule(prim, out_loose)
+        if out_loose and zeros is not None and prim.strict_transpose is not None \
+                and infinite_factor(eqn):
             cts_in = masked_safe_transpose(eqn, ct, args, zeros)
-        else:
+        elif rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
+        else:
+            cts_in = rule(ct, *args, **eqn.params)
         for i, (x, c) in enumerate(zip(eqn.inputs, cts_in)):
             if c is None or type(x) is not Var or type(c) is Zero:
                 continue

@@ -21,7 +21,8 @@ Tensors, so the residuals are Tensors with history and the gradient can be diffe
 """
 import numpy as np
 
-from ..core import Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval, tangent_aval
+from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval,
+                    loose_after, tangent_aval, transpose_rule)
 from ..core.errors import MissingRuleError
 
 __all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"]
@@ -205,10 +206,8 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
             ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
             out_loose = True
         prim, lin = eqns[k], eqns[k + 2]
-        rule = prim.transpose
-        if not out_loose and prim.strict_transpose is not None:
-            rule = prim.strict_transpose
-        spread = out_loose or by_constant or "no-new-zeros" not in prim.zero_safety
+        rule = transpose_rule(prim, out_loose)
+        spread = loose_after(prim, out_loose, by_constant)
         if rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
