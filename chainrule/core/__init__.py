@@ -5,8 +5,7 @@ from .errors import (ChainruleError, ChunkMismatchError, ConcretizationError, Es
                      InvalidArgumentError, LazyArrayError, LazyComputeError, UnknownChunksError,
                      MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
                      PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
-from .graph import (Eqn, Graph, Lit, Var, constant_coefficients, eval_graph, graph_phase,
-                    pp_graph, reset_constant_coefficients, typecheck)
+from .graph import Eqn, Graph, Lit, Var, eval_graph, graph_phase, pp_graph, typecheck
 from .interpreter import Interpreter, new_interpreter
 from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer

@@ -20,7 +20,7 @@ import itertools
 from .avals import get_aval
 from .errors import GraphTypeError
 from .primitive import bind
-from .zeros import Zero, instantiate
+from .zeros import Zero, by_constant_mark, instantiate
 
 
 class Var:
@@ -52,7 +52,7 @@ class Eqn:
     and generated code can show a person the two sweeps. ``by_constant`` is True for an
     equation of a linear graph that multiplies by a constant of the differentiated program
     (a coefficient that may hold exact zeros independent of the inputs, such as a 0/1 mask):
-    see ``constant_coefficients`` and the zero-safe products in interpreters/transpose.py."""
+    see ``zeros.call_rule`` and the zero-safe products in interpreters/transpose.py."""
     __slots__ = ("prim", "inputs", "params", "outvars", "phase", "by_constant")
 
     def __init__(self, prim, inputs, params, outvars):
@@ -61,21 +61,10 @@ class Eqn:
         self.params = params
         self.outvars = outvars
         self.phase = _phase.get()
-        self.by_constant = _by_constant.get()
+        self.by_constant = by_constant_mark.get()
 
 
 _phase = contextvars.ContextVar("chainrule_graph_phase", default=None)
-_by_constant = contextvars.ContextVar("chainrule_by_constant", default=False)
-
-
-def constant_coefficients(flag=True):
-    """Mark the equations staged inside this block as applying coefficients that are constants
-    of the program (a JVP rule run with an operand that has no tangent and may hold zeros).
-    Returns a token for ``reset_constant_coefficients``."""
-    return _by_constant.set(flag)
-
-
-reset_constant_coefficients = _by_constant.reset
 
 
 @contextlib.contextmanager
@@ -181,11 +170,11 @@ def eval_graph(graph, args, linear=False):
                 continue
             vals = [instantiate(v) for v in vals]
         if eqn.by_constant:         # a re-staged equation keeps its mark
-            token = _by_constant.set(True)
+            token = by_constant_mark.set(True)
             try:
                 out = bind(eqn.prim, *vals, **eqn.params)
             finally:
-                _by_constant.reset(token)
+                by_constant_mark.reset(token)
         else:
             out = bind(eqn.prim, *vals, **eqn.params)
         if eqn.prim.multiple_results:

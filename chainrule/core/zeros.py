@@ -96,6 +96,9 @@ add_any_p.batch = add_any_batch
 # runs "strict" (plain products, NaN at 0 * inf) while no tangent it combines can hold a
 # structural zero; interpreters/forward.py sets the flag, the JVP rules read it (tangent_scale).
 _strict = contextvars.ContextVar("chainrule_strict_products", default=False)
+# True while a JVP rule runs with an operand that has no tangent and may hold a zero (a 0/1
+# mask): the equations it stages are marked ``Eqn.by_constant`` (core/graph.py)
+by_constant_mark = contextvars.ContextVar("chainrule_by_constant", default=False)
 
 
 def strict_products():
@@ -174,14 +177,13 @@ def call_rule(prim, rule, args, params, loose, constant, by_constant):
     equations marked where a ``constant`` operand that may hold a zero (``by_constant``) scales
     the tangent. Returns ``(result, loose)``, the second saying whether the result's tangent may
     hold a structural zero."""
-    from .graph import constant_coefficients, reset_constant_coefficients
     by_constant = by_constant and "pass-constants" not in prim.zero_safety
-    mark = constant_coefficients() if by_constant else None
+    mark = by_constant_mark.set(True) if by_constant else None
     strict = _strict.set(not loose)
     try:
         result = rule(*args, **params)
     finally:
         _strict.reset(strict)
         if mark is not None:
-            reset_constant_coefficients(mark)
+            by_constant_mark.reset(mark)
     return result, loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)
