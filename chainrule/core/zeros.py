@@ -12,7 +12,7 @@ import numpy as np
 from .arrays import is_foreign, zeros_like_aval
 from .avals import ShapedArray
 from .primitive import Primitive, bind
-from .tracer import Tracer
+from .tracer import PrimalTracer, Tracer
 
 
 class AvalMarker:
@@ -112,6 +112,25 @@ def strict_products():
 _watch = contextvars.ContextVar("chainrule_watch_ambiguous", default=False)
 
 
+# Where the factor is known only when a staged program runs, the decision is staged too (a cond,
+# interpreters/structural.py), but not inside the bodies of loops, branches and custom rules,
+# whose graphs are staged once for every use: there the zero-safe product stands, as the
+# structural zeros of their incoming cotangents are not known inside them either.
+_stage_decisions = contextvars.ContextVar("chainrule_stage_decisions", default=True)
+
+
+def stage_decisions(flag):
+    return _stage_decisions.set(flag)
+
+
+reset_stage_decisions = _stage_decisions.reset
+
+
+def decide_when_run():
+    """Whether an undecided zero-safe product may stage its decision here (not in a body)."""
+    return _stage_decisions.get()
+
+
 class AmbiguousZero(Exception):
     """Internal: a zero-safe product met an infinite factor at a zero of a loose tangent."""
 
@@ -124,14 +143,61 @@ reset_watch_ambiguous = _watch.reset
 
 
 def check_ambiguous(t, c, divide=False):
-    """Raise AmbiguousZero where ``jvp`` watches and the concrete tangent ``t`` is 0 where the
-    concrete factor ``c`` is infinite (or, dividing, 0 or NaN)."""
-    if not _watch.get() or not is_concrete(t) or not is_concrete(c):
+    """Raise AmbiguousZero where ``jvp`` watches and the tangent ``t`` is 0 where the factor
+    ``c`` is infinite (or, dividing, 0 or NaN), or where that is not known until the staged
+    program runs (``jit``): the values are seen through the tracers that carry them (``peek``)."""
+    if not _watch.get():
         return
-    with np.errstate(invalid="ignore"):
-        bad = (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
-        if np.any(np.equal(t, 0) & bad):
+    bad = infinite_somewhere(c, divide)
+    if bad is False:
+        return
+    t = peek(t)
+    if bad is None or isinstance(t, Tracer):
+        if decide_when_run():
             raise AmbiguousZero()
+        return
+    c = peek(c)
+    if is_concrete(t) and np.any(np.equal(t, 0) & _infinite(c, divide)):
+        raise AmbiguousZero()
+
+
+def _infinite(c, divide):
+    """Where the factor ``c`` of a product (or, ``divide``, of a quotient) is infinite."""
+    with np.errstate(invalid="ignore"):
+        return (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
+
+
+def peek(x):
+    """The innermost value beneath ``x`` (``Tracer.beneath``, level by level): concrete where
+    every interpreter down the stack carries one, else a tracer being staged; ``x`` itself if
+    not a tracer."""
+    while isinstance(x, Tracer):
+        below = x.beneath()
+        if below is None:
+            return x
+        x = below
+    return x
+
+
+def carries_derivative(x):
+    """Whether a forward-mode or Taylor tracer (which an outer transformation differentiates)
+    is in ``x``'s stack: where none is, a product's zero-safety matters only at this level."""
+    while isinstance(x, Tracer):
+        if isinstance(x, PrimalTracer):
+            return True
+        x = x.beneath()
+    return False
+
+
+def infinite_somewhere(c, divide=False):
+    """Whether the derivative factor ``c`` is infinite somewhere (dividing: 0 or NaN somewhere):
+    True or False where its value is known here (also beneath forward-mode and vmap tracers),
+    None where it is known only when a staged program runs (``jit``). A lazy array of another
+    library is never computed: False, the zero-safe product's assumption."""
+    v = peek(c)
+    if is_concrete(v):
+        return bool(np.any(_infinite(v, divide)))
+    return None if isinstance(v, Tracer) else False
 
 
 def is_concrete(x):

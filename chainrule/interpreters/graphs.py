@@ -26,7 +26,7 @@ ops import only the core.
 from types import SimpleNamespace
 
 from ..core import (Graph, Lit, Tracer, Var, Zero, dispatch, eval_graph, instantiate,
-                    new_interpreter, tangent_aval)
+                    new_interpreter, reset_stage_decisions, stage_decisions, tangent_aval)
 from .codegen import compile_graph
 from .batching import BatchInterpreter, BatchTracer, SEED, move_to_front
 from .forward import jvp_flat
@@ -38,10 +38,14 @@ from .transpose import backward_pass
 def close(fun, in_avals):
     """Stage ``fun`` (flat list -> flat list) on inputs of ``in_avals``: ``(graph, consts)``.
     ``graph.invars`` are ``len(consts)`` variables for the hoisted tracers, then the inputs."""
-    with new_interpreter(StagingInterpreter) as stage:
-        ins = [stage.new_input(a) for a in in_avals]
-        outs = fun(ins)
-        graph = stage.build(ins, outs)
+    token = stage_decisions(False)      # a body: its zero-safe products stay (core/zeros.py)
+    try:
+        with new_interpreter(StagingInterpreter) as stage:
+            ins = [stage.new_input(a) for a in in_avals]
+            outs = fun(ins)
+            graph = stage.build(ins, outs)
+    finally:
+        reset_stage_decisions(token)
     return hoist(graph)
 
 

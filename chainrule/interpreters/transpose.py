@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
                     loose_after, may_hold_zero, transpose_rule)
-from .structural import StructuralZeros, has_safe_products, infinite_factor, masked_safe_transpose
+from .structural import StructuralZeros, has_safe_products, masked_safe_transpose
 
 
 def backward_pass(graph, cts_out):
@@ -66,9 +66,8 @@ def _backward_pass(graph, cts_out):
         if loose_after(prim, out_loose, eqn.by_constant):
             loose.update(x for x in eqn.inputs if type(x) is Var)
         rule = transpose_rule(prim, out_loose)
-        if out_loose and zeros is not None and prim.strict_transpose is not None \
-                and infinite_factor(eqn):
-            cts_in = masked_safe_transpose(eqn, ct, args, zeros)
+        if out_loose and zeros is not None and prim.strict_transpose is not None:
+            cts_in = masked_safe_transpose(eqn, ct, args, zeros, rule)
         elif rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
