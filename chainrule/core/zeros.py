@@ -131,6 +131,24 @@ def decide_when_run():
     return _stage_decisions.get()
 
 
+# While the backward pass runs the transpose rule of a primitive with several results (a loop),
+# which of their cotangents may hold a structural zero: scan's rule passes that into its body.
+_incoming_loose = contextvars.ContextVar("chainrule_incoming_loose", default=None)
+
+
+def set_incoming_loose(flags):
+    return _incoming_loose.set(flags)
+
+
+reset_incoming_loose = _incoming_loose.reset
+
+
+def incoming_loose():
+    """Per result of the equation being transposed, whether its cotangent may hold a
+    structural zero (None where the rule is not called by the backward pass: all may)."""
+    return _incoming_loose.get()
+
+
 class AmbiguousZero(Exception):
     """Internal: a zero-safe product met an infinite factor at a zero of a loose tangent."""
 
@@ -253,3 +271,36 @@ def call_rule(prim, rule, args, params, loose, constant, by_constant):
         if mark is not None:
             by_constant_mark.reset(mark)
     return result, loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)
+
+
+# -- the structural part of one contribution to a cotangent --------------------------------------
+# (used by interpreters/structural.py for graphs and by tensor/structural.py for the tape)
+COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
+NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
+
+
+def structural_part(prim, params, out_mask, out_dtype, args, position, by_constant, shape):
+    """True where the contribution of an equation of ``prim`` to the cotangent of its linear
+    input ``position`` (of ``shape``) is a structural zero, given ``out_mask`` (True where the
+    equation's own cotangent, of ``out_dtype``, is one) and ``args`` as its transpose rule takes them (an
+    UndefPrimal for each linear input): the rule applied to the indicator of the elements that
+    are not structural, a product by a derivative factor with the factor replaced by ones (a
+    zero of the factor is a vanishing derivative, not structure) unless ``by_constant`` (the
+    equation scales by a constant mask), and FFTs and solves (whose rules could cancel)
+    counting no zero as structural."""
+    if prim.name in NONE_STRUCTURAL and not by_constant:
+        return np.zeros(shape, bool)
+    indicator = np.logical_not(out_mask).astype(real_dtype(out_dtype))
+    ones = prim.name in COEFFICIENT and not by_constant
+    args = [a if type(a) is UndefPrimal else (np.ones(np.shape(a)) if ones else a)
+            for a in args]
+    part = prim.transpose(indicator, *args, **params)[position]
+    if part is None or type(part) is Zero:
+        return np.ones(shape, bool)
+    return np.broadcast_to(np.equal(part, 0), shape)
+
+
+def real_dtype(dtype):
+    """The dtype of an indicator of a cotangent of ``dtype`` (a real float)."""
+    dtype = np.dtype(dtype)
+    return np.float64 if dtype.kind == "c" else dtype if dtype.kind == "f" else np.float64

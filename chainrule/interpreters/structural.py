@@ -27,11 +27,10 @@ such a point, once per backward pass and variable.
 """
 import numpy as np
 
-from ..core import (UndefPrimal, Var, Zero, bind, decide_when_run, dispatch, eval_graph,
-                    infinite_somewhere, instantiate, may_hold_zero)
+from ..core import (COEFFICIENT, NONE_STRUCTURAL, UndefPrimal, Var, Zero, bind, decide_when_run,
+                    dispatch, eval_graph, infinite_somewhere, instantiate, may_hold_zero,
+                    real_dtype, structural_part)
 
-_COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
-_NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
 
 
 def has_safe_products(graph):
@@ -105,25 +104,13 @@ class StructuralZeros:
         prim = eqn.prim
         if kept is not None:                    # a graph-holding primitive: the old assumption
             return np.equal(kept, 0)
-        if prim.name in _NONE_STRUCTURAL and not eqn.by_constant:
-            return np.zeros(shape, bool)
         if all(o not in self.loose for o in eqn.outvars) and not eqn.by_constant \
                 and "no-new-zeros" in prim.zero_safety:
             return np.zeros(shape, bool)
         out = eqn.outvars[0]
-        indicator = np.logical_not(self.mask(out)).astype(_real_dtype(out.aval.dtype))
-        ones = prim.name in _COEFFICIENT and not eqn.by_constant
-        args = [UndefPrimal(x.aval) if type(x) is Var else
-                (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
-        part = prim.transpose(indicator, *args, **eqn.params)[position]
-        if part is None or type(part) is Zero:
-            return np.ones(shape, bool)
-        return np.broadcast_to(np.equal(part, 0), shape)
-
-
-def _real_dtype(dtype):
-    dtype = np.dtype(dtype)
-    return np.float64 if dtype.kind == "c" else dtype if dtype.kind == "f" else np.float64
+        args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
+        return structural_part(prim, eqn.params, self.mask(out), out.aval.dtype, args, position,
+                               eqn.by_constant, shape)
 
 
 def masked_safe_transpose(eqn, ct, args, zeros, rule):
@@ -271,10 +258,10 @@ class _Forward:
             result = np.equal(value, 0)
         elif _opaque(eqn.prim):
             result = np.equal(value, 0)
-        elif eqn.prim.name in _NONE_STRUCTURAL and not eqn.by_constant:
+        elif eqn.prim.name in NONE_STRUCTURAL and not eqn.by_constant:
             result = np.zeros(shape, bool)
         else:
-            ones = eqn.prim.name in _COEFFICIENT and not eqn.by_constant
+            ones = eqn.prim.name in COEFFICIENT and not eqn.by_constant
             args = [self._indicator(x) if type(x) is Var else
                     (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
             result = np.equal(bind(eqn.prim, *args, **eqn.params), 0)
@@ -282,7 +269,7 @@ class _Forward:
         return result
 
     def _indicator(self, x):
-        return np.logical_not(self.mask(x)).astype(_real_dtype(x.aval.dtype))
+        return np.logical_not(self.mask(x)).astype(real_dtype(x.aval.dtype))
 
 
 def _plain(prim, vals):

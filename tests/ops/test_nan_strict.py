@@ -280,3 +280,60 @@ def test_staged_and_batched_transformations_decide_as_eager_does(backend):
         _same_answer(np.stack(cr.vmap(lambda s: cr.derivatives(g, s, 3))(np.array([0.0, 0.5]))),
                      np.stack([cr.derivatives(g, s, 3) for s in (0.0, 0.5)], axis=1),
                      "vmap(derivatives)")
+
+
+def test_tensor_backward_tells_the_zeros_apart_element_by_element():
+    """A Tensor backward whose cotangent holds zeros (a slice of the output, a gradient with
+    zeros, np.where taking the singular branch, a constant mask) gives what the functional vjp
+    gives entry by entry (NaN for NaN): never the zero-safe product's 0 at the singular element,
+    and 0 where the zero is structural."""
+    x0 = np.array([0.0, 0.7, 1.3])
+    cases = {"cube of cbrt": lambda x: np.cbrt(x) ** 3,
+             "cbrt of cube": lambda x: np.cbrt(x ** 3),
+             "taken where": lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+             "untaken where": lambda x: np.where(x > 0, np.sqrt(x), 0.0),
+             "mask": lambda x: np.array([0.0, 1.0, 1.0]) * np.sqrt(x),
+             "reversed": lambda x: np.sqrt(np.cbrt(x) ** 6 + 1.0)[::-1] * x[1]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in cases.items():
+            for u in np.eye(3):
+                want = cr.vjp(f, x0)[1](u)[0]
+                x = cr.tensor(x0, requires_grad=True)
+                f(x).backward(cr.tensor(u))
+                _same_answer(np.asarray(x.grad.data), want, f"{name}, gradient {u}")
+                k = int(np.argmax(u))
+                x = cr.tensor(x0, requires_grad=True)
+                f(x)[k].backward()
+                _same_answer(np.asarray(x.grad.data), want, f"{name}, output {k}")
+        x = cr.tensor(x0, requires_grad=True)
+        (np.cbrt(x) ** 3)[0].backward()
+        assert np.isnan(x.grad.data[0]) and np.all(x.grad.data[1:] == 0.0)
+
+
+def test_loop_bodies_transpose_plainly_where_no_structural_zero_enters():
+    """A scan's backward pass tells its body which cotangents may hold a structural zero (a
+    fixed point over the carries): a body reached only by cotangents that hold none transposes
+    its zero-safe products plainly, so cbrt(c)**3 at 0 inside a loop is NaN under grad and
+    jit(grad), as outside one (it was 0), while an untaken np.where branch in the body still
+    gives 0 and the unrolled loop agrees elsewhere."""
+    x = np.array([0.0, 0.7])
+
+    def looped(step):
+        def f(x):
+            c, _ = cr.scan(lambda c, _: (step(c), None), x, None, length=2)
+            return np.sum(c)
+        return f
+
+    def unrolled(step):
+        return lambda x: np.sum(step(step(x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in (lambda c: np.cbrt(c) ** 3, lambda c: np.sin(np.sqrt(c)) ** 2 + c):
+            for g in (cr.grad(looped(step)), cr.jit(cr.grad(looped(step)))):
+                _same_answer(g(x), cr.grad(unrolled(step))(x), "scan")
+                assert np.isnan(g(x)[0])
+        guarded = lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c  # noqa: E731
+        for g in (cr.grad(looped(guarded)), cr.jit(cr.grad(looped(guarded)))):
+            _same_answer(g(x), cr.grad(unrolled(guarded))(x), "guarded scan")
+            assert g(x)[0] == 1.0
