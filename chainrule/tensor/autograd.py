@@ -157,21 +157,31 @@ def _slot_key(node, slot):
 
 def _topo_sort(nodes):
     """The nodes that ``nodes`` depend on (themselves included), inputs before consumers.
-    Iterative depth-first search, so long chains do not hit Python's recursion limit."""
+    Iterative depth-first search, so long chains do not hit Python's recursion limit: a node
+    is pushed again behind the marker ``_DONE`` and taken into the order when the marker is
+    reached, after every node it depends on."""
     order, seen = [], set()
-    stack = [(n, False) for n in nodes]
+    stack = list(nodes)
+    pop, push = stack.pop, stack.append
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
+        node = pop()
+        if node is _DONE:
+            order.append(pop())
             continue
         if node in seen:
             continue
         seen.add(node)
-        stack.append((node, True))
-        stack.extend((t._node, False) for t in node.inputs
-                     if t._node is not None and t._node not in seen)
+        push(node)
+        push(_DONE)
+        args = node.args
+        for i in node.diff_pos:
+            n = args[i]._node
+            if n is not None and n not in seen:
+                push(n)
     return order
+
+
+_DONE = object()
 
 
 def _prune(order, targets):
@@ -296,14 +306,12 @@ def _pullback(node, cts_out, loose_out, create_graph):
             "retain_graph=True to the first backward (or compute both in one pass)")
     versions = node.versions
     for i, t in enumerate(node.args):
-        if type(t) not in TENSOR_TYPES:
-            continue
-        version = 0 if versions is None else versions[i]
-        if t._version != version:
+        if type(t) in TENSOR_TYPES and t._version != (0 if versions is None else versions[i]):
             raise InplaceModificationError(
                 f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
-                f"it was used (version {version}, now {t._version}); its derivative would be "
-                "computed at the wrong value. Modify a copy, or call backward before the update")
+                f"it was used (version {versions[i] if versions else 0}, now {t._version}); its "
+                "derivative would be computed at the wrong value. Modify a copy, or call "
+                "backward before the update")
     if create_graph:       # differentiable again: the functional vjp, which tracks its own
         return _relinearized_pullback(node, cts_out), (True,) * len(node.diff_pos)
     pos = node.diff_pos

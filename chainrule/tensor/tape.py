@@ -25,7 +25,8 @@ from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_av
                     loose_after, tangent_aval, transpose_rule)
 from ..core.errors import MissingRuleError
 
-__all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"]
+__all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node",
+           "transpose_eqn"]
 
 
 class LinearTracer(Tracer):
@@ -50,14 +51,18 @@ class LinearRecorder(Interpreter):
     takes them (an UndefPrimal for each linear input, the constants as they are). The
     LinearTracers themselves are not kept: a recorded operation holds one list and tuples of
     ints (which the garbage collector stops tracking), so a long tape gives the collector few
-    objects to track. Avals and their UndefPrimals are interned."""
-    __slots__ = ("eqns", "count", "avals")
+    objects to track. Avals and their UndefPrimals are interned, and so are the result avals
+    of parameterless single-result equations on interned avals (``results``: the shape rule
+    runs once per signature, not once per operation)."""
+    __slots__ = ("eqns", "count", "avals", "scalars", "results")
 
     def __init__(self, level):
         super().__init__(level)
         self.eqns = None
         self.count = 0
         self.avals = {}
+        self.scalars = {}       # type of a NumPy or Python scalar -> its tangent's interned pair
+        self.results = {}       # (prim, id of each argument aval) -> (interned pair, avals)
 
     def lift(self, x):
         return x
@@ -73,9 +78,14 @@ class LinearRecorder(Interpreter):
 
     def tangent_of(self, value):
         """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
-        known = self.avals.get((value.shape, value.dtype, False))
+        if type(value) is np.ndarray:
+            known = self.avals.get((value.shape, value.dtype, False))
+        else:
+            known = self.scalars.get(type(value))
         if known is None:
             known = self._known(tangent_aval(get_aval(value)))
+            if type(value) is not np.ndarray and isinstance(value, np.generic):
+                self.scalars[type(value)] = known
         index = self.count
         self.count = index + 1
         return LinearTracer(self, known, index)
@@ -84,6 +94,8 @@ class LinearRecorder(Interpreter):
         """The interned ``(aval, UndefPrimal(aval))`` of ``aval``."""
         if len(self.avals) > 4096:
             self.avals.clear()
+            self.scalars.clear()
+            self.results.clear()
         key = (aval.shape, aval.dtype, aval.weak_type)
         known = self.avals[key] = (aval, UndefPrimal(aval))
         return known
@@ -100,15 +112,34 @@ class LinearRecorder(Interpreter):
         """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
         call for the part of a loop or branch that is linear in the tangents)."""
         avals, targs, lin = [], [], []
+        interned = not params and not prim.multiple_results
         for a in args:
             if type(a) is LinearTracer:
                 avals.append(a.aval)
                 targs.append(a._undef)
                 lin.append(a.index)
             else:
+                # the aval of a NumPy or Python scalar is shared; an array's is made anew
+                interned = interned and (type(a) in _PY_SCALARS or isinstance(a, np.generic))
                 avals.append(get_aval(a))
                 targs.append(a)
                 lin.append(None)
+        if interned:
+            key = (prim, *map(id, avals))
+            hit = self.results.get(key)
+            if hit is None:
+                if len(self.results) > 4096:
+                    self.results.clear()
+                out_aval = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals)
+                known = self.avals.get((out_aval.shape, out_aval.dtype, out_aval.weak_type)) \
+                    or self._known(out_aval)
+                # the argument avals are kept with the entry, so their ids stay theirs
+                hit = self.results[key] = (known, avals)
+            index = self.count
+            self.count = index + 1
+            self.eqns.extend((prim, params, tuple(lin), index))
+            self.eqns.extend(targs)
+            return LinearTracer(self, hit[0], index)
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
@@ -129,6 +160,8 @@ class TapeInterpreter(Interpreter):
         return x
 
 
+_F64 = np.float64
+_PY_SCALARS = frozenset((float, int, bool, complex))
 LINEAR = LinearRecorder(-2)
 TAPE = TapeInterpreter(-1)
 
@@ -138,20 +171,24 @@ def run_jvp(prim, primals, diff_pos, params):
     the tangents of the arguments at ``diff_pos`` and symbolic zeros for the others; returns
     ``(outs, out_tangents, eqns, count)``: the tangent computation recorded in ``eqns``,
     ``count`` linear values numbered."""
-    saved = LINEAR.eqns, LINEAR.count
-    LINEAR.eqns, LINEAR.count = [], 0
+    saved_eqns, saved_count = LINEAR.eqns, LINEAR.count
+    LINEAR.eqns = eqns = []
+    LINEAR.count = 0
     try:
-        tangents = []
-        for i, p in enumerate(primals):
-            if i in diff_pos:
-                tangents.append(LINEAR.tangent_of(p))
-            else:
-                z = _SCALAR_ZEROS.get(type(p))
-                tangents.append(_zero(p) if z is None else z)
+        if len(diff_pos) == len(primals):
+            tangents = [LINEAR.tangent_of(p) for p in primals]
+        else:
+            tangents = []
+            for i, p in enumerate(primals):
+                if i in diff_pos:
+                    tangents.append(LINEAR.tangent_of(p))
+                else:
+                    z = _SCALAR_ZEROS.get(type(p))
+                    tangents.append(_zero(p) if z is None else z)
         out, out_dot = (prim.jvp or prim.rule("jvp"))(primals, tangents, **params)
-        return out, out_dot, LINEAR.eqns, LINEAR.count
+        return out, out_dot, eqns, LINEAR.count
     finally:
-        LINEAR.eqns, LINEAR.count = saved
+        LINEAR.eqns, LINEAR.count = saved_eqns, saved_count
 
 
 _SCALAR_ZEROS = {}
@@ -177,22 +214,25 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
     hold a structural zero, given the same of the results (``loose_out``) and whether the
     operation scaled by a constant that may hold one (``by_constant``): the NaN-safe products
     are plain where none can be present (interpreters/transpose.py states the rule)."""
+    n = len(eqns)
+    if count == n_in + 1 and n and n == 4 + len(eqns[2]) and eqns[3] == n_in \
+            and outs == (n_in,):
+        # one equation from the inputs to the one result (most operations)
+        cts, loose = [None] * n_in, [False] * n_in
+        if cts_out[0] is not None:
+            transpose_eqn(eqns, 0, cts_out[0], loose_out[0], by_constant, cts, loose)
+        return cts, loose
     cts = [None] * count
     loose = [False] * count
     for i, c, lo in zip(outs, cts_out, loose_out):
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
             loose[i] = loose[i] or lo
-    n = len(eqns)
-    if n and n == 4 + len(eqns[2]):
-        starts = (0,)                   # one equation (most operations)
-    else:
-        starts, k = [], 0
-        while k < n:
-            starts.append(k)
-            k += 4 + len(eqns[k + 2])
-        starts.reverse()
-    for k in starts:
+    starts, k = [], 0
+    while k < n:
+        starts.append(k)
+        k += 4 + len(eqns[k + 2])
+    for k in reversed(starts):
         out = eqns[k + 3]
         if type(out) is int:
             ct = cts[out]
@@ -205,22 +245,31 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
                 continue
             ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
             out_loose = True
-        prim, lin = eqns[k], eqns[k + 2]
-        rule = transpose_rule(prim, out_loose)
-        spread = loose_after(prim, out_loose, by_constant)
-        if rule is None:
-            raise MissingRuleError(
-                f"primitive '{prim.name}' was used linearly in a derivative but has no "
-                "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        targs = eqns[k + 4:k + 4 + len(lin)]
-        for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
-            j = lin[pos]
-            if j is None or c is None or type(c) is Zero:
-                continue
-            if targs[pos].aval.dtype.kind != "c" and getattr(c, "dtype", None) is not None \
-                    and c.dtype.kind == "c":
-                c = np.real(c)
-            cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
-            if spread:
-                loose[j] = True
+        transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose)
     return cts[:n_in], loose[:n_in]
+
+
+def transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose):
+    """Transpose the recorded equation at ``eqns[k]`` given the cotangent ``ct`` of its result:
+    add the cotangents of its linear inputs into ``cts`` (by their numbers). The NaN-safe rule,
+    in this one place: ``out_loose`` (the cotangent may hold a structural zero) picks the
+    transpose rule, and with ``by_constant`` decides whether the inputs' cotangents may hold
+    one (``loose``, by the same numbers)."""
+    prim, lin = eqns[k], eqns[k + 2]
+    rule = transpose_rule(prim, out_loose)
+    if rule is None:
+        raise MissingRuleError(
+            f"primitive '{prim.name}' was used linearly in a derivative but has no "
+            "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
+    spread = loose_after(prim, out_loose, by_constant)
+    targs = eqns[k + 4:k + 4 + len(lin)]
+    for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
+        j = lin[pos]
+        if j is None or c is None or type(c) is Zero:
+            continue
+        if type(c) is not _F64 and getattr(c, "dtype", None) is not None \
+                and c.dtype.kind == "c" and targs[pos].aval.dtype.kind != "c":
+            c = np.real(c)
+        cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
+        if spread:
+            loose[j] = True

@@ -154,8 +154,8 @@ def _record(prim, args, params):
             return Tensor._make(_own(out))
         else:
             outs = (None,)
-        return Tensor._make(_own(out), Node(prim, params, args, diff_pos, count, outs, eqns,
-                                            versions), 0)
+        return Tensor._make(out if type(out) is _F64 else _own(out),
+                            Node(prim, params, args, diff_pos, count, outs, eqns, versions), 0)
     out_dot = tuple(out_dot)
     if all(type(t) is Zero for t in out_dot):
         return [Tensor._make(_own(v)) for v in out]
@@ -169,6 +169,7 @@ def _record(prim, args, params):
 # shared tuples: positions of the arguments that require grad, by bit mask, and (i,) for the
 # number of the result of a single-result operation
 _POSITIONS = {}
+_F64 = np.float64           # what NumPy's ufuncs return for 0-d operands: immutable already
 _OUT_INDEX = {i: (i,) for i in range(64)}
 
 
@@ -527,8 +528,19 @@ def _ufunc_into(ufunc, method, inputs, kwargs, out):
     return func(*_raw(inputs), out=tuple(_raw(o) for o in out), **kwargs)
 
 
-def _binary(ufunc, reflected=False):
-    if reflected:
+def _binary(ufunc, reflected=False, direct=False):
+    """Python's binary operator as ``ufunc``; ``direct``: straight to the NumPy layer's handler
+    of ``ufunc``, the function Tracer's operators reach through dispatch.call_ufunc (the
+    arithmetic operators, which every Tensor expression runs through, skip two calls)."""
+    if direct:
+        handlers = dispatch.ufuncs
+        if reflected:
+            def op(self, other):
+                return handlers[ufunc](other, self)
+        else:
+            def op(self, other):
+                return handlers[ufunc](self, other)
+    elif reflected:
         def op(self, other):
             return ufunc(other, self)
     else:
@@ -548,6 +560,10 @@ def _unary(ufunc):
 for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
     setattr(Tensor, f"__{_name}__", _binary(_uf))
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
+for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide)]:
+    setattr(Tensor, f"__{_name}__", _binary(_uf, direct=True))
+    setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True, direct=True))
 Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
 
