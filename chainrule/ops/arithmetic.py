@@ -34,14 +34,9 @@ def _binary(name, impl, linear_in=()):
 # scalar arithmetic computes the same IEEE result, of the same type, with the same floating-point
 # error handling, about ten times faster than a ufunc call (the per-operation cost of scalar
 # loops). At least one operand is a np.float64, so a Python float never decides the type.
+# (the test, written out in add, sub, mul and div: a call would cost a third of what it saves)
 _F64 = np.float64
 _F64_PEERS = frozenset((np.float64, float))
-
-
-def _scalar_pair(x, y):
-    """Whether ``x`` and ``y`` are float64 scalars or Python floats, at least one a float64."""
-    return (type(x) is _F64 and type(y) in _F64_PEERS) or (type(y) is _F64
-                                                            and type(x) in _F64_PEERS)
 
 
 def broadcast_tangent(t, shape):
@@ -70,7 +65,8 @@ add_p = _binary("add", np.add, linear_in=(0, 1))
 
 
 def add(x, y):
-    if _scalar_pair(x, y):
+    if type(x) in _F64_PEERS and type(y) in _F64_PEERS and (type(x) is _F64
+                                                            or type(y) is _F64):
         return x + y
     return bind(add_p, x, y)
 
@@ -133,7 +129,8 @@ sub_p = _binary("sub", np.subtract, linear_in=(0, 1))
 
 
 def sub(x, y):
-    if _scalar_pair(x, y):
+    if type(x) in _F64_PEERS and type(y) in _F64_PEERS and (type(x) is _F64
+                                                            or type(y) is _F64):
         return x - y
     return bind(sub_p, x, y)
 
@@ -173,7 +170,8 @@ mul_p = _binary("mul", np.multiply, linear_in=(0, 1))
 
 
 def mul(x, y):
-    if _scalar_pair(x, y):
+    if type(x) in _F64_PEERS and type(y) in _F64_PEERS and (type(x) is _F64
+                                                            or type(y) is _F64):
         return x * y
     return bind(mul_p, x, y)
 
@@ -325,7 +323,8 @@ div_p = _binary("div", np.true_divide, linear_in=(0,))
 
 
 def div(x, y):
-    if _scalar_pair(x, y):
+    if type(x) in _F64_PEERS and type(y) in _F64_PEERS and (type(x) is _F64
+                                                            or type(y) is _F64):
         return x / y
     return bind(div_p, x, y)
 

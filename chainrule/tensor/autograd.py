@@ -29,6 +29,8 @@ went through is released afterwards (its function and its edges dropped, so the 
 intermediate values can be garbage collected) and a second backward through it raises
 GraphFreedError, as PyTorch users expect.
 """
+import operator
+
 import numpy as np
 
 from .. import api
@@ -156,32 +158,25 @@ def _slot_key(node, slot):
 
 
 def _topo_sort(nodes):
-    """The nodes that ``nodes`` depend on (themselves included), inputs before consumers.
-    Iterative depth-first search, so long chains do not hit Python's recursion limit: a node
-    is pushed again behind the marker ``_DONE`` and taken into the order when the marker is
-    reached, after every node it depends on."""
-    order, seen = [], set()
-    stack = list(nodes)
-    pop, push = stack.pop, stack.append
+    """The nodes that ``nodes`` depend on (themselves included), inputs before consumers. A
+    node is made after the nodes of its inputs, so the order in which they were made
+    (``Node.seq``) is a topological order: a search collects the nodes (iterative, so long
+    chains do not hit Python's recursion limit) and a sort orders them."""
+    seen = set(nodes)
+    stack = list(seen)
+    pop, push, add = stack.pop, stack.append, seen.add
     while stack:
         node = pop()
-        if node is _DONE:
-            order.append(pop())
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        push(node)
-        push(_DONE)
         args = node.args
         for i in node.diff_pos:
             n = args[i]._node
             if n is not None and n not in seen:
+                add(n)
                 push(n)
-    return order
+    return sorted(seen, key=_SEQ)
 
 
-_DONE = object()
+_SEQ = operator.attrgetter("seq")
 
 
 def _prune(order, targets):

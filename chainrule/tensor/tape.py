@@ -51,9 +51,9 @@ class LinearRecorder(Interpreter):
     takes them (an UndefPrimal for each linear input, the constants as they are). The
     LinearTracers themselves are not kept: a recorded operation holds one list and tuples of
     ints (which the garbage collector stops tracking), so a long tape gives the collector few
-    objects to track. Avals and their UndefPrimals are interned, and so are the result avals
-    of parameterless single-result equations on interned avals (``results``: the shape rule
-    runs once per signature, not once per operation)."""
+    objects to track. Avals and their UndefPrimals are interned, and so are the results of
+    parameterless single-result equations on tangents and scalar constants (``results``: the
+    shape rule runs once per signature, not once per operation)."""
     __slots__ = ("eqns", "count", "avals", "scalars", "results")
 
     def __init__(self, level):
@@ -62,7 +62,7 @@ class LinearRecorder(Interpreter):
         self.count = 0
         self.avals = {}
         self.scalars = {}       # type of a NumPy or Python scalar -> its tangent's interned pair
-        self.results = {}       # (prim, id of each argument aval) -> (interned pair, avals)
+        self.results = {}       # stage's key of an equation -> its result's interned pair
 
     def lift(self, x):
         return x
@@ -78,14 +78,14 @@ class LinearRecorder(Interpreter):
 
     def tangent_of(self, value):
         """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
-        if type(value) is np.ndarray:
-            known = self.avals.get((value.shape, value.dtype, False))
-        else:
-            known = self.scalars.get(type(value))
+        known = self.scalars.get(type(value))
         if known is None:
-            known = self._known(tangent_aval(get_aval(value)))
-            if type(value) is not np.ndarray and isinstance(value, np.generic):
-                self.scalars[type(value)] = known
+            if type(value) is np.ndarray:
+                known = self.avals.get((value.shape, value.dtype, False))
+            if known is None:
+                known = self._known(tangent_aval(get_aval(value)))
+                if isinstance(value, np.generic):
+                    self.scalars[type(value)] = known
         index = self.count
         self.count = index + 1
         return LinearTracer(self, known, index)
@@ -111,45 +111,50 @@ class LinearRecorder(Interpreter):
     def stage(self, prim, args, params):
         """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
         call for the part of a loop or branch that is linear in the tangents)."""
-        avals, targs, lin = [], [], []
-        interned = not params and not prim.multiple_results
+        targs, lin = [], []
+        key = [prim]            # a tangent by its interned UndefPrimal, a constant by its type
         for a in args:
             if type(a) is LinearTracer:
-                avals.append(a.aval)
-                targs.append(a._undef)
+                u = a._undef
+                targs.append(u)
                 lin.append(a.index)
+                key.append(u)
             else:
-                # the aval of a NumPy or Python scalar is shared; an array's is made anew
-                interned = interned and (type(a) in _PY_SCALARS or isinstance(a, np.generic))
-                avals.append(get_aval(a))
                 targs.append(a)
                 lin.append(None)
-        if interned:
-            key = (prim, *map(id, avals))
-            hit = self.results.get(key)
-            if hit is None:
-                if len(self.results) > 4096:
-                    self.results.clear()
-                out_aval = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals)
-                known = self.avals.get((out_aval.shape, out_aval.dtype, out_aval.weak_type)) \
-                    or self._known(out_aval)
-                # the argument avals are kept with the entry, so their ids stay theirs
-                hit = self.results[key] = (known, avals)
+                key.append(type(a))
+        if not params and not prim.multiple_results:
+            key = tuple(key)
+            known = self.results.get(key)
+            if known is None:
+                known = self._result(prim, args, key)
             index = self.count
             self.count = index + 1
-            self.eqns.extend((prim, params, tuple(lin), index))
-            self.eqns.extend(targs)
-            return LinearTracer(self, hit[0], index)
+            self.eqns.extend((prim, params, tuple(lin), index, *targs))
+            return LinearTracer(self, known, index)
+        avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
-            self.eqns.extend((prim, params, tuple(lin), tuple(outs)))
-            self.eqns.extend(targs)
+            self.eqns.extend((prim, params, tuple(lin), tuple(outs), *targs))
             return outs
         out = self.new(out_avals)
-        self.eqns.extend((prim, params, tuple(lin), out.index))
-        self.eqns.extend(targs)
+        self.eqns.extend((prim, params, tuple(lin), out.index, *targs))
         return out
+
+    def _result(self, prim, args, key):
+        """The interned aval pair of the result of parameterless ``prim`` on ``args``; kept in
+        ``results`` under ``key`` when every constant among ``args`` is a scalar (whose aval
+        its type decides)."""
+        avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
+        out = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals)
+        known = self.avals.get((out.shape, out.dtype, out.weak_type)) or self._known(out)
+        if all(type(a) is LinearTracer or type(a) in _PY_SCALARS or isinstance(a, np.generic)
+               for a in args):
+            if len(self.results) > 4096:
+                self.results.clear()
+            self.results[key] = known
+        return known
 
 
 class TapeInterpreter(Interpreter):

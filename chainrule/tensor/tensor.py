@@ -27,6 +27,7 @@ Functional transformations win: when a chainrule Tracer is among the arguments, 
 returns ``NotImplemented`` and the tracer handles the call (a Tensor is then a constant array to
 it). ``chainrule.core.get_aval`` reads a Tensor's ``.shape`` and ``.dtype`` like an array's.
 """
+import itertools
 import weakref
 
 import numpy as np
@@ -45,6 +46,9 @@ __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
 
 # -- the recorded graph -------------------------------------------------------------------------
+_NODE_SEQ = itertools.count()
+
+
 class Node:
     """One recorded primitive application, the ``grad_fn`` of its results.
 
@@ -59,11 +63,13 @@ class Node:
     None when every Tensor argument was at version 0. ``release()`` frees the linear map and
     the arguments (what ``backward`` does unless ``retain_graph``). ``hooks``/``retained``:
     per result slot, the hooks registered on that result and the results that keep their
-    ``.grad`` (``retain_grad``)."""
+    ``.grad`` (``retain_grad``). ``seq``: the number of the node in the order nodes are made,
+    which is a topological order (the nodes of the inputs are made first)."""
     __slots__ = ("prim", "params", "args", "diff_pos", "count", "outs", "out_avals", "eqns",
-                 "versions", "hooks", "retained", "__weakref__")
+                 "versions", "hooks", "retained", "seq", "__weakref__")
 
     def __init__(self, prim, params, args, diff_pos, count, outs, eqns, versions):
+        self.seq = next(_NODE_SEQ)
         self.prim = prim
         self.params = params
         self.args = args
