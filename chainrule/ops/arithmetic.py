@@ -71,6 +71,11 @@ def add(x, y):
     return bind(add_p, x, y)
 
 
+# add, sub, mul and div are exactly their primitive but for float64 scalars: ``primitive`` lets
+# the Tensor API bind it directly
+add.primitive = add_p
+
+
 def add_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = add(x, y)
@@ -135,6 +140,9 @@ def sub(x, y):
     return bind(sub_p, x, y)
 
 
+sub.primitive = sub_p
+
+
 def sub_jvp(primals, tangents):
     (x, y), (x_dot, y_dot) = primals, tangents
     out = sub(x, y)
@@ -174,6 +182,9 @@ def mul(x, y):
                                                             or type(y) is _F64):
         return x * y
     return bind(mul_p, x, y)
+
+
+mul.primitive = mul_p
 
 
 def mul_jvp(primals, tangents):
@@ -327,6 +338,9 @@ def div(x, y):
                                                             or type(y) is _F64):
         return x / y
     return bind(div_p, x, y)
+
+
+div.primitive = div_p
 
 
 def div_jvp(primals, tangents):

@@ -37,6 +37,7 @@ from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tree_flatten, 
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
 from .errors import AutogradError
+from .. import numpy as _numpy_layer  # noqa: F401  (fills dispatch.ufuncs, read below)
 from .grad_mode import _grad_enabled
 from .inplace import InplaceMethods, _own, _raw, _requires_grad
 from .methods import TorchMethods
@@ -469,6 +470,10 @@ class Tensor(InplaceMethods, TorchMethods, Tracer):
     # -- NEP 13 / NEP 18 ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
+            prim = _UFUNC_PRIMITIVES.get(ufunc)
+            if prim is not None and (len(inputs) == 1 or not any(
+                    isinstance(x, Tracer) and type(x) not in TENSOR_TYPES for x in inputs)):
+                return _record(prim, inputs, {})
             handler = dispatch.ufuncs.get(ufunc)
             if handler is not None:
                 return _wrap(handler(*inputs))
@@ -535,17 +540,22 @@ def _ufunc_into(ufunc, method, inputs, kwargs, out):
 
 
 def _binary(ufunc, reflected=False, direct=False):
-    """Python's binary operator as ``ufunc``; ``direct``: straight to the NumPy layer's handler
-    of ``ufunc``, the function Tracer's operators reach through dispatch.call_ufunc (the
-    arithmetic operators, which every Tensor expression runs through, skip two calls)."""
+    """Python's binary operator as ``ufunc``; ``direct``: the primitive that the NumPy layer's
+    handler of ``ufunc`` binds, recorded at once (the arithmetic operators, which every Tensor
+    expression runs through, skip the handler and ``bind``), unless the other operand is a
+    transformation's tracer, which then handles the call."""
     if direct:
-        handlers = dispatch.ufuncs
+        prim = _UFUNC_PRIMITIVES[ufunc]
         if reflected:
             def op(self, other):
-                return handlers[ufunc](other, self)
+                if isinstance(other, Tracer) and type(other) not in TENSOR_TYPES:
+                    return dispatch.ufuncs[ufunc](other, self)
+                return _record(prim, (other, self), {})
         else:
             def op(self, other):
-                return handlers[ufunc](self, other)
+                if isinstance(other, Tracer) and type(other) not in TENSOR_TYPES:
+                    return dispatch.ufuncs[ufunc](self, other)
+                return _record(prim, (self, other), {})
     elif reflected:
         def op(self, other):
             return ufunc(other, self)
@@ -563,6 +573,13 @@ def _unary(ufunc):
     return op
 
 
+# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
+TENSOR_TYPES = {Tensor}
+# the ufuncs whose NumPy-layer handler binds exactly one primitive (``op.primitive``): on
+# Tensors they are recorded without the handler
+_UFUNC_PRIMITIVES = {uf: h.primitive for uf, h in dispatch.ufuncs.items()
+                     if getattr(h, "primitive", None) is not None}
+
 for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
     setattr(Tensor, f"__{_name}__", _binary(_uf))
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
@@ -574,8 +591,6 @@ Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
 
 
-# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
-TENSOR_TYPES = {Tensor}
 
 
 def tensor(data, requires_grad=False, dtype=None):
