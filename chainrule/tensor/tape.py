@@ -33,11 +33,11 @@ class LinearTracer(Tracer):
     """A tangent inside one recorded operation: its aval, the UndefPrimal standing for it in
     transpose rules, and its number among the operation's linear values (the operation's
     tangent inputs are 0, 1, ...; the results of the recorded equations follow). ``aval`` is a
-    plain attribute (read on every recorded equation)."""
+    plain attribute (read on every recorded equation); the interpreter is the one recorder
+    (``LINEAR``, a class attribute)."""
     __slots__ = ("aval", "_undef", "index")
 
-    def __init__(self, interp, known, index):
-        self._interp = interp
+    def __init__(self, known, index):
         self.aval, self._undef = known
         self.index = index
 
@@ -74,7 +74,7 @@ class LinearRecorder(Interpreter):
             known = self._known(aval)
         index = self.count
         self.count = index + 1
-        return LinearTracer(self, known, index)
+        return LinearTracer(known, index)
 
     def tangent_of(self, value):
         """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
@@ -88,7 +88,7 @@ class LinearRecorder(Interpreter):
                     self.scalars[type(value)] = known
         index = self.count
         self.count = index + 1
-        return LinearTracer(self, known, index)
+        return LinearTracer(known, index)
 
     def _known(self, aval):
         """The interned ``(aval, UndefPrimal(aval))`` of ``aval``."""
@@ -111,6 +111,27 @@ class LinearRecorder(Interpreter):
     def stage(self, prim, args, params):
         """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
         call for the part of a loop or branch that is linear in the tangents)."""
+        if len(args) == 2 and not params and not prim.multiple_results:
+            # the most common equation (a tangent times or plus a residual), written out
+            a, b = args
+            if type(a) is LinearTracer:
+                ta = ka = a._undef
+                ia = a.index
+            else:
+                ta, ka, ia = a, type(a), None
+            if type(b) is LinearTracer:
+                tb = kb = b._undef
+                ib = b.index
+            else:
+                tb, kb, ib = b, type(b), None
+            key = (prim, ka, kb)
+            known = self.results.get(key)
+            if known is None:
+                known = self._result(prim, args, key)
+            index = self.count
+            self.count = index + 1
+            self.eqns.extend((prim, params, (ia, ib), index, ta, tb))
+            return LinearTracer(known, index)
         targs, lin = [], []
         key = [prim]            # a tangent by its interned UndefPrimal, a constant by its type
         for a in args:
@@ -131,7 +152,7 @@ class LinearRecorder(Interpreter):
             index = self.count
             self.count = index + 1
             self.eqns.extend((prim, params, tuple(lin), index, *targs))
-            return LinearTracer(self, known, index)
+            return LinearTracer(known, index)
         avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
@@ -167,7 +188,7 @@ class TapeInterpreter(Interpreter):
 
 _F64 = np.float64
 _PY_SCALARS = frozenset((float, int, bool, complex))
-LINEAR = LinearRecorder(-2)
+LINEAR = LinearTracer._interp = LinearRecorder(-2)
 TAPE = TapeInterpreter(-1)
 
 
