@@ -300,13 +300,14 @@ def _pullback(node, cts_out, loose_out, create_graph):
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
     versions = node.versions
-    for i, t in enumerate(node.args):
-        if type(t) in TENSOR_TYPES and t._version != (0 if versions is None else versions[i]):
-            raise InplaceModificationError(
-                f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
-                f"it was used (version {versions[i] if versions else 0}, now {t._version}); its "
-                "derivative would be computed at the wrong value. Modify a copy, or call "
-                "backward before the update")
+    if versions is None:                # every Tensor argument was at version 0
+        for t in node.args:
+            if type(t) in TENSOR_TYPES and t._version:
+                _modified(node, t, 0)
+    else:
+        for t, version in zip(node.args, versions):
+            if type(t) in TENSOR_TYPES and t._version != version:
+                _modified(node, t, version)
     if create_graph:       # differentiable again: the functional vjp, which tracks its own
         return _relinearized_pullback(node, cts_out), (True,) * len(node.diff_pos)
     pos = node.diff_pos
@@ -318,6 +319,13 @@ def _pullback(node, cts_out, loose_out, create_graph):
                 break
     return transpose_node(len(pos), node.count, node.outs, node.eqns, cts_out, loose_out,
                           by_constant)
+
+
+def _modified(node, t, version):
+    raise InplaceModificationError(
+        f"a Tensor of shape {t.shape} read by {node.name} was modified in place after it was "
+        f"used (version {version}, now {t._version}); its derivative would be computed at the "
+        "wrong value. Modify a copy, or call backward before the update")
 
 
 def _relinearized_pullback(node, cts_out):

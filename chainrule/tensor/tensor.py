@@ -12,12 +12,13 @@ How it works: micrograd's design, with chainrule's primitives doing the calculus
   Tensor's version counter, so every array a recorded operation read stays as it was.
 * Python operators, methods and NumPy functions on Tensors (``np.sin(t)`` through NEP 13,
   ``np.sum(t)`` through NEP 18) reach the primitives' ``bind``, whose interpreter for Tensors is
-  ``_record``: it runs the primitive on the raw arrays and, when an argument requires grad,
+  ``_record`` (the arithmetic operators, and the ufuncs that are one primitive, call it at
+  once): it runs the primitive on the raw arrays and, when an argument requires grad,
   runs the primitive's JVP rule instead, recording the linear map of the operation (tape.py)
   on a ``Node``: the primitive, its arguments, the versions of the Tensor arguments, and the
   recorded equations with their residuals.
 * No derivative rule lives in this package. ``autograd.py`` walks the nodes in reverse
-  topological order and transposes each node's recorded linear map with the primitives'
+  topological order (the reverse of the order they were made in) and transposes each node's recorded linear map with the primitives'
   transpose rules.
 * Higher orders (``create_graph=True``): the backward linearizes each operation again at its
   input Tensors with ``chainrule.vjp``, so the residuals are recorded Tensors with history and
@@ -36,8 +37,8 @@ from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tree_flatten, 
     tree_unflatten
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
-from .errors import AutogradError
 from .. import numpy as _numpy_layer  # noqa: F401  (fills dispatch.ufuncs, read below)
+from .errors import AutogradError
 from .grad_mode import _grad_enabled
 from .inplace import InplaceMethods, _own, _raw, _requires_grad
 from .methods import TorchMethods
@@ -573,8 +574,6 @@ def _unary(ufunc):
     return op
 
 
-# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
-TENSOR_TYPES = {Tensor}
 # the ufuncs whose NumPy-layer handler binds exactly one primitive (``op.primitive``): on
 # Tensors they are recorded without the handler
 _UFUNC_PRIMITIVES = {uf: h.primitive for uf, h in dispatch.ufuncs.items()
@@ -591,6 +590,8 @@ Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
 
 
+# the Tensor classes (nn.Parameter adds itself): the recording path checks membership here
+TENSOR_TYPES = {Tensor}
 
 
 def tensor(data, requires_grad=False, dtype=None):
