@@ -83,7 +83,9 @@ class LinearRecorder(Interpreter):
             if type(value) is np.ndarray:
                 known = self.avals.get((value.shape, value.dtype, False))
             if known is None:
-                known = self._known(tangent_aval(get_aval(value)))
+                aval = tangent_aval(get_aval(value))
+                known = self.avals.get((aval.shape, aval.dtype, aval.weak_type)) \
+                    or self._known(aval)
                 if isinstance(value, np.generic):
                     self.scalars[type(value)] = known
         index = self.count
@@ -110,9 +112,9 @@ class LinearRecorder(Interpreter):
 
     def stage(self, prim, args, params):
         """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
-        call for the part of a loop or branch that is linear in the tangents)."""
-        if len(args) == 2 and not params and not prim.multiple_results:
-            # the most common equation (a tangent times or plus a residual), written out
+        call for the part of a loop or branch that is linear in the tangents). ``key`` names
+        a tangent by its interned UndefPrimal and a constant by its type."""
+        if len(args) == 2:      # the most common equation (a tangent times or plus a residual)
             a, b = args
             if type(a) is LinearTracer:
                 ta = ka = a._undef
@@ -124,43 +126,36 @@ class LinearRecorder(Interpreter):
                 ib = b.index
             else:
                 tb, kb, ib = b, type(b), None
-            key = (prim, ka, kb)
-            known = self.results.get(key)
-            if known is None:
-                known = self._result(prim, args, key)
-            index = self.count
-            self.count = index + 1
-            self.eqns.extend((prim, params, (ia, ib), index, ta, tb))
-            return LinearTracer(known, index)
-        targs, lin = [], []
-        key = [prim]            # a tangent by its interned UndefPrimal, a constant by its type
-        for a in args:
-            if type(a) is LinearTracer:
-                u = a._undef
-                targs.append(u)
-                lin.append(a.index)
-                key.append(u)
-            else:
-                targs.append(a)
-                lin.append(None)
-                key.append(type(a))
+            targs, lin, key = (ta, tb), (ia, ib), (prim, ka, kb)
+        else:
+            targs, lin, key = [], [], [prim]
+            for a in args:
+                if type(a) is LinearTracer:
+                    u = a._undef
+                    targs.append(u)
+                    lin.append(a.index)
+                    key.append(u)
+                else:
+                    targs.append(a)
+                    lin.append(None)
+                    key.append(type(a))
+            lin, key = tuple(lin), tuple(key)
         if not params and not prim.multiple_results:
-            key = tuple(key)
             known = self.results.get(key)
             if known is None:
                 known = self._result(prim, args, key)
             index = self.count
             self.count = index + 1
-            self.eqns.extend((prim, params, tuple(lin), index, *targs))
+            self.eqns.extend((prim, params, lin, index, *targs))
             return LinearTracer(known, index)
         avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
-            self.eqns.extend((prim, params, tuple(lin), tuple(outs), *targs))
+            self.eqns.extend((prim, params, lin, tuple(outs), *targs))
             return outs
         out = self.new(out_avals)
-        self.eqns.extend((prim, params, tuple(lin), out.index, *targs))
+        self.eqns.extend((prim, params, lin, out.index, *targs))
         return out
 
     def _result(self, prim, args, key):
