@@ -30,11 +30,11 @@ def _binary(name, impl, linear_in=()):
     return prim
 
 
-# float64 scalars (what NumPy's ufuncs return for 0-d operands) meet Python's operators: NumPy's
-# scalar arithmetic computes the same IEEE result, of the same type, with the same floating-point
-# error handling, about ten times faster than a ufunc call (the per-operation cost of scalar
-# loops). At least one operand is a np.float64, so a Python float never decides the type.
-# (the test, written out in add, sub, mul and div: a call would cost a third of what it saves)
+# add, sub, mul and div hand float64 scalars (what NumPy's ufuncs return for 0-d operands) to
+# Python's operators: NumPy's scalar arithmetic computes the same IEEE result, of the same type,
+# with the same floating-point error handling, about ten times faster than a ufunc call (the
+# per-operation cost of scalar loops). At least one operand is a np.float64, so a Python float
+# never decides the type. Each writes the test out: a helper call would cost a third of the gain.
 _F64 = np.float64
 _F64_PEERS = frozenset((np.float64, float))
 
