@@ -1,12 +1,13 @@
 """``chainrule.nn.functional``: PyTorch's functional layers and losses, as compositions of NumPy
 functions, so every derivative comes from chainrule's primitives (any mode: Tensor backward,
-``grad``, ``jvp``, ``hessian``, ``jit``).
+``grad``, ``jvp``, ``hessian``, ``jit``). Convolution and the normalizations are
+primitives of their own (ops/nn.py: one recorded operation per layer, whose linear map is a
+transposed convolution or the self-adjoint map of standardization).
 
 The functions take Tensors, plain arrays or the traced arrays of ``chainrule.grad``, so a loss
 written once serves both interfaces. Shapes follow PyTorch: batch first, channels second
-(``(N, C, L)`` for 1-D and ``(N, C, H, W)`` for 2-D convolutions and pools). Convolutions are
-im2col: the kernel's shifted strided slices of the padded input stacked into patches, then one
-matrix product with the weights (a ``dot_general``).
+(``(N, C, L)`` for 1-D and ``(N, C, H, W)`` for 2-D convolutions and pools). Pools gather
+windows im2col-style: the kernel's shifted strided slices of the padded input.
 """
 import math
 import numbers
@@ -17,6 +18,7 @@ import numpy as np
 from ..api import stop_gradient
 from ..scipy import special
 from ..core.errors import InvalidArgumentError, ShapeMismatchError
+from ..ops.nn import conv as conv_op, standardize
 from ..tensor import Tensor
 from ..tensor.random import generator
 
@@ -177,16 +179,17 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, n):
     stride, dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
     padding = _tuple(padding, n, "padding")
     c_in, c_out = x.shape[1], weight.shape[0]
+    if np.ndim(x) != n + 2:
+        raise ShapeMismatchError(f"expected an input of shape (N, C, {n} spatial dims), got "
+                                 f"{tuple(np.shape(x))}")
     if c_in != weight.shape[1] * groups or c_out % groups:
         raise ShapeMismatchError(f"conv: input with {c_in} channels, weight of shape "
                                  f"{tuple(weight.shape)} and groups={groups} do not match")
-    cols, out = _patches(x, kernel, stride, padding, dilation)
-    batch, k = x.shape[0], math.prod(kernel)
-    positions = math.prod(out)
-    cols = np.reshape(cols, (batch, groups, (c_in // groups) * k, positions))
-    w = np.reshape(weight, (groups, c_out // groups, (c_in // groups) * k))
-    y = np.matmul(w, cols)                                  # (N, G, C_out/G, positions)
-    y = np.reshape(y, (batch, c_out) + out)
+    if any(s + 2 * p < d * (k - 1) + 1 for s, p, k, d in zip(x.shape[2:], padding, kernel,
+                                                               dilation)):
+        raise ShapeMismatchError(f"the kernel {kernel} (dilation {dilation}) is larger than the "
+                                 f"padded input {tuple(x.shape[2:])} (padding {padding})")
+    y = conv_op(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         y = y + np.reshape(bias, (c_out,) + (1,) * n)
     return y
