@@ -33,6 +33,12 @@ def _detach(x):
     return x.detach() if isinstance(x, Tensor) else stop_gradient(x)
 
 
+def _constant(x):
+    """``x`` without its derivative, for masks and indices: a Tensor's array (no recording),
+    ``stop_gradient`` of anything else."""
+    return x.data if isinstance(x, Tensor) else stop_gradient(x)
+
+
 def _raw(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
@@ -44,12 +50,12 @@ def _axis(dim, axis):
 # -- activations ----------------------------------------------------------------------------------
 def relu(x):
     """``max(x, 0)`` elementwise (any shape), with derivative 0 at 0."""
-    return np.where(x > 0, x, 0.0)
+    return np.where(_constant(x) > 0, x, 0.0)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """``x`` where positive, ``negative_slope * x`` elsewhere (any shape)."""
-    return np.where(x > 0, x, negative_slope * x)
+    return np.where(_constant(x) > 0, x, negative_slope * x)
 
 
 def elu(x, alpha=1.0):
@@ -207,9 +213,31 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(x, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def _max_pool_tiles(x, kernel, n):
+    """``_max_pool`` for windows that tile the input: the input split into (N, C, out_1, k_1,
+    out_2, k_2, ...) by a reshape, a select of the first maximum of each window (a one-hot
+    mask computed on the values) and a sum over the kernel axes: three recorded operations, no
+    copy of the windows on the differentiated path."""
+    out = tuple(s // k for s, k in zip(x.shape[2:], kernel))
+    split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
+    k_axes = tuple(3 + 2 * i for i in range(n))
+    v = np.reshape(_constant(x), split)
+    windows = np.reshape(np.transpose(v, (0, 1) + tuple(2 + 2 * i for i in range(n)) + k_axes),
+                         (tuple(x.shape[:2]) + out + (-1,)))
+    first = np.argmax(windows, axis=-1)
+    mask = np.reshape(np.expand_dims(first, -1) == np.arange(math.prod(kernel)),
+                      tuple(x.shape[:2]) + out + tuple(kernel))
+    mask = np.transpose(mask, (0, 1) + tuple(v for i in range(n) for v in (2 + i, 2 + n + i)))
+    return np.sum(np.where(mask, np.reshape(x, split), 0.0), axis=k_axes)
+
+
 def _max_pool(x, kernel_size, stride, padding, dilation, n):
     kernel = _tuple(kernel_size, n, "kernel_size")
     stride = kernel if stride is None else _tuple(stride, n, "stride")
+    if np.ndim(x) == n + 2 and kernel == stride and not any(_tuple(padding, n, "padding")) \
+            and all(d == 1 for d in _tuple(dilation, n, "dilation")) \
+            and all(s % k == 0 for s, k in zip(x.shape[2:], kernel)):
+        return _max_pool_tiles(x, kernel, n)
     cols, _ = _patches(x, kernel, stride, _tuple(padding, n, "padding"),
                        _tuple(dilation, n, "dilation"), pad_value=-np.inf)
     # the gradient goes to one maximal element per window (the first), as in PyTorch: a
@@ -264,19 +292,10 @@ def _stat_axes(x):
     return (0,) + tuple(range(2, np.ndim(x)))
 
 
-def _standardize(x, axes, eps, stats=None):
-    """``((x - mean) / sqrt(var + eps), mean, var)`` with the mean and biased variance over
-    ``axes`` (kept as size-1 dimensions), or the given ``stats = (mean, var)``. Computed as
-    ``(x - mean) * (1 / sqrt(var + eps))``, so arrays of ``x``'s size see one subtraction and
-    one product, forward and backward; the square root and reciprocal act on the statistics."""
-    if stats is None:
-        mean = np.mean(x, axis=axes, keepdims=True)
-        d = x - mean
-        var = np.mean(d * d, axis=axes, keepdims=True)
-    else:
-        mean, var = stats
-        d = x - mean
-    return d * (1.0 / np.sqrt(var + eps)), mean, var
+def _normalize(x, mean, var, eps):
+    """``(x - mean) / sqrt(var + eps)`` for given statistics: ``(x - mean) * (1 / sqrt(var +
+    eps))``, so arrays of ``x``'s size see one subtraction and one product."""
+    return (x - mean) * (1.0 / np.sqrt(var + eps))
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -289,16 +308,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = _stat_axes(x)
     shape = (1, x.shape[1]) + (1,) * (np.ndim(x) - 2)
     if training:
-        y, mean, var = _standardize(x, axes, eps)
+        y = standardize(x, axes=axes, eps=eps)
         if running_mean is not None:
             count = np.size(x) // x.shape[1]
-            m, v = np.reshape(_raw(mean), -1), np.reshape(_raw(var), -1)
-            running_mean[...] = (1 - momentum) * running_mean + momentum * m
-            running_var[...] = (1 - momentum) * running_var + momentum * v * count / max(
+            raw = _raw(x)
+            m = np.mean(raw, axis=axes)
+            v = np.mean(np.square(raw - np.reshape(m, shape)), axis=axes)
+            # on the arrays (a Tensor buffer gets one in-place assignment each)
+            running_mean[...] = (1 - momentum) * _raw(running_mean) + momentum * m
+            running_var[...] = (1 - momentum) * _raw(running_var) + momentum * v * count / max(
                 count - 1, 1)
     else:
-        y, _, _ = _standardize(x, axes, eps, (np.reshape(running_mean, shape),
-                                              np.reshape(running_var, shape)))
+        y = _normalize(x, np.reshape(running_mean, shape), np.reshape(running_var, shape), eps)
     if weight is not None:
         y = y * np.reshape(weight, shape)
     if bias is not None:
@@ -315,7 +336,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(x.shape[-len(normalized_shape):]) != normalized_shape:
         raise ShapeMismatchError(f"layer_norm: input of shape {tuple(x.shape)} does not end in "
                                  f"normalized_shape {normalized_shape}")
-    y, _, _ = _standardize(x, tuple(range(-len(normalized_shape), 0)), eps)
+    nd = np.ndim(x)
+    y = standardize(x, axes=tuple(range(nd - len(normalized_shape), nd)), eps=eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
