@@ -214,21 +214,56 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _max_pool_tiles(x, kernel, n):
-    """``_max_pool`` for windows that tile the input: the input split into (N, C, out_1, k_1,
-    out_2, k_2, ...) by a reshape, a select of the first maximum of each window (a one-hot
-    mask computed on the values) and a sum over the kernel axes: three recorded operations, no
-    copy of the windows on the differentiated path."""
+    """``_max_pool`` for windows that tile the input. A Tensor: the flat positions of each
+    window's first maximum (found on the values; a NaN counts as the maximum, the last one as
+    in PyTorch's CPU kernel) gathered from the flattened input, two recorded operations whose
+    transpose is one bincount. Anything else (traced arrays): the input split into (N, C, out_1, k_1, ...) by a
+    reshape, a select of the first maximum (a one-hot mask) and a sum over the kernel axes."""
     out = tuple(s // k for s, k in zip(x.shape[2:], kernel))
     split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
     k_axes = tuple(3 + 2 * i for i in range(n))
+    to_windows = (0, 1) + tuple(2 + 2 * i for i in range(n)) + k_axes
+    if isinstance(x, Tensor):
+        windows = np.transpose(np.reshape(x.data, split), to_windows)   # a view
+        offsets = list(np.ndindex(*kernel))
+        best = windows[(Ellipsis,) + offsets[0]].copy()
+        first = np.zeros(best.shape, np.intp)
+        for j, k in enumerate(offsets[1:], 1):
+            cand = windows[(Ellipsis,) + k]
+            better = (cand > best) | np.isnan(cand)
+            np.copyto(best, cand, where=better)
+            np.copyto(first, j, where=better)
+        corner, shift = _window_places(tuple(x.shape), kernel, out)
+        return np.reshape(x, (-1,))[corner + shift[first]]
     v = np.reshape(_constant(x), split)
-    windows = np.reshape(np.transpose(v, (0, 1) + tuple(2 + 2 * i for i in range(n)) + k_axes),
-                         (tuple(x.shape[:2]) + out + (-1,)))
+    windows = np.reshape(np.transpose(v, to_windows), tuple(x.shape[:2]) + out + (-1,))
     first = np.argmax(windows, axis=-1)
     mask = np.reshape(np.expand_dims(first, -1) == np.arange(math.prod(kernel)),
                       tuple(x.shape[:2]) + out + tuple(kernel))
     mask = np.transpose(mask, (0, 1) + tuple(v for i in range(n) for v in (2 + i, 2 + n + i)))
     return np.sum(np.where(mask, np.reshape(x, split), 0.0), axis=k_axes)
+
+
+_PLACES = {}
+
+
+def _window_places(shape, kernel, out):
+    """For tiling windows of an input of ``shape``: the flat position of each window's first
+    element (an int array (N, C, *out)) and the flat offset of each kernel position (row-major
+    over the kernel)."""
+    key = (shape, kernel)
+    places = _PLACES.get(key)
+    if places is None:
+        strides = np.cumprod((1,) + shape[:0:-1])[::-1]          # flat strides of ``shape``
+        grids = np.meshgrid(*[np.arange(s) for s in shape[:2]],
+                            *[np.arange(o) * k for o, k in zip(out, kernel)], indexing="ij")
+        corner = sum(g * st for g, st in zip(grids, strides))
+        shift = np.array([sum(k * st for k, st in zip(ks, strides[2:]))
+                          for ks in np.ndindex(*kernel)], dtype=np.intp)
+        if len(_PLACES) > 64:
+            _PLACES.clear()
+        places = _PLACES[key] = (corner.astype(np.intp), shift)
+    return places
 
 
 def _max_pool(x, kernel_size, stride, padding, dilation, n):

@@ -74,8 +74,9 @@ def test_second_derivative_through_the_tensor_api_matches_torch(name):
 
 
 def test_max_pool_ties_go_to_the_first_maximum_as_in_torch():
+    """Ties, -inf windows and NaN (which counts as the maximum) as torch."""
     x0 = np.array([[[[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 5.0, 5.0]],
-                    [[-np.inf, -np.inf, 2.0, 2.0], [-np.inf, -np.inf, 2.0, 2.0]]]])
+                    [[-np.inf, -np.inf, 2.0, np.nan], [-np.inf, -np.inf, np.nan, 2.0]]]])
     x = cr.tensor(x0, requires_grad=True)
     y = F.max_pool2d(x, 2)
     y.sum().backward()
@@ -84,3 +85,4 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_torch():
     ty.sum().backward()
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(F.max_pool2d(x0, 2), ty.detach().numpy())     # traced path
