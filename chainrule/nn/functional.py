@@ -18,7 +18,9 @@ import numpy as np
 from ..api import stop_gradient
 from ..scipy import special
 from ..core.errors import InvalidArgumentError, ShapeMismatchError
+from ..ops.linalg import dot_general
 from ..ops.nn import conv as conv_op, standardize
+from ..ops.special import logsumexp
 from ..tensor import Tensor
 from ..tensor.random import generator
 
@@ -105,7 +107,11 @@ def softmax(x, dim=-1, *, axis=None):
 # -- layers ---------------------------------------------------------------------------------------
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias``: x (..., in) with weight (out, in) and bias (out,) -> (..., out)."""
-    y = x @ np.swapaxes(weight, 0, 1)
+    if np.ndim(weight) != 2 or np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(weight)[1]:
+        raise ShapeMismatchError(f"linear: input of shape {tuple(np.shape(x))} and weight of "
+                                 f"shape {tuple(np.shape(weight))} (out, in) do not match")
+    batch = "abcdefgh"[:np.ndim(x) - 1]
+    y = dot_general(x, weight, spec=f"{batch}z,yz->{batch}y")      # no transposed copy
     return y if bias is None else y + bias
 
 
@@ -464,6 +470,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``input``: (N, C, ...) unnormalized scores."""
     if not 0 <= label_smoothing <= 1:
         raise InvalidArgumentError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
+    if weight is None and not label_smoothing and reduction == "mean" and np.ndim(input) == 2 \
+            and _raw(target).dtype.kind in "iu":
+        labels = _labels(target, tuple(np.shape(input)), "cross_entropy")
+        if not (labels == ignore_index).any():
+            # the common case: mean(logsumexp(z) - z[n, label_n]), five recorded operations
+            picked = input[np.arange(labels.shape[0]), labels]
+            return np.sum(logsumexp(input, axes=(1,)) - picked) / labels.shape[0]
     logp = log_softmax(input, 1)
     n_classes = np.shape(input)[1] if np.ndim(input) > 1 else None
     w = None if weight is None else _raw(weight)

@@ -18,6 +18,7 @@ each one's JVP is the bilinear rule and its transposes are the other two.
 
 ``axes`` are non-negative ints; stride/padding/dilation tuples of one int per spatial dim.
 """
+import functools
 import itertools
 import math
 
@@ -232,22 +233,39 @@ def _mean(x, axes):
     return ar.mul(sh.reshape(red.reduce_sum(x, axes=axes), shape=kept), 1.0 / count)
 
 
+@functools.lru_cache(maxsize=256)
+def _sum_spec(ndim, axes, operands):
+    """The einsum spec that sums ``operands`` same-shaped arrays' product over ``axes``."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    return ",".join([letters] * operands) + "->" + kept
+
+
+def _sum_kept(axes, *arrays):
+    """``sum(prod(arrays), axes, keepdims=True)`` for same-shaped arrays: one einsum, without
+    the product's temporary, several times faster than np.sum over non-trailing axes."""
+    a = arrays[0]
+    r = np.einsum(_sum_spec(a.ndim, axes, len(arrays)), *arrays)
+    return np.reshape(r, tuple(1 if i in axes else d for i, d in enumerate(a.shape)))
+
+
 def _standardize_impl(x, *, axes, eps):
-    mean = np.mean(x, axis=axes, keepdims=True)
-    d = x - mean
-    var = np.mean(np.square(d), axis=axes, keepdims=True)
+    count = math.prod(x.shape[a] for a in axes)
+    d = x - _sum_kept(axes, x) / count
+    var = _sum_kept(axes, d, d) / count
     d *= 1.0 / np.sqrt(var + eps)
     return d
 
 
 def _standardize_tangent_impl(t, xhat, r, *, axes):
-    m = np.mean(t, axis=axes, keepdims=True)
-    c = np.mean(xhat * t, axis=axes, keepdims=True)
     if t.shape == xhat.shape == np.broadcast_shapes(t.shape, r.shape):
-        out = t - m                     # the common case: three passes, in place
-        out -= xhat * c
+        count = math.prod(t.shape[a] for a in axes)
+        out = t - _sum_kept(axes, t) / count   # the common case: four passes, two in place
+        out -= xhat * (_sum_kept(axes, xhat, t) / count)
         out *= r
         return out
+    m = np.mean(t, axis=axes, keepdims=True)
+    c = np.mean(xhat * t, axis=axes, keepdims=True)
     return (t - m - xhat * c) * r
 
 

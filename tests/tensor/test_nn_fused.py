@@ -86,3 +86,31 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_torch():
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
     np.testing.assert_array_equal(F.max_pool2d(x0, 2), ty.detach().numpy())     # traced path
+
+
+def test_cross_entropy_common_case_matches_torch_to_second_order():
+    z0 = rng.standard_normal((5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    v = rng.standard_normal(z0.shape)
+
+    def ours(z):
+        return F.cross_entropy(z, labels)
+    # the general path (class weights of one) gives the same
+    np.testing.assert_allclose(ours(z0), F.cross_entropy(z0, labels, weight=np.ones(4)),
+                               rtol=1e-14)
+    z = cr.tensor(z0, requires_grad=True)
+    (g,) = cr.autograd.grad(ours(z), [z], create_graph=True)
+    (g * cr.tensor(v)).sum().backward()
+    tz = torch.tensor(z0, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tz, torch.tensor(labels))
+    (tg,) = torch.autograd.grad(tl, [tz], create_graph=True)
+    (tg * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(ours(z0), tl.item(), rtol=1e-14)
+    np.testing.assert_allclose(g.data, tg.detach().numpy(), atol=1e-15)
+    np.testing.assert_allclose(z.grad.data, tz.grad.numpy(), atol=1e-14)
+    np.testing.assert_allclose(cr.grad(ours)(z0), tg.detach().numpy(), atol=1e-15)
+
+
+def test_linear_shape_mismatch_is_named():
+    with pytest.raises(cr.ShapeMismatchError, match="linear"):
+        F.linear(np.ones((2, 3)), np.ones((4, 5)))
