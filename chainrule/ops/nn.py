@@ -35,17 +35,16 @@ from ._define import to_front
 __all__ = ["conv", "conv_input_t", "conv_weight_t", "standardize", "standardize_tangent"]
 
 
-# -- convolution: im2col and one matrix product per example --------------------------------------
-def _windows(x, kernel, stride, padding, dilation):
-    """The strided view (N, C, *S_out, *K) of ``x`` (N, C, *S) zero-padded: entry
-    ``[n, c, p, k]`` is ``x_padded[n, c, p * stride + k * dilation]``."""
-    n = len(kernel)
-    if any(padding):
-        x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    v = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + n)))
-    return v[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
-             + tuple(slice(None, None, d) for d in dilation)]
+# -- convolution: im2col and one matrix product ----------------------------------------------------
+def _pad(x, padding):
+    """``x`` (N, C, *S) with ``padding`` zeros on both sides of each spatial dim (np.pad is
+    several times slower at these sizes)."""
+    if not any(padding):
+        return x
+    out = np.zeros(tuple(x.shape[:2]) + tuple(s + 2 * p for s, p in zip(x.shape[2:], padding)),
+                   x.dtype)
+    out[(slice(None),) * 2 + tuple(slice(p, p + s) for p, s in zip(padding, x.shape[2:]))] = x
+    return out
 
 
 def _out_spatial(spatial, kernel, stride, padding, dilation):
@@ -53,36 +52,51 @@ def _out_spatial(spatial, kernel, stride, padding, dilation):
                  for s, k, st, p, d in zip(spatial, kernel, stride, padding, dilation))
 
 
+def _offsets(kernel, stride, dilation, out):
+    """Per kernel offset (row-major), the slices of the padded spatial dims it reads for
+    every output position."""
+    return [(k, tuple(slice(ki * d, ki * d + st * (m - 1) + 1, st)
+                      for ki, d, st, m in zip(k, dilation, stride, out)))
+            for k in itertools.product(*[range(i) for i in kernel])]
+
+
 def _cols(x, kernel, stride, padding, dilation, groups):
-    """im2col: (N, groups, C/groups * prod(K), prod(S_out)), and S_out."""
-    n = len(kernel)
-    win = _windows(x, kernel, stride, padding, dilation)
-    out = win.shape[2:2 + n]
-    cols = np.transpose(win, (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n)))
+    """im2col, examples last: (groups, C/groups * prod(K), N * prod(S_out)), and S_out; one
+    strided copy per kernel offset."""
     batch, c = x.shape[:2]
-    return np.reshape(cols, (batch, groups, c // groups * math.prod(kernel), math.prod(out))), out
+    out = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
+    xt = np.moveaxis(_pad(x, padding), 1, 0)                       # (C, N, *S) view
+    cols = np.empty((c,) + tuple(kernel) + (batch,) + out, np.result_type(x))
+    for k, where in _offsets(kernel, stride, dilation, out):
+        cols[(slice(None),) + k] = xt[(slice(None),) * 2 + where]
+    return np.reshape(cols, (groups, c // groups * math.prod(kernel), -1)), out
+
+
+def _examples_last(y, groups):
+    """(N, O, *S_out) -> (groups, O/groups, N * prod(S_out)) (a copy)."""
+    batch, o = y.shape[:2]
+    return np.reshape(np.swapaxes(np.reshape(y, (batch, o, -1)), 0, 1), (groups, o // groups, -1))
 
 
 def _conv_impl(x, w, *, stride, padding, dilation, groups):
     kernel, o = tuple(w.shape[2:]), w.shape[0]
     cols, out = _cols(x, kernel, stride, padding, dilation, groups)
-    y = np.matmul(np.reshape(w, (groups, o // groups, -1)), cols)     # (N, g, O/g, P)
-    return np.reshape(y, (x.shape[0], o) + out)
+    y = np.matmul(np.reshape(w, (groups, o // groups, -1)), cols)     # (g, O/g, N*P)
+    y = np.swapaxes(np.reshape(y, (o, x.shape[0], -1)), 0, 1)
+    return np.reshape(np.ascontiguousarray(y), (x.shape[0], o) + out)
 
 
 def _conv_input_t_impl(y, w, *, stride, padding, dilation, groups, in_shape):
     """col2im of ``w^T y``: every kernel offset's columns added into the padded input."""
     kernel, o = tuple(w.shape[2:]), w.shape[0]
-    n, (batch, c) = len(kernel), in_shape[:2]
+    batch, c = in_shape[:2]
     out = tuple(y.shape[2:])
     w2 = np.reshape(w, (groups, o // groups, -1))
     cols = np.matmul(np.swapaxes(w2, 1, 2), np.reshape(y, (batch, groups, o // groups, -1)))
     cols = np.reshape(cols, (batch, c) + kernel + out)
     padded = tuple(s + 2 * p for s, p in zip(in_shape[2:], padding))
     x = np.zeros((batch, c) + padded, dtype=np.result_type(y, w))
-    for k in itertools.product(*[range(i) for i in kernel]):
-        where = tuple(slice(ki * d, ki * d + st * (m - 1) + 1, st)
-                      for ki, d, st, m in zip(k, dilation, stride, out))
+    for k, where in _offsets(kernel, stride, dilation, out):
         x[(slice(None),) * 2 + where] += cols[(slice(None),) * 2 + k]
     if any(padding):
         x = x[(slice(None),) * 2 + tuple(slice(p, p + s) for p, s in zip(padding, in_shape[2:]))]
@@ -90,14 +104,9 @@ def _conv_input_t_impl(y, w, *, stride, padding, dilation, groups, in_shape):
 
 
 def _conv_weight_t_impl(x, y, *, stride, padding, dilation, groups, kernel):
-    cols, out = _cols(x, kernel, stride, padding, dilation, groups)   # (N, g, CK, P)
-    batch, o = y.shape[:2]
-    y2 = np.reshape(y, (batch, groups, o // groups, -1))
-    # contract over examples and positions at once: (g, O/g, N*P) @ (g, N*P, CK)
-    y2 = np.reshape(np.transpose(y2, (1, 2, 0, 3)), (groups, o // groups, -1))
-    cols = np.reshape(np.transpose(cols, (1, 0, 3, 2)), (groups, -1, cols.shape[2]))
-    w = np.matmul(y2, cols)
-    return np.reshape(w, (o, x.shape[1] // groups) + tuple(kernel))
+    cols, _ = _cols(x, kernel, stride, padding, dilation, groups)    # (g, CK, N*P)
+    w = np.matmul(_examples_last(y, groups), np.swapaxes(cols, 1, 2))
+    return np.reshape(w, (y.shape[1], x.shape[1] // groups) + tuple(kernel))
 
 
 def _conv_abstract(x, w, *, stride, padding, dilation, groups):
