@@ -19,7 +19,7 @@ from ..api import stop_gradient
 from ..scipy import special
 from ..core.errors import InvalidArgumentError, ShapeMismatchError
 from ..ops.linalg import dot_general
-from ..ops.nn import conv as conv_op, standardize
+from ..ops.nn import batch_stats, conv as conv_op, standardize
 from ..ops.special import logsumexp
 from ..tensor import Tensor
 from ..tensor.random import generator
@@ -352,9 +352,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         y = standardize(x, axes=axes, eps=eps)
         if running_mean is not None:
             count = np.size(x) // x.shape[1]
-            raw = _raw(x)
-            m = np.mean(raw, axis=axes)
-            v = np.mean(np.square(raw - np.reshape(m, shape)), axis=axes)
+            m, _, v = batch_stats(_raw(x), axes)
+            m, v = np.reshape(m, -1), np.reshape(v, -1)
             # on the arrays (a Tensor buffer gets one in-place assignment each)
             running_mean[...] = (1 - momentum) * _raw(running_mean) + momentum * m
             running_var[...] = (1 - momentum) * _raw(running_var) + momentum * v * count / max(

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, Zero, bind, get_aval, is_undefined
+from ..core import Primitive, ShapedArray, Tracer, Zero, bind, get_aval, is_undefined
 from . import arithmetic as ar
 from . import elementwise as el
 from . import reductions as red
@@ -259,9 +259,7 @@ def _sum_kept(axes, *arrays):
 
 
 def _standardize_impl(x, *, axes, eps):
-    count = math.prod(x.shape[a] for a in axes)
-    d = x - _sum_kept(axes, x) / count
-    var = _sum_kept(axes, d, d) / count
+    _, d, var = batch_stats(x, axes)
     d *= 1.0 / np.sqrt(var + eps)
     return d
 
@@ -298,11 +296,25 @@ def standardize_tangent(t, xhat, r, *, axes):
     return bind(standardize_tangent_p, t, xhat, r, axes=tuple(axes))
 
 
+def batch_stats(x, axes):
+    """``(mean, x - mean, var)``: the mean and the biased variance of the array ``x`` over
+    ``axes`` (kept as size-1 dimensions), with one temporary of ``x``'s size."""
+    count = math.prod(x.shape[a] for a in axes)
+    mean = _sum_kept(axes, x) / count
+    d = x - mean
+    return mean, d, _sum_kept(axes, d, d) / count
+
+
 def standardize_jvp(primals, tangents, *, axes, eps):
     (x,), (x_dot,) = primals, tangents
-    d = ar.sub(x, _mean(x, axes))
-    r = ar.div(1.0, el.sqrt(ar.add(_mean(ar.mul(d, d), axes), eps)))
-    xhat = ar.mul(d, r)
+    if isinstance(x, Tracer):
+        d = ar.sub(x, _mean(x, axes))
+        r = ar.div(1.0, el.sqrt(ar.add(_mean(ar.mul(d, d), axes), eps)))
+        xhat = ar.mul(d, r)
+    else:       # an array (the Tensor tape): the same values with the implementation's sums
+        _, d, var = batch_stats(x, axes)
+        r = 1.0 / np.sqrt(var + eps)
+        xhat = np.multiply(d, r, out=d)
     return xhat, standardize_tangent(x_dot, xhat, r, axes=axes)
 
 
