@@ -230,15 +230,19 @@ def _max_pool_tiles(x, kernel, n):
     k_axes = tuple(3 + 2 * i for i in range(n))
     to_windows = (0, 1) + tuple(2 + 2 * i for i in range(n)) + k_axes
     if isinstance(x, Tensor):
-        windows = np.transpose(np.reshape(x.data, split), to_windows)   # a view
-        offsets = list(np.ndindex(*kernel))
-        best = windows[(Ellipsis,) + offsets[0]].copy()
+        # the kernel offsets first, each a contiguous block (NumPy is slow on the small
+        # strided windows themselves)
+        k_first = k_axes + (0, 1) + tuple(2 + 2 * i for i in range(n))
+        windows = np.reshape(np.transpose(np.reshape(x.data, split), k_first),
+                             (math.prod(kernel), -1))
+        best = windows[0].copy()
         first = np.zeros(best.shape, np.intp)
-        for j, k in enumerate(offsets[1:], 1):
-            cand = windows[(Ellipsis,) + k]
-            better = (cand > best) | np.isnan(cand)
+        for j in range(1, len(windows)):
+            cand = windows[j]
+            better = (cand > best) | (cand != cand)           # NaN replaces, as in torch
             np.copyto(best, cand, where=better)
             np.copyto(first, j, where=better)
+        first = np.reshape(first, tuple(x.shape[:2]) + out)
         corner, shift = _window_places(tuple(x.shape), kernel, out)
         return np.reshape(x, (-1,))[corner + shift[first]]
     v = np.reshape(_constant(x), split)

@@ -19,7 +19,6 @@ each one's JVP is the bilinear rule and its transposes are the other two.
 ``axes`` are non-negative ints; stride/padding/dilation tuples of one int per spatial dim.
 """
 import functools
-import itertools
 import math
 
 import numpy as np
@@ -36,40 +35,55 @@ __all__ = ["conv", "conv_input_t", "conv_weight_t", "standardize", "standardize_
 
 
 # -- convolution: im2col and one matrix product ----------------------------------------------------
-def _pad(x, padding):
-    """``x`` (N, C, *S) with ``padding`` zeros on both sides of each spatial dim (np.pad is
-    several times slower at these sizes)."""
-    if not any(padding):
-        return x
-    out = np.zeros(tuple(x.shape[:2]) + tuple(s + 2 * p for s, p in zip(x.shape[2:], padding)),
-                   x.dtype)
-    out[(slice(None),) * 2 + tuple(slice(p, p + s) for p, s in zip(padding, x.shape[2:]))] = x
-    return out
-
-
 def _out_spatial(spatial, kernel, stride, padding, dilation):
     return tuple((s + 2 * p - d * (k - 1) - 1) // st + 1
                  for s, k, st, p, d in zip(spatial, kernel, stride, padding, dilation))
 
 
-def _offsets(kernel, stride, dilation, out):
-    """Per kernel offset (row-major), the slices of the padded spatial dims it reads for
-    every output position."""
-    return [(k, tuple(slice(ki * d, ki * d + st * (m - 1) + 1, st)
-                      for ki, d, st, m in zip(k, dilation, stride, out)))
-            for k in itertools.product(*[range(i) for i in kernel])]
+_PLACES = {}
+
+
+def _places(shape, kernel, stride, padding, dilation):
+    """im2col as flat positions: for an input of ``shape`` (N, C, *S), the int array (C,
+    *K, N, *S_out) of the flat position each column entry reads (``x[n, c, o * stride + k *
+    dilation - padding]``), the padding pointing at position N*C*prod(S) (one past the end);
+    and S_out. Cached per geometry: the gather and its transpose (a bincount) then have no
+    strided loops over small windows, which NumPy runs element group by element group."""
+    key = (shape, kernel, stride, padding, dilation)
+    hit = _PLACES.get(key)
+    if hit is not None:
+        return hit
+    batch, c = shape[:2]
+    spatial, n = shape[2:], len(kernel)
+    out = _out_spatial(spatial, kernel, stride, padding, dilation)
+    rank = 2 + 2 * n                                  # axes: C, *K, N, *S_out
+    inside = np.ones((1,) * rank, bool)
+    pos = (np.arange(c).reshape((c,) + (1,) * (rank - 1)) * math.prod(spatial)
+           + np.arange(batch).reshape((1,) * (n + 1) + (batch,) + (1,) * n)
+           * (c * math.prod(spatial)))
+    flat_stride = 1
+    for i in reversed(range(n)):
+        k = np.arange(kernel[i]).reshape((1,) * (1 + i) + (kernel[i],) + (1,) * (rank - 2 - i))
+        o = np.arange(out[i]).reshape((1,) * (n + 2 + i) + (out[i],) + (1,) * (n - 1 - i))
+        coord = o * stride[i] + k * dilation[i] - padding[i]
+        inside = inside & (coord >= 0) & (coord < spatial[i])
+        pos = pos + coord * flat_stride
+        flat_stride *= spatial[i]
+    places = np.where(inside, pos, batch * c * flat_stride).astype(np.intp).reshape(-1)
+    if len(_PLACES) > 64:
+        _PLACES.clear()
+    _PLACES[key] = places, out
+    return places, out
 
 
 def _cols(x, kernel, stride, padding, dilation, groups):
-    """im2col, examples last: (groups, C/groups * prod(K), N * prod(S_out)), and S_out; one
-    strided copy per kernel offset."""
-    batch, c = x.shape[:2]
-    out = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
-    xt = np.moveaxis(_pad(x, padding), 1, 0)                       # (C, N, *S) view
-    cols = np.empty((c,) + tuple(kernel) + (batch,) + out, np.result_type(x))
-    for k, where in _offsets(kernel, stride, dilation, out):
-        cols[(slice(None),) + k] = xt[(slice(None),) * 2 + where]
-    return np.reshape(cols, (groups, c // groups * math.prod(kernel), -1)), out
+    """im2col, examples last: (groups, C/groups * prod(K), N * prod(S_out)), and S_out."""
+    places, out = _places(tuple(x.shape), tuple(kernel), stride, padding, dilation)
+    flat = np.reshape(x, -1)
+    if any(padding):
+        flat = np.concatenate((flat, np.zeros(1, flat.dtype)))
+    cols = np.take(flat, places)
+    return np.reshape(cols, (groups, x.shape[1] // groups * math.prod(kernel), -1)), out
 
 
 def _examples_last(y, groups):
@@ -87,20 +101,19 @@ def _conv_impl(x, w, *, stride, padding, dilation, groups):
 
 
 def _conv_input_t_impl(y, w, *, stride, padding, dilation, groups, in_shape):
-    """col2im of ``w^T y``: every kernel offset's columns added into the padded input."""
+    """col2im of ``w^T y`` (one matrix product for the batch): the columns summed into the
+    input positions they read, one bincount (np.add.at for other than float64)."""
     kernel, o = tuple(w.shape[2:]), w.shape[0]
-    batch, c = in_shape[:2]
-    out = tuple(y.shape[2:])
     w2 = np.reshape(w, (groups, o // groups, -1))
-    cols = np.matmul(np.swapaxes(w2, 1, 2), np.reshape(y, (batch, groups, o // groups, -1)))
-    cols = np.reshape(cols, (batch, c) + kernel + out)
-    padded = tuple(s + 2 * p for s, p in zip(in_shape[2:], padding))
-    x = np.zeros((batch, c) + padded, dtype=np.result_type(y, w))
-    for k, where in _offsets(kernel, stride, dilation, out):
-        x[(slice(None),) * 2 + where] += cols[(slice(None),) * 2 + k]
-    if any(padding):
-        x = x[(slice(None),) * 2 + tuple(slice(p, p + s) for p, s in zip(padding, in_shape[2:]))]
-    return x
+    cols = np.reshape(np.matmul(np.swapaxes(w2, 1, 2), _examples_last(y, groups)), -1)
+    places, _ = _places(tuple(in_shape), kernel, stride, padding, dilation)
+    size = math.prod(in_shape)
+    if cols.dtype == np.float64:
+        x = np.bincount(places, cols, minlength=size + 1)
+    else:
+        x = np.zeros(size + 1, cols.dtype)
+        np.add.at(x, places, cols)
+    return np.reshape(x[:size], in_shape)
 
 
 def _conv_weight_t_impl(x, y, *, stride, padding, dilation, groups, kernel):
