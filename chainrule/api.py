@@ -325,15 +325,24 @@ def jvp(fun, primals, tangents):
 
     # a tangent holding zeros where an infinite factor meets one cannot be decided per tracer:
     # then the same function is linearized and the tangents pushed element by element
+    # (also where that is known only when a staged program runs: structural.forward_pass then
+    # stages the element-by-element decision)
     watch = watch_ambiguous()
     try:
         outs, out_tangents = jvp_flat(flat_fun, leaves, t_leaves)
+        ambiguous = False
     except AmbiguousZero:
-        box.clear()
-        outs, graph = linearize_flat(flat_fun, leaves)
-        out_tangents = forward_pass(graph, t_leaves)
+        ambiguous = True
     finally:
         reset_watch_ambiguous(watch)
+    if ambiguous:
+        box.clear()
+        watch = watch_ambiguous(False)
+        try:
+            outs, graph = linearize_flat(flat_fun, leaves)
+            out_tangents = forward_pass(graph, t_leaves)
+        finally:
+            reset_watch_ambiguous(watch)
     like = 0.0 if orig and all(isinstance(o, float) for o in orig) else None
     return (tree_unflatten(box[0], [_mirror(o, like) for o in outs]),
             tree_unflatten(box[0], [_mirror(t, like) for t in out_tangents]))

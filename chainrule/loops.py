@@ -257,6 +257,9 @@ def cond(pred, true_fun, false_fun, *operands):
     return switch(p, [false_fun, true_fun], *operands)
 
 
+dispatch.hooks["cond"] = cond     # the NaN-safe products' staged decision (interpreters/structural.py)
+
+
 def checkpoint(fun):
     """``fun`` whose intermediate values reverse mode does not store: they are recomputed in
     the backward pass (``jax.checkpoint``). Wrap a step of a long simulation to trade one

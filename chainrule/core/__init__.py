@@ -11,7 +11,9 @@ from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer
 from .tree import (TreeDef, broadcast_prefix, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
                    tree_map, tree_unflatten)
-from .zeros import (AmbiguousZero, UndefPrimal, Zero, is_undefined, add_any_p, add_tangents,
-                    call_rule, check_ambiguous, instantiate, is_concrete, loose_after,
-                    may_hold_zero, reset_watch_ambiguous, strict_products, tangent_aval,
-                    transpose_rule, watch_ambiguous, zeros_like_aval)
+from .zeros import (COEFFICIENT, NONE_STRUCTURAL, AmbiguousZero, UndefPrimal, Zero, is_undefined,
+                   add_any_p, add_tangents, call_rule, carries_derivative, incoming_loose, reset_incoming_loose, set_incoming_loose, check_ambiguous,
+                   decide_when_run, infinite_somewhere, instantiate, is_concrete, loose_after,
+                   may_hold_zero, peek, real_dtype, reset_stage_decisions, reset_watch_ambiguous,
+                   stage_decisions, strict_products, tangent_aval, structural_part, transpose_rule,
+                   watch_ambiguous, zeros_like_aval)

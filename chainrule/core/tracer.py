@@ -77,6 +77,13 @@ class Tracer(ArrayMethods):
             f"the value of a {type(self).__name__} is not known while it is being traced; "
             "Python control flow on it cannot be staged")
 
+    def beneath(self):
+        """The value this tracer carries one level down (forward mode's primal, a vmap's
+        batched value), or None where it carries none (a value being staged by ``jit``). Read
+        without recording anything: only for decisions that do not change a result, such as the
+        NaN-safe products' choice of formula (core/zeros.py ``peek``)."""
+        return None
+
     # -- the array surface ---------------------------------------------------------------------
     shape = property(lambda self: self.aval.shape)
     dtype = property(lambda self: self.aval.dtype)
@@ -216,3 +223,6 @@ class PrimalTracer(Tracer):
     def concrete_value(self):
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else p
+
+    def beneath(self):
+        return self.primal

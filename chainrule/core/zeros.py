@@ -12,7 +12,7 @@ import numpy as np
 from .arrays import is_foreign, zeros_like_aval
 from .avals import ShapedArray
 from .primitive import Primitive, bind
-from .tracer import Tracer
+from .tracer import PrimalTracer, Tracer
 
 
 class AvalMarker:
@@ -112,6 +112,43 @@ def strict_products():
 _watch = contextvars.ContextVar("chainrule_watch_ambiguous", default=False)
 
 
+# Where the factor is known only when a staged program runs, the decision is staged too (a cond,
+# interpreters/structural.py), but not inside the bodies of loops, branches and custom rules,
+# whose graphs are staged once for every use: there the zero-safe product stands, as the
+# structural zeros of their incoming cotangents are not known inside them either.
+_stage_decisions = contextvars.ContextVar("chainrule_stage_decisions", default=True)
+
+
+def stage_decisions(flag):
+    return _stage_decisions.set(flag)
+
+
+reset_stage_decisions = _stage_decisions.reset
+
+
+def decide_when_run():
+    """Whether an undecided zero-safe product may stage its decision here (not in a body)."""
+    return _stage_decisions.get()
+
+
+# While the backward pass runs the transpose rule of a primitive with several results (a loop),
+# which of their cotangents may hold a structural zero: scan's rule passes that into its body.
+_incoming_loose = contextvars.ContextVar("chainrule_incoming_loose", default=None)
+
+
+def set_incoming_loose(flags):
+    return _incoming_loose.set(flags)
+
+
+reset_incoming_loose = _incoming_loose.reset
+
+
+def incoming_loose():
+    """Per result of the equation being transposed, whether its cotangent may hold a
+    structural zero (None where the rule is not called by the backward pass: all may)."""
+    return _incoming_loose.get()
+
+
 class AmbiguousZero(Exception):
     """Internal: a zero-safe product met an infinite factor at a zero of a loose tangent."""
 
@@ -124,14 +161,61 @@ reset_watch_ambiguous = _watch.reset
 
 
 def check_ambiguous(t, c, divide=False):
-    """Raise AmbiguousZero where ``jvp`` watches and the concrete tangent ``t`` is 0 where the
-    concrete factor ``c`` is infinite (or, dividing, 0 or NaN)."""
-    if not _watch.get() or not is_concrete(t) or not is_concrete(c):
+    """Raise AmbiguousZero where ``jvp`` watches and the tangent ``t`` is 0 where the factor
+    ``c`` is infinite (or, dividing, 0 or NaN), or where that is not known until the staged
+    program runs (``jit``): the values are seen through the tracers that carry them (``peek``)."""
+    if not _watch.get():
         return
-    with np.errstate(invalid="ignore"):
-        bad = (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
-        if np.any(np.equal(t, 0) & bad):
+    bad = infinite_somewhere(c, divide)
+    if bad is False:
+        return
+    t = peek(t)
+    if bad is None or isinstance(t, Tracer):
+        if decide_when_run():
             raise AmbiguousZero()
+        return
+    c = peek(c)
+    if is_concrete(t) and np.any(np.equal(t, 0) & _infinite(c, divide)):
+        raise AmbiguousZero()
+
+
+def _infinite(c, divide):
+    """Where the factor ``c`` of a product (or, ``divide``, of a quotient) is infinite."""
+    with np.errstate(invalid="ignore"):
+        return (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
+
+
+def peek(x):
+    """The innermost value beneath ``x`` (``Tracer.beneath``, level by level): concrete where
+    every interpreter down the stack carries one, else a tracer being staged; ``x`` itself if
+    not a tracer."""
+    while isinstance(x, Tracer):
+        below = x.beneath()
+        if below is None:
+            return x
+        x = below
+    return x
+
+
+def carries_derivative(x):
+    """Whether a forward-mode or Taylor tracer (which an outer transformation differentiates)
+    is in ``x``'s stack: where none is, a product's zero-safety matters only at this level."""
+    while isinstance(x, Tracer):
+        if isinstance(x, PrimalTracer):
+            return True
+        x = x.beneath()
+    return False
+
+
+def infinite_somewhere(c, divide=False):
+    """Whether the derivative factor ``c`` is infinite somewhere (dividing: 0 or NaN somewhere):
+    True or False where its value is known here (also beneath forward-mode and vmap tracers),
+    None where it is known only when a staged program runs (``jit``). A lazy array of another
+    library is never computed: False, the zero-safe product's assumption."""
+    v = peek(c)
+    if is_concrete(v):
+        return bool(np.any(_infinite(v, divide)))
+    return None if isinstance(v, Tracer) else False
 
 
 def is_concrete(x):
@@ -187,3 +271,36 @@ def call_rule(prim, rule, args, params, loose, constant, by_constant):
         if mark is not None:
             by_constant_mark.reset(mark)
     return result, loose or by_constant or (constant and "no-new-zeros" not in prim.zero_safety)
+
+
+# -- the structural part of one contribution to a cotangent --------------------------------------
+# (used by interpreters/structural.py for graphs and by tensor/structural.py for the tape)
+COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
+NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
+
+
+def structural_part(prim, params, out_mask, out_dtype, args, position, by_constant, shape):
+    """True where the contribution of an equation of ``prim`` to the cotangent of its linear
+    input ``position`` (of ``shape``) is a structural zero, given ``out_mask`` (True where the
+    equation's own cotangent, of ``out_dtype``, is one) and ``args`` as its transpose rule takes them (an
+    UndefPrimal for each linear input): the rule applied to the indicator of the elements that
+    are not structural, a product by a derivative factor with the factor replaced by ones (a
+    zero of the factor is a vanishing derivative, not structure) unless ``by_constant`` (the
+    equation scales by a constant mask), and FFTs and solves (whose rules could cancel)
+    counting no zero as structural."""
+    if prim.name in NONE_STRUCTURAL and not by_constant:
+        return np.zeros(shape, bool)
+    indicator = np.logical_not(out_mask).astype(real_dtype(out_dtype))
+    ones = prim.name in COEFFICIENT and not by_constant
+    args = [a if type(a) is UndefPrimal else (np.ones(np.shape(a)) if ones else a)
+            for a in args]
+    part = prim.transpose(indicator, *args, **params)[position]
+    if part is None or type(part) is Zero:
+        return np.ones(shape, bool)
+    return np.broadcast_to(np.equal(part, 0), shape)
+
+
+def real_dtype(dtype):
+    """The dtype of an indicator of a cotangent of ``dtype`` (a real float)."""
+    dtype = np.dtype(dtype)
+    return np.float64 if dtype.kind == "c" else dtype if dtype.kind == "f" else np.float64

@@ -69,6 +69,9 @@ class BatchTracer(Tracer):
             "a batched (vmap) value differs from example to example, so Python control flow, "
             "an index or a shape cannot follow it; use np.where to select per example")
 
+    def beneath(self):
+        return None if self.bdim is SEED else self.val
+
 
 def move_to_front(val, bdim):
     """``val`` with its batch axis first (``bdim`` None: unchanged)."""

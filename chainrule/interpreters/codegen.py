@@ -402,7 +402,7 @@ def generate(graph, arg_names, fn_name="compiled", guards=(), scalar=False, bare
             kw.append(f"{k}={_param_src(v, consts)}")
         return f"{fname}({', '.join(args + kw)})"
 
-    loop_ctx = _LoopContext(consts, namespace)
+    loop_ctx = _LoopContext(consts, namespace, fn_name)
     guard_at = {}
     for i, (kind, var, val) in enumerate(guards):
         guard_at.setdefault(var, []).append((i, kind, val))
@@ -539,14 +539,18 @@ class _LoopContext:
     """What emitting loops adds to a generated module: the bodies' definitions (``prelude``,
     placed inside ``_make``, before the function), their constants and their namespace."""
 
-    def __init__(self, consts, namespace):
+    def __init__(self, consts, namespace, enclosing):
         self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
+        self.enclosing = enclosing      # the function being generated: no body takes its name
 
     def function(self, graph, kind):
         """Define the compiled ``graph`` in the prelude; returns its name. A scalar body runs on
         Python floats, falling back to its NumPy version where ``math`` raises."""
         name = f"{kind}{self.count}"
         self.count += 1
+        if name == self.enclosing:      # a branch inside a branch: the names are local to each
+            name = f"{kind}{self.count}"
+            self.count += 1
         graph, _ = optimize(graph)
         names = [f"in{i}" for i in range(len(graph.invars))]
         src, ns, consts = generate(graph, names, name)

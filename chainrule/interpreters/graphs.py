@@ -26,22 +26,26 @@ ops import only the core.
 from types import SimpleNamespace
 
 from ..core import (Graph, Lit, Tracer, Var, Zero, dispatch, eval_graph, instantiate,
-                    new_interpreter, tangent_aval)
+                    new_interpreter, reset_stage_decisions, stage_decisions, tangent_aval)
 from .codegen import compile_graph
 from .batching import BatchInterpreter, BatchTracer, SEED, move_to_front
 from .forward import jvp_flat
 from .staging import StagingInterpreter, dead_code_elim
 from .taylor import jet_flat
-from .transpose import backward_pass
+from .transpose import backward_pass, backward_pass_flags
 
 
 def close(fun, in_avals):
     """Stage ``fun`` (flat list -> flat list) on inputs of ``in_avals``: ``(graph, consts)``.
     ``graph.invars`` are ``len(consts)`` variables for the hoisted tracers, then the inputs."""
-    with new_interpreter(StagingInterpreter) as stage:
-        ins = [stage.new_input(a) for a in in_avals]
-        outs = fun(ins)
-        graph = stage.build(ins, outs)
+    token = stage_decisions(False)      # a body: its zero-safe products stay (core/zeros.py)
+    try:
+        with new_interpreter(StagingInterpreter) as stage:
+            ins = [stage.new_input(a) for a in in_avals]
+            outs = fun(ins)
+            graph = stage.build(ins, outs)
+    finally:
+        reset_stage_decisions(token)
     return hoist(graph)
 
 
@@ -143,21 +147,27 @@ def partial_eval_graph(graph, unknowns, force_unknown=False):
     return known.typecheck(), unknown, out_unknowns, len(residuals)
 
 
-def transpose_graph(graph, linear):
+def transpose_graph(graph, linear, loose_out=None):
     """The transpose of a graph that is linear in the inputs marked ``linear`` (the others are
     constants of it, e.g. residuals). Returns a closed graph from (the non-linear inputs, then
     the cotangents of every output) to the cotangents of the linear inputs (zeros where none
-    flows)."""
+    flows). ``loose_out``: per output, whether its cotangent may hold a structural zero (the
+    NaN-safe rule; default: every one may); the same of the linear inputs is left in the
+    result's ``cache["loose_in"]``."""
     nonlin = [v for v, lin in zip(graph.invars, linear) if not lin]
     k = len(nonlin)
+    flags = []
 
     def fun(ins):
         const_vals, cts = ins[:k], ins[k:]
         g = _substitute(graph, dict(zip(nonlin, const_vals)))
-        cts_in = backward_pass(g, cts)
+        cts_in, loose_in = backward_pass_flags(g, cts, loose_out)
+        flags[:] = loose_in
         return [instantiate(c) for c in cts_in]
     out_avals = [tangent_aval(v.aval) for v in graph.outvars]
-    return _stage(fun, _avals(nonlin) + out_avals)
+    result = _stage(fun, _avals(nonlin) + out_avals)
+    result.cache["loose_in"] = tuple(flags)
+    return result
 
 
 def _substitute(graph, values):

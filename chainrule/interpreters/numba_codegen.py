@@ -46,7 +46,7 @@ UFUNCS = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", 
 # primitives emitted by hand (besides the operators, the ufuncs above and the loops)
 SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div", "reduce_sum",
                          "copy", "stop_gradient",
-                         "reduce_max", "reduce_min",
+                         "reduce_max", "reduce_min", "reduce_any", "reduce_all",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
                          "cond", "solve", "concatenate"}
@@ -113,6 +113,9 @@ def untranslated(eqn):
         return "solve of a large or stacked system (LAPACK through NumPy)"
     if name in ("reduce_max", "reduce_min") and eqn.outvars[0].aval.dtype.kind not in "fi":
         return f"{name} of {eqn.outvars[0].aval.dtype}"
+    if name in ("reduce_any", "reduce_all") and \
+            len(eqn.params["axes"]) != eqn.inputs[0].aval.ndim:
+        return f"{name} over some of the axes"
     return None
 
 
@@ -214,6 +217,9 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
 
     ctx = _Ctx(consts, namespace, prefix)
     body = []
+    if prefix:      # a body or branch may be handed a 0-d array where its code reads a scalar
+        body.extend(f"{names[v]} = np.asarray({names[v]}).item()" for v in dict.fromkeys(
+            graph.invars) if v.aval.shape == () and v.aval.dtype.kind in "fib")
     uses = _uses(graph)
     producer = {v: e for e in graph.eqns for v in e.outvars}
     fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
@@ -386,6 +392,9 @@ def _equation(eqn, atom, consts):
             return [f"{lhs} = {src}"]
     if name in ("reduce_sum", "reduce_max", "reduce_min") and eqn.inputs[0].aval.shape == ():
         return [f"{lhs} = {args[0]}"]
+    if name in ("reduce_any", "reduce_all"):        # over every axis (untranslated otherwise)
+        x = args[0] if eqn.inputs[0].aval.shape == () else f"np.{name[7:]}({args[0]})"
+        return [f"{lhs} = {x} != 0" if eqn.inputs[0].aval.dtype != np.bool_ else f"{lhs} = {x}"]
     if name == "reduce_sum":
         axes, ndim = p["axes"], eqn.inputs[0].aval.ndim
         if len(axes) == ndim:

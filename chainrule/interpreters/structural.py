@@ -27,11 +27,10 @@ such a point, once per backward pass and variable.
 """
 import numpy as np
 
-from ..core import (UndefPrimal, Var, Zero, bind, eval_graph, instantiate, is_concrete,
-                    may_hold_zero)
+from ..core import (COEFFICIENT, NONE_STRUCTURAL, UndefPrimal, Var, Zero, bind, decide_when_run,
+                    dispatch, eval_graph, infinite_somewhere, instantiate, may_hold_zero,
+                    real_dtype, structural_part)
 
-_COEFFICIENT = frozenset({"mul", "div", "safe_mul", "safe_div", "dot_general"})
-_NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"})
 
 
 def has_safe_products(graph):
@@ -60,6 +59,20 @@ class StructuralZeros:
         self.uses = {}          # var -> [(equation, input position, kept cotangent or None)]
         self.loose = loose
         self.memo = {}
+
+    def seed_vars(self):
+        return [v for v, ct in self.seeds.items() if type(ct) is not Zero]
+
+    def seed(self, v):
+        return self.seeds[v]
+
+    def branch(self, keys, values):
+        """A copy for a staged branch, its seeds ``keys`` taking the branch's ``values``: the
+        masks it works out stay in the branch."""
+        other = StructuralZeros.__new__(StructuralZeros)
+        other.seeds = {**self.seeds, **dict(zip(keys, values))}
+        other.uses, other.loose, other.memo = self.uses, self.loose, {}
+        return other
 
     def record(self, eqn, position, ct):
         """Note that ``eqn`` contributed ``ct`` to the cotangent of its input ``position``."""
@@ -91,43 +104,58 @@ class StructuralZeros:
         prim = eqn.prim
         if kept is not None:                    # a graph-holding primitive: the old assumption
             return np.equal(kept, 0)
-        if prim.name in _NONE_STRUCTURAL and not eqn.by_constant:
-            return np.zeros(shape, bool)
         if all(o not in self.loose for o in eqn.outvars) and not eqn.by_constant \
                 and "no-new-zeros" in prim.zero_safety:
             return np.zeros(shape, bool)
         out = eqn.outvars[0]
-        indicator = np.logical_not(self.mask(out)).astype(_real_dtype(out.aval.dtype))
-        ones = prim.name in _COEFFICIENT and not eqn.by_constant
-        args = [UndefPrimal(x.aval) if type(x) is Var else
-                (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
-        part = prim.transpose(indicator, *args, **eqn.params)[position]
-        if part is None or type(part) is Zero:
-            return np.ones(shape, bool)
-        return np.broadcast_to(np.equal(part, 0), shape)
+        args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
+        return structural_part(prim, eqn.params, self.mask(out), out.aval.dtype, args, position,
+                               eqn.by_constant, shape)
 
 
-def _real_dtype(dtype):
-    dtype = np.dtype(dtype)
-    return np.float64 if dtype.kind == "c" else dtype if dtype.kind == "f" else np.float64
+def masked_safe_transpose(eqn, ct, args, zeros, rule):
+    """The safe product's transpose (``rule`` is its own) where its factor may be infinite
+    somewhere: 0 at the structural zeros of the cotangent, the plain product (NaN at 0 * inf)
+    elsewhere."""
+    def masked(ct, zeros):
+        s = np.logical_and(zeros.mask(eqn.outvars[0]), np.equal(ct, 0))
+        return eqn.prim.strict_transpose(ct, args[0], np.where(s, 1.0, args[1]), **eqn.params)[0]
 
-
-def masked_safe_transpose(eqn, ct, args, zeros):
-    """The safe product's transpose where its factor is infinite somewhere: 0 at the structural
-    zeros of the cotangent, the plain product (NaN at 0 * inf) elsewhere."""
-    s = zeros.mask(eqn.outvars[0])
-    c = args[1]
-    ct = np.where(s, 0.0, ct)
-    c = np.where(s, 1.0, c)
-    return eqn.prim.strict_transpose(ct, args[0], c, **eqn.params)
+    known = infinite_factor(eqn)
+    if known:
+        return masked(ct, zeros), None
+    if known is False:
+        return rule(ct, *args, **eqn.params)
+    if not decide_when_run():                   # in a loop body: the zero-safe product
+        return rule(ct, *args, **eqn.params)
+    return staged_decision(eqn, ct, zeros, masked,
+                           lambda ct: rule(ct, *args, **eqn.params)[0]), None
 
 
 def infinite_factor(eqn):
-    """Whether the safe product ``eqn`` meets a factor known here to be infinite somewhere."""
+    """Whether the safe product ``eqn`` meets a factor that is infinite somewhere (a quotient:
+    a divisor 0 or NaN): True or False where that is known here, None where it is known only
+    when the staged program runs (core.zeros.infinite_somewhere)."""
     c = eqn.inputs[1]
     if type(c) is Var:
         return False
-    return is_concrete(c.val) and not np.all(np.isfinite(c.val))
+    return infinite_somewhere(c.val, divide=eqn.prim.name == "safe_div")
+
+
+def staged_decision(eqn, value, zeros, masked, safe):
+    """Where the factor of the safe product ``eqn`` is known only when the staged program runs:
+    ``masked(value, zeros)`` (the element-by-element decision) if the factor is infinite
+    somewhere then, else ``safe(value)`` (equal to it where the factor is finite everywhere),
+    staged as a ``cond``. The seeds go into the branch as operands, so the masks are worked out
+    inside it: the per-element work runs only where a factor is infinite."""
+    c = eqn.inputs[1].val
+    bad = np.any(np.equal(c, 0) | np.isnan(c)) if eqn.prim.name == "safe_div" else \
+        np.logical_not(np.all(np.isfinite(c)))
+    keys = zeros.seed_vars()
+    seeds = [zeros.seed(k) for k in keys]
+    return dispatch.hooks["cond"](bad,
+                                  lambda v, *s: masked(v, zeros.branch(keys, s)),
+                                  lambda v, *s: safe(v), value, *seeds)
 
 
 # -- forward: pushing tangents through a linear graph (jacfwd) ----------------------------------
@@ -170,9 +198,8 @@ class _Forward:
             in_loose = any(type(x) is Var and x in loose for x in eqn.inputs)
             if prim.strict_transpose is not None and not in_loose:
                 out = _plain(prim, vals)
-            elif prim.strict_transpose is not None and infinite_factor(eqn):
-                s = self.mask(eqn.inputs[0])
-                out = _plain(prim, [np.where(s, 0.0, vals[0]), np.where(s, 1.0, vals[1])])
+            elif prim.strict_transpose is not None and infinite_factor(eqn) is not False:
+                out = self._masked(eqn, vals)
             else:
                 out = bind(prim, *vals, **eqn.params)
             if in_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety or (
@@ -183,6 +210,37 @@ class _Forward:
             else:
                 env[eqn.outvars[0]] = out
         return [self.env[v] if type(v) is Var else v.val for v in self.graph.outvars]
+
+    def _masked(self, eqn, vals):
+        """The safe product ``eqn`` on loose tangents where its factor may be infinite: 0 at
+        the structural zeros of the tangent, the plain product elsewhere (decided when the
+        staged program runs where the factor is known only then)."""
+        def masked(t, push):
+            s = np.logical_and(push.mask(eqn.inputs[0]), np.equal(t, 0))
+            return _plain(eqn.prim, [t, np.where(s, 1.0, vals[1])])
+
+        def safe(t):
+            return bind(eqn.prim, t, vals[1], **eqn.params)
+
+        if infinite_factor(eqn):
+            return masked(vals[0], self)
+        return staged_decision(eqn, vals[0], self, masked, safe) if decide_when_run() else \
+            safe(vals[0])
+
+    def seed_vars(self):
+        return [v for v in dict.fromkeys(self.graph.invars) if type(self.env[v]) is not Zero]
+
+    def seed(self, v):
+        return self.env[v]
+
+    def branch(self, keys, values):
+        """A copy for a staged branch, its inputs' tangents ``keys`` taking the branch's
+        ``values``: the masks it works out stay in the branch."""
+        other = _Forward.__new__(_Forward)
+        other.graph, other.loose, other.producer = self.graph, self.loose, self.producer
+        other.env = {**self.env, **dict(zip(keys, values))}
+        other.memo = {}
+        return other
 
     def mask(self, v):
         """True where the tangent of ``v`` is a structural zero (the seeds do not reach it)."""
@@ -200,10 +258,10 @@ class _Forward:
             result = np.equal(value, 0)
         elif _opaque(eqn.prim):
             result = np.equal(value, 0)
-        elif eqn.prim.name in _NONE_STRUCTURAL and not eqn.by_constant:
+        elif eqn.prim.name in NONE_STRUCTURAL and not eqn.by_constant:
             result = np.zeros(shape, bool)
         else:
-            ones = eqn.prim.name in _COEFFICIENT and not eqn.by_constant
+            ones = eqn.prim.name in COEFFICIENT and not eqn.by_constant
             args = [self._indicator(x) if type(x) is Var else
                     (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
             result = np.equal(bind(eqn.prim, *args, **eqn.params), 0)
@@ -211,7 +269,7 @@ class _Forward:
         return result
 
     def _indicator(self, x):
-        return np.logical_not(self.mask(x)).astype(_real_dtype(x.aval.dtype))
+        return np.logical_not(self.mask(x)).astype(real_dtype(x.aval.dtype))
 
 
 def _plain(prim, vals):

@@ -27,23 +27,34 @@ and PyTorch give.
 import numpy as np
 
 from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
-                    loose_after, may_hold_zero, transpose_rule)
-from .structural import StructuralZeros, has_safe_products, infinite_factor, masked_safe_transpose
+                    loose_after, may_hold_zero, reset_incoming_loose, set_incoming_loose,
+                    transpose_rule)
+from .structural import StructuralZeros, has_safe_products, masked_safe_transpose
 
 
-def backward_pass(graph, cts_out):
-    """Cotangents of ``graph.invars`` given cotangents of ``graph.outvars`` (Zero allowed)."""
+def backward_pass(graph, cts_out, loose_out=None):
+    """Cotangents of ``graph.invars`` given cotangents of ``graph.outvars`` (Zero allowed).
+    ``loose_out``: per output, whether its cotangent may hold a structural zero (default: where
+    it may hold a zero at all); ``backward_pass_flags`` also returns the same of the inputs."""
+    return backward_pass_flags(graph, cts_out, loose_out)[0]
+
+
+def backward_pass_flags(graph, cts_out, loose_out=None):
+    """``(cotangents of graph.invars, per input whether its cotangent may hold a structural
+    zero)``: what a loop body's transposition needs to carry the flags across its steps."""
     with graph_phase("adjoint sweep"):
-        return _backward_pass(graph, cts_out)
+        return _backward_pass(graph, cts_out, loose_out)
 
 
-def _backward_pass(graph, cts_out):
+def _backward_pass(graph, cts_out, loose_out):
     ct_env = {}
     loose = set()           # variables whose cotangent may hold a structural zero
-    for v, ct in zip(graph.outvars, cts_out):
+    if loose_out is None:
+        loose_out = [type(ct) is not Zero and may_hold_zero(ct) for ct in cts_out]
+    for v, ct, lo in zip(graph.outvars, cts_out, loose_out):
         if type(v) is Var and type(ct) is not Zero:
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
-            if may_hold_zero(ct):
+            if lo:
                 loose.add(v)
     # per-element structural zeros, worked out only where a safe product meets an infinite
     # factor with a loose cotangent (structural.py)
@@ -51,12 +62,14 @@ def _backward_pass(graph, cts_out):
     pop = ct_env.pop
     for eqn in reversed(graph.eqns):
         prim = eqn.prim
+        incoming = None
         if prim.multiple_results:
             cts = [pop(v, None) for v in eqn.outvars]
             if all(c is None for c in cts):
                 continue
             ct = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
-            out_loose = True
+            incoming = tuple(v in loose for v in eqn.outvars)
+            out_loose = True in incoming
         else:
             ct = pop(eqn.outvars[0], None)
             if ct is None:
@@ -66,15 +79,20 @@ def _backward_pass(graph, cts_out):
         if loose_after(prim, out_loose, eqn.by_constant):
             loose.update(x for x in eqn.inputs if type(x) is Var)
         rule = transpose_rule(prim, out_loose)
-        if out_loose and zeros is not None and prim.strict_transpose is not None \
-                and infinite_factor(eqn):
-            cts_in = masked_safe_transpose(eqn, ct, args, zeros)
+        if out_loose and zeros is not None and prim.strict_transpose is not None:
+            cts_in = masked_safe_transpose(eqn, ct, args, zeros, rule)
         elif rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        else:
+        elif incoming is None:
             cts_in = rule(ct, *args, **eqn.params)
+        else:                   # a loop's rule passes its results' flags into its body
+            token = set_incoming_loose(incoming)
+            try:
+                cts_in = rule(ct, *args, **eqn.params)
+            finally:
+                reset_incoming_loose(token)
         for i, (x, c) in enumerate(zip(eqn.inputs, cts_in)):
             if c is None or type(x) is not Var or type(c) is Zero:
                 continue
@@ -84,5 +102,5 @@ def _backward_pass(graph, cts_out):
                 zeros.record(eqn, i, c)
             prev = ct_env.get(x)
             ct_env[x] = c if prev is None else add_tangents(prev, c)
-    return [ct_env.get(v, Zero(v.aval)) for v in graph.invars]
+    return [ct_env.get(v, Zero(v.aval)) for v in graph.invars], [v in loose for v in graph.invars]
 

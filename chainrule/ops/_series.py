@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ..core import Tracer, Zero, get_aval, strict_products, tangent_aval
+from ..core import Tracer, Zero, carries_derivative, get_aval, strict_products, tangent_aval
 from . import arithmetic as ar
 
 
@@ -349,7 +349,7 @@ def pow_series_composed(a, p):
                 # the indeterminate 0 * inf (NaN): cbrt(x**3) at 0 has the series t, which
                 # needs a's coefficients past order K
                 term = d_pow[k]
-                if strict_products() and not isinstance(term, Tracer):
+                if strict_products() and not carries_derivative(term):
                     y[k] = add(y[k], smul(binom, ar.mul(term, factor)))
                 else:           # a zero of the series may be structural (a constant mask)
                     y[k] = add(y[k], smul(ar.mul(binom, term), factor))

@@ -226,19 +226,19 @@ def tangent_scale(t, c):
     """A JVP rule's tangent ``t`` times a derivative factor ``c`` that may be infinite:
     zero-safe (``safe_mul``), or a plain product where the forward pass runs strict on a
     concrete tangent (no structural zero can be present: core.zeros.strict_products)."""
-    if not isinstance(t, Tracer):
-        if strict_products():
-            return mul(t, c)
+    if not strict_products():
         check_ambiguous(t, c)
+    elif not isinstance(t, Tracer):
+        return mul(t, c)
     return bind(safe_mul_p, t, c)
 
 
 def tangent_divide(t, c):
     """``t / c`` for a JVP rule's tangent, zero-safe unless strict (see ``tangent_scale``)."""
-    if not isinstance(t, Tracer):
-        if strict_products():
-            return div(t, c)
+    if not strict_products():
         check_ambiguous(t, c, divide=True)
+    elif not isinstance(t, Tracer):
+        return div(t, c)
     return bind(safe_div_p, t, c)
 
 

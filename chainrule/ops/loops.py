@@ -14,7 +14,7 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 import numpy as np
 
 from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
-    is_undefined, tangent_aval
+    incoming_loose, is_undefined, tangent_aval
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
 from . import revolve
@@ -204,7 +204,7 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     if not all(l_k):
         raise InvalidArgumentError("scan transpose: a carry that is not linear")
     a_c, a_k, a_x = _split(args, n_consts, n_carry)
-    tb = _cached(body, ("transpose", tuple(lin)), lambda: G.transpose_graph(body, lin))
+    tb, loose = _transposed_body(G, body, lin, n_consts, n_carry)
     r_c = [a for a, l in zip(a_c, l_c) if not l]
     r_x = [a for a, l in zip(a_x, l_x) if not l]
     n_lc = sum(l_c)
@@ -224,7 +224,8 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
              + lc_avals + [_slice_aval(get_aval(r)) for r in r_x]
              + [tangent_aval(v.aval).strip_weak() for v in body.outvars[n_carry:]])
     avals = [a.strip_weak() for a in avals]
-    tgraph = _cached(body, ("transpose_scan", tuple(lin)), lambda: G.close(tbody, avals))
+    tgraph = _cached(body, ("transpose_scan", tuple(lin), loose),
+                     lambda: G.close(tbody, avals))
     tgraph, consts = tgraph
     outs = scan_p.bind(*consts, *r_c, *ct_k, *acc0, *r_x, *ct_y, body=tgraph,
                        n_consts=len(consts) + n_rc, n_carry=n_carry + n_lc, length=length,
@@ -233,6 +234,28 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     ic, ix = iter(d_c), iter(d_x)
     res = [next(ic) if l else None for l in l_c] + d_k + [next(ix) if l else None for l in l_x]
     return res
+
+
+def _transposed_body(G, body, lin, n_consts, n_carry):
+    """The body's transpose for the NaN-safe rule's flags (core/zeros.py): which cotangents
+    of the results may hold a structural zero, as the backward pass says (``incoming_loose``),
+    a carry's taken together with what the body hands the previous step (a fixed point), so a
+    body whose cotangents hold none transposes its zero-safe products plainly. Returns the
+    transposed body and the carries' and outputs' flags."""
+    incoming = incoming_loose()
+    if incoming is None:
+        incoming = (True,) * len(body.outvars)
+    flags_k, flags_y = list(incoming[:n_carry]), tuple(incoming[n_carry:])
+    n_lc = sum(lin[:n_consts])      # the body's linear inputs: linear consts, carries, xs
+    while True:
+        key = tuple(flags_k) + flags_y
+        tb = _cached(body, ("transpose", tuple(lin), key),
+                     lambda: G.transpose_graph(body, lin, key))
+        out_k = tb.cache["loose_in"][n_lc:n_lc + n_carry]
+        new = [a or b for a, b in zip(flags_k, out_k)]
+        if new == flags_k:
+            return tb, key
+        flags_k = new
 
 
 def _coefficients(series, flags, primals, order):

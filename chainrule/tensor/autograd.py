@@ -29,6 +29,8 @@ went through is released afterwards (its function and its edges dropped, so the 
 intermediate values can be garbage collected) and a second backward through it raises
 GraphFreedError, as PyTorch users expect.
 """
+from functools import partial
+
 import numpy as np
 
 from .. import api
@@ -38,6 +40,7 @@ from ..core.errors import InvalidArgumentError, NonScalarOutputError, ShapeMisma
 from .errors import GraphFreedError, InplaceModificationError, RequiresGradError, \
     UnusedInputError
 from .grad_mode import enable_grad, no_grad
+from .structural import TapeZeros
 from .tape import transpose_node
 from .tensor import TENSOR_TYPES, Tensor, _own
 
@@ -230,10 +233,12 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
     wanted = None if targets is None else {_key(t) for t in targets}
     cts, found = {}, {}
     loose = set()       # keys whose cotangent may hold a structural zero (the NaN-safe rule)
+    zeros = TapeZeros({}, loose)        # their structural zeros, element by element, on demand
     for r, c in zip(roots, root_cts):
         _accumulate(cts, _key(r), c)
         if may_hold_zero(c._value if isinstance(c, Tensor) else c):
             loose.add(_key(r))
+            zeros.seeds[_key(r)] = cts[_key(r)]
     for node in reversed(order):
         if len(node.outs) == 1:         # one result, keyed by the node itself
             c = cts.pop(node, None)
@@ -251,8 +256,8 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
                 continue
             loose_out = tuple(_slot_key(node, s) in loose for s in range(len(node.outs)))
         args = node.args
-        cts_in, loose_in = _pullback(node, cts_out, loose_out, create_graph)
-        for i, c, lo in zip(node.diff_pos, cts_in, loose_in):
+        cts_in, loose_in = _pullback(node, cts_out, loose_out, create_graph, zeros)
+        for j, (i, c, lo) in enumerate(zip(node.diff_pos, cts_in, loose_in)):
             if c is not None:
                 t = args[i]
                 key = t if t._node is None else (t._node if t._slot == 0 else
@@ -260,6 +265,7 @@ def _run(roots, root_cts, targets, retain_graph, create_graph):
                 cts[key] = c if key not in cts else cts[key] + c
                 if lo:
                     loose.add(key)
+                    zeros.record(key, node, j)
         if not retain_graph:
             node.release()
     if wanted is None:
@@ -287,9 +293,10 @@ def _slot_cts(node, cts, wanted, found, create_graph):
     return None if all(c is None for c in cts_out) else cts_out
 
 
-def _pullback(node, cts_out, loose_out, create_graph):
+def _pullback(node, cts_out, loose_out, create_graph, zeros):
     """Cotangents of ``node.inputs`` from those of its results (None: zero), and per input
-    whether its cotangent may hold a structural zero (``loose_out``: the same of the results)."""
+    whether its cotangent may hold a structural zero (``loose_out``: the same of the results;
+    ``zeros``: the pass's TapeZeros, which tells them apart element by element)."""
     if node.eqns is None:
         raise GraphFreedError(
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
@@ -313,8 +320,24 @@ def _pullback(node, cts_out, loose_out, create_graph):
             if i not in pos and may_hold_zero(a._value if isinstance(a, Tensor) else a):
                 by_constant = True
                 break
-    return transpose_node(len(pos), node.count, node.outs, node.eqns, cts_out, loose_out,
-                          by_constant)
+    mask = partial(_inner_mask, zeros, node, cts_out, by_constant) if True in loose_out \
+        else None
+    cts_in, loose_in = transpose_node(len(pos), node.count, node.outs, node.eqns, cts_out,
+                                      loose_out, by_constant, mask)
+    if True in loose_in:        # its contributions are noted: keep what their masks need
+        _note(zeros, node, cts_out, by_constant)
+    return cts_in, loose_in
+
+
+def _note(zeros, node, cts_out, by_constant):
+    zeros.note_node(node, [_slot_key(node, s) for s in range(len(node.outs))], cts_out,
+                    by_constant)
+
+
+def _inner_mask(zeros, node, cts_out, by_constant, i):
+    """True where the cotangent of linear value ``i`` of ``node``'s map is a structural zero."""
+    _note(zeros, node, cts_out, by_constant)
+    return zeros.node_masks(node)[i]
 
 
 def _relinearized_pullback(node, cts_out):

@@ -19,10 +19,12 @@ Tensor is a constant to it (its operations are still recorded on the tape). That
 ``create_graph=True`` backward uses (autograd.py): it linearizes an operation again at the input
 Tensors, so the residuals are Tensors with history and the gradient can be differentiated again.
 """
+from functools import partial
+
 import numpy as np
 
 from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval,
-                    loose_after, tangent_aval, transpose_rule)
+                    infinite_somewhere, loose_after, tangent_aval, transpose_rule)
 from ..core.errors import MissingRuleError
 
 __all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"]
@@ -170,13 +172,16 @@ def out_index(t):
     return t.index if type(t) is LinearTracer else None
 
 
-def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
+def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant, mask=None):
     """Cotangents of the operation's ``n_in`` tangent inputs (None where zero) given those of
     its results (``cts_out``, None where zero; ``outs`` their numbers): the recorded linear
     map, transposed equation by equation. Also returns, per input, whether its cotangent may
     hold a structural zero, given the same of the results (``loose_out``) and whether the
     operation scaled by a constant that may hold one (``by_constant``): the NaN-safe products
-    are plain where none can be present (interpreters/transpose.py states the rule)."""
+    are plain where none can be present (interpreters/transpose.py states the rule), and
+    where a loose cotangent meets a factor that is infinite somewhere they are told apart
+    element by element (``mask(i)``: True where the cotangent of linear value ``i`` is a
+    structural zero; tensor/structural.py)."""
     cts = [None] * count
     loose = [False] * count
     for i, c, lo in zip(outs, cts_out, loose_out):
@@ -213,6 +218,10 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "
                 "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
         targs = eqns[k + 4:k + 4 + len(lin)]
+        if out_loose and mask is not None and prim.strict_transpose is not None and \
+                infinite_somewhere(targs[1], divide=prim.name == "safe_div"):
+            s = np.logical_and(mask(out), np.equal(ct, 0))
+            rule = partial(_masked, prim.strict_transpose, s)
         for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
             j = lin[pos]
             if j is None or c is None or type(c) is Zero:
@@ -224,3 +233,9 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant):
             if spread:
                 loose[j] = True
     return cts[:n_in], loose[:n_in]
+
+
+def _masked(strict, s, ct, t, c, **params):
+    """A safe product's transpose where its factor is infinite somewhere: the plain product,
+    with the factor 1 at the structural zeros ``s`` of the cotangent (so they stay 0)."""
+    return strict(ct, t, np.where(s, 1.0, c), **params)

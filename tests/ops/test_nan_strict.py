@@ -226,3 +226,114 @@ def test_jvp_with_a_tangent_holding_zeros():
         masked = cr.jvp(lambda x: np.where(x > 0, np.sqrt(x), 0.0), (x,),
                         (np.array([1.0, 0.0]),))[1]
         np.testing.assert_array_equal(masked, [0.0, 0.0])
+
+
+def _same_answer(got, want, what):
+    """NaN exactly where ``want`` is NaN, equal elsewhere."""
+    got, want = np.asarray(got), np.asarray(want)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=what)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=what)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_staged_and_batched_transformations_decide_as_eager_does(backend):
+    """Where the infinite factor is known only when a staged program runs (jit), or only per
+    example (vmap), the element-by-element decision is staged (a cond on "a factor is infinite
+    somewhere"): jit and vmap of jacrev, jacfwd, vjp, jvp, linearize and Taylor mode give the
+    eager answers (themselves checked against differences above), NaN for NaN, and never the
+    finite 0 that the zero-safe product alone gives at the singular element."""
+    x = np.array([0.0, 0.7, 1.3])
+    X = np.stack([x, x[::-1]])
+    e0 = np.array([1.0, 0.0, 0.0])
+    cases = {"cbrt of cube": lambda x: np.cbrt(x ** 3),
+             "cube of cbrt": lambda x: np.cbrt(x) ** 3,
+             "taken where": lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+             "untaken where": lambda x: np.where(x > 0, np.sqrt(x), 0.0),
+             "mask": lambda x: np.array([0.0, 1.0, 1.0]) * np.sqrt(x)}
+    jit = lambda f: cr.jit(f, backend=backend)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in cases.items():
+            jr, jf = cr.jacrev(f)(x), cr.jacfwd(f)(x)
+            vjp0, jvp0 = cr.vjp(f, x)[1](e0)[0], cr.jvp(f, (x,), (e0,))[1]
+            staged = {
+                "jit(jacrev)": (jit(cr.jacrev(f))(x), jr),
+                "jit(jacfwd)": (jit(cr.jacfwd(f))(x), jf),
+                "jit(vjp)": (jit(lambda x, u: cr.vjp(f, x)[1](u)[0])(x, e0), vjp0),
+                "jit(jvp)": (jit(lambda x, t: cr.jvp(f, (x,), (t,))[1])(x, e0), jvp0),
+                "jit(linearize)": (jit(lambda x, t: cr.linearize(f, x)[1](t))(x, e0), jvp0),
+                "vmap(jacrev)": (cr.vmap(cr.jacrev(f))(X)[0], jr),
+                "vmap(jacfwd)": (cr.vmap(cr.jacfwd(f))(X)[0], jf),
+                "vmap over x of vjp": (cr.vmap(lambda x: cr.vjp(f, x)[1](e0)[0])(X)[0], vjp0),
+                "vmap over x of jvp": (cr.vmap(lambda x: cr.jvp(f, (x,), (e0,))[1])(X)[0], jvp0),
+                "vmap over u of vjp": (cr.vmap(lambda u: cr.vjp(f, x)[1](u)[0])(np.eye(3)), jr),
+                "vmap over t of jvp": (cr.vmap(lambda t: cr.jvp(f, (x,), (t,))[1])(np.eye(3)),
+                                       jf.T),
+            }
+            for what, (got, want) in staged.items():
+                _same_answer(got, want, f"{name}: {what}")
+        assert np.isnan(jit(cr.jacrev(cases["cube of cbrt"]))(x)[0, 0])
+        g = lambda s: np.cbrt(s ** 3)  # noqa: E731
+        eager = cr.derivatives(g, 0.0, 3)
+        assert np.isnan(eager[1])
+        _same_answer(jit(lambda s: cr.derivatives(g, s, 3))(0.0), eager, "jit(derivatives)")
+        _same_answer(np.stack(cr.vmap(lambda s: cr.derivatives(g, s, 3))(np.array([0.0, 0.5]))),
+                     np.stack([cr.derivatives(g, s, 3) for s in (0.0, 0.5)], axis=1),
+                     "vmap(derivatives)")
+
+
+def test_tensor_backward_tells_the_zeros_apart_element_by_element():
+    """A Tensor backward whose cotangent holds zeros (a slice of the output, a gradient with
+    zeros, np.where taking the singular branch, a constant mask) gives what the functional vjp
+    gives entry by entry (NaN for NaN): never the zero-safe product's 0 at the singular element,
+    and 0 where the zero is structural."""
+    x0 = np.array([0.0, 0.7, 1.3])
+    cases = {"cube of cbrt": lambda x: np.cbrt(x) ** 3,
+             "cbrt of cube": lambda x: np.cbrt(x ** 3),
+             "taken where": lambda x: np.where(x >= 0, np.cbrt(x) ** 3, 0.0),
+             "untaken where": lambda x: np.where(x > 0, np.sqrt(x), 0.0),
+             "mask": lambda x: np.array([0.0, 1.0, 1.0]) * np.sqrt(x),
+             "reversed": lambda x: np.sqrt(np.cbrt(x) ** 6 + 1.0)[::-1] * x[1]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in cases.items():
+            for u in np.eye(3):
+                want = cr.vjp(f, x0)[1](u)[0]
+                x = cr.tensor(x0, requires_grad=True)
+                f(x).backward(cr.tensor(u))
+                _same_answer(np.asarray(x.grad.data), want, f"{name}, gradient {u}")
+                k = int(np.argmax(u))
+                x = cr.tensor(x0, requires_grad=True)
+                f(x)[k].backward()
+                _same_answer(np.asarray(x.grad.data), want, f"{name}, output {k}")
+        x = cr.tensor(x0, requires_grad=True)
+        (np.cbrt(x) ** 3)[0].backward()
+        assert np.isnan(x.grad.data[0]) and np.all(x.grad.data[1:] == 0.0)
+
+
+def test_loop_bodies_transpose_plainly_where_no_structural_zero_enters():
+    """A scan's backward pass tells its body which cotangents may hold a structural zero (a
+    fixed point over the carries): a body reached only by cotangents that hold none transposes
+    its zero-safe products plainly, so cbrt(c)**3 at 0 inside a loop is NaN under grad and
+    jit(grad), as outside one (it was 0), while an untaken np.where branch in the body still
+    gives 0 and the unrolled loop agrees elsewhere."""
+    x = np.array([0.0, 0.7])
+
+    def looped(step):
+        def f(x):
+            c, _ = cr.scan(lambda c, _: (step(c), None), x, None, length=2)
+            return np.sum(c)
+        return f
+
+    def unrolled(step):
+        return lambda x: np.sum(step(step(x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in (lambda c: np.cbrt(c) ** 3, lambda c: np.sin(np.sqrt(c)) ** 2 + c):
+            for g in (cr.grad(looped(step)), cr.jit(cr.grad(looped(step)))):
+                _same_answer(g(x), cr.grad(unrolled(step))(x), "scan")
+                assert np.isnan(g(x)[0])
+        guarded = lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c  # noqa: E731
+        for g in (cr.grad(looped(guarded)), cr.jit(cr.grad(looped(guarded)))):
+            _same_answer(g(x), cr.grad(unrolled(guarded))(x), "guarded scan")
+            assert g(x)[0] == 1.0
