@@ -237,11 +237,11 @@ def _max_pool_tiles(x, kernel, n):
                              (math.prod(kernel), -1))
         best = windows[0].copy()
         first = np.zeros(best.shape, np.intp)
-        for j in range(1, len(windows)):
+        for j in range(1, len(windows)):       # branch-free: masked copies are slow in NumPy
             cand = windows[j]
             better = (cand > best) | (cand != cand)           # NaN replaces, as in torch
-            np.copyto(best, cand, where=better)
-            np.copyto(first, j, where=better)
+            np.maximum(best, cand, out=best)                  # NaN stays
+            np.maximum(first, better * j, out=first)          # j grows: the latest better one
         first = np.reshape(first, tuple(x.shape[:2]) + out)
         corner, shift = _window_places(tuple(x.shape), kernel, out)
         return np.reshape(x, (-1,))[corner + shift[first]]

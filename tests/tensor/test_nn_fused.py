@@ -114,3 +114,15 @@ def test_cross_entropy_common_case_matches_torch_to_second_order():
 def test_linear_shape_mismatch_is_named():
     with pytest.raises(cr.ShapeMismatchError, match="linear"):
         F.linear(np.ones((2, 3)), np.ones((4, 5)))
+
+
+def test_max_pool_many_ties_and_nans_match_torch():
+    x0 = rng.integers(0, 3, (2, 3, 6, 6)).astype(float)
+    x0[rng.random(x0.shape) < 0.1] = np.nan
+    for k in (2, 3):
+        weights = np.arange(2 * 3 * (6 // k) ** 2).reshape(2, 3, 6 // k, 6 // k) + 1.0
+        x = cr.tensor(x0, requires_grad=True)
+        (F.max_pool2d(x, k) * cr.tensor(weights)).sum().backward()
+        tx = torch.tensor(x0, requires_grad=True)
+        (torch.nn.functional.max_pool2d(tx, k) * torch.tensor(weights)).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
