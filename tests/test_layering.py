@@ -19,7 +19,7 @@ ALLOWED = {
     "testing": {"core", "ops", "interpreters", "numpy", "api", "jit"},
     "sparse": {"core", "ops", "interpreters", "numpy", "scipy", "api"},
     "tensor": {"core", "numpy", "scipy", "api"},
-    "nn": {"core", "numpy", "scipy", "api", "tensor"},
+    "nn": {"core", "ops", "numpy", "scipy", "api", "tensor"},   # fused layers: ops/nn.py
     "optim": {"core", "numpy", "scipy", "api", "tensor"},
     "autograd": {"core", "numpy", "api", "tensor"},
     "contrib": {"api", "package"},

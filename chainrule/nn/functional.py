@@ -1,12 +1,13 @@
 """``chainrule.nn.functional``: PyTorch's functional layers and losses, as compositions of NumPy
 functions, so every derivative comes from chainrule's primitives (any mode: Tensor backward,
-``grad``, ``jvp``, ``hessian``, ``jit``).
+``grad``, ``jvp``, ``hessian``, ``jit``). Convolution and the normalizations are
+primitives of their own (ops/nn.py: one recorded operation per layer, whose linear map is a
+transposed convolution or the self-adjoint map of standardization).
 
 The functions take Tensors, plain arrays or the traced arrays of ``chainrule.grad``, so a loss
 written once serves both interfaces. Shapes follow PyTorch: batch first, channels second
-(``(N, C, L)`` for 1-D and ``(N, C, H, W)`` for 2-D convolutions and pools). Convolutions are
-im2col: the kernel's shifted strided slices of the padded input stacked into patches, then one
-matrix product with the weights (a ``dot_general``).
+(``(N, C, L)`` for 1-D and ``(N, C, H, W)`` for 2-D convolutions and pools). Pools gather
+windows im2col-style: the kernel's shifted strided slices of the padded input.
 """
 import math
 import numbers
@@ -17,6 +18,9 @@ import numpy as np
 from ..api import stop_gradient
 from ..scipy import special
 from ..core.errors import InvalidArgumentError, ShapeMismatchError
+from ..ops.linalg import dot_general
+from ..ops.nn import batch_stats, conv as conv_op, standardize
+from ..ops.special import logsumexp
 from ..tensor import Tensor
 from ..tensor.random import generator
 
@@ -31,6 +35,12 @@ def _detach(x):
     return x.detach() if isinstance(x, Tensor) else stop_gradient(x)
 
 
+def _constant(x):
+    """``x`` without its derivative, for masks and indices: a Tensor's array (no recording),
+    ``stop_gradient`` of anything else."""
+    return x.data if isinstance(x, Tensor) else stop_gradient(x)
+
+
 def _raw(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
@@ -42,12 +52,12 @@ def _axis(dim, axis):
 # -- activations ----------------------------------------------------------------------------------
 def relu(x):
     """``max(x, 0)`` elementwise (any shape), with derivative 0 at 0."""
-    return np.where(x > 0, x, 0.0)
+    return np.where(_constant(x) > 0, x, 0.0)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """``x`` where positive, ``negative_slope * x`` elsewhere (any shape)."""
-    return np.where(x > 0, x, negative_slope * x)
+    return np.where(_constant(x) > 0, x, negative_slope * x)
 
 
 def elu(x, alpha=1.0):
@@ -97,7 +107,11 @@ def softmax(x, dim=-1, *, axis=None):
 # -- layers ---------------------------------------------------------------------------------------
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias``: x (..., in) with weight (out, in) and bias (out,) -> (..., out)."""
-    y = x @ np.swapaxes(weight, 0, 1)
+    if np.ndim(weight) != 2 or np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(weight)[1]:
+        raise ShapeMismatchError(f"linear: input of shape {tuple(np.shape(x))} and weight of "
+                                 f"shape {tuple(np.shape(weight))} (out, in) do not match")
+    batch = "abcdefgh"[:np.ndim(x) - 1]
+    y = dot_general(x, weight, spec=f"{batch}z,yz->{batch}y")      # no transposed copy
     return y if bias is None else y + bias
 
 
@@ -177,16 +191,17 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, n):
     stride, dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
     padding = _tuple(padding, n, "padding")
     c_in, c_out = x.shape[1], weight.shape[0]
+    if np.ndim(x) != n + 2:
+        raise ShapeMismatchError(f"expected an input of shape (N, C, {n} spatial dims), got "
+                                 f"{tuple(np.shape(x))}")
     if c_in != weight.shape[1] * groups or c_out % groups:
         raise ShapeMismatchError(f"conv: input with {c_in} channels, weight of shape "
                                  f"{tuple(weight.shape)} and groups={groups} do not match")
-    cols, out = _patches(x, kernel, stride, padding, dilation)
-    batch, k = x.shape[0], math.prod(kernel)
-    positions = math.prod(out)
-    cols = np.reshape(cols, (batch, groups, (c_in // groups) * k, positions))
-    w = np.reshape(weight, (groups, c_out // groups, (c_in // groups) * k))
-    y = np.matmul(w, cols)                                  # (N, G, C_out/G, positions)
-    y = np.reshape(y, (batch, c_out) + out)
+    if any(s + 2 * p < d * (k - 1) + 1 for s, p, k, d in zip(x.shape[2:], padding, kernel,
+                                                               dilation)):
+        raise ShapeMismatchError(f"the kernel {kernel} (dilation {dilation}) is larger than the "
+                                 f"padded input {tuple(x.shape[2:])} (padding {padding})")
+    y = conv_op(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         y = y + np.reshape(bias, (c_out,) + (1,) * n)
     return y
@@ -204,9 +219,70 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(x, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def _max_pool_tiles(x, kernel, n):
+    """``_max_pool`` for windows that tile the input. A Tensor: the flat positions of each
+    window's first maximum (found on the values; a NaN counts as the maximum, the last one as
+    in PyTorch's CPU kernel) gathered from the flattened input, two recorded operations whose
+    transpose is one bincount. Anything else (traced arrays): the input split into (N, C, out_1, k_1, ...) by a
+    reshape, a select of the first maximum (a one-hot mask) and a sum over the kernel axes."""
+    out = tuple(s // k for s, k in zip(x.shape[2:], kernel))
+    split = tuple(x.shape[:2]) + tuple(v for o, k in zip(out, kernel) for v in (o, k))
+    k_axes = tuple(3 + 2 * i for i in range(n))
+    to_windows = (0, 1) + tuple(2 + 2 * i for i in range(n)) + k_axes
+    if isinstance(x, Tensor):
+        # the kernel offsets first, each a contiguous block (NumPy is slow on the small
+        # strided windows themselves)
+        k_first = k_axes + (0, 1) + tuple(2 + 2 * i for i in range(n))
+        windows = np.reshape(np.transpose(np.reshape(x.data, split), k_first),
+                             (math.prod(kernel), -1))
+        best = windows[0].copy()
+        first = np.zeros(best.shape, np.intp)
+        for j in range(1, len(windows)):       # branch-free: masked copies are slow in NumPy
+            cand = windows[j]
+            better = (cand > best) | (cand != cand)           # NaN replaces, as in torch
+            np.maximum(best, cand, out=best)                  # NaN stays
+            np.maximum(first, better * j, out=first)          # j grows: the latest better one
+        first = np.reshape(first, tuple(x.shape[:2]) + out)
+        corner, shift = _window_places(tuple(x.shape), kernel, out)
+        return np.reshape(x, (-1,))[corner + shift[first]]
+    v = np.reshape(_constant(x), split)
+    windows = np.reshape(np.transpose(v, to_windows), tuple(x.shape[:2]) + out + (-1,))
+    first = np.argmax(windows, axis=-1)
+    mask = np.reshape(np.expand_dims(first, -1) == np.arange(math.prod(kernel)),
+                      tuple(x.shape[:2]) + out + tuple(kernel))
+    mask = np.transpose(mask, (0, 1) + tuple(v for i in range(n) for v in (2 + i, 2 + n + i)))
+    return np.sum(np.where(mask, np.reshape(x, split), 0.0), axis=k_axes)
+
+
+_PLACES = {}
+
+
+def _window_places(shape, kernel, out):
+    """For tiling windows of an input of ``shape``: the flat position of each window's first
+    element (an int array (N, C, *out)) and the flat offset of each kernel position (row-major
+    over the kernel)."""
+    key = (shape, kernel)
+    places = _PLACES.get(key)
+    if places is None:
+        strides = np.cumprod((1,) + shape[:0:-1])[::-1]          # flat strides of ``shape``
+        grids = np.meshgrid(*[np.arange(s) for s in shape[:2]],
+                            *[np.arange(o) * k for o, k in zip(out, kernel)], indexing="ij")
+        corner = sum(g * st for g, st in zip(grids, strides))
+        shift = np.array([sum(k * st for k, st in zip(ks, strides[2:]))
+                          for ks in np.ndindex(*kernel)], dtype=np.intp)
+        if len(_PLACES) > 64:
+            _PLACES.clear()
+        places = _PLACES[key] = (corner.astype(np.intp), shift)
+    return places
+
+
 def _max_pool(x, kernel_size, stride, padding, dilation, n):
     kernel = _tuple(kernel_size, n, "kernel_size")
     stride = kernel if stride is None else _tuple(stride, n, "stride")
+    if np.ndim(x) == n + 2 and kernel == stride and not any(_tuple(padding, n, "padding")) \
+            and all(d == 1 for d in _tuple(dilation, n, "dilation")) \
+            and all(s % k == 0 for s, k in zip(x.shape[2:], kernel)):
+        return _max_pool_tiles(x, kernel, n)
     cols, _ = _patches(x, kernel, stride, _tuple(padding, n, "padding"),
                        _tuple(dilation, n, "dilation"), pad_value=-np.inf)
     # the gradient goes to one maximal element per window (the first), as in PyTorch: a
@@ -261,19 +337,10 @@ def _stat_axes(x):
     return (0,) + tuple(range(2, np.ndim(x)))
 
 
-def _standardize(x, axes, eps, stats=None):
-    """``((x - mean) / sqrt(var + eps), mean, var)`` with the mean and biased variance over
-    ``axes`` (kept as size-1 dimensions), or the given ``stats = (mean, var)``. Computed as
-    ``(x - mean) * (1 / sqrt(var + eps))``, so arrays of ``x``'s size see one subtraction and
-    one product, forward and backward; the square root and reciprocal act on the statistics."""
-    if stats is None:
-        mean = np.mean(x, axis=axes, keepdims=True)
-        d = x - mean
-        var = np.mean(d * d, axis=axes, keepdims=True)
-    else:
-        mean, var = stats
-        d = x - mean
-    return d * (1.0 / np.sqrt(var + eps)), mean, var
+def _normalize(x, mean, var, eps):
+    """``(x - mean) / sqrt(var + eps)`` for given statistics: ``(x - mean) * (1 / sqrt(var +
+    eps))``, so arrays of ``x``'s size see one subtraction and one product."""
+    return (x - mean) * (1.0 / np.sqrt(var + eps))
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -286,16 +353,17 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = _stat_axes(x)
     shape = (1, x.shape[1]) + (1,) * (np.ndim(x) - 2)
     if training:
-        y, mean, var = _standardize(x, axes, eps)
+        y = standardize(x, axes=axes, eps=eps)
         if running_mean is not None:
             count = np.size(x) // x.shape[1]
-            m, v = np.reshape(_raw(mean), -1), np.reshape(_raw(var), -1)
-            running_mean[...] = (1 - momentum) * running_mean + momentum * m
-            running_var[...] = (1 - momentum) * running_var + momentum * v * count / max(
+            m, _, v = batch_stats(_raw(x), axes)
+            m, v = np.reshape(m, -1), np.reshape(v, -1)
+            # on the arrays (a Tensor buffer gets one in-place assignment each)
+            running_mean[...] = (1 - momentum) * _raw(running_mean) + momentum * m
+            running_var[...] = (1 - momentum) * _raw(running_var) + momentum * v * count / max(
                 count - 1, 1)
     else:
-        y, _, _ = _standardize(x, axes, eps, (np.reshape(running_mean, shape),
-                                              np.reshape(running_var, shape)))
+        y = _normalize(x, np.reshape(running_mean, shape), np.reshape(running_var, shape), eps)
     if weight is not None:
         y = y * np.reshape(weight, shape)
     if bias is not None:
@@ -312,7 +380,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(x.shape[-len(normalized_shape):]) != normalized_shape:
         raise ShapeMismatchError(f"layer_norm: input of shape {tuple(x.shape)} does not end in "
                                  f"normalized_shape {normalized_shape}")
-    y, _, _ = _standardize(x, tuple(range(-len(normalized_shape), 0)), eps)
+    nd = np.ndim(x)
+    y = standardize(x, axes=tuple(range(nd - len(normalized_shape), nd)), eps=eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -404,6 +473,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``input``: (N, C, ...) unnormalized scores."""
     if not 0 <= label_smoothing <= 1:
         raise InvalidArgumentError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
+    if weight is None and not label_smoothing and reduction == "mean" and np.ndim(input) == 2 \
+            and _raw(target).dtype.kind in "iu":
+        labels = _labels(target, tuple(np.shape(input)), "cross_entropy")
+        if not (labels == ignore_index).any():
+            # the common case: mean(logsumexp(z) - z[n, label_n]), five recorded operations
+            picked = input[np.arange(labels.shape[0]), labels]
+            return np.sum(logsumexp(input, axes=(1,)) - picked) / labels.shape[0]
     logp = log_softmax(input, 1)
     n_classes = np.shape(input)[1] if np.ndim(input) > 1 else None
     w = None if weight is None else _raw(weight)

@@ -1,7 +1,7 @@
 """Primitives with all their rules, one module per family. Importing this package declares them."""
 from ..core import add_any_p
 from . import (arithmetic, complex, control, decompositions, elementwise, fft,  # noqa: F401
-               linalg, loops, reductions, shape)
+               linalg, loops, nn, reductions, shape)
 
 # How primitives take part in the NaN-safe products (core/primitive.py ``zero_safety``; the rule
 # is in interpreters/transpose.py). Every other primitive is taken to put zeros of its own into

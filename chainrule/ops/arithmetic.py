@@ -572,7 +572,32 @@ hypot_p, hypot = def_binary("hypot", np.hypot,
 
 # -- select (np.where): linear in both branches ----------------------------------------------------
 select_p = Primitive("select", linear_in=(1, 2))
-select_p.impl = np.where
+
+
+def _plus_zero(v):
+    return (type(v) is float or type(v) is int) and v == 0 and str(v)[0] != "-"
+
+
+def _select_impl(c, x, y):
+    """np.where; a boolean mask choosing between a float64 array of its shape and +0 (relu,
+    the transposes of select) is a bitwise and with the mask widened to all-ones words, exact
+    for every value (inf, nan, -0.0) and several times faster than np.where's branch per
+    element on a random mask."""
+    if type(c) is np.ndarray and c.dtype == np.bool_:
+        if _plus_zero(y) and type(x) is np.ndarray and x.dtype == np.float64 \
+                and x.shape == c.shape:
+            bits = c.astype(np.int64)
+            np.negative(bits, out=bits)             # True -> all ones, False -> 0
+            return np.bitwise_and(bits, x.view(np.int64), out=bits).view(np.float64)
+        if _plus_zero(x) and type(y) is np.ndarray and y.dtype == np.float64 \
+                and y.shape == c.shape:
+            bits = c.astype(np.int64)
+            bits -= 1                               # True -> 0, False -> all ones
+            return np.bitwise_and(bits, y.view(np.int64), out=bits).view(np.float64)
+    return np.where(c, x, y)
+
+
+select_p.impl = _select_impl
 select_p.abstract_eval = elementwise_abstract(np.where)
 select_p.batch = elementwise_batch(select_p)
 

@@ -199,7 +199,9 @@ FALLBACK = {"adjugate", "cholesky", "det", "eigh", "expm", "expm_frechet", "fft"
             # loops, branches and checkpoints (ops/loops.py): dense, documented
             "while", "cond", "checkpoint",
             # user rules and callbacks (ops/custom.py): conservative by design
-            "custom_vjp_lin", "pure_callback", "linear_solve"}
+            "custom_vjp_lin", "pure_callback", "linear_solve",
+            # neural-network layers (ops/nn.py): dense for now (a conv's pattern is local)
+            "conv", "conv_input_t", "conv_weight_t", "standardize", "standardize_tangent"}
 
 
 def _library_primitives():
