@@ -24,7 +24,8 @@ import numpy as np
 from ..core import Lit, Var, Zero
 from .numba_cache import load_module
 from .numba_fusion import Fusion
-from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_scan, _emit_while,
+from .numba_loops import emit_scan
+from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_while,
                       _index_src, _names, _params_key, module_source, optimize)
 
 
@@ -253,7 +254,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
                 continue
         if eqn.prim.name in _LOOP_EMITTERS:
             # loops take constants writable: a carry's type must match the body's results
-            body.extend({"scan": _emit_scan, "while": _emit_while, "cond": _emit_cond,
+            body.extend({"scan": emit_scan, "while": _emit_while, "cond": _emit_cond,
                          "checkpoint": _emit_call}[eqn.prim.name](eqn, atom_copy, ctx))
             continue
         if eqn.prim.name == "dot_general" and (
