@@ -24,7 +24,7 @@ import numpy as np
 from ..core import Lit, Var, Zero
 from .numba_cache import load_module
 from .numba_fusion import Fusion
-from .numba_loops import emit_scan
+from .numba_loops import emit_scan, filled
 from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_while,
                       _index_src, _names, _params_key, module_source, optimize)
 
@@ -397,12 +397,12 @@ def _equation(eqn, atom, consts):
         if scalar:
             return [f"{lhs} = {x}" if in_scalar else f"{lhs} = {x}.ravel()[0]"]
         if in_scalar:
-            return [f"{lhs} = np.full({shape!r}, {x})"]
+            return [filled(lhs, shape, x, out.aval.dtype)]
         return [f"{lhs} = np.ascontiguousarray({x}).reshape({shape!r})"]
     if name == "broadcast_to":
         shape = out.aval.shape
         if eqn.inputs[0].aval.shape == ():
-            return [f"{lhs} = np.full({shape!r}, {args[0]})"]
+            return [filled(lhs, shape, args[0], out.aval.dtype)]
         return [f"{lhs} = np.zeros({shape!r}) + {args[0]}"] if out.aval.dtype == np.float64 \
             else _unsupported(f"broadcast_to of dtype {out.aval.dtype}")
     if name == "convert_element_type":
@@ -517,7 +517,7 @@ def _scatter_add(eqn, lhs, args, consts, in_place=False):
     out = eqn.outvars[0]
     a = eqn.inputs[0]
     if type(a) is Lit and type(a.val) is Zero:
-        first = f"{lhs} = np.zeros({out.aval.shape!r})"
+        first = filled(lhs, out.aval.shape, "0.0")
     else:
         # a temporary used only here is accumulated into in place
         first = f"{lhs} = {target}" + ("" if in_place else ".copy()")
