@@ -302,7 +302,7 @@ class Jitted:
                                   reference=reference)
 
         def on_switch(new_fn, new_src, used, reason):
-            variant.set_code(new_fn, new_src)
+            variant.set_code(new_fn, new_src or variant.source)
             variant.background = None
             self._backend_used = (used, reason)
             self._fast.clear()      # entries holding the NumPy tier

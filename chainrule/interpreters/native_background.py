@@ -74,6 +74,7 @@ class BackgroundNative:
         except Exception as e:      # anything unexpected: the NumPy code stays
             self.result = (self.fn, None, "numpy", f"background compile failed: {e!r}")
         finally:
+            self.leaves = self.want = None      # the copies are no longer needed
             self.ready_at = time.perf_counter()
             self._done.set()
             with _pending_lock:
