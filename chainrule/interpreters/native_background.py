@@ -14,8 +14,8 @@ code answers is ``cache_info()["native_after_s"]``. Results can differ between t
 in the last bits (the backends agree to rounding). ``wait_native()`` (on the jitted function)
 blocks until every background compile has finished and switches, so tests and benchmarks are
 deterministic. The thread starts once the first call has finished, or after ``HEADSTART_S``
-where that call is long (the two then share the interpreter lock). At interpreter exit, compiles still running are waited for (a thread stopped
-inside LLVM could crash the exit).
+where that call is long (the two then share the interpreter lock). At interpreter exit,
+compiles still running are waited for (a thread stopped inside LLVM could crash the exit).
 """
 import atexit
 import threading
