@@ -22,6 +22,7 @@ import hashlib
 import numpy as np
 
 from ..core import Lit, Var, Zero
+from .numba_along import ALONG, along_lines, along_untranslated
 from .numba_cache import load_module
 from .numba_fusion import Fusion, map_index
 from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_scan, _emit_while,
@@ -49,7 +50,7 @@ SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div",
                          "reduce_max", "reduce_min",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
-                         "cond", "solve", "concatenate"}
+                         "cond", "solve", "concatenate"} | set(ALONG)
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -113,6 +114,8 @@ def untranslated(eqn):
         return "solve of a large or stacked system (LAPACK through NumPy)"
     if name in ("reduce_max", "reduce_min") and eqn.outvars[0].aval.dtype.kind not in "fi":
         return f"{name} of {eqn.outvars[0].aval.dtype}"
+    if name in ALONG:
+        return along_untranslated(eqn)
     if name in ("getitem", "scatter_add") and not _index_translated(eqn):
         return f"{name} with this combination of index arrays (NumPy's advanced indexing)"
     return None
@@ -456,6 +459,8 @@ def _equation(eqn, atom, consts):
         return _small_solve(lhs, *args, eqn.inputs[1].aval.ndim)
     if name == "concatenate":
         return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
+    if name in ALONG:
+        return along_lines(eqn, lhs, args)
     _unsupported(f"primitive {name!r}")
 
 
@@ -527,7 +532,9 @@ def _dot_src(spec, a, b):
     def arranged(x, s, last):       # x with its letter k last (left operand) or first
         if len(s) == 1 or (s[-1] == k) == last:
             return f"np.ascontiguousarray({x})"
-        return f"np.ascontiguousarray({x}.T)"
+        # the transpose of a C-contiguous matrix: Fortran order, which BLAS reads transposed
+        # (no copy; a no-op where x is C-contiguous already)
+        return f"np.ascontiguousarray({x}).T"
     if out == ra + rb:
         return f"np.dot({arranged(a, sa, True)}, {arranged(b, sb, False)})"
     if out == rb + ra:

@@ -5,6 +5,7 @@ largest result where a result cancels to rounding noise). Numba compiles each pr
 tenths of a second, so the cases run in two worker processes. Regression tests for the
 translation faults that the sweep found follow it."""
 import numpy as np
+import pytest
 import chainrule as cr
 from chainrule.scipy import special as css
 
@@ -97,3 +98,27 @@ def test_result_that_cancels_to_rounding_noise_is_no_reason_to_fall_back():
                          (np.full_like(x, 0.3),))[1]
     got, want = _both_backends(f, x)
     assert np.max(np.abs(got)) < 1e-15 and np.max(np.abs(want)) < 1e-15
+
+
+def test_accumulations_and_gathers_along_an_axis_are_loops_not_numpy_calls():
+    # cumsum, cumprod, take_along and scatter_along are loop nests in the compiled code (they
+    # called NumPy through objmode): NumPy's sequential order, so results are equal bit for bit
+    x = np.linspace(0.5, 1.7, 24).reshape(2, 3, 4)
+    i = np.argsort(np.sin(7 * x), axis=2)       # an argument: a traced index
+    f = cr.grad(lambda x, i: np.sum(np.cumprod(x, axis=1) * np.cumsum(x, axis=2))
+                + np.sum(np.take_along_axis(x, i, axis=2) ** 3))
+    src = cr.jit(f, backend="numba").source(x, i)
+    assert "in NumPy" not in src and "# cumprod along axis 1" in src
+    assert "# take_along along axis 2" in src and "# scatter_along along axis 2" in src
+    got, want = _both_backends(f, x, i)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(got, f(x, i), rtol=1e-13)       # and eager evaluation
+
+
+def test_take_along_an_axis_with_an_index_out_of_range_raises_index_error():
+    x = np.arange(6.0).reshape(2, 3)
+    f = cr.jit(lambda x, i: np.take_along_axis(x, i, axis=1), backend="numba")
+    np.testing.assert_array_equal(f(x, np.array([[2, -1], [0, -3]])), [[2.0, 2.0], [3.0, 3.0]])
+    assert f.cache_info()["backend"] == "numba"
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(x, np.array([[3, 0], [0, 0]]))
