@@ -22,8 +22,9 @@ import hashlib
 import numpy as np
 
 from ..core import Lit, Var, Zero
+from .numba_along import ALONG, along_lines, along_untranslated
 from .numba_cache import load_module
-from .numba_fusion import Fusion
+from .numba_fusion import Fusion, map_index
 from .numba_loops import emit_scan, filled
 from .codegen import (_LOOP_EMITTERS, GuardFailure, _build, _emit_call, _emit_while,
                       _index_src, _names, _params_key, module_source, optimize)
@@ -50,7 +51,7 @@ SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div",
                          "reduce_max", "reduce_min", "reduce_any", "reduce_all",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
-                         "cond", "solve", "concatenate"}
+                         "cond", "solve", "concatenate"} | set(ALONG)
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -117,7 +118,31 @@ def untranslated(eqn):
     if name in ("reduce_any", "reduce_all") and \
             len(eqn.params["axes"]) != eqn.inputs[0].aval.ndim:
         return f"{name} over some of the axes"
+    if name in ALONG:
+        return along_untranslated(eqn)
+    if name in ("getitem", "scatter_add") and not _index_translated(eqn):
+        return f"{name} with this combination of index arrays (NumPy's advanced indexing)"
     return None
+
+
+def _index_translated(eqn):
+    """True if the index of a ``getitem`` or ``scatter_add`` has a translation: basic indices,
+    index arrays that a loop nest reads (``view_index``), or (``getitem``: one array without
+    None; ``scatter_add``: one 1-d array after full slices) a loop over the array."""
+    idx = eqn.params["idx"]
+    arrays = [k for k, i in enumerate(idx) if isinstance(i, np.ndarray)]
+    if not arrays:
+        return True
+    shape = eqn.inputs[0].aval.shape
+    if eqn.prim.name == "getitem":
+        return (len(arrays) == 1 and not any(i is None for i in idx)) or map_index(
+            idx, shape, ["i"] * eqn.outvars[0].aval.ndim, lambda a: "c") is not None
+    u = eqn.inputs[1].aval
+    if (u.shape == np.broadcast_to(np.empty(()), shape)[idx].shape and u.dtype == np.float64
+            and map_index(idx, shape, ["i"] * u.ndim, lambda a: "c") is not None):
+        return True
+    m = len(idx) - 1
+    return arrays == [m] and idx[m].ndim == 1 and all(i == slice(None) for i in idx[:m])
 
 
 def _subgraphs(eqn):
@@ -178,10 +203,13 @@ class _Ctx:
         return name
 
 
-def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards=()):
+def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards=(),
+             unbox=False):
     """Numba source of an optimized ``graph``: ``(source, namespace, consts)`` like
     ``codegen.generate`` (``_make(<constants>)`` returns the plain function, to be njit-ed).
-    ``guards`` (kind, var, value) raise ``GuardFailure`` as soon as their value is computed."""
+    ``guards`` (kind, var, value) raise ``GuardFailure`` as soon as their value is computed.
+    ``unbox``: 0-d inputs may arrive as 0-d arrays; the code reads them as scalars
+    (``_unbox``), as it holds every other 0-d value."""
     check_supported(graph)
     taken = set(arg_names)
     gen = _names(taken | {e.prim.name for e in graph.eqns})
@@ -286,13 +314,19 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
         if (type(v) is not Var or v in graph.invars) and v.aval.shape != ():
             src += ".copy()"        # never the caller's array nor a frozen constant
         outs.append(src)
+    params = list(arg_names)
+    if unbox:
+        for k, v in enumerate(graph.invars):
+            if v.aval.shape == () and v in names:
+                params[k] = f"{arg_names[k]}_in"
+                copies.insert(0, f"{arg_names[k]} = _unbox({params[k]})")
     body = copies + body
     if bare and len(outs) == 1:
         body.append(f"return {outs[0]}")
     else:
         body.append(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
     prelude = ([f"global {', '.join(ctx.defined)}"] if ctx.defined else []) + ctx.prelude
-    return module_source(len(consts), prelude, fn_name, arg_names, body), namespace, consts
+    return module_source(len(consts), prelude, fn_name, params, body), namespace, consts
 
 
 _MAX_DEPTH = 16
@@ -438,6 +472,8 @@ def _equation(eqn, atom, consts):
         return _small_solve(lhs, *args, eqn.inputs[1].aval.ndim)
     if name == "concatenate":
         return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
+    if name in ALONG:
+        return along_lines(eqn, lhs, args)
     _unsupported(f"primitive {name!r}")
 
 
@@ -509,7 +545,9 @@ def _dot_src(spec, a, b):
     def arranged(x, s, last):       # x with its letter k last (left operand) or first
         if len(s) == 1 or (s[-1] == k) == last:
             return f"np.ascontiguousarray({x})"
-        return f"np.ascontiguousarray({x}.T)"
+        # the transpose of a C-contiguous matrix: Fortran order, which BLAS reads transposed
+        # (no copy; a no-op where x is C-contiguous already)
+        return f"np.ascontiguousarray({x}).T"
     if out == ra + rb:
         return f"np.dot({arranged(a, sa, True)}, {arranged(b, sb, False)})"
     if out == rb + ra:
@@ -557,8 +595,10 @@ def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False, guards
     graph, where = optimize(graph, [var for _, var, _ in guards])
     guards = [(kind, where[var], val) for kind, var, val in guards]
     guards = [(k, v, val) for k, v, val in guards if type(v) is Var]
-    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare, guards=guards)
+    src, namespace, consts = generate(graph, arg_names, fn_name, bare=bare, guards=guards,
+                                      unbox=True)
     namespace["_objmode"] = numba.objmode
+    namespace["_unbox"] = _unbox_function(numba)
     module = load_module(src, consts, numba.__version__)
     if module is None:
         namespace["_njit"] = numba.njit(error_model="numpy")
@@ -570,6 +610,28 @@ def compile_graph_numba(graph, arg_names, fn_name="compiled", bare=False, guards
     module._njit = numba.njit(error_model="numpy", cache=True)
     module._njit_body = numba.njit(error_model="numpy", inline="always")
     return module._njit(module._make(*consts)), src
+
+
+_UNBOX = []
+
+
+def _unbox_function(numba):
+    """``_unbox(x)``: the element of a 0-d array, a scalar unchanged (resolved by type when
+    Numba compiles the caller, so a float argument costs nothing)."""
+    if not _UNBOX:
+        from numba.core import types
+        from numba.extending import overload
+
+        def _unbox(x):
+            return x
+
+        @overload(_unbox)
+        def _unbox_impl(x):
+            if isinstance(x, types.Array):
+                return lambda x: x[()]
+            return lambda x: x
+        _UNBOX.append(_unbox)
+    return _UNBOX[0]
 
 
 def _guard_lines(var, checks, atom, const):

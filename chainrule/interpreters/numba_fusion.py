@@ -368,7 +368,7 @@ class Fusion:
         lhs = self.name(v)
         lines = [f"{lhs} = np.empty({shape!r}, np.{v.aval.dtype.name})"]
         lines += self._nest(shape, [f"{lhs}[{', '.join(idx)}] = {src}"] if shape else [])
-        self.body.extend(lines)
+        self.body.extend(self._take_hoisted() + lines)
 
     def contraction(self, eqn):
         """A ``dot_general`` that is no matrix product (batch letters, several contracted
@@ -388,10 +388,11 @@ class Fusion:
         acc = f"_{lhs}"
         sum_loop = [f"{acc} = 0.0"] + self._nest([size[c] for c in inner], [f"{acc} += {term}"],
                                                  [var[c] for c in inner])
+        hoisted = self._take_hoisted()
         if not out_letters:
-            return [f"# contraction {spec}"] + sum_loop + [f"{lhs} = {acc}"]
+            return hoisted + [f"# contraction {spec}"] + sum_loop + [f"{lhs} = {acc}"]
         store = f"{lhs}[{', '.join(var[c] for c in out_letters)}] = {acc}"
-        return ([f"# contraction {spec}", f"{lhs} = np.empty({out.aval.shape!r})"]
+        return hoisted + ([f"# contraction {spec}", f"{lhs} = np.empty({out.aval.shape!r})"]
                 + self._nest(out.aval.shape, sum_loop + [store]))
 
     # -- emitting -----------------------------------------------------------------------------
@@ -419,8 +420,13 @@ class Fusion:
                 _shifted_pair(acc[1], chain, g.shape[0], runs[("root", acc[1])], pre, inner,
                               post)
         head = f"# loop nest over {g.shape!r}: " + ", ".join(e.prim.name for e in g.members)
-        self.body.extend(self._hoist + [head] + pre + self._nest(g.shape, inner) + post)
-        self._hoist = []
+        self.body.extend(self._take_hoisted() + [head] + pre + self._nest(g.shape, inner) + post)
+
+    def _take_hoisted(self):
+        """The lines computing the scalar expressions that ``read`` hoisted out of a nest (due
+        before any nest or copy loop that reads them)."""
+        lines, self._hoist = self._hoist, []
+        return lines
 
     def _value_lines(self, e, idx, local, inside):
         """An elementwise value: written into its reader's expression where that is its only
