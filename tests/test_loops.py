@@ -285,3 +285,24 @@ def test_bad_input_is_named():
         cr.cond(True, lambda a: a, lambda a: a[:2], V0)
     with pytest.raises(cr.ConcretizationError):
         cr.scan(lambda c, x: (c if x > 1 else -c, None), V0, TS)
+
+
+def test_nested_bodies_under_jit_keep_their_own_names():
+    """A scan inside a scan body and a cond inside a cond branch: the generated code of the
+    inner body never takes its enclosing body's name (it shadowed it and called itself)."""
+    def f(x):
+        def outer(c, _):
+            d, _ = cr.scan(lambda d, _: (np.sin(d) * 0.9, None), c, None, length=3)
+            return d, None
+        c, _ = cr.scan(outer, x, None, length=2)
+        return np.sum(c)
+
+    def g(x):
+        inner = lambda y: cr.cond(y[0] > 0, lambda y: y * 2.0, lambda y: -y, y)  # noqa: E731
+        return np.sum(cr.cond(x[1] > 0, inner, lambda y: y ** 2, x))
+    x = np.array([0.3, 0.5])
+    h = 1e-6
+    for fun in (f, g):
+        fd = np.array([(fun(x + h * e) - fun(x - h * e)) / (2 * h) for e in np.eye(2)])
+        np.testing.assert_allclose(cr.jit(cr.grad(fun))(x), fd, rtol=1e-7)
+        np.testing.assert_allclose(cr.jit(cr.grad(fun))(x), cr.grad(fun)(x), rtol=1e-14)
