@@ -478,6 +478,24 @@ def test_backward_order_with_shared_and_reused_results():
     np.testing.assert_allclose(x.grad.item(), want, rtol=1e-14)
 
 
+def test_recorded_dtypes_follow_numpy_for_every_constant_kind():
+    """The tape caches the result type of an equation by its tangents and the types of its
+    constants: a Python float or int (weak), a float64 scalar and a float32 scalar against a
+    float32 Tensor, in either order, give NumPy's result dtype, and the gradient matches
+    central differences."""
+    v = np.array([0.5, -1.5], dtype=np.float32)
+    for c in (2.0, np.float64(2.0), np.float32(2.0), 2):
+        for f in (lambda t: t * c, lambda t: c * t, lambda t: t + c, lambda t: c - t,
+                  lambda t: t / c):
+            t = cr.tensor(v, requires_grad=True)
+            y = f(t)
+            assert y.dtype == f(v).dtype, (c, y.dtype, f(v).dtype)
+            y.sum().backward()
+            np.testing.assert_allclose(t.grad.numpy(), np.broadcast_to(
+                (f(v.astype(np.float64) + 1e-6) - f(v.astype(np.float64) - 1e-6)) / 2e-6,
+                v.shape), rtol=1e-6)
+
+
 def test_long_chain_does_not_recurse():
     x = cr.tensor(0.5, requires_grad=True)
     y = x
