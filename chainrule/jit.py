@@ -41,15 +41,19 @@ __all__ = ["jit", "show_code"]
 
 
 class _Variant:
-    __slots__ = ("fn", "source", "out_def", "n_guards", "call", "scalar")
+    __slots__ = ("fn", "source", "out_def", "n_guards", "call", "scalar", "background")
 
-    def __init__(self, fn, source, out_def, n_guards, scalar=False):
-        self.fn = fn                # flat leaves -> flat outputs (one output: itself)
-        self.source = source
+    def __init__(self, fn, source, out_def, n_guards, scalar=False, background=None):
         self.out_def = out_def
         self.n_guards = n_guards
         self.scalar = scalar        # every value a scalar: compiled code always wins
-        # flat leaves -> the output pytree
+        self.background = background    # a Numba compile still running (native_background)
+        self.set_code(fn, source)
+
+    def set_code(self, fn, source):
+        self.fn = fn                # flat leaves -> flat outputs (one output: itself)
+        self.source = source
+        out_def = self.out_def      # flat leaves -> the output pytree
         self.call = fn if _is_leaf(out_def) else \
             (lambda *leaves: tree_unflatten(out_def, fn(*leaves)))
 
@@ -72,13 +76,15 @@ class Jitted:
     ``function``, which is called like the original."""
 
     def __init__(self, fun, static_argnums=(), max_signatures=64, max_variants=8,
-                 backend="numpy", eager_fallback=True):
+                 backend="numpy", eager_fallback=True, background_compile=False):
         if backend not in _BACKENDS:
             raise InvalidArgumentError(f"jit: backend must be one of {_BACKENDS}, not "
                                        f"{backend!r}")
         self.fun = fun
         self.backend = backend
         self._backend_used = ("numpy", None)    # of the last trace: (backend, fallback reason)
+        self.background_compile = background_compile and backend != "numpy"
+        self._background = []   # the Numba compiles started in the background, in order
         self._sweeps = []       # of the last trace: how its Jacobian sweeps carry their seeds
         # signature key -> PathChoice: its compiled code or eager evaluation
         self.eager_fallback = eager_fallback
@@ -161,6 +167,7 @@ class Jitted:
         jitted.__wrapped__ = self.fun
         jitted.source, jitted.cache_info = self.source, self.cache_info
         jitted.clear_cache, jitted.jitted = self.clear_cache, self
+        jitted.wait_native = self.wait_native
         return jitted
 
     def _call(self, args, kwargs, tried=False):
@@ -207,7 +214,8 @@ class Jitted:
             self._paths.pop(self._cache.popitem(last=False)[0], None)
         self._fast.clear()      # entries built on the variant lists of before
         out = variant.call(*leaves)
-        if self.eager_fallback and not variant.scalar and key not in self._paths:
+        if self.eager_fallback and not variant.scalar and key not in self._paths \
+                and variant.background is None:     # timed once the native code answers
             self._paths[key] = PathChoice()
         self._remember(args, kwargs, variants, key)
         return out
@@ -250,6 +258,7 @@ class Jitted:
     # -- tracing ------------------------------------------------------------------------------
     def _trace(self, static, leaves, in_def):
         self._stats["traces"] += 1
+        started = time.perf_counter()
         with new_interpreter(StagingInterpreter, concrete=True) as stage:
             ins = [stage.new_input(get_aval(x), x) for x in leaves]
             args, kwargs = self._rebuild(static, in_def, ins)
@@ -264,19 +273,57 @@ class Jitted:
         names = self._arg_names(static, in_def, len(leaves))
         fn, src = compile_graph(graph, names, _identifier(self.__name__), guards,
                                 bare=_is_leaf(out_def))
+        if self.backend != "numpy" and self.background_compile:
+            return self._native_background(graph, names, guards, out_def, fn, src, leaves,
+                                           started)
         if self.backend != "numpy":
             fn, src = self._native(graph, names, guards, out_def, fn, src, leaves)
         return _Variant(fn, src, out_def, len(guards), is_scalar_graph(graph))
 
-    def _native(self, graph, names, guards, out_def, fn, src, leaves):
+    def _native(self, graph, names, guards, out_def, fn, src, leaves, reference=None):
         """The Numba version of ``graph`` where it compiles and agrees with the NumPy version
         ``fn`` on the traced inputs; otherwise ``fn`` again, and the reason is recorded."""
         from .interpreters.native import compile_native
         fn, src, used, reason = compile_native(graph, names, _identifier(self.__name__), guards,
                                                _is_leaf(out_def), fn, src, leaves,
-                                               self.backend)
+                                               self.backend, reference=reference)
         self._backend_used = (used, reason)
         return fn, src
+
+    def _native_background(self, graph, names, guards, out_def, fn, src, leaves, started):
+        """A variant answered by the NumPy version ``fn`` while a thread compiles the Numba
+        version (``interpreters.native_background``); the first call after that finishes
+        switches to it, and the signature's path is decided from then on."""
+        from .interpreters.native_background import COMPILING, BackgroundNative
+
+        def compile_in_thread(traced, reference):
+            return compile_native(graph, names, _identifier(self.__name__), guards,
+                                  _is_leaf(out_def), fn, src, traced, self.backend,
+                                  reference=reference)
+
+        def on_switch(new_fn, new_src, used, reason):
+            variant.set_code(new_fn, new_src or variant.source)
+            variant.background = None
+            self._backend_used = (used, reason)
+            self._fast.clear()      # entries holding the NumPy tier
+            for key, variants in self._cache.items():
+                if variant in variants and self.eager_fallback and not variant.scalar:
+                    self._paths.setdefault(key, PathChoice())
+
+        from .interpreters.native import compile_native
+        handle = BackgroundNative(compile_in_thread, fn, leaves, started, on_switch)
+        self._background.append(handle)
+        self._backend_used = ("numpy", COMPILING)
+        header = f"# backend: numpy ({COMPILING})\n"
+        variant = _Variant(handle.call, header + src, out_def, len(guards),
+                           is_scalar_graph(graph), background=handle)
+        return variant
+
+    def wait_native(self):
+        """Block until every Numba compile started in the background has finished, and
+        switch to its code (or keep the NumPy code, with the reason, where it fell back)."""
+        for handle in list(self._background):
+            handle.switch()
 
     def _arg_names(self, static, in_def, n):
         try:
@@ -341,6 +388,10 @@ class Jitted:
         if self.backend != "numpy":
             info["requested_backend"] = self.backend
             info["backend_reason"] = reason
+        if self._background:
+            # time to native code: from the start of the call that traced the latest
+            # signature until its background compile finished (None while it runs)
+            info["native_after_s"] = self._background[-1].native_after()
         return info
 
     def clear_cache(self):
@@ -458,7 +509,7 @@ _BACKENDS = ("numpy", "numba", "auto")
 
 
 def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8, backend="numpy",
-        eager_fallback=True):
+        eager_fallback=True, background_compile=False):
     """Compile ``fun`` to plain NumPy code once per input signature (see the module docstring).
     ``static_argnums``: positions of arguments that are Python values baked into the program
     (hashable; each distinct value compiles anew). Usable as ``@jit`` or ``@jit(static_argnums=1)``.
@@ -469,13 +520,18 @@ def jit(fun=None, static_argnums=(), *, max_signatures=64, max_variants=8, backe
     against ``fun`` run eagerly on its first calls, and answered eagerly from then on where that
     is faster (``PathChoice``; ``cache_info()["paths"]`` and ``["path_reason"]``);
     False keeps every signature compiled. The result is the same function either way.
+    ``background_compile`` (Numba backends): a new signature is answered at once by its NumPy
+    code while a thread compiles the Numba code, which answers from the first call after it is
+    ready (``chainrule.interpreters.native_background``); ``cache_info()["native_after_s"]``
+    says when, and ``wait_native()`` on the returned function waits for it.
     """
     if fun is None:
         return lambda f: jit(f, static_argnums, max_signatures=max_signatures,
                              max_variants=max_variants, backend=backend,
-                             eager_fallback=eager_fallback)
+                             eager_fallback=eager_fallback,
+                             background_compile=background_compile)
     return Jitted(fun, static_argnums, max_signatures, max_variants, backend,
-                  eager_fallback).function
+                  eager_fallback, background_compile).function
 
 
 def show_code(fun, *args, backend=None, **kwargs):

@@ -569,7 +569,9 @@ class _LoopContext:
         return name
 
 
-def _emit_scan(eqn, atom, ctx):
+def _emit_scan(eqn, atom, ctx, store=None):
+    """``store(ys, i, y, aval)``: the lines storing one step's output ``y`` (of ``aval``, the
+    stacked array's) as ``ys[i]``; by default one slice assignment."""
     p = eqn.params
     nc, nk, T = p["n_consts"], p["n_carry"], p["length"]
     fn = ctx.function(p["body"], "scan_body")
@@ -589,8 +591,9 @@ def _emit_scan(eqn, atom, ctx):
     lines.append(f"    {r} = {fn}({args})")
     if nk:
         lines.append(f"    {', '.join(k_out)}, = {r}[:{nk}]")
-    for j, y in enumerate(y_out):
-        lines.append(f"    {y}[{i}] = {r}[{nk + j}]")
+    for j, (y, v) in enumerate(zip(y_out, eqn.outvars[nk:])):
+        lines += [f"    {ln}" for ln in (store(y, i, f"{r}[{nk + j}]", v.aval) if store
+                                         else [f"{y}[{i}] = {r}[{nk + j}]"])]
     return lines
 
 

@@ -161,7 +161,13 @@ def transpose_graph(graph, linear, loose_out=None):
     def fun(ins):
         const_vals, cts = ins[:k], ins[k:]
         g = _substitute(graph, dict(zip(nonlin, const_vals)))
-        cts_in, loose_in = backward_pass_flags(g, cts, loose_out)
+        # where a cotangent flagged as holding structural zeros enters the body, its zeros are
+        # told apart from the body's own per step (the incoming ones count as structural)
+        token = stage_decisions(loose_out is not None and True in loose_out)
+        try:
+            cts_in, loose_in = backward_pass_flags(g, cts, loose_out)
+        finally:
+            reset_stage_decisions(token)
         flags[:] = loose_in
         return [instantiate(c) for c in cts_in]
     out_avals = [tangent_aval(v.aval) for v in graph.outvars]

@@ -48,9 +48,11 @@ def _header(backend, reason):
     return f"# backend: {backend}" + (f" (numba not used: {reason})" if reason else "") + "\n"
 
 
-def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, requested):
+def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, requested,
+                   reference=None):
     """``(function, source, backend used, fallback reason or None)`` for ``graph``; ``fn`` and
-    ``src`` are its NumPy version, ``leaves`` the traced inputs."""
+    ``src`` are its NumPy version, ``leaves`` the traced inputs; ``reference()``, if given,
+    returns ``fn(*leaves)`` (already computed elsewhere: ``native_background``)."""
     def fallback(reason):
         return fn, _header("numpy", reason) + src, "numpy", reason
 
@@ -60,11 +62,13 @@ def compile_native(graph, names, fn_name, guards, bare, fn, src, leaves, request
         native, nsrc = compile_graph_numba(graph, names, fn_name, bare=bare, guards=guards)
     except Unsupported as e:
         return fallback(str(e))
-    want = fn(*leaves)
+    want = fn(*leaves) if reference is None else None
     try:
         got = native(*leaves)
     except Exception as e:      # Numba's typing and lowering errors, and any other failure
         return fallback(f"numba could not compile it: {_first_lines(e)}")
+    if reference is not None:
+        want = reference()
     if not _agree(want, got):
         return fallback("the compiled result differed from the NumPy version's")
     native.disable_compile()        # other argument types: the NumPy version (below)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core import Lit, Var, Zero
 from .codegen import _hashable
+from .numba_loops import filled
 
 MAX_REDUNDANCY = 8      # a value of a smaller shape is recomputed at most this often per element
 
@@ -465,7 +466,7 @@ class Fusion:
             init = "0.0"
         target = f"{acc}[{', '.join(ridx)}]" if ridx else acc
         if ridx:
-            pre = [f"{acc} = np.full({out.aval.shape!r}, {init}, np.{dt.name})"]
+            pre = [filled(acc, out.aval.shape, init, dt)]
         else:
             pre = [f"{acc} = {'np.' + dt.name}({init})" if dt.kind != "f" else f"{acc} = {init}"]
         if e.prim.name == "reduce_sum":
@@ -495,7 +496,7 @@ class Fusion:
         else:
             lhs = self.name(out)
             if _zeros(a):
-                pre = [f"{lhs} = np.zeros({out.aval.shape!r})"]
+                pre = [filled(lhs, out.aval.shape, "0.0")]
             else:
                 src = self.atom(a)
                 own = type(a) is Var and self._only_use(a, e) and self.fresh(a) \

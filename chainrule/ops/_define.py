@@ -155,6 +155,7 @@ def def_unary(name, impl, deriv, singular=False):
     def op(x):
         return bind(prim, x)
     op.__name__ = name
+    op.primitive = prim       # exactly this primitive: the Tensor API binds it directly
     return prim, op
 
 
@@ -191,6 +192,7 @@ def def_nary(name, impl, derivs, singular=False):
     def op(*args):
         return bind(prim, *args)
     op.__name__ = name
+    op.primitive = prim
     return prim, op
 
 

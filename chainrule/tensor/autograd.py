@@ -29,6 +29,7 @@ went through is released afterwards (its function and its edges dropped, so the 
 intermediate values can be garbage collected) and a second backward through it raises
 GraphFreedError, as PyTorch users expect.
 """
+import operator
 from functools import partial
 
 import numpy as np
@@ -159,22 +160,25 @@ def _slot_key(node, slot):
 
 
 def _topo_sort(nodes):
-    """The nodes that ``nodes`` depend on (themselves included), inputs before consumers.
-    Iterative depth-first search, so long chains do not hit Python's recursion limit."""
-    order, seen = [], set()
-    stack = [(n, False) for n in nodes]
+    """The nodes that ``nodes`` depend on (themselves included), inputs before consumers. A
+    node is made after the nodes of its inputs, so the order in which they were made
+    (``Node.seq``) is a topological order: a search collects the nodes (iterative, so long
+    chains do not hit Python's recursion limit) and a sort orders them."""
+    seen = set(nodes)
+    stack = list(seen)
+    pop, push, add = stack.pop, stack.append, seen.add
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((t._node, False) for t in node.inputs
-                     if t._node is not None and t._node not in seen)
-    return order
+        node = pop()
+        args = node.args
+        for i in node.diff_pos:
+            n = args[i]._node
+            if n is not None and n not in seen:
+                add(n)
+                push(n)
+    return sorted(seen, key=_SEQ)
+
+
+_SEQ = operator.attrgetter("seq")
 
 
 def _prune(order, targets):
@@ -302,15 +306,14 @@ def _pullback(node, cts_out, loose_out, create_graph, zeros):
             f"backward reached {node.name}, whose graph an earlier backward pass freed; pass "
             "retain_graph=True to the first backward (or compute both in one pass)")
     versions = node.versions
-    for i, t in enumerate(node.args):
-        if type(t) not in TENSOR_TYPES:
-            continue
-        version = 0 if versions is None else versions[i]
-        if t._version != version:
-            raise InplaceModificationError(
-                f"a Tensor of shape {t.shape} read by {node.name} was modified in place after "
-                f"it was used (version {version}, now {t._version}); its derivative would be "
-                "computed at the wrong value. Modify a copy, or call backward before the update")
+    if versions is None:                # every Tensor argument was at version 0
+        for t in node.args:
+            if type(t) in TENSOR_TYPES and t._version:
+                _modified(node, t, 0)
+    else:
+        for t, version in zip(node.args, versions):
+            if type(t) in TENSOR_TYPES and t._version != version:
+                _modified(node, t, version)
     if create_graph:       # differentiable again: the functional vjp, which tracks its own
         return _relinearized_pullback(node, cts_out), (True,) * len(node.diff_pos)
     pos = node.diff_pos
@@ -338,6 +341,13 @@ def _inner_mask(zeros, node, cts_out, by_constant, i):
     """True where the cotangent of linear value ``i`` of ``node``'s map is a structural zero."""
     _note(zeros, node, cts_out, by_constant)
     return zeros.node_masks(node)[i]
+
+
+def _modified(node, t, version):
+    raise InplaceModificationError(
+        f"a Tensor of shape {t.shape} read by {node.name} was modified in place after it was "
+        f"used (version {version}, now {t._version}); its derivative would be computed at the "
+        "wrong value. Modify a copy, or call backward before the update")
 
 
 def _relinearized_pullback(node, cts_out):

@@ -27,18 +27,19 @@ from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_av
                     infinite_somewhere, loose_after, tangent_aval, transpose_rule)
 from ..core.errors import MissingRuleError
 
-__all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node"]
+__all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node",
+           "transpose_eqn"]
 
 
 class LinearTracer(Tracer):
     """A tangent inside one recorded operation: its aval, the UndefPrimal standing for it in
     transpose rules, and its number among the operation's linear values (the operation's
     tangent inputs are 0, 1, ...; the results of the recorded equations follow). ``aval`` is a
-    plain attribute (read on every recorded equation)."""
+    plain attribute (read on every recorded equation); the interpreter is the one recorder
+    (``LINEAR``, a class attribute)."""
     __slots__ = ("aval", "_undef", "index")
 
-    def __init__(self, interp, known, index):
-        self._interp = interp
+    def __init__(self, known, index):
         self.aval, self._undef = known
         self.index = index
 
@@ -52,14 +53,18 @@ class LinearRecorder(Interpreter):
     takes them (an UndefPrimal for each linear input, the constants as they are). The
     LinearTracers themselves are not kept: a recorded operation holds one list and tuples of
     ints (which the garbage collector stops tracking), so a long tape gives the collector few
-    objects to track. Avals and their UndefPrimals are interned."""
-    __slots__ = ("eqns", "count", "avals")
+    objects to track. Avals and their UndefPrimals are interned, and so are the results of
+    parameterless single-result equations on tangents and scalar constants (``results``: the
+    shape rule runs once per signature, not once per operation)."""
+    __slots__ = ("eqns", "count", "avals", "scalars", "results")
 
     def __init__(self, level):
         super().__init__(level)
         self.eqns = None
         self.count = 0
         self.avals = {}
+        self.scalars = {}       # type of a NumPy or Python scalar -> its tangent's interned pair
+        self.results = {}       # stage's key of an equation -> its result's interned pair
 
     def lift(self, x):
         return x
@@ -71,21 +76,30 @@ class LinearRecorder(Interpreter):
             known = self._known(aval)
         index = self.count
         self.count = index + 1
-        return LinearTracer(self, known, index)
+        return LinearTracer(known, index)
 
     def tangent_of(self, value):
         """A fresh LinearTracer for the tangent of the array or NumPy scalar ``value``."""
-        known = self.avals.get((value.shape, value.dtype, False))
+        known = self.scalars.get(type(value))
         if known is None:
-            known = self._known(tangent_aval(get_aval(value)))
+            if type(value) is np.ndarray:
+                known = self.avals.get((value.shape, value.dtype, False))
+            if known is None:
+                aval = tangent_aval(get_aval(value))
+                known = self.avals.get((aval.shape, aval.dtype, aval.weak_type)) \
+                    or self._known(aval)
+                if isinstance(value, np.generic):
+                    self.scalars[type(value)] = known
         index = self.count
         self.count = index + 1
-        return LinearTracer(self, known, index)
+        return LinearTracer(known, index)
 
     def _known(self, aval):
         """The interned ``(aval, UndefPrimal(aval))`` of ``aval``."""
         if len(self.avals) > 4096:
             self.avals.clear()
+            self.scalars.clear()
+            self.results.clear()
         key = (aval.shape, aval.dtype, aval.weak_type)
         known = self.avals[key] = (aval, UndefPrimal(aval))
         return known
@@ -100,27 +114,65 @@ class LinearRecorder(Interpreter):
 
     def stage(self, prim, args, params):
         """Record ``prim`` applied to ``args`` as one equation (what ``partial_eval`` rules
-        call for the part of a loop or branch that is linear in the tangents)."""
-        avals, targs, lin = [], [], []
-        for a in args:
+        call for the part of a loop or branch that is linear in the tangents). ``key`` names
+        a tangent by its interned UndefPrimal and a constant by its type."""
+        if len(args) == 2:      # the most common equation (a tangent times or plus a residual)
+            a, b = args
             if type(a) is LinearTracer:
-                avals.append(a.aval)
-                targs.append(a._undef)
-                lin.append(a.index)
+                ta = ka = a._undef
+                ia = a.index
             else:
-                avals.append(get_aval(a))
-                targs.append(a)
-                lin.append(None)
+                ta, ka, ia = a, type(a), None
+            if type(b) is LinearTracer:
+                tb = kb = b._undef
+                ib = b.index
+            else:
+                tb, kb, ib = b, type(b), None
+            targs, lin, key = (ta, tb), (ia, ib), (prim, ka, kb)
+        else:
+            targs, lin, key = [], [], [prim]
+            for a in args:
+                if type(a) is LinearTracer:
+                    u = a._undef
+                    targs.append(u)
+                    lin.append(a.index)
+                    key.append(u)
+                else:
+                    targs.append(a)
+                    lin.append(None)
+                    key.append(type(a))
+            lin, key = tuple(lin), tuple(key)
+        if not params and not prim.multiple_results:
+            known = self.results.get(key)
+            if known is None:
+                known = self._result(prim, args, key)
+            index = self.count
+            self.count = index + 1
+            self.eqns.extend((prim, params, lin, index, *targs))
+            return LinearTracer(known, index)
+        avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
         out_avals = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals, **params)
         if prim.multiple_results:
             outs = [self.new(a) for a in out_avals]
-            self.eqns.extend((prim, params, tuple(lin), tuple(outs)))
-            self.eqns.extend(targs)
+            self.eqns.extend((prim, params, lin, tuple(outs), *targs))
             return outs
         out = self.new(out_avals)
-        self.eqns.extend((prim, params, tuple(lin), out.index))
-        self.eqns.extend(targs)
+        self.eqns.extend((prim, params, lin, out.index, *targs))
         return out
+
+    def _result(self, prim, args, key):
+        """The interned aval pair of the result of parameterless ``prim`` on ``args``; kept in
+        ``results`` under ``key`` when every constant among ``args`` is a scalar (whose aval
+        its type decides)."""
+        avals = [a.aval if type(a) is LinearTracer else get_aval(a) for a in args]
+        out = (prim.abstract_eval or prim.rule("abstract_eval"))(*avals)
+        known = self.avals.get((out.shape, out.dtype, out.weak_type)) or self._known(out)
+        if all(type(a) is LinearTracer or type(a) in _PY_SCALARS or isinstance(a, np.generic)
+               for a in args):
+            if len(self.results) > 4096:
+                self.results.clear()
+            self.results[key] = known
+        return known
 
 
 class TapeInterpreter(Interpreter):
@@ -131,7 +183,9 @@ class TapeInterpreter(Interpreter):
         return x
 
 
-LINEAR = LinearRecorder(-2)
+_F64 = np.float64
+_PY_SCALARS = frozenset((float, int, bool, complex))
+LINEAR = LinearTracer._interp = LinearRecorder(-2)
 TAPE = TapeInterpreter(-1)
 
 
@@ -140,20 +194,24 @@ def run_jvp(prim, primals, diff_pos, params):
     the tangents of the arguments at ``diff_pos`` and symbolic zeros for the others; returns
     ``(outs, out_tangents, eqns, count)``: the tangent computation recorded in ``eqns``,
     ``count`` linear values numbered."""
-    saved = LINEAR.eqns, LINEAR.count
-    LINEAR.eqns, LINEAR.count = [], 0
+    saved_eqns, saved_count = LINEAR.eqns, LINEAR.count
+    LINEAR.eqns = eqns = []
+    LINEAR.count = 0
     try:
-        tangents = []
-        for i, p in enumerate(primals):
-            if i in diff_pos:
-                tangents.append(LINEAR.tangent_of(p))
-            else:
-                z = _SCALAR_ZEROS.get(type(p))
-                tangents.append(_zero(p) if z is None else z)
+        if len(diff_pos) == len(primals):
+            tangents = [LINEAR.tangent_of(p) for p in primals]
+        else:
+            tangents = []
+            for i, p in enumerate(primals):
+                if i in diff_pos:
+                    tangents.append(LINEAR.tangent_of(p))
+                else:
+                    z = _SCALAR_ZEROS.get(type(p))
+                    tangents.append(_zero(p) if z is None else z)
         out, out_dot = (prim.jvp or prim.rule("jvp"))(primals, tangents, **params)
-        return out, out_dot, LINEAR.eqns, LINEAR.count
+        return out, out_dot, eqns, LINEAR.count
     finally:
-        LINEAR.eqns, LINEAR.count = saved
+        LINEAR.eqns, LINEAR.count = saved_eqns, saved_count
 
 
 _SCALAR_ZEROS = {}
@@ -182,22 +240,25 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant, mas
     where a loose cotangent meets a factor that is infinite somewhere they are told apart
     element by element (``mask(i)``: True where the cotangent of linear value ``i`` is a
     structural zero; tensor/structural.py)."""
+    n = len(eqns)
+    if count == n_in + 1 and n and n == 4 + len(eqns[2]) and eqns[3] == n_in \
+            and outs == (n_in,):
+        # one equation from the inputs to the one result (most operations)
+        cts, loose = [None] * n_in, [False] * n_in
+        if cts_out[0] is not None:
+            transpose_eqn(eqns, 0, cts_out[0], loose_out[0], by_constant, cts, loose, mask)
+        return cts, loose
     cts = [None] * count
     loose = [False] * count
     for i, c, lo in zip(outs, cts_out, loose_out):
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
             loose[i] = loose[i] or lo
-    n = len(eqns)
-    if n and n == 4 + len(eqns[2]):
-        starts = (0,)                   # one equation (most operations)
-    else:
-        starts, k = [], 0
-        while k < n:
-            starts.append(k)
-            k += 4 + len(eqns[k + 2])
-        starts.reverse()
-    for k in starts:
+    starts, k = [], 0
+    while k < n:
+        starts.append(k)
+        k += 4 + len(eqns[k + 2])
+    for k in reversed(starts):
         out = eqns[k + 3]
         if type(out) is int:
             ct = cts[out]
@@ -210,29 +271,39 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant, mas
                 continue
             ct = [Zero(o.aval) if c is None else c for o, c in zip(out, ct)]
             out_loose = True
-        prim, lin = eqns[k], eqns[k + 2]
-        rule = transpose_rule(prim, out_loose)
-        spread = loose_after(prim, out_loose, by_constant)
-        if rule is None:
-            raise MissingRuleError(
-                f"primitive '{prim.name}' was used linearly in a derivative but has no "
-                "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
-        targs = eqns[k + 4:k + 4 + len(lin)]
-        if out_loose and mask is not None and prim.strict_transpose is not None and \
-                infinite_somewhere(targs[1], divide=prim.name == "safe_div"):
-            s = np.logical_and(mask(out), np.equal(ct, 0))
-            rule = partial(_masked, prim.strict_transpose, s)
-        for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
-            j = lin[pos]
-            if j is None or c is None or type(c) is Zero:
-                continue
-            if targs[pos].aval.dtype.kind != "c" and getattr(c, "dtype", None) is not None \
-                    and c.dtype.kind == "c":
-                c = np.real(c)
-            cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
-            if spread:
-                loose[j] = True
+        transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask)
     return cts[:n_in], loose[:n_in]
+
+
+def transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask=None):
+    """Transpose the recorded equation at ``eqns[k]`` given the cotangent ``ct`` of its result:
+    add the cotangents of its linear inputs into ``cts`` (by their numbers). The NaN-safe rule,
+    in this one place: ``out_loose`` (the cotangent may hold a structural zero) picks the
+    transpose rule, and with ``by_constant`` decides whether the inputs' cotangents may hold
+    one (``loose``, by the same numbers); where such a cotangent meets a factor that is
+    infinite somewhere, ``mask`` (see ``transpose_node``) tells its zeros apart."""
+    prim, lin = eqns[k], eqns[k + 2]
+    rule = transpose_rule(prim, out_loose)
+    if rule is None:
+        raise MissingRuleError(
+            f"primitive '{prim.name}' was used linearly in a derivative but has no "
+            "transpose rule (a JVP rule applied a non-linear operation to a tangent)")
+    spread = loose_after(prim, out_loose, by_constant)
+    targs = eqns[k + 4:k + 4 + len(lin)]
+    if out_loose and mask is not None and prim.strict_transpose is not None and \
+            infinite_somewhere(targs[1], divide=prim.name == "safe_div"):
+        s = np.logical_and(mask(eqns[k + 3]), np.equal(ct, 0))
+        rule = partial(_masked, prim.strict_transpose, s)
+    for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
+        j = lin[pos]
+        if j is None or c is None or type(c) is Zero:
+            continue
+        if type(c) is not _F64 and getattr(c, "dtype", None) is not None \
+                and c.dtype.kind == "c" and targs[pos].aval.dtype.kind != "c":
+            c = np.real(c)
+        cts[j] = c if cts[j] is None else add_tangents(cts[j], c)
+        if spread:
+            loose[j] = True
 
 
 def _masked(strict, s, ct, t, c, **params):

@@ -12,12 +12,13 @@ How it works: micrograd's design, with chainrule's primitives doing the calculus
   Tensor's version counter, so every array a recorded operation read stays as it was.
 * Python operators, methods and NumPy functions on Tensors (``np.sin(t)`` through NEP 13,
   ``np.sum(t)`` through NEP 18) reach the primitives' ``bind``, whose interpreter for Tensors is
-  ``_record``: it runs the primitive on the raw arrays and, when an argument requires grad,
+  ``_record`` (the arithmetic operators, and the ufuncs that are one primitive, call it at
+  once): it runs the primitive on the raw arrays and, when an argument requires grad,
   runs the primitive's JVP rule instead, recording the linear map of the operation (tape.py)
   on a ``Node``: the primitive, its arguments, the versions of the Tensor arguments, and the
   recorded equations with their residuals.
 * No derivative rule lives in this package. ``autograd.py`` walks the nodes in reverse
-  topological order and transposes each node's recorded linear map with the primitives'
+  topological order (the reverse of the order they were made in) and transposes each node's recorded linear map with the primitives'
   transpose rules.
 * Higher orders (``create_graph=True``): the backward linearizes each operation again at its
   input Tensors with ``chainrule.vjp``, so the residuals are recorded Tensors with history and
@@ -27,6 +28,7 @@ Functional transformations win: when a chainrule Tracer is among the arguments, 
 returns ``NotImplemented`` and the tracer handles the call (a Tensor is then a constant array to
 it). ``chainrule.core.get_aval`` reads a Tensor's ``.shape`` and ``.dtype`` like an array's.
 """
+import itertools
 import weakref
 
 import numpy as np
@@ -35,6 +37,7 @@ from ..core import ShapedArray, Tracer, Zero, dispatch, get_aval, tree_flatten, 
     tree_unflatten
 from ..core.errors import (ConcretizationError, InvalidArgumentError, NonDifferentiableInputError,
                            ShapeMismatchError, UnsupportedFunctionError)
+from .. import numpy as _numpy_layer  # noqa: F401  (fills dispatch.ufuncs, read below)
 from .errors import AutogradError
 from .grad_mode import _grad_enabled
 from .inplace import InplaceMethods, _own, _raw, _requires_grad
@@ -45,6 +48,9 @@ __all__ = ["Tensor", "tensor", "apply_op", "Node"]
 
 
 # -- the recorded graph -------------------------------------------------------------------------
+_NODE_SEQ = itertools.count()
+
+
 class Node:
     """One recorded primitive application, the ``grad_fn`` of its results.
 
@@ -59,11 +65,13 @@ class Node:
     None when every Tensor argument was at version 0. ``release()`` frees the linear map and
     the arguments (what ``backward`` does unless ``retain_graph``). ``hooks``/``retained``:
     per result slot, the hooks registered on that result and the results that keep their
-    ``.grad`` (``retain_grad``)."""
+    ``.grad`` (``retain_grad``). ``seq``: the number of the node in the order nodes are made,
+    which is a topological order (the nodes of the inputs are made first)."""
     __slots__ = ("prim", "params", "args", "diff_pos", "count", "outs", "out_avals", "eqns",
-                 "versions", "hooks", "retained", "__weakref__")
+                 "versions", "hooks", "retained", "seq", "__weakref__")
 
     def __init__(self, prim, params, args, diff_pos, count, outs, eqns, versions):
+        self.seq = next(_NODE_SEQ)
         self.prim = prim
         self.params = params
         self.args = args
@@ -154,8 +162,8 @@ def _record(prim, args, params):
             return Tensor._make(_own(out))
         else:
             outs = (None,)
-        return Tensor._make(_own(out), Node(prim, params, args, diff_pos, count, outs, eqns,
-                                            versions), 0)
+        return Tensor._make(out if type(out) is _F64 else _own(out),
+                            Node(prim, params, args, diff_pos, count, outs, eqns, versions), 0)
     out_dot = tuple(out_dot)
     if all(type(t) is Zero for t in out_dot):
         return [Tensor._make(_own(v)) for v in out]
@@ -169,6 +177,7 @@ def _record(prim, args, params):
 # shared tuples: positions of the arguments that require grad, by bit mask, and (i,) for the
 # number of the result of a single-result operation
 _POSITIONS = {}
+_F64 = np.float64           # what NumPy's ufuncs return for 0-d operands: immutable already
 _OUT_INDEX = {i: (i,) for i in range(64)}
 
 
@@ -462,6 +471,10 @@ class Tensor(InplaceMethods, TorchMethods, Tracer):
     # -- NEP 13 / NEP 18 ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
+            prim = _UFUNC_PRIMITIVES.get(ufunc)
+            if prim is not None and (len(inputs) == 1 or not any(
+                    isinstance(x, Tracer) and type(x) not in TENSOR_TYPES for x in inputs)):
+                return _record(prim, inputs, {})
             handler = dispatch.ufuncs.get(ufunc)
             if handler is not None:
                 return _wrap(handler(*inputs))
@@ -527,8 +540,24 @@ def _ufunc_into(ufunc, method, inputs, kwargs, out):
     return func(*_raw(inputs), out=tuple(_raw(o) for o in out), **kwargs)
 
 
-def _binary(ufunc, reflected=False):
-    if reflected:
+def _binary(ufunc, reflected=False, direct=False):
+    """Python's binary operator as ``ufunc``; ``direct``: the primitive that the NumPy layer's
+    handler of ``ufunc`` binds, recorded at once (the arithmetic operators, which every Tensor
+    expression runs through, skip the handler and ``bind``), unless the other operand is a
+    transformation's tracer, which then handles the call."""
+    if direct:
+        prim = _UFUNC_PRIMITIVES[ufunc]
+        if reflected:
+            def op(self, other):
+                if isinstance(other, Tracer) and type(other) not in TENSOR_TYPES:
+                    return dispatch.ufuncs[ufunc](other, self)
+                return _record(prim, (other, self), {})
+        else:
+            def op(self, other):
+                if isinstance(other, Tracer) and type(other) not in TENSOR_TYPES:
+                    return dispatch.ufuncs[ufunc](self, other)
+                return _record(prim, (self, other), {})
+    elif reflected:
         def op(self, other):
             return ufunc(other, self)
     else:
@@ -545,9 +574,18 @@ def _unary(ufunc):
     return op
 
 
+# the ufuncs whose NumPy-layer handler binds exactly one primitive (``op.primitive``): on
+# Tensors they are recorded without the handler
+_UFUNC_PRIMITIVES = {uf: h.primitive for uf, h in dispatch.ufuncs.items()
+                     if getattr(h, "primitive", None) is not None}
+
 for _name, _uf in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
     setattr(Tensor, f"__{_name}__", _binary(_uf))
     setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True))
+for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide)]:
+    setattr(Tensor, f"__{_name}__", _binary(_uf, direct=True))
+    setattr(Tensor, f"__r{_name}__", _binary(_uf, reflected=True, direct=True))
 Tensor.__invert__ = _unary(np.invert)
 del _name, _uf
 

@@ -316,7 +316,8 @@ def test_loop_bodies_transpose_plainly_where_no_structural_zero_enters():
     fixed point over the carries): a body reached only by cotangents that hold none transposes
     its zero-safe products plainly, so cbrt(c)**3 at 0 inside a loop is NaN under grad and
     jit(grad), as outside one (it was 0), while an untaken np.where branch in the body still
-    gives 0 and the unrolled loop agrees elsewhere."""
+    gives 0 and the unrolled loop agrees elsewhere. Where a cotangent holding structural zeros
+    enters (jacrev's one-hot seeds) the body tells them apart per step."""
     x = np.array([0.0, 0.7])
 
     def looped(step):
@@ -333,6 +334,12 @@ def test_loop_bodies_transpose_plainly_where_no_structural_zero_enters():
             for g in (cr.grad(looped(step)), cr.jit(cr.grad(looped(step)))):
                 _same_answer(g(x), cr.grad(unrolled(step))(x), "scan")
                 assert np.isnan(g(x)[0])
+            # one-hot seeds enter the body: its zeros are told apart per step
+            jac = cr.jacrev(lambda x: cr.scan(lambda c, _: (step(c), None), x, None,
+                                              length=2)[0])
+            want = cr.jacrev(lambda x: step(step(x)))(x)
+            _same_answer(jac(x), want, "jacrev through scan")
+            _same_answer(cr.jit(jac)(x), want, "jit(jacrev) through scan")
         guarded = lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c  # noqa: E731
         for g in (cr.grad(looped(guarded)), cr.jit(cr.grad(looped(guarded)))):
             _same_answer(g(x), cr.grad(unrolled(guarded))(x), "guarded scan")
