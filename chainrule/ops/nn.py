@@ -70,20 +70,51 @@ def _places(shape, kernel, stride, padding, dilation):
         pos = pos + coord * flat_stride
         flat_stride *= spatial[i]
     places = np.where(inside, pos, batch * c * flat_stride).astype(np.intp).reshape(-1)
-    if len(_PLACES) > 64:
+    if len(_PLACES) > 16:
         _PLACES.clear()
     _PLACES[key] = places, out
     return places, out
 
 
+# beyond this many column entries the positions would cost as much memory as the columns:
+# one strided copy (or sum) per kernel offset instead, whose inner loops are then long
+INDEXED_COLUMNS = 1 << 21
+
+
+def _indexed(shape, kernel, stride, padding, dilation):
+    out = _out_spatial(shape[2:], kernel, stride, padding, dilation)
+    return math.prod(shape[:2]) * math.prod(kernel) * math.prod(out) <= INDEXED_COLUMNS
+
+
+def _offsets(kernel, stride, dilation, out):
+    """Per kernel offset (row-major), the slices of the padded spatial dims it reads."""
+    return [(k, tuple(slice(ki * d, ki * d + st * (m - 1) + 1, st)
+                      for ki, d, st, m in zip(k, dilation, stride, out)))
+            for k in np.ndindex(*kernel)]
+
+
 def _cols(x, kernel, stride, padding, dilation, groups):
     """im2col, examples last: (groups, C/groups * prod(K), N * prod(S_out)), and S_out."""
-    places, out = _places(tuple(x.shape), tuple(kernel), stride, padding, dilation)
-    flat = np.reshape(x, -1)
-    if any(padding):
-        flat = np.concatenate((flat, np.zeros(1, flat.dtype)))
-    cols = np.take(flat, places)
-    return np.reshape(cols, (groups, x.shape[1] // groups * math.prod(kernel), -1)), out
+    shape, kernel = tuple(x.shape), tuple(kernel)
+    if _indexed(shape, kernel, stride, padding, dilation):
+        places, out = _places(shape, kernel, stride, padding, dilation)
+        flat = np.reshape(x, -1)
+        if any(padding):
+            flat = np.concatenate((flat, np.zeros(1, flat.dtype)))
+        cols = np.take(flat, places)
+    else:
+        out = _out_spatial(shape[2:], kernel, stride, padding, dilation)
+        xp = x
+        if any(padding):
+            xp = np.zeros(shape[:2] + tuple(s + 2 * p for s, p in zip(shape[2:], padding)),
+                          x.dtype)
+            xp[(slice(None),) * 2 + tuple(slice(p, p + s)
+                                          for p, s in zip(padding, shape[2:]))] = x
+        xt = np.moveaxis(xp, 1, 0)                                  # (C, N, *S) view
+        cols = np.empty((shape[1],) + kernel + (shape[0],) + out, x.dtype)
+        for k, where in _offsets(kernel, stride, dilation, out):
+            cols[(slice(None),) + k] = xt[(slice(None),) * 2 + where]
+    return np.reshape(cols, (groups, shape[1] // groups * math.prod(kernel), -1)), out
 
 
 def _examples_last(y, groups):
@@ -102,12 +133,24 @@ def _conv_impl(x, w, *, stride, padding, dilation, groups):
 
 def _conv_input_t_impl(y, w, *, stride, padding, dilation, groups, in_shape):
     """col2im of ``w^T y`` (one matrix product for the batch): the columns summed into the
-    input positions they read, one bincount (np.add.at for other than float64)."""
+    input positions they read, one bincount (np.add.at for other than float64), or one
+    strided sum per kernel offset for large inputs."""
     kernel, o = tuple(w.shape[2:]), w.shape[0]
     w2 = np.reshape(w, (groups, o // groups, -1))
-    cols = np.reshape(np.matmul(np.swapaxes(w2, 1, 2), _examples_last(y, groups)), -1)
-    places, _ = _places(tuple(in_shape), kernel, stride, padding, dilation)
+    cols = np.matmul(np.swapaxes(w2, 1, 2), _examples_last(y, groups))
+    in_shape = tuple(in_shape)
+    if not _indexed(in_shape, kernel, stride, padding, dilation):
+        out = tuple(y.shape[2:])
+        cols = np.reshape(cols, (in_shape[1],) + kernel + (in_shape[0],) + out)
+        padded = tuple(s + 2 * p for s, p in zip(in_shape[2:], padding))
+        x = np.zeros(in_shape[1::-1] + padded, cols.dtype)          # (C, N, *S_padded)
+        for k, where in _offsets(kernel, stride, dilation, out):
+            x[(slice(None),) * 2 + where] += cols[(slice(None),) + k]
+        x = x[(slice(None),) * 2 + tuple(slice(p, p + s) for p, s in zip(padding, in_shape[2:]))]
+        return np.ascontiguousarray(np.swapaxes(x, 0, 1))
+    places, _ = _places(in_shape, kernel, stride, padding, dilation)
     size = math.prod(in_shape)
+    cols = np.reshape(cols, -1)
     if cols.dtype == np.float64:
         x = np.bincount(places, cols, minlength=size + 1)
     else:

@@ -157,3 +157,11 @@ def test_taylor_rules_match_nested_jvps(name):
     for k in (1, 2, 3):
         np.testing.assert_allclose(got[k], _nested_jvp(line, k), rtol=1e-9,
                                    atol=1e-9)
+
+
+@pytest.mark.parametrize("case", CONVS, ids=lambda c: f"{len(c[0]) - 2}d")
+def test_conv_by_kernel_offsets_for_large_inputs(case, monkeypatch):
+    """Above INDEXED_COLUMNS the columns are strided copies per kernel offset: the same
+    values as torch's."""
+    monkeypatch.setattr(onn, "INDEXED_COLUMNS", 0)
+    test_conv_matches_torch(case)
