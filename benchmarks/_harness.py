@@ -24,7 +24,8 @@ feasible) or ``NotYet`` (the chainrule capability has not landed), which become 
 Any other exception becomes "error: ..." for that row only.
 
 Timing: one warm-up call (for compiled rows its excess over the steady time is reported as
-compile time), then the median of repeats, at least 3 (1 for calls over a second) and until
+compile time; Numba rows compile in the background, so theirs is the time to the first result,
+answered by the NumPy code, and "native after" says when the machine code took over), then the median of repeats, at least 3 (1 for calls over a second) and until
 about a second has passed. A call over SINGLE_RUN_S is timed once. Garbage collection stays on
 (that is what users see); each row starts after a gc.collect(). Rows with ``memory=True`` also
 run once in a fresh process for their peak memory (full runs only); when that run is long, its

@@ -180,7 +180,8 @@ class _Ctx:
     cells' pickles, which a compiled function's are not). They are compiled with
     ``inline="always"``: Numba inlines each into its caller's IR instead of compiling and
     optimizing it on its own and again in the caller's module (W8's step is 25% faster, the
-    compile no slower)."""
+    compile no slower); those calling NumPy back (``objmode``), which Numba cannot inline, are
+    compiled on their own."""
 
     def __init__(self, consts, namespace, prefix):
         self.consts, self.namespace, self.prelude, self.count = consts, namespace, [], 0
@@ -199,7 +200,9 @@ class _Ctx:
         lines = src.replace("def _make(", f"def _make_{name}(", 1).splitlines()
         self.prelude.extend(lines)
         args = ", ".join(f"c{base + i}" for i in range(len(consts)))
-        self.prelude.append(f"{name} = _njit_body(_make_{name}({args}))")
+        # Numba cannot inline a function holding an objmode block (a call back to NumPy)
+        njit = "_njit" if "_objmode(" in src else "_njit_body"
+        self.prelude.append(f"{name} = {njit}(_make_{name}({args}))")
         return name
 
 
