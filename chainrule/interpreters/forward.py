@@ -76,11 +76,19 @@ class JVPInterpreter(Interpreter):
         return out, Zero(tangent_aval(get_aval(out)))
 
 
-def jvp_flat(fun, primals, tangents):
+def jvp_flat(fun, primals, tangents, loose=None, loose_out=None):
     """Push ``tangents`` through ``fun`` (a function of a flat list returning a flat list).
-    Returns ``(primals_out, tangents_out)``; an output tangent may be a symbolic Zero."""
+    Returns ``(primals_out, tangents_out)``; an output tangent may be a symbolic Zero.
+    ``loose``: per input, whether its tangent may hold a structural zero (core/zeros.py;
+    default: where it may hold a zero at all); the same of the outputs is appended to the list
+    ``loose_out`` where one is given."""
+    if loose is None:
+        loose = [may_hold_zero(t) for t in tangents]
     with new_interpreter(JVPInterpreter) as interp:
-        ins = [JVPTracer(interp, p, t, may_hold_zero(t)) for p, t in zip(primals, tangents)]
+        ins = [JVPTracer(interp, p, t, lo) for p, t, lo in zip(primals, tangents, loose)]
         outs = fun(ins)
         pairs = [interp.unpack(o) for o in outs]
+        if loose_out is not None:
+            loose_out.extend(o.loose if type(o) is JVPTracer and o._interp is interp else False
+                             for o in outs)
     return [p for p, _ in pairs], [t for _, t in pairs]

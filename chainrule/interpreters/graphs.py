@@ -93,11 +93,13 @@ def _stage(fun, in_avals):
     return graph
 
 
-def jvp_graph(graph, nonzeros, instantiate_out=False):
+def jvp_graph(graph, nonzeros, instantiate_out=False, loose=None):
     """The JVP of a closed graph. ``nonzeros[i]``: input i has a tangent. Returns
     ``(jvp_graph, out_nonzeros)``: inputs are the primals then the tangents of the nonzero
     inputs; outputs the primal outputs then the tangents of the outputs in ``out_nonzeros``
-    (``instantiate_out``: a bool, or one per output, forcing a tangent, zeros if need be)."""
+    (``instantiate_out``: a bool, or one per output, forcing a tangent, zeros if need be).
+    ``loose``: per input, whether its tangent may hold a structural zero (the NaN-safe rule;
+    default: every one may); the same of the outputs is left in ``cache["loose_out"]``."""
     n = len(graph.invars)
     inst = [instantiate_out] * len(graph.outvars) if isinstance(instantiate_out, bool) \
         else list(instantiate_out)
@@ -108,11 +110,16 @@ def jvp_graph(graph, nonzeros, instantiate_out=False):
         primals, it = ins[:n], iter(ins[n:])
         tangents = [next(it) if nz else Zero(tangent_aval(v.aval))
                     for v, nz in zip(graph.invars, nonzeros)]
-        outs, out_dots = jvp_flat(lambda a: eval_graph(graph, a), primals, tangents)
+        flags = None if loose is None else [lo and type(t) is not Zero
+                                            for lo, t in zip(loose, tangents)]
+        outs, out_dots = jvp_flat(lambda a: eval_graph(graph, a), primals, tangents, flags,
+                                  loose_out)
         nz_out = [type(t) is not Zero or i for t, i in zip(out_dots, inst)]
         box.append(nz_out)
         return list(outs) + [instantiate(t) for t, nz in zip(out_dots, nz_out) if nz]
+    loose_out = []
     g = _stage(fun, _avals(graph.invars) + t_avals)
+    g.cache["loose_out"] = tuple(loose_out)
     return g, box[0]
 
 

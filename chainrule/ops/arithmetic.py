@@ -12,8 +12,9 @@ take (zero cotangent) contributes 0, not 0 * inf = NaN.
 """
 import numpy as np
 
-from ..core import (Primitive, Tracer, Zero, add_any_p, bind, check_ambiguous, get_aval,
-                    is_undefined, may_hold_zero, strict_products, tangent_aval)
+from ..core import (Primitive, Tracer, Zero, add_any_p, bind, carries_derivative,
+                    check_ambiguous, get_aval, is_undefined, may_hold_zero, strict_products,
+                    tangent_aval)
 from . import _series as ser
 from . import shape as sh
 from ._sparsity import choice_sparsity, elementwise_sparsity, select_sparsity
@@ -252,11 +253,12 @@ def safe_div(t, c):
 
 def tangent_scale(t, c):
     """A JVP rule's tangent ``t`` times a derivative factor ``c`` that may be infinite:
-    zero-safe (``safe_mul``), or a plain product where the forward pass runs strict on a
-    concrete tangent (no structural zero can be present: core.zeros.strict_products)."""
+    zero-safe (``safe_mul``), or a plain product where the forward pass runs strict (no
+    structural zero can be present: core.zeros.strict_products) and no outer derivative
+    carries ``t`` (whose own products must stay zero-safe)."""
     if not strict_products():
         check_ambiguous(t, c)
-    elif not isinstance(t, Tracer):
+    elif not carries_derivative(t):     # a value, or one staged or batched: plain
         return mul(t, c)
     return bind(safe_mul_p, t, c)
 
@@ -265,7 +267,7 @@ def tangent_divide(t, c):
     """``t / c`` for a JVP rule's tangent, zero-safe unless strict (see ``tangent_scale``)."""
     if not strict_products():
         check_ambiguous(t, c, divide=True)
-    elif not isinstance(t, Tracer):
+    elif not carries_derivative(t):
         return div(t, c)
     return bind(safe_div_p, t, c)
 

@@ -14,7 +14,7 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 import numpy as np
 
 from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
-    incoming_loose, is_undefined, tangent_aval
+    incoming_loose, is_undefined, strict_products, tangent_aval
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
 from . import revolve
@@ -82,11 +82,23 @@ def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, lin
     nz = [type(t) is not Zero for t in tangents]
     nz_c, nz_k, nz_x = _split(nz, n_consts, n_carry)
 
-    def jvp_of(flags_k):
-        return _cached(body, ("jvp", tuple(nz_c + flags_k + nz_x)), lambda: G.jvp_graph(
-            body, nz_c + flags_k + nz_x, instantiate_out=flags_k + [False] * n_ys))
+    def jvp_of(flags_k, loose=None):
+        nz = nz_c + flags_k + nz_x
+        return _cached(body, ("jvp", tuple(nz), loose), lambda: G.jvp_graph(
+            body, nz, instantiate_out=flags_k + [False] * n_ys, loose=loose))
     nz_k = _carry_fixed_point(lambda f: jvp_of(f)[1][:n_carry], nz_k)
     jbody, nz_out = jvp_of(nz_k)
+    if strict_products():
+        # no tangent entering the loop holds a structural zero: the body's products are plain
+        # where none arises in it either (the NaN-safe rule, core/zeros.py; a fixed point over
+        # the carries, which may gain one from a step's selection)
+        n_x = len(body.invars) - n_consts - n_carry
+
+        def loose_of(flags_k):
+            flags = (False,) * n_consts + tuple(flags_k) + (False,) * n_x
+            return list(jvp_of(nz_k, flags)[0].cache["loose_out"][:n_carry])
+        loose_k = _carry_fixed_point(loose_of, [False] * n_carry)
+        jbody, nz_out = jvp_of(nz_k, (False,) * n_consts + tuple(loose_k) + (False,) * n_x)
     nz_y = nz_out[n_carry:]
     # reorder the JVP body into scan's layout: consts, carry, xs each followed by their tangents
     n_in = len(body.invars)

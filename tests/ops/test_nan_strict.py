@@ -344,3 +344,23 @@ def test_loop_bodies_transpose_plainly_where_no_structural_zero_enters():
         for g in (cr.grad(looped(guarded)), cr.jit(cr.grad(looped(guarded)))):
             _same_answer(g(x), cr.grad(unrolled(guarded))(x), "guarded scan")
             assert g(x)[0] == 1.0
+
+
+def test_forward_mode_through_loop_bodies_follows_the_rule():
+    """jvp through a scan with a tangent holding no structural zero: the body's products are
+    plain (a fixed point over the carries keeps a step's selection zero-safe), so cbrt(c**3)
+    at 0 is NaN as unrolled (it was 0), under jit too (the tangent a constant), and an untaken
+    branch still gives its exact derivative."""
+    x, v = np.array([0.0, 0.7]), np.array([1.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in (lambda c: np.cbrt(c ** 3), lambda c: np.cbrt(c) ** 3,
+                     lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c):
+            looped = lambda x: cr.scan(lambda c, _: (step(c), None), x, None,  # noqa: E731
+                                       length=2)[0]
+            want = cr.jvp(lambda x: step(step(x)), (x,), (v,))[1]
+            _same_answer(cr.jvp(looped, (x,), (v,))[1], want, "jvp through scan")
+            _same_answer(cr.jit(lambda x: cr.jvp(looped, (x,), (v,))[1])(x), want,
+                         "jit(jvp) through scan")
+        assert np.isnan(cr.jvp(lambda x: cr.scan(lambda c, _: (np.cbrt(c ** 3), None), x, None,
+                                                 length=2)[0], (x,), (v,))[1][0])
