@@ -13,7 +13,8 @@ calls its NumPy implementation from the compiled code (``numba.objmode``), and t
 - the graph holds values other than float64, int64 and bool (complex numbers: FFTs);
 - Numba fails to compile it;
 - its result on the traced inputs differs from the NumPy version's by more than rounding
-  (relative 1e-9), so a wrong translation falls back rather than answering.
+  (relative 1e-9, to each element or to the largest output where a result cancels to rounding
+  noise), so a wrong translation falls back rather than answering.
 
 The compiled function takes the exact argument types of the trace; other types (a 0-d array
 where a float was traced, say) run the NumPy version. Scalar outputs have the types the NumPy

@@ -51,7 +51,7 @@ SUPPORTED = set(_OPS) | {"pow", "integer_pow", "select", "safe_mul", "safe_div",
                          "reduce_max", "reduce_min", "reduce_any", "reduce_all",
                          "reshape", "broadcast_to", "convert_element_type", "getitem",
                          "scatter_add", "dot_general", "transpose", "scan", "while", "checkpoint",
-                         "cond", "solve", "concatenate"} | set(ALONG)
+                         "cond", "solve", "concatenate", "expit", "setitem"} | set(ALONG)
 _NUMERIC = (np.float64, np.int64, np.bool_)
 
 
@@ -120,9 +120,23 @@ def untranslated(eqn):
         return f"{name} over some of the axes"
     if name in ALONG:
         return along_untranslated(eqn)
+    if name == "setitem" and not _setitem_translated(eqn):
+        return "setitem with index arrays, or casting its value"
     if name in ("getitem", "scatter_add") and not _index_translated(eqn):
         return f"{name} with this combination of index arrays (NumPy's advanced indexing)"
     return None
+
+
+def _setitem_translated(eqn):
+    """True for ``x[idx] = v`` with a basic index and ``v`` of ``x``'s dtype and of the
+    selection's shape, or a scalar (what Numba's own assignment to a view does as NumPy)."""
+    idx, (x, v) = eqn.params["idx"], (i.aval for i in eqn.inputs)
+    if not isinstance(idx, tuple) or not idx or any(i is None or i is Ellipsis or isinstance(
+            i, (np.ndarray, bool, np.bool_)) or not isinstance(i, (int, np.integer, slice))
+            for i in idx):
+        return False
+    return x.dtype == v.dtype and x.ndim > 0 and v.shape in (
+        (), np.broadcast_to(np.empty(()), x.shape)[idx].shape)
 
 
 def _index_translated(eqn):
@@ -281,7 +295,11 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
             continue
         fusion.before(eqn)
         if in_numpy:
-            body.extend(callback(eqn, atom, namespace, prefix))
+            x = eqn.inputs[0] if len(eqn.inputs) == 1 else None
+            own = (numpy_is_faster(eqn) and type(x) is Var and uses.get(x) == 1
+                   and x not in fusion.lazy and x.aval == eqn.outvars[0].aval
+                   and _fresh(producer.get(x)))
+            body.extend(callback(eqn, atom, namespace, prefix, in_place=own))
             continue
         out = eqn.outvars[0] if eqn.outvars else None
         if _fusible(eqn) and uses.get(out) == 1:
@@ -333,7 +351,7 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
 
 
 _MAX_DEPTH = 16
-_FUSIBLE = set(_OPS) | {"pow", "integer_pow"}
+_FUSIBLE = set(_OPS) | {"pow", "integer_pow", "expit"}
 
 
 def _fusible(eqn):
@@ -407,6 +425,8 @@ def scalar_src(eqn, args):
         return f"0.0 if {zero} else {value}"
     if name in ("broadcast_to", "copy", "stop_gradient"):
         return args[0]
+    if name == "expit":         # SciPy's formula: equal bit for bit with the same exp
+        return f"1.0 / (1.0 + np.exp(-{args[0]}))"
     if name == "convert_element_type":
         dt = np.dtype(p.get("new_dtype", eqn.outvars[0].aval.dtype))
         kind = {"f": "float", "i": "int", "b": "bool"}[dt.kind]
@@ -477,6 +497,9 @@ def _equation(eqn, atom, consts):
         return [f"{lhs} = np.concatenate(({', '.join(args)},), axis={p['axis']})"]
     if name in ALONG:
         return along_lines(eqn, lhs, args)
+    if name == "setitem":
+        src = _index_src(p["idx"], consts)
+        return [f"{lhs} = {args[0]}.copy()", f"{lhs}[{src.rstrip(',')}] = {args[1]}"]
     _unsupported(f"primitive {name!r}")
 
 
@@ -689,16 +712,17 @@ def _numba_type(aval):
     return f"{base}[{', '.join([':'] * (aval.ndim - 1) + ['::1'])}]"
 
 
-def callback(eqn, atom, namespace, prefix=""):
+def callback(eqn, atom, namespace, prefix="", in_place=False):
     """An equation Numba cannot compile, computed by its NumPy implementation from the
-    compiled code (a ``numba.objmode`` block: the arrays are passed to Python and back)."""
+    compiled code (a ``numba.objmode`` block: the arrays are passed to Python and back).
+    ``in_place``: a ufunc writes into its operand, a temporary used only here."""
     k = sum(1 for name in namespace if name.startswith(f"_cb{prefix}"))
     fn = f"_cb{prefix}{k}"
     prim, params, outs = eqn.prim, dict(eqn.params), eqn.outvars
     avals = [v.aval for v in outs]
 
     def call(*args):
-        res = prim.impl(*args, **params)
+        res = prim.impl(*args, out=args[0]) if in_place else prim.impl(*args, **params)
         res = res if prim.multiple_results else (res,)
         out = tuple(np.ascontiguousarray(r, a.dtype) if a.ndim else a.dtype.type(r)
                     for r, a in zip(res, avals))
@@ -708,9 +732,11 @@ def callback(eqn, atom, namespace, prefix=""):
     args = ", ".join(atom(x) for x in eqn.inputs)
     names = [atom(v) for v in outs]
     types = ", ".join(f'{n}="{_numba_type(v.aval)}"' for n, v in zip(names, outs))
-    key = _params_key(params)       # in the source, so a cached module's callbacks match it
+    key = _params_key({**params, "out": "operand"} if in_place else params)
+    # the key is in the source, so a cached module's callbacks match it
     key = hashlib.sha256(repr(key if key is not None else id(call)).encode()).hexdigest()[:12]
-    why = "no Numba translation" if untranslated(eqn) else "NumPy's SIMD loop"
+    why = "no Numba translation" if untranslated(eqn) else "NumPy's SIMD loop" + (
+        ", in place" if in_place else "")
     return [f"# {fn}: {prim.name} in NumPy ({why}; parameters {key})",
             f"with _objmode({types}):",
             f"    {', '.join(names)}{',' if len(names) == 1 and prim.multiple_results else ''}"

@@ -32,7 +32,7 @@ MAX_REDUNDANCY = 8      # a value of a smaller shape is recomputed at most this 
 
 ELEMENTWISE_PRIMS = {"add", "add_any", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq",
                      "ne", "pow", "integer_pow", "select", "safe_mul", "safe_div",
-                     "convert_element_type", "broadcast_to", "copy", "stop_gradient"}
+                     "convert_element_type", "broadcast_to", "copy", "stop_gradient", "expit"}
 _REDUCE_INIT = {"reduce_sum": "0", "reduce_max": "-np.inf", "reduce_min": "np.inf"}
 _TWICE = {"safe_mul", "safe_div", "reduce_max", "reduce_min"}    # read their operand twice
 
@@ -410,7 +410,7 @@ class Fusion:
             elif e.prim.name in _REDUCE_INIT:
                 lines = self._reduce_lines(e, idx, local)
             else:
-                lines = self._value_lines(e, idx, local, inside)
+                lines = self._value_lines(e, idx, local, inside, g)
             pre += lines[0]
             inner += lines[1]
         post = []
@@ -428,9 +428,10 @@ class Fusion:
         lines, self._hoist = self._hoist, []
         return lines
 
-    def _value_lines(self, e, idx, local, inside):
+    def _value_lines(self, e, idx, local, inside, g):
         """An elementwise value: written into its reader's expression where that is its only
-        read, else a scalar local, stored into an array where read outside the nest."""
+        read, else a scalar local, stored into an array where read outside the nest (into an
+        operand's array where that is a temporary read only here: ``_reusable``)."""
         out = e.outvars[0]
         shape = out.aval.shape
         midx = _bcast(idx, shape)
@@ -447,8 +448,24 @@ class Fusion:
         local[out] = tmp
         if not outside:
             return [], [f"{tmp} = {expr}"]
-        return ([f"{lhs} = np.empty({shape!r}, np.{out.aval.dtype.name})"],
+        into = self._reusable(e, g, local)
+        return ([f"{lhs} = {into}" if into else
+                 f"{lhs} = np.empty({shape!r}, np.{out.aval.dtype.name})"],
                 [f"{tmp} = {expr}", f"{lhs}[{', '.join(midx)}] = {tmp}"])
+
+    def _reusable(self, e, g, local):
+        """The name of an operand array of ``e`` that its result may overwrite, or None: a new
+        array (``fresh``) of the result's shape and dtype, the nest's whole domain, that nothing
+        but ``e`` reads (each point reads its element before ``e`` stores there)."""
+        out = e.outvars[0].aval
+        if out.shape != g.shape:
+            return None
+        for x in e.inputs:
+            if (type(x) is Var and x.aval == out and x not in local and x not in g.pending
+                    and x not in self.lazy and x in self.names and self._only_use(x, e)
+                    and self.fresh(x)):
+                return self.names[x]
+        return None
 
     def _nest(self, shape, inner, names=None):
         names = names or [f"_j{k}" for k in range(len(shape))]
