@@ -691,8 +691,17 @@ _LOOKAHEAD = 64
 def _schedule(eqns, fusion, computed):
     """The equations in an order that keeps loop nests long: while a group is open, one of the
     next ``_LOOKAHEAD`` equations whose inputs are computed and that joins it goes first;
-    otherwise program order (whose first equation is always ready)."""
+    otherwise program order (whose first equation is always ready). An elementwise equation
+    read only by one elementwise equation of its shape waits for it (``_sinks``), so that it is
+    computed in that nest instead of stored (``1 - y * y`` of a saved ``tanh`` output, read by
+    the adjoint sweep)."""
     rest = list(eqns)
+    waiting = {}        # id(reader) -> the equations computed just before it
+
+    def with_waiting(e):
+        for w in waiting.pop(id(e), ()):
+            yield from with_waiting(w)
+        yield e
     while rest:
         pick = 0
         if fusion.group is not None:
@@ -701,7 +710,33 @@ def _schedule(eqns, fusion, computed):
                         untranslated(e) is None and not numpy_is_faster(e) and fusion.joins(e):
                     pick = k
                     break
-        yield rest.pop(pick)
+        e = rest.pop(pick)
+        reader = _sinks(e, fusion)
+        if reader is not None:
+            waiting.setdefault(id(reader), []).append(e)
+            continue
+        yield from with_waiting(e)
+
+
+def _sinks(e, fusion):
+    """The one reader that elementwise ``e`` may wait for, or None: an elementwise equation
+    of ``e``'s shape, ``e``'s result read nowhere else, ``e``'s operands outside the open
+    group (arrays already stored)."""
+    if len(e.outvars) != 1 or untranslated(e) is not None or numpy_is_faster(e):
+        return None
+    out = e.outvars[0]
+    readers = fusion.consumers.get(out, [])
+    if (out.aval.shape == () or out in fusion.outputs or len(readers) != 1
+            or not _sinkable(e, fusion) or not _sinkable(readers[0], fusion)
+            or readers[0].outvars[0].aval.shape != out.aval.shape
+            or any(type(x) is Var and fusion.in_group(x) for x in e.inputs)):
+        return None
+    return readers[0]
+
+
+def _sinkable(e, fusion):
+    return (len(e.outvars) == 1 and fusion.elementwise(e) and untranslated(e) is None
+            and not numpy_is_faster(e) and e.outvars[0].aval.dtype.kind in "fib")
 
 
 def _numba_type(aval):

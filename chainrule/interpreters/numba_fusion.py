@@ -240,6 +240,10 @@ class Fusion:
             return self._join(eqn, out.aval.shape)
         return False
 
+    def elementwise(self, eqn):
+        """True for an equation that a loop nest computes per point."""
+        return self._elementwise(eqn)
+
     def _elementwise(self, eqn):
         impl = eqn.prim.impl
         return eqn.prim.name in ELEMENTWISE_PRIMS or (

@@ -131,7 +131,7 @@ def test_take_along_an_axis_with_an_index_out_of_range_raises_index_error():
 def test_mlp_step_reuses_temporaries_and_passes_transposes_to_blas():
     # W9's shape of program, small: tanh of a bias add computed in place in the matrix
     # product's result (NumPy's SIMD tanh writes into its operand), transposed operands of the
-    # backward products passed to BLAS as views, not copies
+    # backward products passed to BLAS as views, not copies, tanh's derivative not stored
     rng = np.random.default_rng(3)
     sizes, batch = [16, 64, 64, 4], 32
     params = [(rng.standard_normal((m, n)) / np.sqrt(m), 0.1 * rng.standard_normal(n))
@@ -164,6 +164,8 @@ def test_mlp_step_reuses_temporaries_and_passes_transposes_to_blas():
     src = cr.jit(vg, backend="numba").source(params)
     assert src.count("tanh in NumPy (NumPy's SIMD loop, in place") == 2
     assert not re.search(r"ascontiguousarray\(\w+\.T\)", src) and src.count(").T") >= 4
+    # tanh's derivative 1 - y * y from the saved output, computed in the adjoint sweep's nests
+    assert src.count("over (32, 64): mul, sub, mul, reduce_sum") == 2
 
 
 def test_basic_index_assignment_and_expit_are_compiled_not_numpy_calls():
