@@ -207,7 +207,7 @@ class _Ctx:
         self.defined.append(name)
         graph, _ = optimize(graph)
         names = [f"in{i}" for i in range(len(graph.invars))]
-        src, ns, consts = generate(graph, names, name, prefix=f"{name}_")
+        src, ns, consts = generate(graph, names, name, prefix=f"{name}_", unbox=True)
         base = len(self.consts)
         self.consts.extend(consts)
         self.namespace.update(ns)
@@ -266,9 +266,6 @@ def generate(graph, arg_names, fn_name="compiled", bare=False, prefix="", guards
 
     ctx = _Ctx(consts, namespace, prefix)
     body = []
-    if prefix:      # a body or branch may be handed a 0-d array where its code reads a scalar
-        body.extend(f"{names[v]} = np.asarray({names[v]}).item()" for v in dict.fromkeys(
-            graph.invars) if v.aval.shape == () and v.aval.dtype.kind in "fib")
     uses = _uses(graph)
     producer = {v: e for e in graph.eqns for v in e.outvars}
     fusion = Fusion(graph, atom, const, names, gen, body, scalar_src,
