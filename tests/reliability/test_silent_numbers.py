@@ -1,7 +1,6 @@
 """No silent wrong number (issue #18): Taylor mode of powers at a zero base, NumPy's own remainder
 values, NaN in quantiles, keepdims of 0-d medians. Each checked against NumPy, closed forms and
 the other modes."""
-import math
 
 import numpy as np
 import pytest
