@@ -257,7 +257,8 @@ def cond(pred, true_fun, false_fun, *operands):
     return switch(p, [false_fun, true_fun], *operands)
 
 
-dispatch.hooks["cond"] = cond     # the NaN-safe products' staged decision (interpreters/structural.py)
+# the NaN-safe products' staged decision (interpreters/structural.py)
+dispatch.hooks["cond"] = cond
 
 
 def checkpoint(fun):

@@ -114,8 +114,10 @@ _watch = contextvars.ContextVar("chainrule_watch_ambiguous", default=False)
 
 # Where the factor is known only when a staged program runs, the decision is staged too (a cond,
 # interpreters/structural.py), but not inside the bodies of loops, branches and custom rules,
-# whose graphs are staged once for every use: there the zero-safe product stands, as the
-# structural zeros of their incoming cotangents are not known inside them either.
+# whose graphs are staged once for every use (graphs.close): there the zero-safe product stands,
+# as the structural zeros of their incoming cotangents are not known inside them either; a scan
+# body's transpose that is told which incoming cotangents may hold one decides again
+# (graphs.transpose_graph).
 _stage_decisions = contextvars.ContextVar("chainrule_stage_decisions", default=True)
 
 
@@ -214,8 +216,17 @@ def infinite_somewhere(c, divide=False):
     library is never computed: False, the zero-safe product's assumption."""
     v = peek(c)
     if is_concrete(v):
-        return bool(np.any(_infinite(v, divide)))
+        with np.errstate(invalid="ignore"):
+            return bool(any_infinite(v, divide))
     return None if isinstance(v, Tracer) else False
+
+
+def any_infinite(c, divide=False):
+    """The scalar "``c`` is infinite somewhere" (dividing: 0 or NaN somewhere), for a value or
+    a tracer (the staged decision's predicate, interpreters/structural.py)."""
+    if divide:
+        return np.any(np.equal(c, 0) | np.isnan(c))
+    return np.logical_not(np.all(np.isfinite(c)))
 
 
 def is_concrete(x):
@@ -282,8 +293,8 @@ NONE_STRUCTURAL = frozenset({"fft", "rfft", "irfft", "solve", "triangular_solve"
 def structural_part(prim, params, out_mask, out_dtype, args, position, by_constant, shape):
     """True where the contribution of an equation of ``prim`` to the cotangent of its linear
     input ``position`` (of ``shape``) is a structural zero, given ``out_mask`` (True where the
-    equation's own cotangent, of ``out_dtype``, is one) and ``args`` as its transpose rule takes them (an
-    UndefPrimal for each linear input): the rule applied to the indicator of the elements that
+    equation's own cotangent, of ``out_dtype``, is one) and ``args`` as its transpose rule
+    takes them (an UndefPrimal for each linear input): the rule applied to the indicator of the elements that
     are not structural, a product by a derivative factor with the factor replaced by ones (a
     zero of the factor is a vanishing derivative, not structure) unless ``by_constant`` (the
     equation scales by a constant mask), and FFTs and solves (whose rules could cancel)

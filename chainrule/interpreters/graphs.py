@@ -104,7 +104,7 @@ def jvp_graph(graph, nonzeros, instantiate_out=False, loose=None):
     inst = [instantiate_out] * len(graph.outvars) if isinstance(instantiate_out, bool) \
         else list(instantiate_out)
     t_avals = [tangent_aval(v.aval) for v, nz in zip(graph.invars, nonzeros) if nz]
-    box = []
+    box, loose_out = [], []
 
     def fun(ins):
         primals, it = ins[:n], iter(ins[n:])
@@ -117,7 +117,6 @@ def jvp_graph(graph, nonzeros, instantiate_out=False, loose=None):
         nz_out = [type(t) is not Zero or i for t, i in zip(out_dots, inst)]
         box.append(nz_out)
         return list(outs) + [instantiate(t) for t, nz in zip(out_dots, nz_out) if nz]
-    loose_out = []
     g = _stage(fun, _avals(graph.invars) + t_avals)
     g.cache["loose_out"] = tuple(loose_out)
     return g, box[0]

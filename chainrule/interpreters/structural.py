@@ -27,9 +27,9 @@ such a point, once per backward pass and variable.
 """
 import numpy as np
 
-from ..core import (COEFFICIENT, NONE_STRUCTURAL, UndefPrimal, Var, Zero, bind, decide_when_run,
-                    dispatch, eval_graph, infinite_somewhere, instantiate, may_hold_zero,
-                    real_dtype, structural_part)
+from ..core import (COEFFICIENT, NONE_STRUCTURAL, UndefPrimal, Var, Zero, any_infinite, bind,
+                    decide_when_run, dispatch, eval_graph, infinite_somewhere, instantiate,
+                    may_hold_zero, real_dtype, structural_part)
 
 
 
@@ -124,9 +124,7 @@ def masked_safe_transpose(eqn, ct, args, zeros, rule):
     known = infinite_factor(eqn)
     if known:
         return masked(ct, zeros), None
-    if known is False:
-        return rule(ct, *args, **eqn.params)
-    if not decide_when_run():                   # in a loop body: the zero-safe product
+    if known is False or not decide_when_run():     # finite, or in a body: zero-safe
         return rule(ct, *args, **eqn.params)
     return staged_decision(eqn, ct, zeros, masked,
                            lambda ct: rule(ct, *args, **eqn.params)[0]), None
@@ -148,9 +146,7 @@ def staged_decision(eqn, value, zeros, masked, safe):
     somewhere then, else ``safe(value)`` (equal to it where the factor is finite everywhere),
     staged as a ``cond``. The seeds go into the branch as operands, so the masks are worked out
     inside it: the per-element work runs only where a factor is infinite."""
-    c = eqn.inputs[1].val
-    bad = np.any(np.equal(c, 0) | np.isnan(c)) if eqn.prim.name == "safe_div" else \
-        np.logical_not(np.all(np.isfinite(c)))
+    bad = any_infinite(eqn.inputs[1].val, divide=eqn.prim.name == "safe_div")
     keys = zeros.seed_vars()
     seeds = [zeros.seed(k) for k in keys]
     return dispatch.hooks["cond"](bad,

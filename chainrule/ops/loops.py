@@ -94,11 +94,11 @@ def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, lin
         # the carries, which may gain one from a step's selection)
         n_x = len(body.invars) - n_consts - n_carry
 
-        def loose_of(flags_k):
-            flags = (False,) * n_consts + tuple(flags_k) + (False,) * n_x
-            return list(jvp_of(nz_k, flags)[0].cache["loose_out"][:n_carry])
-        loose_k = _carry_fixed_point(loose_of, [False] * n_carry)
-        jbody, nz_out = jvp_of(nz_k, (False,) * n_consts + tuple(loose_k) + (False,) * n_x)
+        def strict_body(flags_k):
+            return jvp_of(nz_k, (False,) * n_consts + tuple(flags_k) + (False,) * n_x)
+        loose_k = _carry_fixed_point(
+            lambda f: strict_body(f)[0].cache["loose_out"][:n_carry], [False] * n_carry)
+        jbody, nz_out = strict_body(loose_k)
     nz_y = nz_out[n_carry:]
     # reorder the JVP body into scan's layout: consts, carry, xs each followed by their tangents
     n_in = len(body.invars)
@@ -257,17 +257,17 @@ def _transposed_body(G, body, lin, n_consts, n_carry):
     incoming = incoming_loose()
     if incoming is None:
         incoming = (True,) * len(body.outvars)
-    flags_k, flags_y = list(incoming[:n_carry]), tuple(incoming[n_carry:])
+    flags_y = tuple(incoming[n_carry:])
     n_lc = sum(lin[:n_consts])      # the body's linear inputs: linear consts, carries, xs
-    while True:
+
+    def transposed(flags_k):
         key = tuple(flags_k) + flags_y
-        tb = _cached(body, ("transpose", tuple(lin), key),
-                     lambda: G.transpose_graph(body, lin, key))
-        out_k = tb.cache["loose_in"][n_lc:n_lc + n_carry]
-        new = [a or b for a, b in zip(flags_k, out_k)]
-        if new == flags_k:
-            return tb, key
-        flags_k = new
+        return _cached(body, ("transpose", tuple(lin), key),
+                       lambda: G.transpose_graph(body, lin, key)), key
+    flags_k = _carry_fixed_point(
+        lambda f: transposed(f)[0].cache["loose_in"][n_lc:n_lc + n_carry],
+        list(incoming[:n_carry]))
+    return transposed(flags_k)
 
 
 def _coefficients(series, flags, primals, order):
