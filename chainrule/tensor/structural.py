@@ -13,6 +13,7 @@ way (one tuple each); the masks are worked out only at such a point.
 import numpy as np
 
 from ..core import structural_part
+from .tape import eqn_starts
 
 __all__ = ["TapeZeros"]
 
@@ -68,7 +69,7 @@ class TapeZeros:
         for i, key, shape in zip(outs, out_keys, shapes):
             if i is not None and shape is not None:
                 masks[i] = self.mask(key, shape)
-        for k in reversed(_starts(eqns)):
+        for k in reversed(eqn_starts(eqns)):
             prim, params, lin, out = eqns[k], eqns[k + 1], eqns[k + 2], eqns[k + 3]
             targs = eqns[k + 4:k + 4 + len(lin)]
             if type(out) is int and masks[out] is None:
@@ -85,12 +86,3 @@ class TapeZeros:
                 masks[j] = part if masks[j] is None else np.logical_and(masks[j], part)
         self.memo[("node", node)] = masks
         return masks
-
-
-def _starts(eqns):
-    """The offsets of the recorded equations in a node's flat list, in order."""
-    starts, k, n = [], 0, len(eqns)
-    while k < n:
-        starts.append(k)
-        k += 4 + len(eqns[k + 2])
-    return starts

@@ -254,11 +254,7 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant, mas
         if c is not None and i is not None:
             cts[i] = c if cts[i] is None else add_tangents(cts[i], c)
             loose[i] = loose[i] or lo
-    starts, k = [], 0
-    while k < n:
-        starts.append(k)
-        k += 4 + len(eqns[k + 2])
-    for k in reversed(starts):
+    for k in reversed(eqn_starts(eqns)):
         out = eqns[k + 3]
         if type(out) is int:
             ct = cts[out]
@@ -273,6 +269,15 @@ def transpose_node(n_in, count, outs, eqns, cts_out, loose_out, by_constant, mas
             out_loose = True
         transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask)
     return cts[:n_in], loose[:n_in]
+
+
+def eqn_starts(eqns):
+    """The offsets of the equations in a recorded operation's flat list, in order."""
+    starts, k, n = [], 0, len(eqns)
+    while k < n:
+        starts.append(k)
+        k += 4 + len(eqns[k + 2])
+    return starts
 
 
 def transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask=None):
