@@ -238,3 +238,14 @@ def pp_graph(graph):
     outs = " ".join(name(v) for v in graph.outvars)
     body = ("\n      ".join(lines)) if lines else ""
     return f"{{ lambda {ins} .\n  let {body}\n  in ( {outs} ) }}"
+
+
+def split_list(seq, *sizes):
+    """``seq`` cut into consecutive lists of ``sizes``, then the rest: the layout of a loop's
+    inputs (consts, carries, xs) and of a transformed body's."""
+    out, i = [], 0
+    for n in sizes:
+        out.append(list(seq[i:i + n]))
+        i += n
+    out.append(list(seq[i:]))
+    return out

@@ -9,6 +9,7 @@ import contextvars
 
 import numpy as np
 
+from . import dispatch
 from .arrays import is_foreign, zeros_like_aval
 from .avals import ShapedArray
 from .primitive import Primitive, bind
@@ -166,7 +167,7 @@ def check_ambiguous(t, c, divide=False):
     """Raise AmbiguousZero where ``jvp`` watches and the tangent ``t`` is 0 where the factor
     ``c`` is infinite (or, dividing, 0 or NaN), or where that is not known until the staged
     program runs (``jit``): the values are seen through the tracers that carry them (``peek``)."""
-    if not _watch.get():
+    if not _watch.get() or linear_unknown(t):
         return
     bad = infinite_somewhere(c, divide)
     if bad is False:
@@ -181,10 +182,41 @@ def check_ambiguous(t, c, divide=False):
         raise AmbiguousZero()
 
 
+def check_ambiguous_body(graphs, tangents):
+    """jvp's watch for a loop, branch or checkpoint reached by a loose tangent: where its body
+    (the JVP ``graphs``) holds zero-safe products, their zeros cannot be told apart inside it
+    (a body is staged once for all its uses), so ``jvp`` computes again by linearize, whose
+    forward pass carries the structural zeros through the body (interpreters/structural.py)."""
+    if _watch.get() and not _strict.get() and decide_when_run() and not any(
+            linear_unknown(t) for t in tangents) and any(
+            dispatch.hooks["graphs"].holds_safe_products(g) for g in graphs):
+        raise AmbiguousZero()
+
+
 def _infinite(c, divide):
     """Where the factor ``c`` of a product (or, ``divide``, of a quotient) is infinite."""
     with np.errstate(invalid="ignore"):
         return (np.equal(c, 0) | np.isnan(c)) if divide else ~np.isfinite(c)
+
+
+def strict_operands(name, x, c, s):
+    """The operands with which the plain product (``name``: "safe_mul" or "safe_div") of a
+    tangent or cotangent ``x`` and a factor ``c`` gives the safe product's answer except where
+    ``x`` is 0 at an infinite factor and ``s`` (a structural zero there) is False: NaN there.
+    The factor is 1 where ``s``; a product's ``x`` is 0 where the factor is 0 (the safe
+    product's 0 * inf = 0 in the factor, which the per-element decision leaves as it is)."""
+    if name == "safe_mul":
+        x = np.where(np.equal(c, 0), 0.0, x)
+    return x, np.where(s, 1.0, c)
+
+
+def linear_unknown(x):
+    """Whether ``x`` is, beneath its tracers, a value linearize stages as unknown: a tangent
+    its linear map receives only later (a custom JVP rule's, or ``jvp`` called inside
+    ``grad``). Its zeros cannot be told apart here without making that map non-linear, so
+    the zero-safe products stand for it."""
+    v = peek(x)
+    return isinstance(v, Tracer) and getattr(v._interp, "partial", False)
 
 
 def peek(x):

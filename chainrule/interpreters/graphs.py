@@ -32,7 +32,8 @@ from .batching import BatchInterpreter, BatchTracer, SEED, move_to_front
 from .forward import jvp_flat
 from .staging import StagingInterpreter, dead_code_elim
 from .taylor import jet_flat
-from .transpose import backward_pass, backward_pass_flags
+from .structural import holds_safe_products
+from .transpose import backward_pass_flags
 
 
 def close(fun, in_avals):
@@ -261,17 +262,19 @@ def compiled(graph):
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
-    compiled=compiled, substitute=_substitute)
+    compiled=compiled, substitute=_substitute, holds_safe_products=holds_safe_products)
 
 
-def joint_transpose_graph(graph, linear):
+def joint_transpose_graph(graph, linear, loose_out=None):
     """The transpose of a graph that computes its non-linear part too (the joint JVP body of a
     checkpointed function or of a branch): a closed graph from (the inputs not in ``linear``,
     then the cotangents of every output) to the cotangents of the linear inputs. The residuals
-    are recomputed from the known inputs when it runs."""
+    are recomputed from the known inputs when it runs. ``loose_out`` as for
+    ``transpose_graph``."""
     known, unknown, out_unk, n_res = partial_eval_graph(graph, linear)
     known_in = [v for v, lin in zip(graph.invars, linear) if not lin]
     nk = len(known_in)
+    loose_u = None if loose_out is None else [lo for lo, u in zip(loose_out, out_unk) if u]
 
     def fun(ins):
         kv, cts = ins[:nk], ins[nk:]
@@ -279,7 +282,12 @@ def joint_transpose_graph(graph, linear):
         res = outs[len(outs) - n_res:] if n_res else []
         u = _substitute(unknown, dict(zip(unknown.invars[:n_res], res)))
         cts_u = [c for c, unk in zip(cts, out_unk) if unk]
-        return [instantiate(c) for c in backward_pass(u, cts_u)]
+        token = stage_decisions(loose_u is not None and True in loose_u)
+        try:
+            cts_in = backward_pass_flags(u, cts_u, loose_u)[0]
+        finally:
+            reset_stage_decisions(token)
+        return [instantiate(c) for c in cts_in]
     out_avals = [tangent_aval(v.aval).strip_weak() for v in graph.outvars]
     return _stage(fun, _avals(known_in) + out_avals)
 

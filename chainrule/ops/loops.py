@@ -13,8 +13,9 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 """
 import numpy as np
 
-from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, dispatch, eval_graph, instantiate, \
-    incoming_loose, is_undefined, strict_products, tangent_aval
+from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, check_ambiguous_body, dispatch, \
+    eval_graph, instantiate, incoming_loose, is_undefined, strict_products, tangent_aval
+from ..core import split_list as _split
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
 from . import revolve
@@ -22,15 +23,6 @@ from . import revolve
 
 def _g():
     return dispatch.hooks["graphs"]
-
-
-def _split(seq, *sizes):
-    out, i = [], 0
-    for n in sizes:
-        out.append(list(seq[i:i + n]))
-        i += n
-    out.append(list(seq[i:]))
-    return out
 
 
 def _cached(graph, key, make):
@@ -99,6 +91,8 @@ def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, lin
         loose_k = _carry_fixed_point(
             lambda f: strict_body(f)[0].cache["loose_out"][:n_carry], [False] * n_carry)
         jbody, nz_out = strict_body(loose_k)
+    else:
+        check_ambiguous_body([jbody], tangents)
     nz_y = nz_out[n_carry:]
     # reorder the JVP body into scan's layout: consts, carry, xs each followed by their tangents
     n_in = len(body.invars)
@@ -486,6 +480,7 @@ def checkpoint_impl(*args, body, linear=None):
 def checkpoint_jvp(primals, tangents, *, body, linear=None):
     nz = _nonzero(tangents)
     jb, nz_out = _cached(body, ("jvp", tuple(nz)), lambda: _g().jvp_graph(body, nz))
+    check_ambiguous_body([jb], tangents)
     outs = checkpoint_p.bind(*primals, *_pick(nz, tangents), body=jb)
     n = len(body.outvars)
     return outs[:n], _zero_tangents(nz_out, outs[n:], _out_avals(body))
@@ -504,7 +499,9 @@ def checkpoint_partial_eval(stage, args, params):
 
 def checkpoint_transpose(cts, *args, body, linear=None):
     lin = _linear_flags(args, linear)
-    jt = _cached(body, ("joint_t", tuple(lin)), lambda: _g().joint_transpose_graph(body, lin))
+    loose = incoming_loose()
+    jt = _cached(body, ("joint_t", tuple(lin), loose),
+                 lambda: _g().joint_transpose_graph(body, lin, loose))
     got = eval_graph(jt, _pick([not x for x in lin], args) + [instantiate(c) for c in cts])
     return _merge(lin, got, [None] * len(lin))
 
@@ -568,6 +565,7 @@ def cond_jvp(primals, tangents, *, branches, linear=None):
     union = [any(f) for f in zip(*[o for _, o in firsts])]
     jbs = _per_branch(branches, ("jvp", tuple(nz), tuple(union)),
                       lambda b: G.jvp_graph(b, nz, instantiate_out=union)[0])
+    check_ambiguous_body(jbs, tangents[1:])
     outs = cond_p.bind(index, *args, *_pick(nz, tangents[1:]), branches=tuple(jbs))
     n = len(branches[0].outvars)
     return outs[:n], _zero_tangents(union, outs[n:], _out_avals(branches[0]))
@@ -593,8 +591,9 @@ def cond_partial_eval(stage, args, params):
 
 def cond_transpose(cts, index, *args, branches, linear=None):
     lin = _linear_flags(args, linear)
-    jts = _per_branch(branches, ("joint_t", tuple(lin)),
-                      lambda b: _g().joint_transpose_graph(b, lin))
+    loose = incoming_loose()
+    jts = _per_branch(branches, ("joint_t", tuple(lin), loose),
+                      lambda b: _g().joint_transpose_graph(b, lin, loose))
     got = cond_p.bind(index, *_pick([not x for x in lin], args),
                       *[instantiate(c) for c in cts], branches=tuple(jts))
     return [None] + _merge(lin, got, [None] * len(lin))
@@ -661,7 +660,7 @@ while_p = Primitive("while", multiple_results=True)
 # body (body consts + carry -> carry), n_cc, n_bc
 
 
-def while_impl(*args, cond, body, n_cc, n_bc):
+def while_impl(*args, cond, body, n_cc, n_bc, linear=None):
     cc, bc, carry = _split(args, n_cc, n_bc)
     fc, fb = _g().compiled(cond), _g().compiled(body)
     while fc(*cc, *carry)[0]:
@@ -669,7 +668,7 @@ def while_impl(*args, cond, body, n_cc, n_bc):
     return list(carry)
 
 
-def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc):
+def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc, linear=None):
     G = _g()
     cc, bc, carry = _split(primals, n_cc, n_bc)
     _, tbc, tk = _split(tangents, n_cc, n_bc)
@@ -680,6 +679,7 @@ def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc):
             body, nz_b + flags_k, instantiate_out=flags_k))
     nz_k = _carry_fixed_point(lambda f: jvp_of(f)[1], nz_k)
     jb = jvp_of(nz_k)[0]
+    check_ambiguous_body([jb], tangents)
     nk = len(carry)
     p_b, p_k = _split(jb.invars[:n_bc + nk], n_bc)
     t_b, t_k = _split(jb.invars[n_bc + nk:], sum(nz_b))
@@ -700,18 +700,14 @@ def while_partial_eval(stage, args, params):
     if any(stage.owns(a) for a in cc):
         raise ConcretizationError("while_loop: the loop condition depends on a value being "
                                   "differentiated")
-    known_in = [a for a in args if not stage.owns(a)]
-    if any(isinstance(a, Tracer) for a in known_in):
-        raise ConcretizationError(
-            "reverse-mode differentiation of while_loop needs its trip count, which is not "
-            "known here (under jit or another transformation): use chainrule.scan or "
-            "fori_loop with a fixed number of steps, or differentiate outside jit")
     unk = [stage.owns(a) for a in bc + carry]
     nk = len(carry)
     u_b, u_k = unk[:n_bc], unk[n_bc:]
     u_k = _carry_fixed_point(lambda f: _loop_split(body, u_b, f, [])[2], u_k)
     known, _, _, n_res = _loop_split(body, u_b, u_k, [])    # scan_partial_eval reuses it
     kb = _g().first_outputs(known, len(known.outvars) - n_res)
+    if any(isinstance(a, Tracer) for a in args if not stage.owns(a)):
+        return _while_partial_eval_joint(stage, args, params, u_b, u_k, kb)
     fc, fb = _g().compiled(cond), _g().compiled(kb)
     k_carry = [a for a, u in zip(carry, u_k) if not u]
     zeros = [np.zeros(v.aval.shape, v.aval.dtype) for v in body.invars[n_bc:]]
@@ -723,7 +719,32 @@ def while_partial_eval(stage, args, params):
         body=body, n_consts=n_bc, n_carry=nk, length=count, reverse=False, checkpoints=None))
 
 
-def while_batch(vals, dims, *, cond, body, n_cc, n_bc):
+def _while_partial_eval_joint(stage, args, params, u_b, u_k, kb):
+    """Where the trip count is not known (under jit): the known outputs from a loop of the
+    known part; the unknown ones from a staged loop of the whole body, the known inputs as its
+    constants. Forward mode evaluates it (jacfwd, and jvp where it tells structural zeros
+    apart); reverse mode cannot (``while_transpose``)."""
+    cond, n_cc, n_bc = params["cond"], params["n_cc"], params["n_bc"]
+    cc, bc, carry = _split(args, n_cc, n_bc)
+    zeros = {v: np.zeros(v.aval.shape, v.aval.dtype)
+             for v, u in zip(cond.invars[n_cc:], u_k) if u}
+    k_cond = _g().substitute(cond, zeros)       # the condition reads known carries only
+    known = while_p.bind(*cc, *[a for a, u in zip(bc, u_b) if not u],
+                         *[a for a, u in zip(carry, u_k) if not u], cond=k_cond, body=kb,
+                         n_cc=n_cc, n_bc=n_bc - sum(u_b))
+    staged = stage.stage(while_p, list(args), dict(params, linear=tuple(
+        [False] * n_cc + list(u_b) + list(u_k))))
+    return _merge(u_k, _pick(u_k, staged), known)
+
+
+def while_transpose(cts, *args, cond, body, n_cc, n_bc, linear=None):
+    raise ConcretizationError(
+        "reverse-mode differentiation of while_loop needs its trip count, which is not "
+        "known here (under jit or another transformation): use chainrule.scan or "
+        "fori_loop with a fixed number of steps, or differentiate outside jit")
+
+
+def while_batch(vals, dims, *, cond, body, n_cc, n_bc, linear=None):
     G = _g()
     size = _batch_size(vals, dims)
     flags = [d is not None for d in dims]
@@ -766,7 +787,7 @@ def while_batch(vals, dims, *, cond, body, n_cc, n_bc):
     return outs, [0 if f else None for f in f_k]
 
 
-def while_taylor(primals, series, *, cond, body, n_cc, n_bc):
+def while_taylor(primals, series, *, cond, body, n_cc, n_bc, linear=None):
     G = _g()
     order = len(next(s for s in series if s is not None))
     cc, bc, carry = _split(primals, n_cc, n_bc)
@@ -791,9 +812,10 @@ def while_taylor(primals, series, *, cond, body, n_cc, n_bc):
 
 
 while_p.impl = while_impl
-while_p.abstract_eval = lambda *avals, cond, body, n_cc, n_bc: _out_avals(body)
+while_p.abstract_eval = lambda *avals, cond, body, n_cc, n_bc, linear=None: _out_avals(body)
 while_p.jvp = while_jvp
 while_p.partial_eval = while_partial_eval
+while_p.transpose = while_transpose
 while_p.batch = while_batch
 while_p.taylor = while_taylor
 while_p.deriv_class = ("coupled",)

@@ -18,7 +18,8 @@ import functools
 
 import numpy as np
 
-from ..core import Graph, Tracer, Zero, dispatch, instantiate, tangent_aval
+from ..core import (Graph, Tracer, Zero, dispatch, incoming_loose, instantiate,
+                    reset_incoming_loose, set_incoming_loose, tangent_aval)
 
 
 # (advances, tapes) of the last checkpointed backward pass run eagerly: for tests and for users
@@ -106,10 +107,11 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
             body, list(lin), force_unknown=lin_k + [False] * n_ys)
         n_known_k = n_carry - sum(lin_k)
         adv = G.first_outputs(known, n_known_k)
-        n_unk_in = sum(lin)
-        tr = G.transpose_graph(unknown, [False] * n_res + [True] * n_unk_in)
-        body.cache[key] = (known, adv, tr, out_unk, n_res, unknown)
-    known, adv, tr, out_unk, n_res, unknown = body.cache[key]
+        body.cache[key] = (known, adv, out_unk, n_res, unknown)
+    known, adv, out_unk, n_res, unknown = body.cache[key]
+    # the NaN-safe flags of the linear part's cotangents (as loops._transposed_body)
+    incoming = incoming_loose()
+    loose_u = None if incoming is None else tuple(f for f, u in zip(incoming, out_unk) if u)
     known_args = [a for a, l in zip(args, lin) if not l]
     lc = lin[:n_consts]
     lx = lin[n_consts + n_carry:]
@@ -120,8 +122,13 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
     ct_k, ct_y = cts_u[:n_uk], cts_u[n_uk:]
     if any(isinstance(v, Tracer) for v in known_args + cts_u):
         # under jit or a further derivative the schedule would unroll: store the residuals
-        return _stored(cts, args, lin, known, unknown, out_unk, n_res, n_consts, n_carry,
-                       length, reverse, n_kc, n_kk)
+        token = set_incoming_loose(loose_u)
+        try:
+            return _stored(cts, args, lin, known, unknown, out_unk, n_res, n_consts, n_carry,
+                           length, reverse, n_kc, n_kk)
+        finally:
+            reset_incoming_loose(token)
+    tr = _transposed_step(G, unknown, n_res, sum(lin[:n_consts]), n_uk, loose_u)
     run = _g().compiled
     f_known, f_adv, f_tr = run(known), run(adv), run(tr)
     u_c_avals = [tangent_aval(v.aval) for v, l in zip(body.invars[:n_consts], lc) if l]
@@ -162,6 +169,26 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
     res += [next(ik) if l else None for l in lin_k]
     res += [next(ix) if l else None for l in lx]
     return [None if type(r) is Zero else r for r in res]
+
+
+def _transposed_step(G, unknown, n_res, n_uc, n_uk, loose_u):
+    """The linear part of a step transposed, told which cotangents may hold a structural zero
+    (``loose_u``, None: all may), a carry's together with what a step hands the previous one
+    (a fixed point, as ``loops._transposed_body``)."""
+    from .loops import _carry_fixed_point
+    lin = [False] * n_res + [True] * (len(unknown.invars) - n_res)
+    if loose_u is None:
+        loose_u = (True,) * len(unknown.outvars)
+
+    def transposed(flags_k):
+        flags = tuple(flags_k) + tuple(loose_u[n_uk:])
+        key = ("revolve_t", flags)
+        if key not in unknown.cache:
+            unknown.cache[key] = G.transpose_graph(unknown, lin, flags)
+        return unknown.cache[key]
+    flags_k = _carry_fixed_point(
+        lambda f: list(transposed(f).cache["loose_in"][n_uc:n_uc + n_uk]), list(loose_u[:n_uk]))
+    return transposed(flags_k)
 
 
 def _stored(cts, args, lin, known, unknown, out_unk, n_res, n_consts, n_carry, length, reverse,

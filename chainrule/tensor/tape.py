@@ -23,7 +23,7 @@ from functools import partial
 
 import numpy as np
 
-from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval,
+from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval, strict_operands,
                     infinite_somewhere, loose_after, tangent_aval, transpose_rule)
 from ..core.errors import MissingRuleError
 
@@ -298,7 +298,7 @@ def transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask=None):
     if out_loose and mask is not None and prim.strict_transpose is not None and \
             infinite_somewhere(targs[1], divide=prim.name == "safe_div"):
         s = np.logical_and(mask(eqns[k + 3]), np.equal(ct, 0))
-        rule = partial(_masked, prim.strict_transpose, s)
+        rule = partial(_masked, prim, s)
     for pos, c in enumerate(rule(ct, *targs, **eqns[k + 1])):
         j = lin[pos]
         if j is None or c is None or type(c) is Zero:
@@ -311,7 +311,8 @@ def transpose_eqn(eqns, k, ct, out_loose, by_constant, cts, loose, mask=None):
             loose[j] = True
 
 
-def _masked(strict, s, ct, t, c, **params):
+def _masked(prim, s, ct, t, c, **params):
     """A safe product's transpose where its factor is infinite somewhere: the plain product,
-    with the factor 1 at the structural zeros ``s`` of the cotangent (so they stay 0)."""
-    return strict(ct, t, np.where(s, 1.0, c), **params)
+    0 at the structural zeros ``s`` of the cotangent (core.zeros.strict_operands)."""
+    ct, c = strict_operands(prim.name, ct, c, s)
+    return prim.strict_transpose(ct, t, c, **params)
