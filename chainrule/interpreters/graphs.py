@@ -224,29 +224,34 @@ def batch_graph(graph, batched, size, force_out=False):
     return _stage(fun, in_avals), box[0]
 
 
-def jet_graph(graph, has_series, order, force_out=False):
+def jet_graph(graph, has_series, order, force_out=False, loose=None):
     """Taylor propagation through a closed graph. ``has_series[i]``: input i carries ``order``
     normalized coefficients. Returns ``(graph, out_has_series)``: inputs are the primals then
     the coefficients of the inputs with series (input-major); outputs the primal outputs then
-    the coefficients of the outputs with series (``force_out``: a bool or one per output)."""
+    the coefficients of the outputs with series (``force_out``: a bool or one per output).
+    ``loose`` as for ``jvp_graph``, per series; the outputs' in ``cache["loose_out"]``."""
     n = len(graph.invars)
     force = [force_out] * len(graph.outvars) if isinstance(force_out, bool) else list(force_out)
     s_avals = [tangent_aval(v.aval) for v, h in zip(graph.invars, has_series) if h
                for _ in range(order)]
-    box = []
+    box, loose_out = [], []
 
     def fun(ins):
         primals, it = ins[:n], iter(ins[n:])
         series = [[next(it) for _ in range(order)] if h else None
                   for h in has_series]
-        outs, out_series = jet_flat(lambda a: eval_graph(graph, a), primals, series, order)
+        flags = None if loose is None else [lo and h for lo, h in zip(loose, has_series)]
+        outs, out_series = jet_flat(lambda a: eval_graph(graph, a), primals, series, order,
+                                    flags, loose_out)
         flags = [s is not None or f for s, f in zip(out_series, force)]
         box.append(flags)
         coeffs = [instantiate(c) if s is not None else instantiate(Zero(tangent_aval(v.aval)))
                   for s, f, v in zip(out_series, flags, graph.outvars) if f
                   for c in (s if s is not None else [None] * order)]
         return list(outs) + coeffs
-    return _stage(fun, _avals(graph.invars) + s_avals), box[0]
+    g = _stage(fun, _avals(graph.invars) + s_avals)
+    g.cache["loose_out"] = tuple(loose_out)
+    return g, box[0]
 
 
 def compiled(graph):

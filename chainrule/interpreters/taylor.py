@@ -85,16 +85,22 @@ class JetInterpreter(Interpreter):
         return out, None
 
 
-def jet_flat(fun, primals, series, order):
+def jet_flat(fun, primals, series, order, loose=None, loose_out=None):
     """Push the normalized series (one list of ``order`` coefficients, or None, per input)
     through ``fun`` (flat list -> flat list): ``(primals_out, series_out)``; a constant output
-    has series None."""
+    has series None. ``loose`` and ``loose_out`` as for ``forward.jvp_flat``, per series."""
     series = [None if s is None or all(type(c) is Zero for c in s) else s for s in series]
+    if loose is None:
+        loose = [s is not None and any(type(c) is not Zero and may_hold_zero(c) for c in s)
+                 for s in series]
     with new_interpreter(JetInterpreter, order) as interp:
-        ins = [JetTracer(interp, p, s, any(type(c) is not Zero and may_hold_zero(c) for c in s))
-               if s is not None else p for p, s in zip(primals, series)]
+        ins = [JetTracer(interp, p, s, lo) if s is not None else p
+               for p, s, lo in zip(primals, series, loose)]
         outs = fun(ins)
         pairs = [interp.unpack(o) for o in outs]
+        if loose_out is not None:
+            loose_out.extend(o.loose if type(o) is JetTracer and o._interp is interp else False
+                             for o in outs)
     return [p for p, _ in pairs], [s for _, s in pairs]
 
 

@@ -67,6 +67,28 @@ def _carry_fixed_point(step, flags_c):
         flags_c = [c or o for c, o in zip(flags_c, out)]
 
 
+def _strict_or(body_of, body, n_consts, n_carry, tangents=None):
+    """``body_of(loose)``: the JVP or Taylor body of a loop or branch, built with per-input
+    flags saying which tangents may hold a structural zero (core/zeros.py). Where no tangent
+    entering it holds one (``strict_products``), its products are plain where none arises in
+    it either: no flag for consts and xs, the carries' a fixed point (a step's selection may
+    give one). Else every one may (the zero-safe products), and a ``jvp`` watching for them
+    (given the JVP's ``tangents``) computes again by linearize where the body holds such
+    products."""
+    if not strict_products():
+        found = body_of(None)
+        if tangents is not None:
+            check_ambiguous_body([found[0]], tangents)
+        return found
+    n_x = len(body.invars) - n_consts - n_carry
+
+    def of(flags_k):
+        return body_of((False,) * n_consts + tuple(flags_k) + (False,) * n_x)
+    loose_k = _carry_fixed_point(lambda f: of(f)[0].cache["loose_out"][:n_carry],
+                                 [False] * n_carry)
+    return of(loose_k)
+
+
 def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, linear=None,
              checkpoints=None):
     G = _g()
@@ -79,20 +101,8 @@ def scan_jvp(primals, tangents, *, body, n_consts, n_carry, length, reverse, lin
         return _cached(body, ("jvp", tuple(nz), loose), lambda: G.jvp_graph(
             body, nz, instantiate_out=flags_k + [False] * n_ys, loose=loose))
     nz_k = _carry_fixed_point(lambda f: jvp_of(f)[1][:n_carry], nz_k)
-    jbody, nz_out = jvp_of(nz_k)
-    if strict_products():
-        # no tangent entering the loop holds a structural zero: the body's products are plain
-        # where none arises in it either (the NaN-safe rule, core/zeros.py; a fixed point over
-        # the carries, which may gain one from a step's selection)
-        n_x = len(body.invars) - n_consts - n_carry
-
-        def strict_body(flags_k):
-            return jvp_of(nz_k, (False,) * n_consts + tuple(flags_k) + (False,) * n_x)
-        loose_k = _carry_fixed_point(
-            lambda f: strict_body(f)[0].cache["loose_out"][:n_carry], [False] * n_carry)
-        jbody, nz_out = strict_body(loose_k)
-    else:
-        check_ambiguous_body([jbody], tangents)
+    jbody, nz_out = _strict_or(lambda loose: jvp_of(nz_k, loose), body, n_consts, n_carry,
+                               tangents)
     nz_y = nz_out[n_carry:]
     # reorder the JVP body into scan's layout: consts, carry, xs each followed by their tangents
     n_in = len(body.invars)
@@ -325,11 +335,12 @@ def scan_taylor(primals, series, *, body, n_consts, n_carry, length, reverse, li
     h = [s is not None for s in series]
     h_c, h_k, h_x = _split(h, n_consts, n_carry)
 
-    def jet_of(flags_k):
-        return _cached(body, ("jet", order, tuple(h_c + flags_k + h_x)), lambda: G.jet_graph(
-            body, h_c + flags_k + h_x, order, force_out=flags_k + [False] * n_ys))
+    def jet_of(flags_k, loose=None):
+        return _cached(body, ("jet", order, tuple(h_c + flags_k + h_x), loose),
+                       lambda: G.jet_graph(body, h_c + flags_k + h_x, order,
+                                           force_out=flags_k + [False] * n_ys, loose=loose))
     h_k = _carry_fixed_point(lambda f: jet_of(f)[1][:n_carry], h_k)
-    jbody, out_h = jet_of(h_k)
+    jbody, out_h = _strict_or(lambda loose: jet_of(h_k, loose), body, n_consts, n_carry)
     n_in = len(body.invars)
     p_c, p_k, p_x = _split(jbody.invars[:n_in], n_consts, n_carry)
     s_c, s_k, s_x = _split(jbody.invars[n_in:], order * sum(h_c), order * sum(h_k))
@@ -479,8 +490,9 @@ def checkpoint_impl(*args, body, linear=None):
 
 def checkpoint_jvp(primals, tangents, *, body, linear=None):
     nz = _nonzero(tangents)
-    jb, nz_out = _cached(body, ("jvp", tuple(nz)), lambda: _g().jvp_graph(body, nz))
-    check_ambiguous_body([jb], tangents)
+    jb, nz_out = _strict_or(lambda loose: _cached(body, ("jvp", tuple(nz), loose),
+                                                  lambda: _g().jvp_graph(body, nz, loose=loose)),
+                            body, len(body.invars), 0, tangents)
     outs = checkpoint_p.bind(*primals, *_pick(nz, tangents), body=jb)
     n = len(body.outvars)
     return outs[:n], _zero_tangents(nz_out, outs[n:], _out_avals(body))
@@ -518,8 +530,10 @@ def checkpoint_batch(vals, dims, *, body, linear=None):
 def checkpoint_taylor(primals, series, *, body, linear=None):
     order = len(next(s for s in series if s is not None))
     has = [s is not None for s in series]
-    jg, out_h = _cached(body, ("jet", order, tuple(has)),
-                        lambda: _g().jet_graph(body, has, order))
+    jg, out_h = _strict_or(lambda loose: _cached(body, ("jet", order, tuple(has), loose),
+                                                 lambda: _g().jet_graph(body, has, order,
+                                                                        loose=loose)),
+                           body, len(body.invars), 0)
     coeffs = [instantiate(c) for s in series if s is not None for c in s]
     outs = checkpoint_p.bind(*primals, *coeffs, body=jg)
     n = len(body.outvars)
@@ -563,9 +577,11 @@ def cond_jvp(primals, tangents, *, branches, linear=None):
     G = _g()
     firsts = _per_branch(branches, ("jvp", tuple(nz)), lambda b: G.jvp_graph(b, nz))
     union = [any(f) for f in zip(*[o for _, o in firsts])]
-    jbs = _per_branch(branches, ("jvp", tuple(nz), tuple(union)),
-                      lambda b: G.jvp_graph(b, nz, instantiate_out=union)[0])
-    check_ambiguous_body(jbs, tangents[1:])
+    loose = (False,) * len(nz) if strict_products() else None
+    jbs = _per_branch(branches, ("jvp", tuple(nz), tuple(union), loose),
+                      lambda b: G.jvp_graph(b, nz, instantiate_out=union, loose=loose)[0])
+    if loose is None:
+        check_ambiguous_body(jbs, tangents[1:])
     outs = cond_p.bind(index, *args, *_pick(nz, tangents[1:]), branches=tuple(jbs))
     n = len(branches[0].outvars)
     return outs[:n], _zero_tangents(union, outs[n:], _out_avals(branches[0]))
@@ -637,8 +653,9 @@ def cond_taylor(primals, series, *, branches, linear=None):
     firsts = _per_branch(branches, ("jet", order, tuple(has)),
                          lambda b: G.jet_graph(b, has, order))
     union = [any(f) for f in zip(*[o for _, o in firsts])]
-    jbs = _per_branch(branches, ("jet", order, tuple(has), tuple(union)),
-                      lambda b: G.jet_graph(b, has, order, force_out=union)[0])
+    loose = (False,) * len(has) if strict_products() else None
+    jbs = _per_branch(branches, ("jet", order, tuple(has), tuple(union), loose),
+                      lambda b: G.jet_graph(b, has, order, force_out=union, loose=loose)[0])
     outs = cond_p.bind(primals[0], *primals[1:], *coeffs, branches=tuple(jbs))
     it = iter(outs[n:])
     return outs[:n], [[next(it) for _ in range(order)] if u else None for u in union]
@@ -674,12 +691,11 @@ def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc, linear=None):
     _, tbc, tk = _split(tangents, n_cc, n_bc)
     nz_b, nz_k = _nonzero(tbc), _nonzero(tk)
 
-    def jvp_of(flags_k):
-        return _cached(body, ("jvp", tuple(nz_b + flags_k)), lambda: G.jvp_graph(
-            body, nz_b + flags_k, instantiate_out=flags_k))
+    def jvp_of(flags_k, loose=None):
+        return _cached(body, ("jvp", tuple(nz_b + flags_k), loose), lambda: G.jvp_graph(
+            body, nz_b + flags_k, instantiate_out=flags_k, loose=loose))
     nz_k = _carry_fixed_point(lambda f: jvp_of(f)[1], nz_k)
-    jb = jvp_of(nz_k)[0]
-    check_ambiguous_body([jb], tangents)
+    jb = _strict_or(lambda loose: jvp_of(nz_k, loose), body, n_bc, len(carry), tangents)[0]
     nk = len(carry)
     p_b, p_k = _split(jb.invars[:n_bc + nk], n_bc)
     t_b, t_k = _split(jb.invars[n_bc + nk:], sum(nz_b))
@@ -795,7 +811,10 @@ def while_taylor(primals, series, *, cond, body, n_cc, n_bc, linear=None):
     h_b = [s is not None for s in s_b]
     h_k = [s is not None for s in s_k]
     h_k = _carry_fixed_point(lambda f: G.jet_graph(body, h_b + f, order, force_out=f)[1], h_k)
-    jb = G.jet_graph(body, h_b + h_k, order, force_out=h_k)[0]
+    jb = _strict_or(lambda loose: _cached(body, ("jet", order, tuple(h_b + h_k), loose),
+                                          lambda: G.jet_graph(body, h_b + h_k, order,
+                                                              force_out=h_k, loose=loose)),
+                    body, n_bc, len(carry))[0]
     nk = len(carry)
     p_b, p_k = _split(jb.invars[:n_bc + nk], n_bc)
     q_b, q_k = _split(jb.invars[n_bc + nk:], order * sum(h_b))

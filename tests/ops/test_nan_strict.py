@@ -458,3 +458,38 @@ def test_reverse_mode_of_while_under_jit_refuses_and_forward_mode_works():
                                cr.jvp(unrolled, (a,), (t,))[1], rtol=1e-13)
     with pytest.raises(cr.ConcretizationError, match="trip count"):
         cr.jit(cr.jacrev(f))(a)
+
+
+def test_dense_jvp_and_taylor_mode_through_loops_branches_and_checkpoints():
+    """A tangent or series holding no structural zero (jvp along a dense direction,
+    derivatives' seed) makes the products in scan, while_loop, cond and checkpoint bodies
+    plain, as in straight-line code: cbrt(c**3) at 0 is NaN past order 0 (it was 0), an
+    untaken branch stays exact, under jit too."""
+    x, v = np.array([0.0, 0.7]), np.array([1.0, 0.5])
+    steps = {"cbrt of cube": lambda c: np.cbrt(c ** 3),
+             "cube of cbrt": lambda c: np.cbrt(c) ** 3,
+             "square of sqrt": lambda c: np.sqrt(c) ** 2,
+             "untaken where": lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c}
+    for name, step in steps.items():
+        wrapped = {
+            "scan": (lambda x: cr.scan(lambda c, _: (step(c), None), x, None, length=2)[0],
+                     lambda x: step(step(x))),
+            "while_loop": (lambda x: cr.while_loop(lambda s: s[0] < 2,
+                                                   lambda s: (s[0] + 1, step(s[1])), (0, x))[1],
+                           lambda x: step(step(x))),
+            "cond": (lambda x: cr.cond(np.sum(x) > -1.0, step, lambda c: c, x), step),
+            "checkpoint": (cr.checkpoint(step), step),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for where, (f, g) in wrapped.items():
+                want = cr.jvp(g, (x,), (v,))[1]
+                _same_answer(cr.jvp(f, (x,), (v,))[1], want, f"{name}: jvp through {where}")
+                _same_answer(cr.jit(lambda x, t: cr.jvp(f, (x,), (t,))[1])(x, v), want,
+                             f"{name}: jit(jvp) through {where}")
+                for s in (0.0, 0.5):
+                    want = cr.derivatives(g, s, 3)
+                    _same_answer(cr.derivatives(f, s, 3), want,
+                                 f"{name}: derivatives through {where} at {s}")
+                    _same_answer(cr.jit(lambda s: cr.derivatives(f, s, 3))(s), want,
+                                 f"{name}: jit(derivatives) through {where} at {s}")

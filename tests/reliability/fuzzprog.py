@@ -163,6 +163,19 @@ def fuzz(n_programs, seed, jax_numpy=None, jax_every=1, min_ops=3, max_ops=12, n
                       1e-12, 1e-13)
             rep.check("vmap(grad) = loop", steps, cr.vmap(cr.grad(s))(X),
                       np.stack([cr.grad(s)(r) for r in X]), 1e-12, 1e-12)
+            # the program as a loop body and as a branch taken on a traced predicate: the
+            # loop and branch rules (held graphs, their masks of structural zeros) give the
+            # straight-line derivatives, NaN for NaN
+            looped = lambda x, f=f: cr.scan(lambda c, _: (c, f(c)), x, None,  # noqa: E731
+                                             length=1)[1][0]
+            branched = lambda x, f=f: cr.cond(x[0] > -10.0, f, f, x)    # noqa: E731
+            rep.check("jacfwd through scan", steps, cr.jacfwd(looped)(x), J_fwd, 1e-12, 1e-12)
+            rep.check("jacrev through scan", steps, cr.jacrev(looped)(x), J_rev, 1e-12, 1e-12)
+            rep.check("hessian through scan", steps,
+                      cr.hessian(lambda x, looped=looped, w=w: np.sum(w * looped(x)))(x), H,
+                      1e-12, 1e-12)
+            rep.check("jit(jacfwd) through cond", steps, cr.jit(cr.jacfwd(branched))(x), J_fwd,
+                      1e-12, 1e-12)
             line = lambda t, s=s, x=x, v=v: s(x + t * v)             # noqa: E731
             d = cr.derivatives(line, 0.0, 3)
             d1 = lambda t: cr.jvp(line, (t,), (1.0,))[1]              # noqa: E731

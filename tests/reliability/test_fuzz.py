@@ -1,7 +1,8 @@
 """Differential fuzzing (issue #18): random straight-line NumPy programs of 3 to 12 operations
 (tests/reliability/fuzzprog.py), each checked for value, forward = reverse, jacfwd = jacrev,
-Jacobian and Hessian against central differences, Hessian symmetry, jit = eager, vmap = loop
-and Taylor = nested forward mode; the long profile also against JAX.
+Jacobian and Hessian against central differences, Hessian symmetry, jit = eager, vmap = loop,
+Taylor = nested forward mode, and the program as a scan body and a cond branch = straight line;
+the long profile also against JAX.
 
     python -m pytest tests/reliability/test_fuzz.py          # fast profile (a few seconds)
     python -m pytest -m fuzz                                  # long profile
@@ -22,13 +23,13 @@ def _assert_clean(rep):
 
 def test_fuzz_fast_profile():
     rep = fuzzprog.fuzz(25, seed=2026)
-    assert rep.programs == 25 and rep.checks == 25 * 12
+    assert rep.programs == 25 and rep.checks == 25 * 16
     _assert_clean(rep)
 
 
 def test_fuzz_fast_profile_against_jax():
     rep = fuzzprog.fuzz(1, seed=7, jax_numpy=jnp, min_ops=3, max_ops=3)
-    assert rep.checks == 15
+    assert rep.checks == 19
     _assert_clean(rep)
 
 
