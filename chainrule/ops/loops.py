@@ -258,9 +258,7 @@ def _transposed_body(G, body, lin, n_consts, n_carry):
     a carry's taken together with what the body hands the previous step (a fixed point), so a
     body whose cotangents hold none transposes its zero-safe products plainly. Returns the
     transposed body and the carries' and outputs' flags."""
-    incoming = incoming_loose()
-    if incoming is None:
-        incoming = (True,) * len(body.outvars)
+    incoming = _incoming(body.outvars)
     flags_y = tuple(incoming[n_carry:])
     n_lc = sum(lin[:n_consts])      # the body's linear inputs: linear consts, carries, xs
 
@@ -451,6 +449,13 @@ def _nonzero(tangents):
     return [type(t) is not Zero for t in tangents]
 
 
+def _incoming(cts):
+    """Which cotangents of a loop's or branch's results may hold a structural zero, as the
+    backward pass says (``incoming_loose``; every one where a caller does not say)."""
+    found = incoming_loose()
+    return (True,) * len(cts) if found is None else tuple(found)
+
+
 def _linear_flags(args, linear):
     return list(linear) if linear is not None else [is_undefined(a) for a in args]
 
@@ -511,7 +516,7 @@ def checkpoint_partial_eval(stage, args, params):
 
 def checkpoint_transpose(cts, *args, body, linear=None):
     lin = _linear_flags(args, linear)
-    loose = incoming_loose()
+    loose = _incoming(cts)
     jt = _cached(body, ("joint_t", tuple(lin), loose),
                  lambda: _g().joint_transpose_graph(body, lin, loose))
     got = eval_graph(jt, _pick([not x for x in lin], args) + [instantiate(c) for c in cts])
@@ -607,7 +612,7 @@ def cond_partial_eval(stage, args, params):
 
 def cond_transpose(cts, index, *args, branches, linear=None):
     lin = _linear_flags(args, linear)
-    loose = incoming_loose()
+    loose = _incoming(cts)
     jts = _per_branch(branches, ("joint_t", tuple(lin), loose),
                       lambda b: _g().joint_transpose_graph(b, lin, loose))
     got = cond_p.bind(index, *_pick([not x for x in lin], args),

@@ -18,8 +18,8 @@ import functools
 
 import numpy as np
 
-from ..core import (Graph, Tracer, Zero, dispatch, incoming_loose, instantiate,
-                    reset_incoming_loose, set_incoming_loose, tangent_aval)
+from ..core import (Graph, Tracer, Zero, dispatch, instantiate, reset_incoming_loose,
+                    set_incoming_loose, tangent_aval)
 
 
 # (advances, tapes) of the last checkpointed backward pass run eagerly: for tests and for users
@@ -110,8 +110,8 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
         body.cache[key] = (known, adv, out_unk, n_res, unknown)
     known, adv, out_unk, n_res, unknown = body.cache[key]
     # the NaN-safe flags of the linear part's cotangents (as loops._transposed_body)
-    incoming = incoming_loose()
-    loose_u = None if incoming is None else tuple(f for f, u in zip(incoming, out_unk) if u)
+    from .loops import _incoming
+    loose_u = tuple(f for f, u in zip(_incoming(cts), out_unk) if u)
     known_args = [a for a, l in zip(args, lin) if not l]
     lc = lin[:n_consts]
     lx = lin[n_consts + n_carry:]
@@ -173,12 +173,10 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
 
 def _transposed_step(G, unknown, n_res, n_uc, n_uk, loose_u):
     """The linear part of a step transposed, told which cotangents may hold a structural zero
-    (``loose_u``, None: all may), a carry's together with what a step hands the previous one
+    (``loose_u``), a carry's together with what a step hands the previous one
     (a fixed point, as ``loops._transposed_body``)."""
     from .loops import _carry_fixed_point
     lin = [False] * n_res + [True] * (len(unknown.invars) - n_res)
-    if loose_u is None:
-        loose_u = (True,) * len(unknown.outvars)
 
     def transposed(flags_k):
         flags = tuple(flags_k) + tuple(loose_u[n_uk:])

@@ -493,3 +493,27 @@ def test_dense_jvp_and_taylor_mode_through_loops_branches_and_checkpoints():
                                  f"{name}: derivatives through {where} at {s}")
                     _same_answer(cr.jit(lambda s: cr.derivatives(f, s, 3))(s), want,
                                  f"{name}: jit(derivatives) through {where} at {s}")
+
+
+def test_tensor_backward_through_loops_branches_and_checkpoints():
+    """The Tensor tape's backward through scan, cond and checkpoint gives the functional vjp
+    entry by entry: NaN at the singular element the gradient reaches, 0 where it does not."""
+    x0 = np.array([0.0, 0.7])
+    steps = {"cube of cbrt": lambda c: np.cbrt(c) ** 3,
+             "untaken where": lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, step in steps.items():
+            for where, f in {
+                    "scan": lambda x: cr.scan(lambda c, _: (step(c), None), x, None,
+                                              length=2)[0],
+                    "cond": lambda x: cr.cond(x[1] > 0, step, lambda c: c, x),
+                    "checkpoint": cr.checkpoint(step)}.items():
+                for u in np.eye(2):
+                    x = cr.tensor(x0, requires_grad=True)
+                    f(x).backward(cr.tensor(u))
+                    _same_answer(np.asarray(x.grad.data), cr.vjp(f, x0)[1](u)[0],
+                                 f"{name}: Tensor backward through {where}, gradient {u}")
+        x = cr.tensor(x0, requires_grad=True)
+        cr.checkpoint(steps["cube of cbrt"])(x)[0].backward()
+        assert np.isnan(x.grad.data[0]) and x.grad.data[1] == 0.0
