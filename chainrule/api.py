@@ -17,8 +17,9 @@ from .core.arrays import array_scope, check_same_chunks, is_foreign, like_input
 from .core.errors import ComplexOutputError
 from .core import (AmbiguousZero, InvalidArgumentError, NonDifferentiableInputError,
                    NonScalarOutputError, ShapeMismatchError, Tracer, Zero, broadcast_prefix,
-                   get_aval, instantiate, is_differentiable_dtype, reset_watch_ambiguous,
-                   tangent_aval, tree_flatten, tree_map, tree_unflatten, watch_ambiguous)
+                   forward_only, get_aval, instantiate, is_differentiable_dtype,
+                   reset_forward_only, reset_watch_ambiguous, tangent_aval, tree_flatten,
+                   tree_map, tree_unflatten, watch_ambiguous)
 from .core.graph import graph_phase
 from .interpreters.batching import SEED, unit_seeds, vmap_flat
 from .interpreters.forward import jvp_flat
@@ -326,7 +327,8 @@ def jvp(fun, primals, tangents):
     # a tangent holding zeros where an infinite factor meets one cannot be decided per tracer:
     # then the same function is linearized and the tangents pushed element by element
     # (also where that is known only when a staged program runs: structural.forward_pass then
-    # stages the element-by-element decision)
+    # stages the element-by-element decision; loops are linearized whole, without storing
+    # their residuals: the map is applied once)
     watch = watch_ambiguous()
     try:
         outs, out_tangents = jvp_flat(flat_fun, leaves, t_leaves)
@@ -337,11 +339,12 @@ def jvp(fun, primals, tangents):
         reset_watch_ambiguous(watch)
     if ambiguous:
         box.clear()
-        watch = watch_ambiguous(False)
+        watch, once = watch_ambiguous(False), forward_only(True)
         try:
             outs, graph = linearize_flat(flat_fun, leaves)
             out_tangents = forward_pass(graph, t_leaves)
         finally:
+            reset_forward_only(once)
             reset_watch_ambiguous(watch)
     like = 0.0 if orig and all(isinstance(o, float) for o in orig) else None
     return (tree_unflatten(box[0], [_mirror(o, like) for o in outs]),

@@ -134,6 +134,22 @@ def decide_when_run():
     return _stage_decisions.get()
 
 
+# While ``jvp`` linearizes to decide element by element (watch_ambiguous), the linear map is
+# applied once, forward: loops are then staged whole (their tangents computed with the primal
+# values recomputed in the loop) rather than storing every step's residuals, so a jvp through
+# a long loop keeps the memory of one step (ops/loops.py).
+_forward_only = contextvars.ContextVar("chainrule_forward_only", default=False)
+
+
+def forward_only(flag=None):
+    """Whether loops being linearized now are for a forward pass only (with ``flag``: set it,
+    returning the token for ``reset_forward_only``)."""
+    return _forward_only.get() if flag is None else _forward_only.set(flag)
+
+
+reset_forward_only = _forward_only.reset
+
+
 # While the backward pass runs the transpose rule of a primitive with several results (a loop),
 # which of their cotangents may hold a structural zero: scan's rule passes that into its body.
 _incoming_loose = contextvars.ContextVar("chainrule_incoming_loose", default=None)

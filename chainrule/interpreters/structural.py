@@ -30,6 +30,7 @@ import numpy as np
 from ..core import (COEFFICIENT, NONE_STRUCTURAL, Graph, ShapedArray, UndefPrimal, Var, Zero,
                     any_infinite, bind,
                     decide_when_run, dispatch, eval_graph, infinite_somewhere, instantiate,
+                    is_concrete, peek,
                     linear_unknown, may_hold_zero, real_dtype, split_list as _split,
                     strict_operands, structural_part)
 
@@ -261,26 +262,37 @@ class _Forward:
 
     def _held(self, eqn, vals):
         """A loop, branch or checkpoint whose body holds safe products, reached by a loose
-        tangent: run plainly where no factor in it is infinite (a scan's factors are its
-        residual inputs, known before it runs), else with the structural zeros carried
-        through the body (``masked_graph``), decided when the staged program runs where the
-        factors are known only then."""
+        tangent: run plainly where no factor in it is infinite, else with the structural
+        zeros carried through the body (``masked_graph``), decided when the staged program
+        runs where the factors are known only then. A scan's factors are its residual inputs,
+        known before it runs; where a body computes them (a joint body), the plain run also
+        says whether one was infinite (``flagged_graph``)."""
         rule = HELD[eqn.prim.name]
+        if self.in_body:
+            return self._held_masked(eqn, vals, _linear(eqn, vals), self)
         bad = rule.infinite(eqn)
+        if bad is FLAG:
+            outs, bad = rule.flagged(eqn, vals)
+            bad = _known(bad)
 
-        def masked(v, push):
-            outs, masks = rule.masked(eqn, _with_linear(eqn, vals, v), push.input_masks(eqn))
-            if push is self:
-                self.memo.update((o, m) for o, m in zip(eqn.outvars, masks) if m is not None)
-            return outs
-
-        def plain(v):
-            return bind(eqn.prim, *_with_linear(eqn, vals, v), **eqn.params)
+            def plain(v):
+                return outs
+        else:
+            def plain(v):
+                return bind(eqn.prim, *_with_linear(eqn, vals, v), **eqn.params)
         if bad is False:
             return plain(_linear(eqn, vals))
-        if bad is True or self.in_body or not decide_when_run():
-            return masked(_linear(eqn, vals), self)
-        return staged_decision(bad, _linear(eqn, vals), self, masked, plain)
+        if bad is True or not decide_when_run():
+            return self._held_masked(eqn, vals, _linear(eqn, vals), self)
+        return staged_decision(bad, _linear(eqn, vals), self,
+                               lambda v, push: self._held_masked(eqn, vals, v, push), plain)
+
+    def _held_masked(self, eqn, vals, v, push):
+        outs, masks = HELD[eqn.prim.name].masked(eqn, _with_linear(eqn, vals, v),
+                                                 push.input_masks(eqn))
+        if push is self:
+            self.memo.update((o, m) for o, m in zip(eqn.outvars, masks) if m is not None)
+        return outs
 
     def input_masks(self, eqn):
         """The structural zeros of the tangents ``eqn`` takes (None where none can hold one;
@@ -415,13 +427,56 @@ def masked_graph(graph, lin, has_mask, force=False):
     return found
 
 
+FLAG = object()     # a rule's "run plainly, saying whether a factor was infinite"
+
+
+def _known(bad):
+    """A flag from a plain run: True or False where its value is known here, else the
+    staged scalar."""
+    v = peek(bad)
+    return bool(np.any(v)) if is_concrete(v) else bad
+
+
+def flagged_graph(graph, flag_in=None):
+    """``graph`` with one more output, last: whether a zero-safe product in it met a factor
+    infinite somewhere (True where a graph it holds has one); ``flag_in``, an input position,
+    adds a flag input there that the output ORs in (a loop's carry). Cached on the graph."""
+    key = ("flagged", flag_in)
+    found = graph.cache.get(key)
+    if found is not None:
+        return found
+    factors = [(e.inputs[1], e.prim.name == "safe_div") for e in graph.eqns
+               if e.prim.strict_transpose is not None]
+    nested = any(holds_safe_products(g) for e in graph.eqns for g in held_graphs(e))
+    wide = Graph(graph.invars, graph.eqns, list(graph.outvars) + [c for c, _ in factors])
+    n_out = len(graph.outvars)
+
+    def fun(ins):
+        ins = list(ins)
+        bad = [ins.pop(flag_in)] if flag_in is not None else []
+        outs = eval_graph(wide, ins)
+        bad += [any_infinite(v, divide) for v, (_, divide) in zip(outs[n_out:], factors)]
+        flag = np.array(True) if nested else \
+            bad[0] if len(bad) == 1 else np.any(np.stack(bad)) if bad else np.array(False)
+        return list(outs[:n_out]) + [flag]
+    avals = [v.aval for v in graph.invars]
+    if flag_in is not None:
+        avals.insert(flag_in, ShapedArray((), np.dtype(bool)))
+    G = dispatch.hooks["graphs"]
+    found, consts = G.close(fun, avals)
+    if consts:
+        raise AssertionError("a flagged body picked up an outer tracer")
+    graph.cache[key] = found
+    return found
+
+
 def _scan_factors(eqn):
     """Whether a factor of a safe product in the scan ``eqn``'s linear body is infinite
     somewhere: its factors are the scan's residual inputs (or literals), known before it runs
-    (True, False, or the staged predicate); True where a factor is computed in the body."""
+    (True, False, or the staged predicate); FLAG where a factor is computed in the body."""
     found = _factor_inputs(eqn.params["body"])
     if found is None:
-        return True
+        return FLAG
     staged = []
     for i, divide in found:
         x = eqn.inputs[i]
@@ -467,6 +522,19 @@ class _ScanRule:
         return _scan_factors(eqn)
 
     @staticmethod
+    def flagged(eqn, vals):
+        p = eqn.params
+        nc, nk = p["n_consts"], p["n_carry"]
+        body = flagged_graph(p["body"], nc + nk)
+        fb = Graph(body.invars, body.eqns, body.outvars[:nk] + body.outvars[-1:]
+                   + body.outvars[nk:-1])
+        c, k, x = _split(vals, nc, nk)
+        outs = bind(eqn.prim, *c, *k, np.array(False), *x, body=fb, n_consts=nc,
+                    n_carry=nk + 1, length=p["length"], reverse=p["reverse"],
+                    checkpoints=p.get("checkpoints"))
+        return outs[:nk] + outs[nk + 1:], outs[nk]
+
+    @staticmethod
     def masked(eqn, vals, in_masks):
         """The scan ``eqn`` with its linear carries' structural zeros carried as extra
         carries and its other linear inputs' as extra consts and xs."""
@@ -506,7 +574,16 @@ class _JointRule:
     factor is computed in the body; index (cond's) and primal inputs are the known ones."""
     @staticmethod
     def infinite(eqn):
-        return True
+        return FLAG
+
+    @staticmethod
+    def flagged(eqn, vals):
+        if eqn.prim.name == "cond":
+            branches = tuple(flagged_graph(b) for b in eqn.params["branches"])
+            outs = bind(eqn.prim, *vals, branches=branches)
+        else:
+            outs = bind(eqn.prim, *vals, body=flagged_graph(eqn.params["body"]))
+        return outs[:-1], outs[-1]
 
     @staticmethod
     def masked(eqn, vals, in_masks):
@@ -533,7 +610,18 @@ class _WhileRule:
     structural zeros of its linear carries are carried too, which its condition ignores."""
     @staticmethod
     def infinite(eqn):
-        return True
+        return FLAG
+
+    @staticmethod
+    def flagged(eqn, vals):
+        p = eqn.params
+        cond, n_cc, n_bc = p["cond"], p["n_cc"], p["n_bc"]
+        body = flagged_graph(p["body"], len(p["body"].invars))
+        new_cond = Graph(cond.invars + [Var(ShapedArray((), np.dtype(bool)))], cond.eqns,
+                         cond.outvars)
+        outs = bind(eqn.prim, *vals, np.array(False), cond=new_cond, body=body, n_cc=n_cc,
+                    n_bc=n_bc)
+        return outs[:-1], outs[-1]
 
     @staticmethod
     def masked(eqn, vals, in_masks):

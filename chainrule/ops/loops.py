@@ -14,7 +14,7 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 import numpy as np
 
 from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, check_ambiguous_body, dispatch, \
-    eval_graph, instantiate, incoming_loose, is_undefined, strict_products, tangent_aval
+    eval_graph, forward_only, instantiate, incoming_loose, is_undefined, strict_products, tangent_aval
 from ..core import split_list as _split
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
@@ -139,6 +139,11 @@ def _loop_split(body, u_c, u_k, u_x):
         body, flags, force_unknown=u_k + [False] * n_ys))
 
 
+# the most bytes of stacked residuals a scan linearized for one forward pass stores (jvp's
+# element-by-element decision, core.zeros.forward_only); a longer one is staged whole
+FORWARD_STORE_LIMIT = 100e6
+
+
 def scan_partial_eval(stage, args, params):
     """Linearize splits a scan: the known part runs now and returns, besides its outputs, the
     residuals of every step (stacked, or taken from the consts); the unknown part, linear in
@@ -154,8 +159,6 @@ def scan_partial_eval(stage, args, params):
     n_kc, n_kk = n_consts - sum(u_c), n_carry - sum(u_k)
     n_known_out = len(known_g.outvars) - n_res
     length, reverse = params["length"], params["reverse"]
-    if params.get("checkpoints") is not None:
-        return _partial_eval_joint(stage, args, params, unk, known_g, n_known_out, out_unk)
     # residuals that are consts or xs of the loop are passed as they are; the others are
     # stacked by the known scan
     res_vars = known_g.outvars[n_known_out:]
@@ -163,6 +166,9 @@ def scan_partial_eval(stage, args, params):
     xs_in = {v: i for i, v in enumerate(known_g.invars[n_kc + n_kk:])}
     is_const = [r in const_in for r in res_vars]
     stacked_outs = [r for r, c in zip(res_vars, is_const) if not c and r not in xs_in]
+    if params.get("checkpoints") is not None or forward_only() and length * sum(
+            r.aval.size * r.aval.dtype.itemsize for r in stacked_outs) > FORWARD_STORE_LIMIT:
+        return _partial_eval_joint(stage, args, params, unk, known_g, n_known_out, out_unk)
     known_scan = Graph(known_g.invars, known_g.eqns, known_g.outvars[:n_known_out] + stacked_outs)
     outs = scan_p.bind(*known_args, body=known_scan, n_consts=n_kc, n_carry=n_kk,
                        length=length, reverse=reverse)

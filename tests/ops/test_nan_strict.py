@@ -517,3 +517,26 @@ def test_tensor_backward_through_loops_branches_and_checkpoints():
         x = cr.tensor(x0, requires_grad=True)
         cr.checkpoint(steps["cube of cbrt"])(x)[0].backward()
         assert np.isnan(x.grad.data[0]) and x.grad.data[1] == 0.0
+
+
+def test_jvp_through_a_long_loop_decides_without_storing_its_residuals(monkeypatch):
+    """Where a jvp whose tangent holds zeros must tell them apart inside a loop, it linearizes
+    once more; a scan whose stacked residuals would pass loops.FORWARD_STORE_LIMIT is then
+    staged whole (its tangents computed with the primal values recomputed per step, a flag
+    saying whether a derivative factor was infinite), so memory stays that of one step. Set
+    to 0 here, every loop takes that path: the answers are the unrolled ones, NaN for NaN."""
+    import chainrule.ops.loops as loops
+    monkeypatch.setattr(loops, "FORWARD_STORE_LIMIT", 0)
+    x, v = np.array([0.0, 0.7]), np.array([1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in (lambda c: np.cbrt(c ** 3), lambda c: np.cbrt(c) ** 3,
+                     lambda c: np.where(c > 0, np.sqrt(c), 0.0) + c, lambda c: np.sin(c) + c):
+            f = lambda x: cr.scan(lambda c, _: (step(c), step(c)), x, None,  # noqa: E731
+                                  length=3)[1].sum(0)
+            g = lambda x: step(x) + step(step(x)) + step(step(step(x)))  # noqa: E731
+            want = cr.jvp(g, (x,), (v,))[1]
+            _same_answer(cr.jvp(f, (x,), (v,))[1], want, "jvp")
+            _same_answer(cr.jit(lambda x, t: cr.jvp(f, (x,), (t,))[1])(x, v), want, "jit(jvp)")
+            _same_answer(cr.vmap(lambda t: cr.jvp(f, (x,), (t,))[1])(np.eye(2)),
+                         cr.vmap(lambda t: cr.jvp(g, (x,), (t,))[1])(np.eye(2)), "vmap(jvp)")
