@@ -13,8 +13,9 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 """
 import numpy as np
 
-from ..core import Graph, Primitive, ShapedArray, Tracer, Zero, check_ambiguous_body, dispatch, \
-    eval_graph, forward_only, instantiate, incoming_loose, is_undefined, strict_products, tangent_aval
+from ..core import Graph, PrimalTracer, Primitive, ShapedArray, Tracer, Zero, check_ambiguous_body, \
+    dispatch, eval_graph, forward_only, instantiate, incoming_loose, is_undefined, \
+    strict_products, tangent_aval
 from ..core import split_list as _split
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
@@ -733,17 +734,28 @@ def while_partial_eval(stage, args, params):
     u_k = _carry_fixed_point(lambda f: _loop_split(body, u_b, f, [])[2], u_k)
     known, _, _, n_res = _loop_split(body, u_b, u_k, [])    # scan_partial_eval reuses it
     kb = _g().first_outputs(known, len(known.outvars) - n_res)
-    if any(isinstance(a, Tracer) for a in args if not stage.owns(a)):
+    # the known values, also beneath an outer forward derivative (hessian = jacfwd(jacrev)),
+    # whose primal values run the same loop
+    values = [None if stage.owns(a) else _primal_value(a) for a in args]
+    if any(v is None for v, a in zip(values, args) if not stage.owns(a)):
         return _while_partial_eval_joint(stage, args, params, u_b, u_k, kb)
     fc, fb = _g().compiled(cond), _g().compiled(kb)
-    k_carry = [a for a, u in zip(carry, u_k) if not u]
+    v_c, v_b, v_k = _split(values, n_cc, n_bc)
+    k_carry = [a for a, u in zip(v_k, u_k) if not u]
     zeros = [np.zeros(v.aval.shape, v.aval.dtype) for v in body.invars[n_bc:]]
     count = 0
-    while fc(*cc, *_merge(u_k, _pick(u_k, zeros), k_carry))[0]:
-        k_carry = list(fb(*[a for a, u in zip(bc, u_b) if not u], *k_carry))
+    while fc(*v_c, *_merge(u_k, _pick(u_k, zeros), k_carry))[0]:
+        k_carry = list(fb(*[a for a, u in zip(v_b, u_b) if not u], *k_carry))
         count += 1
     return scan_partial_eval(stage, list(bc) + list(carry), dict(
         body=body, n_consts=n_bc, n_carry=nk, length=count, reverse=False, checkpoints=None))
+
+
+def _primal_value(x):
+    """The value beneath ``x``'s forward-mode tracers, or None where it is not known here."""
+    while isinstance(x, PrimalTracer):
+        x = x.primal
+    return None if isinstance(x, Tracer) else x
 
 
 def _while_partial_eval_joint(stage, args, params, u_b, u_k, kb):
