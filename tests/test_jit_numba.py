@@ -221,3 +221,21 @@ def test_taylor_mode_third_derivative():
     close(got, want)
     d2, h = cr.derivative(f, 2), 1e-5
     np.testing.assert_allclose(got, (d2(x + h) - d2(x - h)) / (2 * h), rtol=1e-6)
+
+
+def test_a_body_with_more_than_thirty_inputs_compiles_natively():
+    # Numba inlines no function of more than 30 arguments (Python passes them as *args): such
+    # a body is compiled on its own instead of the whole program falling back to NumPy
+    ws = [np.full(3, 0.1 * (k + 1)) for k in range(35)]
+
+    def f(x):
+        def step(c, _):
+            for w in ws:
+                c = np.sin(c) * w + c
+            return c, None
+        return np.sum(cr.scan(step, x, None, length=3)[0])
+    x = np.array([0.2, -0.1, 0.4])
+    got, want, info = both(cr.grad(f), x)
+    assert info["backend"] == "numba" and info["fallbacks"] == 0, info
+    close(got, want)
+    np.testing.assert_allclose(got, cr.grad(f)(x), rtol=1e-12)

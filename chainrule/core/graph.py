@@ -249,3 +249,19 @@ def split_list(seq, *sizes):
         i += n
     out.append(list(seq[i:]))
     return out
+
+
+def with_inputs(eqn, inputs):
+    """``eqn`` reading ``inputs`` instead (its outputs, parameters and phase kept)."""
+    new = type(eqn)(eqn.prim, inputs, eqn.params, eqn.outvars)
+    new.phase = eqn.phase
+    return new
+
+
+def substitute(graph, values):
+    """``graph`` with the input variables in ``values`` replaced by those values (literals)."""
+    lits = {v: Lit(val, v.aval) for v, val in values.items()}
+    eqns = [with_inputs(e, [lits.get(x, x) if type(x) is Var else x for x in e.inputs])
+            for e in graph.eqns]
+    outs = [lits.get(v, v) if type(v) is Var else v for v in graph.outvars]
+    return Graph([v for v in graph.invars if v not in lits], eqns, outs)

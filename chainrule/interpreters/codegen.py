@@ -26,13 +26,14 @@ derivative code (x * 1, x + 0, -(-x), casts and reshapes that change nothing), c
 subexpressions and dead code; and ``add_any`` accumulations whose left operand is a fresh
 temporary array become in-place ``+=``.
 """
+import builtins
 import keyword
 import math
 
 import numpy as np
 
 from ..core.arrays import is_foreign
-from ..core import Eqn, Graph, Lit, Tracer, Var, Zero
+from ..core import Eqn, Graph, Lit, Tracer, Var, Zero, substitute
 from ..core.indexing import flat_places, take_axis
 from .staging import dead_code_elim
 
@@ -174,6 +175,19 @@ def _scalarize(eqn):
     return new
 
 
+def _cond_with_constants(eqn):
+    """A cond whose operands include constants, with those constants moved into its branches
+    (each branch then folds what it computes from them: jacrev's one-hot seeds)."""
+    ins = eqn.inputs
+    lits = {i: x.val for i, x in enumerate(ins[1:]) if _is_plain_const(x)}
+    branches = tuple(substitute(b, {b.invars[i]: v for i, v in lits.items()})
+                     for b in eqn.params["branches"])
+    new = Eqn(eqn.prim, [ins[0]] + [x for i, x in enumerate(ins[1:]) if i not in lits],
+              dict(eqn.params, branches=branches), eqn.outvars)
+    new.phase = eqn.phase
+    return new
+
+
 def optimize(graph, roots=()):
     """A simplified copy of ``graph``; ``roots`` are extra variables to keep alive (guards)."""
     subst = {}
@@ -206,6 +220,8 @@ def optimize(graph, roots=()):
                     new = Eqn(p.prim, [a, p.inputs[1]], p.params, eqn.outvars)
                     new.phase = eqn.phase
                     break
+        if eqn.prim.name == "cond" and any(_is_plain_const(x) for x in ins[1:]):
+            new = _cond_with_constants(new)
         new = _fold_scalars(_scalarize(new), producer, uses)
         for o in new.outvars:
             producer[o] = new
@@ -249,7 +265,13 @@ _FRESH = {"add", "add_any", "sub", "mul", "div", "neg", "dot_general", "reduce_s
           "scatter_add", "concatenate", "pow", "select"}
 
 
+# Python's builtins: the generated code calls some bare (min, max, int, range, len)
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
 def _names(taken):
+    """Temporary names a, b, ..., aa, ab, ...: none that the code calls bare, a keyword or a
+    builtin (past 702 temporaries, three letters reach ``int``, ``max`` and ``min``)."""
     n = 0
     while True:
         n += 1
@@ -257,7 +279,8 @@ def _names(taken):
         while k:
             k, r = divmod(k - 1, 26)
             s = chr(97 + r) + s
-        if s not in taken and not keyword.iskeyword(s) and s not in RESERVED_NAMES:
+        if s not in taken and not keyword.iskeyword(s) and s not in RESERVED_NAMES \
+                and s not in _BUILTIN_NAMES:
             yield s
 
 

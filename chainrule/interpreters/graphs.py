@@ -26,13 +26,14 @@ ops import only the core.
 from types import SimpleNamespace
 
 from ..core import (Graph, Lit, Tracer, Var, Zero, dispatch, eval_graph, instantiate,
-                    new_interpreter, reset_stage_decisions, stage_decisions, tangent_aval)
+                    new_interpreter, reset_stage_decisions, stage_decisions, substitute,
+                    tangent_aval, with_inputs)
 from .codegen import compile_graph
 from .batching import BatchInterpreter, BatchTracer, SEED, move_to_front
 from .forward import jvp_flat
 from .staging import StagingInterpreter, dead_code_elim
 from .taylor import jet_flat
-from .structural import holds_safe_products
+from .structural_held import holds_safe_products
 from .transpose import backward_pass_flags
 
 
@@ -68,17 +69,11 @@ def hoist(graph):
     for e in graph.eqns:
         ins = [conv(x) for x in e.inputs]
         if any(a is not b for a, b in zip(ins, e.inputs)):
-            e = _with_inputs(e, ins)
+            e = with_inputs(e, ins)
         eqns.append(e)
     outvars = [conv(x) for x in graph.outvars]
     const_vars = [var_of[id(c)] for c in consts]
     return Graph(const_vars + list(graph.invars), eqns, outvars).typecheck(), consts
-
-
-def _with_inputs(eqn, inputs):
-    new = type(eqn)(eqn.prim, inputs, eqn.params, eqn.outvars)
-    new.phase = eqn.phase
-    return new
 
 
 def _avals(vs):
@@ -167,7 +162,7 @@ def transpose_graph(graph, linear, loose_out=None):
 
     def fun(ins):
         const_vals, cts = ins[:k], ins[k:]
-        g = _substitute(graph, dict(zip(nonlin, const_vals)))
+        g = substitute(graph, dict(zip(nonlin, const_vals)))
         # where a cotangent flagged as holding structural zeros enters the body, its zeros are
         # told apart from the body's own per step (the incoming ones count as structural)
         token = stage_decisions(loose_out is not None and True in loose_out)
@@ -181,15 +176,6 @@ def transpose_graph(graph, linear, loose_out=None):
     result = _stage(fun, _avals(nonlin) + out_avals)
     result.cache["loose_in"] = tuple(flags)
     return result
-
-
-def _substitute(graph, values):
-    """``graph`` with the input variables in ``values`` replaced by those values (literals)."""
-    lits = {v: Lit(val, v.aval) for v, val in values.items()}
-    eqns = [_with_inputs(e, [lits.get(x, x) if type(x) is Var else x for x in e.inputs])
-            for e in graph.eqns]
-    outs = [lits.get(v, v) if type(v) is Var else v for v in graph.outvars]
-    return Graph([v for v in graph.invars if v not in lits], eqns, outs)
 
 
 def batch_graph(graph, batched, size, force_out=False):
@@ -267,7 +253,7 @@ def compiled(graph):
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
-    compiled=compiled, substitute=_substitute, holds_safe_products=holds_safe_products)
+    compiled=compiled, substitute=substitute, holds_safe_products=holds_safe_products)
 
 
 def joint_transpose_graph(graph, linear, loose_out=None):
@@ -285,7 +271,7 @@ def joint_transpose_graph(graph, linear, loose_out=None):
         kv, cts = ins[:nk], ins[nk:]
         outs = eval_graph(known, kv)
         res = outs[len(outs) - n_res:] if n_res else []
-        u = _substitute(unknown, dict(zip(unknown.invars[:n_res], res)))
+        u = substitute(unknown, dict(zip(unknown.invars[:n_res], res)))
         cts_u = [c for c, unk in zip(cts, out_unk) if unk]
         token = stage_decisions(loose_u is not None and True in loose_u)
         try:

@@ -159,6 +159,9 @@ def _index_translated(eqn):
     return arrays == [m] and idx[m].ndim == 1 and all(i == slice(None) for i in idx[:m])
 
 
+_MAX_INLINE_ARGS = 30
+
+
 def _subgraphs(eqn):
     p = eqn.params
     if eqn.prim.name == "scan" or eqn.prim.name == "checkpoint":
@@ -214,8 +217,9 @@ class _Ctx:
         lines = src.replace("def _make(", f"def _make_{name}(", 1).splitlines()
         self.prelude.extend(lines)
         args = ", ".join(f"c{base + i}" for i in range(len(consts)))
-        # Numba cannot inline a function holding an objmode block (a call back to NumPy)
-        njit = "_njit" if "_objmode(" in src else "_njit_body"
+        # Numba cannot inline a function holding an objmode block (a call back to NumPy), nor
+        # one taking more than 30 arguments (Python passes those as a tuple, *args)
+        njit = "_njit" if "_objmode(" in src or len(names) > _MAX_INLINE_ARGS else "_njit_body"
         self.prelude.append(f"{name} = {njit}(_make_{name}({args}))")
         return name
 

@@ -19,30 +19,31 @@ non-structural elements in place of the cotangents:
   structural;
 - sums, reshapes and the other coefficient-free linear maps apply their rule as it is;
 - FFTs and solves, whose rules could cancel, count no zero as structural (the product gives NaN
-  there, never a wrong 0); primitives that hold graphs (loops, custom rules) keep the old
-  assumption that every zero of their cotangent is structural.
+  there, never a wrong 0); the cotangents a loop, branch or custom rule hands back count their
+  zeros as structural (their bodies decide per step what enters them, ops/loops.py).
 
 An element is structural where every contribution to its cotangent is. The cost is paid only at
 such a point, once per backward pass and variable.
+
+Where the factors are known only when a staged program runs (``jit``), one ``cond`` decides for
+the whole pass (``decided_pass``): the pass with every such product masked if one of their
+factors is infinite somewhere, else the zero-safe pass (equal to it where every factor is
+finite), so the masks' work stays linear in the length of the graph.
+
+``forward_pass`` pushes tangents through a linear graph (``jacfwd``, ``linearize``, ``jvp``'s
+element-by-element fallback) by the same rule, working the structural zeros out forward from the
+seeds (``_Forward.mask``); loops, branches and checkpoints carry them through their bodies
+(structural_held.py).
 """
 import numpy as np
 
-from ..core import (COEFFICIENT, NONE_STRUCTURAL, Graph, ShapedArray, UndefPrimal, Var, Zero,
-                    any_infinite, bind,
-                    decide_when_run, dispatch, eval_graph, infinite_somewhere, instantiate,
-                    is_concrete, peek,
-                    linear_unknown, may_hold_zero, real_dtype, split_list as _split,
-                    strict_operands, structural_part)
+from ..core import (COEFFICIENT, NONE_STRUCTURAL, Tracer, UndefPrimal, Var, Zero, any_infinite,
+                    bind, decide_when_run, dispatch, eval_graph, infinite_somewhere, instantiate,
+                    linear_unknown, loose_after, may_hold_zero, real_dtype,
+                    reset_stage_decisions, stage_decisions, strict_operands, structural_part)
+from .structural_held import (FLAG, HELD, held_graphs, holds_safe_products, known_flag,
+                              linear_flags, linear_values, with_linear_values)
 
-
-
-def has_safe_products(graph):
-    """Whether ``graph`` holds a zero-safe product (cached on the graph)."""
-    found = graph.cache.get("safe_products")
-    if found is None:
-        found = graph.cache["safe_products"] = any(
-            e.prim.strict_transpose is not None for e in graph.eqns)
-    return found
 
 
 _OPAQUE = frozenset({"custom_vjp_lin", "linear_solve", "expm_frechet", "cond", "scan",
@@ -86,29 +87,36 @@ class StructuralZeros:
         """A boolean array of ``v``'s shape (a tracer under vmap): True where the cotangent of
         ``v`` is a structural zero."""
         found = self.memo.get(v)
-        if found is not None:
-            return found
+        return found if found is not None else resolve(self.memo, v, self._needs, self._mask)
+
+    def _needs(self, v):
+        """The variables whose masks ``_mask(v)`` reads: those its uses produce."""
+        if v not in self.loose:
+            return ()
+        return [eqn.outvars[0] for eqn, _, kept in self.uses.get(v, ())
+                if kept is None and not self._none_new(eqn)]
+
+    def _none_new(self, eqn):
+        return all(o not in self.loose for o in eqn.outvars) and not eqn.by_constant \
+            and "no-new-zeros" in eqn.prim.zero_safety
+
+    def _mask(self, v):
         shape = v.aval.shape
         if v not in self.loose:
-            result = np.zeros(shape, bool)
-        else:
-            result = None
-            if v in self.seeds and type(self.seeds[v]) is not Zero:
-                result = np.equal(self.seeds[v], 0)
-            for eqn, position, kept in self.uses.get(v, ()):
-                part = self._part(eqn, position, kept, shape)
-                result = part if result is None else np.logical_and(result, part)
-            if result is None:
-                result = np.ones(shape, bool)
-        self.memo[v] = result
-        return result
+            return np.zeros(shape, bool)
+        result = None
+        if v in self.seeds and type(self.seeds[v]) is not Zero:
+            result = np.equal(self.seeds[v], 0)
+        for eqn, position, kept in self.uses.get(v, ()):
+            part = self._part(eqn, position, kept, shape)
+            result = part if result is None else np.logical_and(result, part)
+        return np.ones(shape, bool) if result is None else result
 
     def _part(self, eqn, position, kept, shape):
         prim = eqn.prim
         if kept is not None:                    # a graph-holding primitive: the old assumption
             return np.equal(kept, 0)
-        if all(o not in self.loose for o in eqn.outvars) and not eqn.by_constant \
-                and "no-new-zeros" in prim.zero_safety:
+        if self._none_new(eqn):
             return np.zeros(shape, bool)
         out = eqn.outvars[0]
         args = [UndefPrimal(x.aval) if type(x) is Var else x.val for x in eqn.inputs]
@@ -116,23 +124,87 @@ class StructuralZeros:
                                eqn.by_constant, shape)
 
 
-def masked_safe_transpose(eqn, ct, args, zeros, rule):
+def resolve(memo, v, needs, compute):
+    """``memo[v]``, computing it by ``compute`` once every variable it ``needs`` is in
+    ``memo``, depth first without recursion (a chain of masks is as long as the graph)."""
+    stack = [v]
+    while stack:
+        u = stack[-1]
+        if u in memo:
+            stack.pop()
+            continue
+        missing = [w for w in needs(u) if w not in memo]
+        if missing:
+            stack.extend(missing)
+        else:
+            memo[u] = compute(u)
+            stack.pop()
+    return memo[v]
+
+
+def masked_safe_transpose(eqn, ct, args, zeros, rule, staged_masked=False):
     """The safe product's transpose (``rule`` is its own) where its factor may be infinite
     somewhere: 0 at the structural zeros of the cotangent, the plain product (NaN at 0 * inf)
-    elsewhere."""
-    def masked(ct, zeros):
+    elsewhere. Where the factor is known only when the staged program runs, the backward
+    pass's decision for all such products (``decided_pass``): masked, or zero-safe."""
+    known = infinite_factor(eqn)
+    if known or known is None and staged_masked:
         s = np.logical_and(zeros.mask(eqn.outvars[0]), np.equal(ct, 0))
         ct, c = strict_operands(eqn.prim.name, ct, args[1], s)
-        return eqn.prim.strict_transpose(ct, args[0], c, **eqn.params)[0]
+        return eqn.prim.strict_transpose(ct, args[0], c, **eqn.params)[0], None
+    return rule(ct, *args, **eqn.params)
 
-    known = infinite_factor(eqn)
-    if known:
-        return masked(ct, zeros), None
-    if known is False or not decide_when_run():     # finite, or in a body: zero-safe
-        return rule(ct, *args, **eqn.params)
-    return staged_decision(_factor_infinite(eqn), [ct], zeros,
-                           lambda v, zeros: [masked(v[0], zeros)],
-                           lambda v: [rule(v[0], *args, **eqn.params)[0]])[0], None
+
+def undecided_products(graph, cts_out, loose_out):
+    """The staged predicates ("the factor is infinite somewhere") of the safe products a
+    backward pass of ``graph`` would apply to a cotangent that may hold
+    a structural zero with a factor known only when the staged program runs: a dry run of the
+    pass's flags (transpose.py), which reaches a superset of the equations it reaches."""
+    reached = {v for v, ct in zip(graph.outvars, cts_out)
+               if type(v) is Var and type(ct) is not Zero}
+    loose = {v for v, lo in zip(graph.outvars, loose_out) if lo and v in reached}
+    found = []
+    for eqn in reversed(graph.eqns):
+        if not any(o in reached for o in eqn.outvars):
+            continue
+        out_loose = any(o in loose for o in eqn.outvars)
+        if out_loose and eqn.prim.strict_transpose is not None and infinite_factor(eqn) is None:
+            found.append(_factor_infinite(eqn))
+        ins = [x for x in eqn.inputs if type(x) is Var]
+        reached.update(ins)
+        if loose_after(eqn.prim, out_loose, eqn.by_constant):
+            loose.update(ins)
+    return found
+
+
+def decided_pass(bad, values, run):
+    """One decision for every undecided safe product of a pass, staged as a ``cond`` on "one
+    of their factors is infinite somewhere" (``bad``, their predicates): ``run(values, True)``
+    with every one masked element by element, else ``run(values, False)`` with the zero-safe
+    products (equal where every factor is finite). ``run`` returns a list that may hold Zeros
+    (the same in both); ``values`` may too. One cond per pass keeps the masks' work linear in the
+    graph's length (a cond per product would work them out again in each branch)."""
+    bad = bad[0] if len(bad) == 1 else np.any(np.stack(bad))
+    # the values known here (jacrev's one-hot seeds) stay constants of the branches, which
+    # the code generator folds
+    keep = [i for i, v in enumerate(values) if isinstance(v, Tracer)]
+    pattern = []
+
+    def branch(masked):
+        def fun(*ops):
+            full = list(values)
+            for i, v in zip(keep, ops):
+                full[i] = v
+            outs = run(full, masked)
+            zero = [type(o) is Zero for o in outs]
+            if pattern and pattern[0] != zero:
+                raise AssertionError("the two branches of a pass's decision differ in Zeros")
+            pattern[:] = [zero, outs]
+            return [o for o in outs if type(o) is not Zero]
+        return fun
+    got = iter(dispatch.hooks["cond"](bad, branch(True), branch(False),
+                                      *[values[i] for i in keep]))
+    return [o if type(o) is Zero else next(got) for o in pattern[1]]
 
 
 def infinite_factor(eqn):
@@ -174,38 +246,30 @@ def forward_pass(graph, tangents):
     a loose tangent carry the structural zeros through their bodies (``_held``)."""
     if not holds_safe_products(graph) or any(linear_unknown(t) for t in tangents):
         return eval_graph(graph, tangents, linear=True)
-    push = _Forward(graph, tangents)
-    return push.run()
-
-
-def holds_safe_products(graph):
-    """Whether ``graph`` or a graph one of its equations holds has a zero-safe product."""
-    found = graph.cache.get("holds_safe_products")
-    if found is None:
-        found = graph.cache["holds_safe_products"] = has_safe_products(graph) or any(
-            holds_safe_products(g) for e in graph.eqns for g in held_graphs(e))
-    return found
-
-
-def held_graphs(eqn):
-    """The graphs ``eqn`` holds in its parameters (a loop's body, a cond's branches)."""
-    for v in eqn.params.values():
-        if isinstance(v, Graph):
-            yield v
-        elif isinstance(v, tuple):
-            yield from (g for g in v if isinstance(g, Graph))
+    if decide_when_run():
+        bad = _Forward(graph, tangents).undecided()
+        if bad:             # factors known only when the staged program runs: one decision
+            def run(tangents, masked):
+                token = stage_decisions(True)       # a joint body's own flag (_held)
+                try:
+                    return _Forward(graph, tangents, staged=masked).run()
+                finally:
+                    reset_stage_decisions(token)
+            return decided_pass(bad, list(tangents), run)
+    return _Forward(graph, tangents).run()
 
 
 class _Forward:
     """One forward pass of tangents through a linear graph. ``given``: the structural zeros of
     some inputs' tangents (a body's, ``masked_graph``); a body's other inputs hold none."""
-    __slots__ = ("graph", "env", "loose", "producer", "memo", "in_body")
+    __slots__ = ("graph", "env", "loose", "producer", "memo", "in_body", "staged")
 
-    def __init__(self, graph, tangents, given=None):
+    def __init__(self, graph, tangents, given=None, staged=None):
         self.graph = graph
         self.env = dict(zip(graph.invars, tangents))
         self.producer = {}
         self.in_body = given is not None
+        self.staged = staged        # the pass's decision for factors known only when run
         self.memo = dict(given or {})
         self.loose = set(self.memo) if self.in_body else {
             v for v, t in self.env.items() if type(t) is not Zero and may_hold_zero(t)}
@@ -243,6 +307,32 @@ class _Forward:
                 env[eqn.outvars[0]] = out
         return [self.env[v] if type(v) is Var else v.val for v in self.graph.outvars]
 
+    def undecided(self):
+        """The staged predicates ("a factor is infinite somewhere") of the safe products and
+        scans this pass would reach with a loose tangent where the factors are known only
+        when the staged program runs: a dry run of ``run``'s flags."""
+        zero = {v for v, t in self.env.items() if type(t) is Zero}
+        loose = set(self.loose)
+        found = []
+        for eqn in self.graph.eqns:
+            ins = [x for x in eqn.inputs if type(x) is Var]
+            if all(x in zero for x in ins):
+                zero.update(eqn.outvars)
+                continue
+            in_loose = any(x in loose for x in ins)
+            prim = eqn.prim
+            if in_loose and prim.strict_transpose is not None and infinite_factor(eqn) is None:
+                found.append(_factor_infinite(eqn))
+            elif in_loose and prim.name in HELD and not HELD[prim.name].flags(eqn) and any(
+                    holds_safe_products(g) for g in held_graphs(eqn)):
+                bad = HELD[prim.name].infinite(eqn)
+                if bad is not True and bad is not False:
+                    found.append(bad)
+            if in_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety or (
+                    any(x in zero for x in ins) and "pass-constants" not in prim.zero_safety):
+                loose.update(eqn.outvars)
+        return found
+
     def _masked(self, eqn, vals):
         """The safe product ``eqn`` on loose tangents where its factor may be infinite: 0 at
         the structural zeros of the tangent, the plain product elsewhere (decided when the
@@ -252,9 +342,10 @@ class _Forward:
             s = np.logical_and(push.mask(eqn.inputs[0]), np.equal(t, 0))
             return _plain(eqn.prim, strict_operands(eqn.prim.name, t, vals[1], s))
 
-        if infinite_factor(eqn) or self.in_body:
+        known = infinite_factor(eqn)
+        if known or self.in_body or known is None and self.staged:
             return masked(vals[0], self)
-        if decide_when_run():
+        if known is None and self.staged is None and decide_when_run():
             return staged_decision(_factor_infinite(eqn), vals[:1], self,
                                    lambda v, push: [masked(v[0], push)],
                                    lambda v: [bind(eqn.prim, v[0], vals[1], **eqn.params)])[0]
@@ -269,26 +360,27 @@ class _Forward:
         says whether one was infinite (``flagged_graph``)."""
         rule = HELD[eqn.prim.name]
         if self.in_body:
-            return self._held_masked(eqn, vals, _linear(eqn, vals), self)
-        bad = rule.infinite(eqn)
+            return self._held_masked(eqn, vals, linear_values(eqn, vals), self)
+        # a scan's staged predicate is part of the pass's decision where there is one
+        bad = rule.infinite(eqn) if self.staged is None or rule.flags(eqn) else self.staged
         if bad is FLAG:
             outs, bad = rule.flagged(eqn, vals)
-            bad = _known(bad)
+            bad = known_flag(bad)
 
             def plain(v):
                 return outs
         else:
             def plain(v):
-                return bind(eqn.prim, *_with_linear(eqn, vals, v), **eqn.params)
+                return bind(eqn.prim, *with_linear_values(eqn, vals, v), **eqn.params)
         if bad is False:
-            return plain(_linear(eqn, vals))
+            return plain(linear_values(eqn, vals))
         if bad is True or not decide_when_run():
-            return self._held_masked(eqn, vals, _linear(eqn, vals), self)
-        return staged_decision(bad, _linear(eqn, vals), self,
+            return self._held_masked(eqn, vals, linear_values(eqn, vals), self)
+        return staged_decision(bad, linear_values(eqn, vals), self,
                                lambda v, push: self._held_masked(eqn, vals, v, push), plain)
 
     def _held_masked(self, eqn, vals, v, push):
-        outs, masks = HELD[eqn.prim.name].masked(eqn, _with_linear(eqn, vals, v),
+        outs, masks = HELD[eqn.prim.name].masked(eqn, with_linear_values(eqn, vals, v),
                                                  push.input_masks(eqn))
         if push is self:
             self.memo.update((o, m) for o, m in zip(eqn.outvars, masks) if m is not None)
@@ -315,43 +407,49 @@ class _Forward:
         other = _Forward.__new__(_Forward)
         other.graph, other.loose, other.producer = self.graph, self.loose, self.producer
         other.env = {**self.env, **dict(zip(keys, values))}
-        other.in_body = self.in_body
+        other.in_body, other.staged = self.in_body, self.staged
         other.memo = dict(self.memo) if self.in_body else {}     # a body's: its inputs' masks
         return other
 
     def mask(self, v):
         """True where the tangent of ``v`` is a structural zero (the seeds do not reach it)."""
         found = self.memo.get(v)
-        if found is not None:
-            return found
+        return found if found is not None else resolve(self.memo, v, self._needs, self._mask)
+
+    def _needs(self, v):
+        """The variables whose masks ``_mask(v)`` reads: the producing equation's inputs."""
+        eqn = self.producer.get(v)
+        if eqn is None or v not in self.loose or type(self.env[v]) is Zero or (
+                eqn.prim.name not in HELD and (_opaque(eqn.prim) or (
+                    eqn.prim.name in NONE_STRUCTURAL and not eqn.by_constant))):
+            return ()
+        return [x for x in eqn.inputs if type(x) is Var and x in self.loose]
+
+    def _mask(self, v):
         value = self.env[v]
         shape = v.aval.shape
         eqn = self.producer.get(v)
         if type(value) is Zero:
-            result = np.ones(shape, bool)
-        elif v not in self.loose:
-            result = np.zeros(shape, bool)
-        elif eqn is None:                       # an input: the seed's zeros
-            result = np.equal(value, 0)
-        elif eqn.prim.name in HELD:             # a loop or branch: through its body
+            return np.ones(shape, bool)
+        if v not in self.loose:
+            return np.zeros(shape, bool)
+        if eqn is None:                         # an input: the seed's zeros
+            return np.equal(value, 0)
+        if eqn.prim.name in HELD:               # a loop or branch: through its body
             rule = HELD[eqn.prim.name]
             masks = rule.masked(eqn, [instantiate(self.env[x]) if type(x) is Var else x.val
                                       for x in eqn.inputs], self.input_masks(eqn))[1]
             self.memo.update((o, m) for o, m in zip(eqn.outvars, masks) if m is not None)
             result = masks[eqn.outvars.index(v)]
-            if result is None:
-                result = np.equal(value, 0)
-        elif _opaque(eqn.prim):
-            result = np.equal(value, 0)
-        elif eqn.prim.name in NONE_STRUCTURAL and not eqn.by_constant:
-            result = np.zeros(shape, bool)
-        else:
-            ones = eqn.prim.name in COEFFICIENT and not eqn.by_constant
-            args = [self._indicator(x) if type(x) is Var else
-                    (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
-            result = np.equal(bind(eqn.prim, *args, **eqn.params), 0)
-        self.memo[v] = result
-        return result
+            return np.equal(value, 0) if result is None else result
+        if _opaque(eqn.prim):
+            return np.equal(value, 0)
+        if eqn.prim.name in NONE_STRUCTURAL and not eqn.by_constant:
+            return np.zeros(shape, bool)
+        ones = eqn.prim.name in COEFFICIENT and not eqn.by_constant
+        args = [self._indicator(x) if type(x) is Var else
+                (np.ones(np.shape(x.val)) if ones else x.val) for x in eqn.inputs]
+        return np.equal(bind(eqn.prim, *args, **eqn.params), 0)
 
     def output_mask(self, v, shape):
         """The structural zeros of an output ``v`` of the graph (a Var or a literal)."""
@@ -366,288 +464,3 @@ class _Forward:
 def _plain(prim, vals):
     """The safe product as a plain one (NaN at 0 * inf)."""
     return np.multiply(*vals) if prim.name == "safe_mul" else np.true_divide(*vals)
-
-
-def linear_flags(eqn):
-    """Which inputs of a loop, branch or checkpoint in a linear graph are tangents: its
-    ``linear`` parameter where partial evaluation staged it (a tangent may be a literal, a
-    carry starting from zeros), else its variables."""
-    lin = eqn.params.get("linear")
-    if lin is None:
-        return [type(x) is Var for x in eqn.inputs]
-    lin = ([False] if len(lin) < len(eqn.inputs) else []) + list(lin)      # cond's index
-    return [flag or type(x) is Var for x, flag in zip(eqn.inputs, lin)]
-
-
-def _linear(eqn, vals):
-    return [v for v, lin in zip(vals, linear_flags(eqn)) if lin]
-
-
-def _with_linear(eqn, vals, linear):
-    it = iter(linear)
-    return [next(it) if lin else v for v, lin in zip(vals, linear_flags(eqn))]
-
-
-# -- loops, branches and checkpoints in a linear graph ------------------------------------------
-def masked_graph(graph, lin, has_mask, force=False):
-    """``graph`` (linear in its inputs ``lin``; the others are known: residuals, or the primal
-    inputs of a joint body) pushing the structural zeros of its tangents along. Inputs: the
-    graph's, then a boolean mask for each input in ``has_mask`` (True where its tangent is a
-    structural zero; an input in ``lin`` without one holds none); outputs: the graph's, then a
-    mask for each output computed from a linear input (``force``, a bool or one per output,
-    makes an output one). Returns ``(graph, out_lin)`` (cached on the graph)."""
-    key = ("masked_forward", tuple(lin), tuple(has_mask),
-           force if isinstance(force, bool) else tuple(force))
-    found = graph.cache.get(key)
-    if found is not None:
-        return found
-    G = dispatch.hooks["graphs"]
-    known, unknown, out_lin, n_res = G.partial_eval_graph(graph, lin, force_unknown=force)
-    n = len(graph.invars)
-    lin_vars = unknown.invars[n_res:]
-    masked_vars = [v for v, h in zip(lin_vars, [h for h, l in zip(has_mask, lin) if l]) if h]
-
-    def fun(ins):
-        vals = ins[:n]
-        k_out = eval_graph(known, [v for v, l in zip(vals, lin) if not l])
-        n_k = len(k_out) - n_res
-        body = G.substitute(unknown, dict(zip(unknown.invars[:n_res], k_out[n_k:])))
-        push = _Forward(body, [v for v, l in zip(vals, lin) if l],
-                        dict(zip(masked_vars, ins[n:])))
-        it_t, it_k = iter(push.run()), iter(k_out[:n_k])
-        outs = [instantiate(next(it_t)) if u else next(it_k) for u in out_lin]
-        masks = [push.output_mask(o, o.aval.shape) for o in body.outvars]
-        return outs + masks
-    avals = [v.aval for v in graph.invars] + [ShapedArray(v.aval.shape, np.dtype(bool))
-                                              for v in masked_vars]
-    masked, consts = G.close(fun, avals)
-    if consts:      # a closed graph transformed: no outer tracer can appear
-        raise AssertionError("a masked body picked up an outer tracer")
-    graph.cache[key] = found = (masked, out_lin)
-    return found
-
-
-FLAG = object()     # a rule's "run plainly, saying whether a factor was infinite"
-
-
-def _known(bad):
-    """A flag from a plain run: True or False where its value is known here, else the
-    staged scalar."""
-    v = peek(bad)
-    return bool(np.any(v)) if is_concrete(v) else bad
-
-
-def flagged_graph(graph, flag_in=None):
-    """``graph`` with one more output, last: whether a zero-safe product in it met a factor
-    infinite somewhere (True where a graph it holds has one); ``flag_in``, an input position,
-    adds a flag input there that the output ORs in (a loop's carry). Cached on the graph."""
-    key = ("flagged", flag_in)
-    found = graph.cache.get(key)
-    if found is not None:
-        return found
-    factors = [(e.inputs[1], e.prim.name == "safe_div") for e in graph.eqns
-               if e.prim.strict_transpose is not None]
-    nested = any(holds_safe_products(g) for e in graph.eqns for g in held_graphs(e))
-    wide = Graph(graph.invars, graph.eqns, list(graph.outvars) + [c for c, _ in factors])
-    n_out = len(graph.outvars)
-
-    def fun(ins):
-        ins = list(ins)
-        bad = [ins.pop(flag_in)] if flag_in is not None else []
-        outs = eval_graph(wide, ins)
-        bad += [any_infinite(v, divide) for v, (_, divide) in zip(outs[n_out:], factors)]
-        flag = np.array(True) if nested else \
-            bad[0] if len(bad) == 1 else np.any(np.stack(bad)) if bad else np.array(False)
-        return list(outs[:n_out]) + [flag]
-    avals = [v.aval for v in graph.invars]
-    if flag_in is not None:
-        avals.insert(flag_in, ShapedArray((), np.dtype(bool)))
-    G = dispatch.hooks["graphs"]
-    found, consts = G.close(fun, avals)
-    if consts:
-        raise AssertionError("a flagged body picked up an outer tracer")
-    graph.cache[key] = found
-    return found
-
-
-def _scan_factors(eqn):
-    """Whether a factor of a safe product in the scan ``eqn``'s linear body is infinite
-    somewhere: its factors are the scan's residual inputs (or literals), known before it runs
-    (True, False, or the staged predicate); FLAG where a factor is computed in the body."""
-    found = _factor_inputs(eqn.params["body"])
-    if found is None:
-        return FLAG
-    staged = []
-    for i, divide in found:
-        x = eqn.inputs[i]
-        bad = True if type(x) is Var else infinite_somewhere(x.val, divide)
-        if bad:
-            return True
-        if bad is None:
-            staged.append(any_infinite(x.val, divide))
-    if not staged:
-        return False
-    return staged[0] if len(staged) == 1 else np.any(np.stack(staged))
-
-
-def _factor_inputs(graph):
-    """The factors of the safe products of a linear body, as ``(input position, divide)``
-    pairs, or None where one is computed in the body (cached on the graph)."""
-    key = "factor_inputs"
-    if key in graph.cache:
-        return graph.cache[key]
-    pos = {v: i for i, v in enumerate(graph.invars)}
-    found = set()
-    for e in graph.eqns:
-        if e.prim.strict_transpose is not None:
-            c = e.inputs[1]
-            if type(c) is Var and c not in pos:
-                found = None
-                break
-            if type(c) is Var:
-                found.add((pos[c], e.prim.name == "safe_div"))
-            elif infinite_somewhere(c.val, e.prim.name == "safe_div") is not False:
-                found = None
-                break
-        elif any(holds_safe_products(g) for g in held_graphs(e)):
-            found = None
-            break
-    graph.cache[key] = found
-    return found
-
-
-class _ScanRule:
-    @staticmethod
-    def infinite(eqn):
-        return _scan_factors(eqn)
-
-    @staticmethod
-    def flagged(eqn, vals):
-        p = eqn.params
-        nc, nk = p["n_consts"], p["n_carry"]
-        body = flagged_graph(p["body"], nc + nk)
-        fb = Graph(body.invars, body.eqns, body.outvars[:nk] + body.outvars[-1:]
-                   + body.outvars[nk:-1])
-        c, k, x = _split(vals, nc, nk)
-        outs = bind(eqn.prim, *c, *k, np.array(False), *x, body=fb, n_consts=nc,
-                    n_carry=nk + 1, length=p["length"], reverse=p["reverse"],
-                    checkpoints=p.get("checkpoints"))
-        return outs[:nk] + outs[nk + 1:], outs[nk]
-
-    @staticmethod
-    def masked(eqn, vals, in_masks):
-        """The scan ``eqn`` with its linear carries' structural zeros carried as extra
-        carries and its other linear inputs' as extra consts and xs."""
-        p = eqn.params
-        body, nc, nk = p["body"], p["n_consts"], p["n_carry"]
-        lin = linear_flags(eqn)
-        m_c, m_k, m_x = _split(in_masks, nc, nk)
-        k_avals = [v.aval for v in body.invars[nc:nc + nk]]
-        m_k = [np.zeros(a.shape, bool) if m is None and l else m
-               for m, l, a in zip(m_k, lin[nc:nc + nk], k_avals)]
-        has = [m is not None for m in m_c + m_k + m_x]
-        n_ys = len(body.outvars) - nk
-        mg, out_lin = masked_graph(body, lin, has, force=lin[nc:nc + nk] + [False] * n_ys)
-        if out_lin[:nk] != lin[nc:nc + nk]:
-            raise AssertionError("scan: a linear carry's tangent became known")
-        n = len(body.invars)
-        mi = mg.invars[n:]
-        mc, mk, mx = _split(mi, sum(has[:nc]), sum(has[nc:nc + nk]))
-        ic, ik, ix = _split(mg.invars[:n], nc, nk)
-        ok, oy = _split(mg.outvars[:len(body.outvars)], nk)
-        mok, moy = _split(mg.outvars[len(body.outvars):], sum(out_lin[:nk]))
-        new = Graph(ic + mc + ik + mk + ix + mx, mg.eqns, ok + mok + oy + moy)
-        c, k, x = _split(vals, nc, nk)
-        mcv, mkv, mxv = ([m for m in ms if m is not None] for ms in (m_c, m_k, m_x))
-        outs = bind(eqn.prim, *c, *mcv, *k, *mkv, *x, *mxv, body=new,
-                    n_consts=nc + len(mcv), n_carry=nk + len(mkv), length=p["length"],
-                    reverse=p["reverse"], checkpoints=p.get("checkpoints"))
-        k_out, mk_out, y_out, my_out = _split(outs, nk, len(mkv), n_ys)
-        itk, ity = iter(mk_out), iter(my_out)
-        masks = [next(itk) if l else None for l in out_lin[:nk]] + \
-            [next(ity) if l else None for l in out_lin[nk:]]
-        return k_out + y_out, masks
-
-
-class _JointRule:
-    """cond and checkpoint: their staged bodies compute the primal values too (joint), so a
-    factor is computed in the body; index (cond's) and primal inputs are the known ones."""
-    @staticmethod
-    def infinite(eqn):
-        return FLAG
-
-    @staticmethod
-    def flagged(eqn, vals):
-        if eqn.prim.name == "cond":
-            branches = tuple(flagged_graph(b) for b in eqn.params["branches"])
-            outs = bind(eqn.prim, *vals, branches=branches)
-        else:
-            outs = bind(eqn.prim, *vals, body=flagged_graph(eqn.params["body"]))
-        return outs[:-1], outs[-1]
-
-    @staticmethod
-    def masked(eqn, vals, in_masks):
-        lin = linear_flags(eqn)
-        skip = 1 if eqn.prim.name == "cond" else 0
-        graphs = eqn.params["branches"] if skip else (eqn.params["body"],)
-        lin_ops, m_ops = lin[skip:], in_masks[skip:]
-        has = [m is not None for m in m_ops]
-        G = dispatch.hooks["graphs"]
-        union = [any(u) for u in zip(*[G.partial_eval_graph(g, lin_ops)[2] for g in graphs])]
-        mgs = [masked_graph(g, lin_ops, has, force=union)[0] for g in graphs]
-        key = "branches" if skip else "body"
-        params = {key: tuple(mgs) if skip else mgs[0]}
-        outs = bind(eqn.prim, *vals[:skip], *vals[skip:], *[m for m in m_ops if m is not None],
-                    **params)
-        n = len(graphs[0].outvars)
-        it = iter(outs[n:])
-        masks = [next(it) if u else None for u in union]
-        return outs[:n], masks
-
-
-class _WhileRule:
-    """A while loop that partial evaluation staged whole (its trip count not known): the
-    structural zeros of its linear carries are carried too, which its condition ignores."""
-    @staticmethod
-    def infinite(eqn):
-        return FLAG
-
-    @staticmethod
-    def flagged(eqn, vals):
-        p = eqn.params
-        cond, n_cc, n_bc = p["cond"], p["n_cc"], p["n_bc"]
-        body = flagged_graph(p["body"], len(p["body"].invars))
-        new_cond = Graph(cond.invars + [Var(ShapedArray((), np.dtype(bool)))], cond.eqns,
-                         cond.outvars)
-        outs = bind(eqn.prim, *vals, np.array(False), cond=new_cond, body=body, n_cc=n_cc,
-                    n_bc=n_bc)
-        return outs[:-1], outs[-1]
-
-    @staticmethod
-    def masked(eqn, vals, in_masks):
-        p = eqn.params
-        cond, body, n_cc, n_bc = p["cond"], p["body"], p["n_cc"], p["n_bc"]
-        lin = linear_flags(eqn)[n_cc:]
-        nk = len(body.outvars)
-        m_b, m_k = _split(in_masks[n_cc:], n_bc)
-        m_k = [np.zeros(v.aval.shape, bool) if m is None and l else m
-               for m, l, v in zip(m_k, lin[n_bc:], body.invars[n_bc:])]
-        has = [m is not None for m in m_b + m_k]
-        mg, out_lin = masked_graph(body, lin, has, force=lin[n_bc:])
-        if out_lin != lin[n_bc:]:
-            raise AssertionError("while: a linear carry's tangent became known")
-        n = len(body.invars)
-        mb, mk = _split(mg.invars[n:], sum(has[:n_bc]))
-        new = Graph(mg.invars[:n_bc] + mb + mg.invars[n_bc:n] + mk, mg.eqns, mg.outvars)
-        extra = [Var(v.aval) for v in mk]
-        new_cond = Graph(cond.invars + extra, cond.eqns, cond.outvars)
-        mbv, mkv = [m for m in m_b if m is not None], [m for m in m_k if m is not None]
-        cc, bc, k = _split(vals, n_cc, n_bc)
-        outs = bind(eqn.prim, *cc, *bc, *mbv, *k, *mkv, cond=new_cond, body=new,
-                    n_cc=n_cc, n_bc=n_bc + len(mbv))
-        it = iter(outs[nk:])
-        return outs[:nk], [next(it) if l else None for l in out_lin]
-
-
-HELD = {"scan": _ScanRule, "cond": _JointRule, "checkpoint": _JointRule, "while": _WhileRule}
-

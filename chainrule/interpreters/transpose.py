@@ -26,10 +26,11 @@ and PyTorch give.
 """
 import numpy as np
 
-from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, graph_phase,
-                    loose_after, may_hold_zero, reset_incoming_loose, set_incoming_loose,
-                    transpose_rule)
-from .structural import StructuralZeros, has_safe_products, masked_safe_transpose
+from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, decide_when_run,
+                    graph_phase, loose_after, may_hold_zero, reset_incoming_loose,
+                    set_incoming_loose, transpose_rule)
+from .structural import StructuralZeros, decided_pass, masked_safe_transpose, undecided_products
+from .structural_held import has_safe_products
 
 
 def backward_pass(graph, cts_out, loose_out=None):
@@ -47,10 +48,23 @@ def backward_pass_flags(graph, cts_out, loose_out=None):
 
 
 def _backward_pass(graph, cts_out, loose_out):
-    ct_env = {}
-    loose = set()           # variables whose cotangent may hold a structural zero
     if loose_out is None:
         loose_out = [type(ct) is not Zero and may_hold_zero(ct) for ct in cts_out]
+    if has_safe_products(graph) and decide_when_run():
+        products = undecided_products(graph, cts_out, loose_out)
+        if products:        # factors known only when the staged program runs: one decision
+            flags = []
+
+            def run(cts, masked):
+                cts_in, flags[:] = _pass(graph, cts, loose_out, masked)
+                return cts_in
+            return decided_pass(products, list(cts_out), run), flags
+    return _pass(graph, cts_out, loose_out, False)
+
+
+def _pass(graph, cts_out, loose_out, staged_masked):
+    ct_env = {}
+    loose = set()           # variables whose cotangent may hold a structural zero
     for v, ct, lo in zip(graph.outvars, cts_out, loose_out):
         if type(v) is Var and type(ct) is not Zero:
             ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
@@ -80,7 +94,7 @@ def _backward_pass(graph, cts_out, loose_out):
             loose.update(x for x in eqn.inputs if type(x) is Var)
         rule = transpose_rule(prim, out_loose)
         if out_loose and zeros is not None and prim.strict_transpose is not None:
-            cts_in = masked_safe_transpose(eqn, ct, args, zeros, rule)
+            cts_in = masked_safe_transpose(eqn, ct, args, zeros, rule, staged_masked)
         elif rule is None:
             raise MissingRuleError(
                 f"primitive '{prim.name}' was used linearly in a derivative but has no "

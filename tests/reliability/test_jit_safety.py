@@ -61,6 +61,23 @@ def test_many_temporaries_never_shadow_a_called_function(name):
     np.testing.assert_allclose(jf(x), f(x), rtol=1e-12)
 
 
+def test_many_temporaries_never_shadow_a_builtin():
+    # past about 6,500 temporaries three-letter names reach "int", "max" and "min", which a
+    # cond on a traced predicate calls to pick its branch (a jit(grad) of a 1000-step
+    # simulation failed so)
+    def f(x):
+        s = x
+        for _ in range(2300):
+            s = np.sin(s) * 0.5 + x
+        return cr.cond(np.sum(s) > 0, lambda a: a * 2.0, lambda a: a - 1.0, s)
+    x = np.array([0.3, -0.2, 0.5])
+    jf = cr.jit(f)
+    src = jf.jitted.source(x)
+    assert len(src.splitlines()) > 6500
+    assert all(f"    {name} = " not in src for name in ("int", "max", "min"))
+    np.testing.assert_allclose(jf(x), f(x), rtol=1e-12)
+
+
 @pytest.mark.parametrize("f", [lambda x: np.frexp(x)[0] * x,
                                lambda x: np.interp(x, np.array([0.0, 1.0, 2.0]),
                                                    np.array([1.0, 3.0, 2.0])),
