@@ -259,9 +259,8 @@ class _ScanRule:
         return k_out + y_out, masks
 
 
-class _JointRule:
-    """cond and checkpoint: their staged bodies compute the primal values too (joint), so a
-    factor is computed in the body; index (cond's) and primal inputs are the known ones."""
+class _BodyComputesFactors:
+    """A rule whose body computes its factors: run flagged first (``flagged_graph``)."""
     @staticmethod
     def infinite(eqn):
         return FLAG
@@ -270,6 +269,10 @@ class _JointRule:
     def flags(eqn):
         return True
 
+
+class _JointRule(_BodyComputesFactors):
+    """cond and checkpoint: their staged bodies compute the primal values too (joint), so a
+    factor is computed in the body; index (cond's) and primal inputs are the known ones."""
     @staticmethod
     def flagged(eqn, vals):
         if eqn.prim.name == "cond":
@@ -299,17 +302,9 @@ class _JointRule:
         return outs[:n], masks
 
 
-class _WhileRule:
+class _WhileRule(_BodyComputesFactors):
     """A while loop that partial evaluation staged whole (its trip count not known): the
     structural zeros of its linear carries are carried too, which its condition ignores."""
-    @staticmethod
-    def infinite(eqn):
-        return FLAG
-
-    @staticmethod
-    def flags(eqn):
-        return True
-
     @staticmethod
     def flagged(eqn, vals):
         p = eqn.params
