@@ -253,7 +253,8 @@ def compiled(graph):
 dispatch.hooks["graphs"] = SimpleNamespace(
     close=close, hoist=hoist, jvp_graph=jvp_graph, partial_eval_graph=partial_eval_graph,
     transpose_graph=transpose_graph, batch_graph=batch_graph, jet_graph=jet_graph,
-    compiled=compiled, substitute=substitute, holds_safe_products=holds_safe_products)
+    compiled=compiled, substitute=substitute, holds_safe_products=holds_safe_products,
+    stage=_stage)
 
 
 def joint_transpose_graph(graph, linear, loose_out=None):

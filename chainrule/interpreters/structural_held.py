@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core import (Graph, ShapedArray, Var, any_infinite, bind, dispatch, eval_graph,
                     infinite_somewhere, instantiate, is_concrete, peek, split_list as _split)
+from ..core import split_list as _split
 
 
 def has_safe_products(graph):
@@ -50,7 +51,6 @@ def held_graphs(eqn):
             yield from (g for g in v if isinstance(g, Graph))
 
 
-
 def linear_flags(eqn):
     """Which inputs of a loop, branch or checkpoint in a linear graph are tangents: its
     ``linear`` parameter where partial evaluation staged it (a tangent may be a literal, a
@@ -69,7 +69,6 @@ def linear_values(eqn, vals):
 def with_linear_values(eqn, vals, linear):
     it = iter(linear)
     return [next(it) if lin else v for v, lin in zip(vals, linear_flags(eqn))]
-
 
 
 # -- loops, branches and checkpoints in a linear graph ------------------------------------------
@@ -105,10 +104,7 @@ def masked_graph(graph, lin, has_mask, force=False):
         return outs + masks
     avals = [v.aval for v in graph.invars] + [ShapedArray(v.aval.shape, np.dtype(bool))
                                               for v in masked_vars]
-    masked, consts = G.close(fun, avals)
-    if consts:      # a closed graph transformed: no outer tracer can appear
-        raise AssertionError("a masked body picked up an outer tracer")
-    graph.cache[key] = found = (masked, out_lin)
+    graph.cache[key] = found = (G.stage(fun, avals), out_lin)
     return found
 
 
@@ -147,11 +143,7 @@ def flagged_graph(graph, flag_in=None):
     avals = [v.aval for v in graph.invars]
     if flag_in is not None:
         avals.insert(flag_in, ShapedArray((), np.dtype(bool)))
-    G = dispatch.hooks["graphs"]
-    found, consts = G.close(fun, avals)
-    if consts:
-        raise AssertionError("a flagged body picked up an outer tracer")
-    graph.cache[key] = found
+    found = graph.cache[key] = dispatch.hooks["graphs"].stage(fun, avals)
     return found
 
 
