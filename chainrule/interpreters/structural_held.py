@@ -21,7 +21,6 @@ import numpy as np
 
 from ..core import (Graph, ShapedArray, Var, any_infinite, bind, dispatch, eval_graph,
                     infinite_somewhere, instantiate, is_concrete, peek, split_list as _split)
-from ..core import split_list as _split
 
 
 def has_safe_products(graph):
