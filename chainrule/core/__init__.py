@@ -12,11 +12,11 @@ from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer
 from .tree import (TreeDef, broadcast_prefix, register_dataclass, register_pytree_node, tree_flatten, tree_leaves,
                    tree_map, tree_unflatten)
-from .zeros import (COEFFICIENT, NONE_STRUCTURAL, AmbiguousZero, UndefPrimal, Zero, is_undefined,
-                   add_any_p, add_tangents, call_rule, check_ambiguous_body, carries_derivative,
-                   incoming_loose, reset_incoming_loose, set_incoming_loose, check_ambiguous,
-                   decide_when_run, forward_only, infinite_somewhere, instantiate, is_concrete,
-                   linear_unknown, loose_after, may_hold_zero, peek, real_dtype, reset_forward_only,
-                   reset_stage_decisions, reset_watch_ambiguous, stage_decisions, strict_operands,
-                   strict_products, tangent_aval, structural_part, transpose_rule, watch_ambiguous,
-                   zeros_like_aval, any_infinite)
+from .zeros import (COEFFICIENT, NONE_STRUCTURAL, AmbiguousZero, UndefPrimal, Zero, any_of,
+                   is_undefined, add_any_p, add_tangents, call_rule, check_ambiguous_body,
+                   carries_derivative, incoming_loose, reset_incoming_loose, set_incoming_loose,
+                   check_ambiguous, decide_when_run, forward_only, infinite_somewhere, instantiate,
+                   is_concrete, linear_unknown, loose_after, may_hold_zero, peek, real_dtype,
+                   reset_forward_only, reset_stage_decisions, reset_watch_ambiguous,
+                   stage_decisions, strict_operands, strict_products, tangent_aval, structural_part,
+                   transpose_rule, watch_ambiguous, zeros_like_aval, any_infinite)

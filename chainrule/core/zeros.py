@@ -277,6 +277,15 @@ def any_infinite(c, divide=False):
     return np.logical_not(np.all(np.isfinite(c)))
 
 
+def any_of(flags):
+    """The scalar OR of scalar ``flags`` (values or tracers), one ``logical_or`` after another:
+    no array is built for them (a staged predicate runs once per loop step)."""
+    out = flags[0]
+    for f in flags[1:]:
+        out = np.logical_or(out, f)
+    return out
+
+
 def is_concrete(x):
     """A NumPy array or scalar, or a Python number: a value known here (not a tracer, not a
     lazy array of another library), which the NaN-safe rule may inspect."""

@@ -38,8 +38,8 @@ seeds (``_Forward.mask``); loops, branches and checkpoints carry them through th
 import numpy as np
 
 from ..core import (COEFFICIENT, NONE_STRUCTURAL, Tracer, UndefPrimal, Var, Zero, any_infinite,
-                    bind, decide_when_run, dispatch, eval_graph, infinite_somewhere, instantiate,
-                    linear_unknown, loose_after, may_hold_zero, real_dtype,
+                    any_of, bind, decide_when_run, dispatch, eval_graph, infinite_somewhere,
+                    instantiate, linear_unknown, loose_after, may_hold_zero, real_dtype,
                     reset_stage_decisions, stage_decisions, strict_operands, structural_part)
 from .structural_held import (FLAG, HELD, held_graphs, holds_safe_products, known_flag,
                               linear_flags, linear_values, with_linear_values)
@@ -184,7 +184,7 @@ def decided_pass(bad, values, run):
     products (equal where every factor is finite). ``run`` returns a list that may hold Zeros
     (the same in both); ``values`` may too. One cond per pass keeps the masks' work linear in the
     graph's length (a cond per product would work them out again in each branch)."""
-    bad = bad[0] if len(bad) == 1 else np.any(np.stack(bad))
+    bad = any_of(bad)
     # the values known here (jacrev's one-hot seeds) stay constants of the branches, which
     # the code generator folds
     keep = [i for i, v in enumerate(values) if isinstance(v, Tracer)]

@@ -19,7 +19,7 @@ predicate, or FLAG: run ``flagged(eqn, vals)``), ``flags(eqn)`` (whether it is r
 """
 import numpy as np
 
-from ..core import (Graph, ShapedArray, Var, any_infinite, bind, dispatch, eval_graph,
+from ..core import (Graph, ShapedArray, Var, any_infinite, any_of, bind, dispatch, eval_graph,
                     infinite_somewhere, instantiate, is_concrete, peek, split_list as _split)
 
 
@@ -136,8 +136,7 @@ def flagged_graph(graph, flag_in=None):
         bad = [ins.pop(flag_in)] if flag_in is not None else []
         outs = eval_graph(wide, ins)
         bad += [any_infinite(v, divide) for v, (_, divide) in zip(outs[n_out:], factors)]
-        flag = np.array(True) if nested else \
-            bad[0] if len(bad) == 1 else np.any(np.stack(bad)) if bad else np.array(False)
+        flag = np.array(True) if nested else any_of(bad) if bad else np.array(False)
         return list(outs[:n_out]) + [flag]
     avals = [v.aval for v in graph.invars]
     if flag_in is not None:
@@ -163,7 +162,7 @@ def _scan_factors(eqn):
             staged.append(any_infinite(x.val, divide))
     if not staged:
         return False
-    return staged[0] if len(staged) == 1 else np.any(np.stack(staged))
+    return any_of(staged)
 
 
 def _factor_inputs(graph):
