@@ -263,9 +263,23 @@ def joint_transpose_graph(graph, linear, loose_out=None):
     then the cotangents of every output) to the cotangents of the linear inputs. The residuals
     are recomputed from the known inputs when it runs. ``loose_out`` as for
     ``transpose_graph``."""
-    known, unknown, out_unk, n_res = partial_eval_graph(graph, linear)
     known_in = [v for v, lin in zip(graph.invars, linear) if not lin]
-    nk = len(known_in)
+    out_avals = [tangent_aval(v.aval).strip_weak() for v in graph.outvars]
+    return _stage(_joint_transpose(graph, linear, loose_out), _avals(known_in) + out_avals)
+
+
+def joint_transpose(graph, linear, loose_out, ins):
+    """``joint_transpose_graph``'s function applied to ``ins`` at once, without staging it
+    (eager evaluation, where every value is known: its decisions are made here)."""
+    return _joint_transpose(graph, linear, loose_out)(ins)
+
+
+def _joint_transpose(graph, linear, loose_out):
+    key = ("joint_split", tuple(linear))
+    if key not in graph.cache:
+        graph.cache[key] = partial_eval_graph(graph, linear)
+    known, unknown, out_unk, n_res = graph.cache[key]
+    nk = len(linear) - sum(linear)
     loose_u = None if loose_out is None else [lo for lo, u in zip(loose_out, out_unk) if u]
 
     def fun(ins):
@@ -280,8 +294,7 @@ def joint_transpose_graph(graph, linear, loose_out=None):
         finally:
             reset_stage_decisions(token)
         return [instantiate(c) for c in cts_in]
-    out_avals = [tangent_aval(v.aval).strip_weak() for v in graph.outvars]
-    return _stage(fun, _avals(known_in) + out_avals)
+    return fun
 
 
 def first_outputs(graph, n):
@@ -298,6 +311,7 @@ def known_part(graph, unknowns, force_unknown=False):
 
 
 dispatch.hooks["graphs"].joint_transpose_graph = joint_transpose_graph
+dispatch.hooks["graphs"].joint_transpose = joint_transpose
 dispatch.hooks["graphs"].known_part = known_part
 dispatch.hooks["graphs"].first_outputs = first_outputs
 

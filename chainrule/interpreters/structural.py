@@ -39,7 +39,7 @@ import numpy as np
 
 from ..core import (COEFFICIENT, NONE_STRUCTURAL, Tracer, UndefPrimal, Var, Zero, any_infinite,
                     any_of, bind, decide_when_run, dispatch, eval_graph, infinite_somewhere,
-                    instantiate, linear_unknown, loose_after, may_hold_zero, real_dtype,
+                    instantiate, linear_unknown, loose_after, peek, may_hold_zero, real_dtype,
                     reset_stage_decisions, stage_decisions, strict_operands, structural_part)
 from .structural_held import (FLAG, HELD, held_graphs, holds_safe_products, known_flag,
                               linear_flags, linear_values, with_linear_values)
@@ -168,7 +168,7 @@ def undecided_products(graph, cts_out, loose_out):
         if not any(o in reached for o in eqn.outvars):
             continue
         out_loose = any(o in loose for o in eqn.outvars)
-        if out_loose and eqn.prim.strict_transpose is not None and infinite_factor(eqn) is None:
+        if out_loose and eqn.prim.strict_transpose is not None and factor_staged(eqn):
             found.append(_factor_infinite(eqn))
         ins = [x for x in eqn.inputs if type(x) is Var]
         reached.update(ins)
@@ -217,6 +217,22 @@ def infinite_factor(eqn):
     return infinite_somewhere(c.val, divide=eqn.prim.name == "safe_div")
 
 
+def factor_staged(eqn):
+    """Whether the safe product ``eqn``'s factor is known only when the staged program runs
+    (``infinite_factor``'s None), found without reading its values."""
+    c = eqn.inputs[1]
+    return type(c) is not Var and isinstance(peek(c.val), Tracer)
+
+
+def staged_factors(graph):
+    """Whether a safe product, loop or branch of ``graph`` reads a value known only when the
+    staged program runs: where none does (eager evaluation), every decision is made here and
+    no pass needs a staged one."""
+    return any(type(x) is not Var and isinstance(peek(x.val), Tracer)
+               for e in graph.eqns if e.prim.strict_transpose is not None or e.prim.name in HELD
+               for x in e.inputs)
+
+
 def staged_decision(bad, values, zeros, masked, safe):
     """Where whether a factor is infinite is known only when the staged program runs (the
     scalar ``bad``): ``masked(values, zeros)`` (the element-by-element decision) if it is then,
@@ -246,7 +262,7 @@ def forward_pass(graph, tangents):
     a loose tangent carry the structural zeros through their bodies (``_held``)."""
     if not holds_safe_products(graph) or any(linear_unknown(t) for t in tangents):
         return eval_graph(graph, tangents, linear=True)
-    if decide_when_run():
+    if decide_when_run() and staged_factors(graph):
         bad = _Forward(graph, tangents).undecided()
         if bad:             # factors known only when the staged program runs: one decision
             def run(tangents, masked):
@@ -321,7 +337,7 @@ class _Forward:
                 continue
             in_loose = any(x in loose for x in ins)
             prim = eqn.prim
-            if in_loose and prim.strict_transpose is not None and infinite_factor(eqn) is None:
+            if in_loose and prim.strict_transpose is not None and factor_staged(eqn):
                 found.append(_factor_infinite(eqn))
             elif in_loose and prim.name in HELD and not HELD[prim.name].flags(eqn) and any(
                     holds_safe_products(g) for g in held_graphs(eqn)):

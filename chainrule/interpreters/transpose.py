@@ -29,7 +29,8 @@ import numpy as np
 from ..core import (MissingRuleError, UndefPrimal, Var, Zero, add_tangents, decide_when_run,
                     graph_phase, loose_after, may_hold_zero, reset_incoming_loose,
                     set_incoming_loose, transpose_rule)
-from .structural import StructuralZeros, decided_pass, masked_safe_transpose, undecided_products
+from .structural import (StructuralZeros, decided_pass, masked_safe_transpose, staged_factors,
+                         undecided_products)
 from .structural_held import has_safe_products
 
 
@@ -50,7 +51,7 @@ def backward_pass_flags(graph, cts_out, loose_out=None):
 def _backward_pass(graph, cts_out, loose_out):
     if loose_out is None:
         loose_out = [type(ct) is not Zero and may_hold_zero(ct) for ct in cts_out]
-    if has_safe_products(graph) and decide_when_run():
+    if has_safe_products(graph) and decide_when_run() and staged_factors(graph):
         products = undecided_products(graph, cts_out, loose_out)
         if products:        # factors known only when the staged program runs: one decision
             flags = []

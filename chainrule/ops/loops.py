@@ -524,9 +524,13 @@ def checkpoint_partial_eval(stage, args, params):
 def checkpoint_transpose(cts, *args, body, linear=None):
     lin = _linear_flags(args, linear)
     loose = _incoming(cts)
-    jt = _cached(body, ("joint_t", tuple(lin), loose),
-                 lambda: _g().joint_transpose_graph(body, lin, loose))
-    got = eval_graph(jt, _pick([not x for x in lin], args) + [instantiate(c) for c in cts])
+    ins = _pick([not x for x in lin], args) + [instantiate(c) for c in cts]
+    if not any(isinstance(x, Tracer) for x in ins):     # eager: transpose it here and now
+        got = _g().joint_transpose(body, lin, loose, ins)
+    else:
+        jt = _cached(body, ("joint_t", tuple(lin), loose),
+                     lambda: _g().joint_transpose_graph(body, lin, loose))
+        got = eval_graph(jt, ins)
     return _merge(lin, got, [None] * len(lin))
 
 
