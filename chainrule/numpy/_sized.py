@@ -11,7 +11,7 @@ shape, computed from a sort, cumulative counts and searchsorted, which batch and
 """
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import InvalidArgumentError, Tracer, get_aval
 from ._dispatch import implements, unsupported
 from ._shape import (MASK_INSTEAD, nonzero_instead, ravel, take, values_for_shape)
 
@@ -94,7 +94,8 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     gathered from ``ar`` (differentiable), and the integer ``return_*`` arrays. With
     ``size=k`` (as in JAX): the k smallest distinct values, padded with ``fill_value``
     (default: the smallest value) where there are fewer; indices padded with the index of the
-    smallest value, counts with 0 (as JAX pads them)."""
+    smallest value, counts with 0 (as JAX pads them). An empty ``ar`` needs ``fill_value``:
+    every slot is padding (indices and counts 0)."""
     if axis is not None:
         raise unsupported("numpy.unique with axis=")
     flat = ravel(ar)
@@ -111,6 +112,16 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
 
 def _unique_sized(flat, shape, size, fill_value, flags, equal_nan):
+    if get_aval(flat).size == 0 and size:       # every slot is padding (as JAX pads them)
+        if fill_value is None:
+            raise InvalidArgumentError(
+                "numpy.unique(..., size=k) of an empty array: give fill_value, the value of "
+                "the padding (there is no smallest value to pad with)")
+        values = np.full(size, fill_value, dtype=get_aval(flat).dtype)
+        pads = [np.zeros(size, np.int64), np.zeros(_inverse_shape(shape), np.int64),
+                np.zeros(size, np.int64)]
+        return values if not any(flags) else \
+            tuple([values] + [p for p, f in zip(pads, flags) if f])
     order = np.argsort(flat, kind="stable")
     s = take(flat, order)
     n = get_aval(flat).size

@@ -110,6 +110,25 @@ def test_unique_with_a_size_batches_and_stages_as_jax(kw):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_unique_with_a_size_of_an_empty_array_pads():
+    # every slot is padding: the values are fill_value (as JAX gives them), the indices and
+    # counts keep their size k, padded with 0 (JAX returns them empty there, against its own
+    # shapes); without a fill_value there is nothing to pad with (JAX refuses too)
+    E = np.zeros((2, 0))
+    want = jax.vmap(lambda x: jnp.unique(x, size=3, fill_value=0.5))(E)
+    f = lambda x: cnp.unique(x, size=3, fill_value=0.5)          # noqa: E731
+    for got in (cr.vmap(f)(E), cr.jit(cr.vmap(f))(E), np.stack([f(x) for x in E])):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    u, i, inv, c = cnp.unique(E[0], size=3, fill_value=0.5, return_index=True,
+                              return_inverse=True, return_counts=True)
+    assert i.tolist() == [0, 0, 0] and c.tolist() == [0, 0, 0]
+    assert inv.shape == np.unique(E[0], return_inverse=True)[1].shape
+    g = cr.grad(lambda x: np.sum(cnp.unique(x, size=3, fill_value=1.0)) + np.sum(x))(E[0])
+    assert g.shape == (0,)
+    with pytest.raises(cr.InvalidArgumentError, match="fill_value"):
+        cnp.unique(E[0], size=3)
+
+
 def test_unique_with_a_size_differentiates_as_jax():
     f = lambda x: np.sum(cnp.unique(x, size=4) * np.arange(1.0, 5.0))          # noqa: E731
     jf = lambda x: jnp.sum(jnp.unique(x, size=4) * jnp.arange(1.0, 5.0))      # noqa: E731
