@@ -259,13 +259,15 @@ def scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, linear=
     return res
 
 
-def _transposed_body(G, body, lin, n_consts, n_carry):
+def _transposed_body(G, body, lin, n_consts, n_carry, incoming=None):
     """The body's transpose for the NaN-safe rule's flags (core/zeros.py): which cotangents
-    of the results may hold a structural zero, as the backward pass says (``incoming_loose``),
-    a carry's taken together with what the body hands the previous step (a fixed point), so a
-    body whose cotangents hold none transposes its zero-safe products plainly. Returns the
-    transposed body and the carries' and outputs' flags."""
-    incoming = _incoming(body.outvars)
+    of the results may hold a structural zero, as the backward pass says (``incoming_loose``,
+    or ``incoming`` where given), a carry's taken together with what the body hands the
+    previous step (a fixed point), so a body whose cotangents hold none transposes its
+    zero-safe products plainly. Returns the transposed body and the carries' and outputs'
+    flags."""
+    if incoming is None:
+        incoming = _incoming(body.outvars)
     flags_y = tuple(incoming[n_carry:])
     n_lc = sum(lin[:n_consts])      # the body's linear inputs: linear consts, carries, xs
 

@@ -110,7 +110,7 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
         body.cache[key] = (known, adv, out_unk, n_res, unknown)
     known, adv, out_unk, n_res, unknown = body.cache[key]
     # the NaN-safe flags of the linear part's cotangents (as loops._transposed_body)
-    from .loops import _incoming
+    from .loops import _incoming, _transposed_body
     loose_u = tuple(f for f, u in zip(_incoming(cts), out_unk) if u)
     known_args = [a for a, l in zip(args, lin) if not l]
     lc = lin[:n_consts]
@@ -128,7 +128,9 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
                            length, reverse, n_kc, n_kk)
         finally:
             reset_incoming_loose(token)
-    tr = _transposed_step(G, unknown, n_res, sum(lin[:n_consts]), n_uk, loose_u)
+    # the linear part of a step: residuals, then the linear consts, carries and xs
+    tr = _transposed_body(G, unknown, [False] * n_res + [True] * (len(unknown.invars) - n_res),
+                          n_res + sum(lin[:n_consts]), n_uk, loose_u)[0]
     run = _g().compiled
     f_known, f_adv, f_tr = run(known), run(adv), run(tr)
     u_c_avals = [tangent_aval(v.aval) for v, l in zip(body.invars[:n_consts], lc) if l]
@@ -169,24 +171,6 @@ def transpose(cts, args, lin, body, n_consts, n_carry, length, reverse, s):
     res += [next(ik) if l else None for l in lin_k]
     res += [next(ix) if l else None for l in lx]
     return [None if type(r) is Zero else r for r in res]
-
-
-def _transposed_step(G, unknown, n_res, n_uc, n_uk, loose_u):
-    """The linear part of a step transposed, told which cotangents may hold a structural zero
-    (``loose_u``), a carry's together with what a step hands the previous one
-    (a fixed point, as ``loops._transposed_body``)."""
-    from .loops import _carry_fixed_point
-    lin = [False] * n_res + [True] * (len(unknown.invars) - n_res)
-
-    def transposed(flags_k):
-        flags = tuple(flags_k) + tuple(loose_u[n_uk:])
-        key = ("revolve_t", flags)
-        if key not in unknown.cache:
-            unknown.cache[key] = G.transpose_graph(unknown, lin, flags)
-        return unknown.cache[key]
-    flags_k = _carry_fixed_point(
-        lambda f: list(transposed(f).cache["loose_in"][n_uc:n_uc + n_uk]), list(loose_u[:n_uk]))
-    return transposed(flags_k)
 
 
 def _stored(cts, args, lin, known, unknown, out_unk, n_res, n_consts, n_carry, length, reverse,
