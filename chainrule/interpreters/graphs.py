@@ -149,6 +149,18 @@ def partial_eval_graph(graph, unknowns, force_unknown=False):
     return known.typecheck(), unknown, out_unknowns, len(residuals)
 
 
+def _body_backward_pass(graph, cts, loose_out):
+    """``backward_pass_flags`` of a body being staged: where a cotangent flagged as holding
+    structural zeros enters it, its zeros are told apart from the body's own (the incoming
+    ones count as structural), deciding when the staged program runs; else the body keeps its
+    zero-safe products (graphs.close's default)."""
+    token = stage_decisions(loose_out is not None and True in loose_out)
+    try:
+        return backward_pass_flags(graph, cts, loose_out)
+    finally:
+        reset_stage_decisions(token)
+
+
 def transpose_graph(graph, linear, loose_out=None):
     """The transpose of a graph that is linear in the inputs marked ``linear`` (the others are
     constants of it, e.g. residuals). Returns a closed graph from (the non-linear inputs, then
@@ -163,14 +175,7 @@ def transpose_graph(graph, linear, loose_out=None):
     def fun(ins):
         const_vals, cts = ins[:k], ins[k:]
         g = substitute(graph, dict(zip(nonlin, const_vals)))
-        # where a cotangent flagged as holding structural zeros enters the body, its zeros are
-        # told apart from the body's own per step (the incoming ones count as structural)
-        token = stage_decisions(loose_out is not None and True in loose_out)
-        try:
-            cts_in, loose_in = backward_pass_flags(g, cts, loose_out)
-        finally:
-            reset_stage_decisions(token)
-        flags[:] = loose_in
+        cts_in, flags[:] = _body_backward_pass(g, cts, loose_out)
         return [instantiate(c) for c in cts_in]
     out_avals = [tangent_aval(v.aval) for v in graph.outvars]
     result = _stage(fun, _avals(nonlin) + out_avals)
@@ -288,12 +293,7 @@ def _joint_transpose(graph, linear, loose_out):
         res = outs[len(outs) - n_res:] if n_res else []
         u = substitute(unknown, dict(zip(unknown.invars[:n_res], res)))
         cts_u = [c for c, unk in zip(cts, out_unk) if unk]
-        token = stage_decisions(loose_u is not None and True in loose_u)
-        try:
-            cts_in = backward_pass_flags(u, cts_u, loose_u)[0]
-        finally:
-            reset_stage_decisions(token)
-        return [instantiate(c) for c in cts_in]
+        return [instantiate(c) for c in _body_backward_pass(u, cts_u, loose_u)[0]]
     return fun
 
 
