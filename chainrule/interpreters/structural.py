@@ -314,8 +314,7 @@ class _Forward:
                 out = self._held(eqn, vals)
             else:
                 out = bind(prim, *vals, **eqn.params)
-            if in_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety or (
-                    placed and "pass-constants" not in prim.zero_safety):
+            if _loose_forward(eqn, in_loose, placed):
                 loose.update(eqn.outvars)
             if prim.multiple_results:
                 env.update(zip(eqn.outvars, out))
@@ -344,8 +343,7 @@ class _Forward:
                 bad = HELD[prim.name].infinite(eqn)
                 if bad is not True and bad is not False:
                     found.append(bad)
-            if in_loose or eqn.by_constant or "no-new-zeros" not in prim.zero_safety or (
-                    any(x in zero for x in ins) and "pass-constants" not in prim.zero_safety):
+            if _loose_forward(eqn, in_loose, any(x in zero for x in ins)):
                 loose.update(eqn.outvars)
         return found
 
@@ -396,6 +394,8 @@ class _Forward:
                                lambda v, push: self._held_masked(eqn, vals, v, push), plain)
 
     def _held_masked(self, eqn, vals, v, push):
+        """The held ``eqn`` run with its tangents ``v`` and their masks (``push``'s); the
+        masks of its results kept where ``push`` is this pass."""
         outs, masks = HELD[eqn.prim.name].masked(eqn, with_linear_values(eqn, vals, v),
                                                  push.input_masks(eqn))
         if push is self:
@@ -452,11 +452,9 @@ class _Forward:
         if eqn is None:                         # an input: the seed's zeros
             return np.equal(value, 0)
         if eqn.prim.name in HELD:               # a loop or branch: through its body
-            rule = HELD[eqn.prim.name]
-            masks = rule.masked(eqn, [instantiate(self.env[x]) if type(x) is Var else x.val
-                                      for x in eqn.inputs], self.input_masks(eqn))[1]
-            self.memo.update((o, m) for o, m in zip(eqn.outvars, masks) if m is not None)
-            result = masks[eqn.outvars.index(v)]
+            vals = [instantiate(self.env[x]) if type(x) is Var else x.val for x in eqn.inputs]
+            self._held_masked(eqn, vals, linear_values(eqn, vals), self)
+            result = self.memo.get(v)
             return np.equal(value, 0) if result is None else result
         if _opaque(eqn.prim):
             return np.equal(value, 0)
@@ -475,6 +473,15 @@ class _Forward:
 
     def _indicator(self, x):
         return np.logical_not(self.mask(x)).astype(real_dtype(x.aval.dtype))
+
+
+def _loose_forward(eqn, in_loose, placed):
+    """The forward rule of the NaN-safe products (``loose_after``'s twin): whether ``eqn``'s
+    results' tangents may hold a structural zero, given whether a tangent it takes may
+    (``in_loose``) and whether one of them is a symbolic zero it places (``placed``)."""
+    zs = eqn.prim.zero_safety
+    return in_loose or eqn.by_constant or "no-new-zeros" not in zs or (
+        placed and "pass-constants" not in zs)
 
 
 def _plain(prim, vals):
