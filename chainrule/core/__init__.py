@@ -6,7 +6,7 @@ from .errors import (ChainruleError, ChunkMismatchError, ConcretizationError, Es
                      MissingRuleError, NonDifferentiableInputError, NonScalarOutputError,
                      PerturbationConfusionError, ShapeMismatchError, UnsupportedFunctionError)
 from .graph import (Eqn, Graph, Lit, Var, eval_graph, graph_phase, pp_graph, split_list,
-                    substitute, typecheck, with_inputs)
+                    substitute, typecheck, with_inputs, with_unused_inputs)
 from .interpreter import Interpreter, new_interpreter
 from .primitive import Primitive, bind
 from .tracer import PrimalTracer, Tracer

@@ -265,3 +265,9 @@ def substitute(graph, values):
             for e in graph.eqns]
     outs = [lits.get(v, v) if type(v) is Var else v for v in graph.outvars]
     return Graph([v for v in graph.invars if v not in lits], eqns, outs)
+
+
+def with_unused_inputs(graph, avals, at):
+    """``graph`` with unused input variables of ``avals`` inserted at position ``at``."""
+    extra = [Var(a) for a in avals]
+    return Graph(graph.invars[:at] + extra + graph.invars[at:], graph.eqns, graph.outvars)

@@ -271,7 +271,8 @@ def infinite_somewhere(c, divide=False):
 
 def any_infinite(c, divide=False):
     """The scalar "``c`` is infinite somewhere" (dividing: 0 or NaN somewhere), for a value or
-    a tracer (the staged decision's predicate, interpreters/structural.py)."""
+    a tracer (the staged decision's predicate, interpreters/structural.py): ``_infinite``
+    reduced, without negating a whole array where the factor multiplies."""
     if divide:
         return np.any(np.equal(c, 0) | np.isnan(c))
     return np.logical_not(np.all(np.isfinite(c)))
@@ -351,11 +352,11 @@ def structural_part(prim, params, out_mask, out_dtype, args, position, by_consta
     """True where the contribution of an equation of ``prim`` to the cotangent of its linear
     input ``position`` (of ``shape``) is a structural zero, given ``out_mask`` (True where the
     equation's own cotangent, of ``out_dtype``, is one) and ``args`` as its transpose rule
-    takes them (an UndefPrimal for each linear input): the rule applied to the indicator of the elements that
-    are not structural, a product by a derivative factor with the factor replaced by ones (a
-    zero of the factor is a vanishing derivative, not structure) unless ``by_constant`` (the
-    equation scales by a constant mask), and FFTs and solves (whose rules could cancel)
-    counting no zero as structural."""
+    takes them (an UndefPrimal for each linear input): the rule applied to the indicator of
+    the elements that are not structural, a product by a derivative factor with the factor
+    replaced by ones (a zero of the factor is a vanishing derivative, not structure) unless
+    ``by_constant`` (the equation scales by a constant mask), and FFTs and solves (whose
+    rules could cancel) counting no zero as structural."""
     if prim.name in NONE_STRUCTURAL and not by_constant:
         return np.zeros(shape, bool)
     indicator = np.logical_not(out_mask).astype(real_dtype(out_dtype))

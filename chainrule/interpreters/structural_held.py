@@ -20,7 +20,8 @@ predicate, or FLAG: run ``flagged(eqn, vals)``), ``flags(eqn)`` (whether it is r
 import numpy as np
 
 from ..core import (Graph, ShapedArray, Var, any_infinite, any_of, bind, dispatch, eval_graph,
-                    infinite_somewhere, instantiate, is_concrete, peek, split_list as _split)
+                    infinite_somewhere, instantiate, is_concrete, peek, split_list as _split,
+                    with_unused_inputs)
 
 
 def has_safe_products(graph):
@@ -191,6 +192,13 @@ def _factor_inputs(graph):
     return found
 
 
+def _carry_masks(masks, lin, invars):
+    """The masks of a loop's carries: every linear carry carries one (none of its zeros
+    structural where it enters without one), since a step may give it some."""
+    return [np.zeros(v.aval.shape, bool) if m is None and l else m
+            for m, l, v in zip(masks, lin, invars)]
+
+
 class _ScanRule:
     @staticmethod
     def infinite(eqn):
@@ -222,9 +230,7 @@ class _ScanRule:
         body, nc, nk = p["body"], p["n_consts"], p["n_carry"]
         lin = linear_flags(eqn)
         m_c, m_k, m_x = _split(in_masks, nc, nk)
-        k_avals = [v.aval for v in body.invars[nc:nc + nk]]
-        m_k = [np.zeros(a.shape, bool) if m is None and l else m
-               for m, l, a in zip(m_k, lin[nc:nc + nk], k_avals)]
+        m_k = _carry_masks(m_k, lin[nc:nc + nk], body.invars[nc:nc + nk])
         has = [m is not None for m in m_c + m_k + m_x]
         n_ys = len(body.outvars) - nk
         mg, out_lin = masked_graph(body, lin, has, force=lin[nc:nc + nk] + [False] * n_ys)
@@ -300,8 +306,7 @@ class _WhileRule(_BodyComputesFactors):
         p = eqn.params
         cond, n_cc, n_bc = p["cond"], p["n_cc"], p["n_bc"]
         body = flagged_graph(p["body"], len(p["body"].invars))
-        new_cond = Graph(cond.invars + [Var(ShapedArray((), np.dtype(bool)))], cond.eqns,
-                         cond.outvars)
+        new_cond = with_unused_inputs(cond, [ShapedArray((), np.dtype(bool))], len(cond.invars))
         outs = bind(eqn.prim, *vals, np.array(False), cond=new_cond, body=body, n_cc=n_cc,
                     n_bc=n_bc)
         return outs[:-1], outs[-1]
@@ -313,8 +318,7 @@ class _WhileRule(_BodyComputesFactors):
         lin = linear_flags(eqn)[n_cc:]
         nk = len(body.outvars)
         m_b, m_k = _split(in_masks[n_cc:], n_bc)
-        m_k = [np.zeros(v.aval.shape, bool) if m is None and l else m
-               for m, l, v in zip(m_k, lin[n_bc:], body.invars[n_bc:])]
+        m_k = _carry_masks(m_k, lin[n_bc:], body.invars[n_bc:])
         has = [m is not None for m in m_b + m_k]
         mg, out_lin = masked_graph(body, lin, has, force=lin[n_bc:])
         if out_lin != lin[n_bc:]:
@@ -322,8 +326,7 @@ class _WhileRule(_BodyComputesFactors):
         n = len(body.invars)
         mb, mk = _split(mg.invars[n:], sum(has[:n_bc]))
         new = Graph(mg.invars[:n_bc] + mb + mg.invars[n_bc:n] + mk, mg.eqns, mg.outvars)
-        extra = [Var(v.aval) for v in mk]
-        new_cond = Graph(cond.invars + extra, cond.eqns, cond.outvars)
+        new_cond = with_unused_inputs(cond, [v.aval for v in mk], len(cond.invars))
         mbv, mkv = [m for m in m_b if m is not None], [m for m in m_k if m is not None]
         cc, bc, k = _split(vals, n_cc, n_bc)
         outs = bind(eqn.prim, *cc, *bc, *mbv, *k, *mkv, cond=new_cond, body=new,

@@ -13,9 +13,10 @@ of carries the backward pass may hold at once (binomial checkpointing, ``revolve
 """
 import numpy as np
 
-from ..core import Graph, PrimalTracer, Primitive, ShapedArray, Tracer, Zero, check_ambiguous_body, \
-    dispatch, eval_graph, forward_only, instantiate, incoming_loose, is_undefined, \
-    strict_products, tangent_aval
+from ..core import (Graph, PrimalTracer, Primitive, ShapedArray, Tracer, Zero,
+                    check_ambiguous_body, dispatch, eval_graph, forward_only, instantiate,
+                    incoming_loose, is_undefined, strict_products, tangent_aval,
+                    with_unused_inputs)
 from ..core import split_list as _split
 from ..core.avals import get_aval
 from ..core.errors import ConcretizationError, InvalidArgumentError
@@ -469,13 +470,6 @@ def _linear_flags(args, linear):
     return list(linear) if linear is not None else [is_undefined(a) for a in args]
 
 
-def _extend_invars(graph, extra_avals, at):
-    """``graph`` with unused input variables of ``extra_avals`` inserted at position ``at``."""
-    from ..core import Var
-    extra = [Var(a) for a in extra_avals]
-    return Graph(graph.invars[:at] + extra + graph.invars[at:], graph.eqns, graph.outvars)
-
-
 def _pick(flags, seq):
     return [x for x, f in zip(seq, flags) if f]
 
@@ -719,7 +713,7 @@ def while_jvp(primals, tangents, *, cond, body, n_cc, n_bc, linear=None):
     t_b, t_k = _split(jb.invars[n_bc + nk:], sum(nz_b))
     new_body = _permute(jb, p_b + t_b + p_k + t_k, jb.outvars)
     t_avals = [tangent_aval(v.aval) for v, f in zip(body.invars[n_bc:], nz_k) if f]
-    new_cond = _extend_invars(cond, t_avals, len(cond.invars))
+    new_cond = with_unused_inputs(cond, t_avals, len(cond.invars))
     tk_in = [instantiate(t) for t, f in zip(tk, nz_k) if f]
     outs = while_p.bind(*cc, *bc, *_pick(nz_b, tbc), *carry, *tk_in, cond=new_cond,
                         body=new_body, n_cc=n_cc, n_bc=n_bc + sum(nz_b))
@@ -850,7 +844,7 @@ def while_taylor(primals, series, *, cond, body, n_cc, n_bc, linear=None):
     new_body = _permute(jb, p_b + q_b + p_k + q_k, jb.outvars)
     c_avals = [tangent_aval(v.aval) for v, f in zip(body.invars[n_bc:], h_k) if f
                for _ in range(order)]
-    new_cond = _extend_invars(cond, c_avals, len(cond.invars))
+    new_cond = with_unused_inputs(cond, c_avals, len(cond.invars))
 
     outs = while_p.bind(*cc, *bc, *_coefficients(s_b, h_b, bc, order), *carry,
                         *_coefficients(s_k, h_k, carry, order),

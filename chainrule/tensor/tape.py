@@ -23,8 +23,9 @@ from functools import partial
 
 import numpy as np
 
-from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval, strict_operands,
-                    infinite_somewhere, loose_after, tangent_aval, transpose_rule)
+from ..core import (Interpreter, Tracer, UndefPrimal, Zero, add_tangents, get_aval,
+                    infinite_somewhere, loose_after, strict_operands, tangent_aval,
+                    transpose_rule)
 from ..core.errors import MissingRuleError
 
 __all__ = ["LinearTracer", "LinearRecorder", "TapeInterpreter", "transpose_node",
